@@ -1,0 +1,1 @@
+//! In-memory S3 and EventBridge. No I/O.
