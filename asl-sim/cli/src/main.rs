@@ -1,1 +1,23 @@
-fn main() {}
+//! `asl-sim`: run, validate and evaluate AWS Step Functions state machines offline.
+//!
+//! This file only parses arguments and maps results to exit codes: 0 success,
+//! 1 an execution that did not succeed (or a failed check), 2 a usage error or
+//! an invalid definition.
+
+mod cli;
+mod eval;
+mod render;
+mod run;
+mod validate;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let code = match args.command {
+        cli::Command::Run(a) => run::main(a),
+        cli::Command::Validate(a) => validate::main(a),
+        cli::Command::Eval(a) => eval::main(a),
+    };
+    std::process::exit(code);
+}

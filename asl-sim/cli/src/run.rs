@@ -1,0 +1,172 @@
+//! `asl-sim run`: one execution, printed as one JSON object or as text.
+
+use crate::cli::{parse_pairs, Format, MachineType, RunArgs};
+use asl_core::diagnostic::Severity;
+use asl_core::engine::{self, Clock, ExecutionConfig, ExecutionType, Outcome, Status};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Read};
+
+/// A clock that starts at the real time and waits virtually: timestamps look
+/// real, Wait states and back-off cost nothing.
+struct ShiftedClock {
+    origin: std::time::Instant,
+    start_ms: i64,
+    skipped_ms: i64,
+}
+
+impl Clock for ShiftedClock {
+    fn now_millis(&self) -> i64 {
+        self.start_ms + self.origin.elapsed().as_millis() as i64 + self.skipped_ms
+    }
+    fn sleep(&mut self, ms: i64) {
+        self.skipped_ms += ms.max(0);
+    }
+}
+
+/// The wall clock; `sleep` really sleeps.
+struct RealClock;
+
+impl Clock for RealClock {
+    fn now_millis(&self) -> i64 {
+        wall_millis()
+    }
+    fn sleep(&mut self, ms: i64) {
+        if ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(ms as u64));
+        }
+    }
+}
+
+fn wall_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn usage(msg: &str) -> i32 {
+    eprintln!("error: {msg}");
+    2
+}
+
+/// Reads a JSON document from a file or `-` (stdin).
+pub fn read_json_arg(arg: &str) -> Result<Value, String> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("cannot read {arg}: {e}"))?
+    };
+    let node = asl_core::tree::load(&text).map_err(|e| format!("{arg}:{e}"))?;
+    Ok(node.to_value())
+}
+
+pub fn main(args: RunArgs) -> i32 {
+    let subs = match parse_pairs(&args.subs, "sub") {
+        Ok(s) => s,
+        Err(e) => return usage(&e),
+    };
+    let name = args.definition.display().to_string();
+    let text = match std::fs::read_to_string(&args.definition) {
+        Ok(t) => t,
+        Err(e) => return usage(&format!("cannot read {name}: {e}")),
+    };
+    let (def, diags) = asl_core::load_definition(&text, &subs);
+    let errors: Vec<_> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
+    if !errors.is_empty() || def.is_none() {
+        for d in &errors {
+            eprint!("{}", crate::render::diagnostic(&name, &text, d));
+        }
+        eprintln!("error: the definition is invalid; nothing was run");
+        return 2;
+    }
+    let Some(def) = def else { return 2 };
+    let input = match &args.input {
+        None => json!({}),
+        Some(a) => match read_json_arg(a) {
+            Ok(v) => v,
+            Err(e) => return usage(&e),
+        },
+    };
+    let mut config = ExecutionConfig {
+        execution_type: match args.machine_type {
+            MachineType::Standard => ExecutionType::Standard,
+            MachineType::Express => ExecutionType::Express,
+        },
+        seed: args.seed.unwrap_or_else(|| wall_millis() as u64 ^ u64::from(std::process::id()) << 32),
+        ..Default::default()
+    };
+    if args.seed.is_none() {
+        let mut rng = asl_core::rng::SplitMix64::new(config.seed);
+        config.execution_name = asl_core::rng::uuid_v4(rng.next_u64(), rng.next_u64());
+    }
+    if let Some(ctx) = &args.context {
+        let v = match read_json_arg(&ctx.display().to_string()) {
+            Ok(v) => v,
+            Err(e) => return usage(&e),
+        };
+        let Value::Object(m) = v else { return usage("--context must be a JSON object") };
+        for (k, v) in m {
+            let Some(s) = v.as_str().map(str::to_string) else {
+                return usage(&format!("--context field {k} must be a string"));
+            };
+            match k.as_str() {
+                "Region" => config.region = s,
+                "Partition" => config.partition = s,
+                "Account" => config.account = s,
+                "StateMachineName" => config.state_machine_name = s,
+                "ExecutionName" => config.execution_name = s,
+                "RoleArn" => config.role_arn = Some(s),
+                other => return usage(&format!("--context has unknown field {other}; expected Region, Partition, Account, StateMachineName, ExecutionName, RoleArn")),
+            }
+        }
+    }
+    let mut services = engine::NoServices;
+    let outcome = if args.real_time {
+        let mut clock = RealClock;
+        engine::run(&def, input, &config, &mut services, &mut clock, args.history.is_some())
+    } else {
+        let mut clock = ShiftedClock { origin: std::time::Instant::now(), start_ms: wall_millis(), skipped_ms: 0 };
+        engine::run(&def, input, &config, &mut services, &mut clock, args.history.is_some())
+    };
+    if let Some(h) = &args.history {
+        let doc = json!({"events": outcome.history.events()});
+        if let Err(e) = std::fs::write(h, serde_json::to_string_pretty(&doc).unwrap_or_default()) {
+            eprintln!("error: cannot write the history to {}: {e}", h.display());
+        }
+    }
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Text } else { Format::Json });
+    match format {
+        Format::Json => println!("{}", outcome_json(&outcome)),
+        Format::Text => print!("{}", outcome_text(&outcome)),
+    }
+    if outcome.status == Status::Succeeded {
+        0
+    } else {
+        1
+    }
+}
+
+pub fn outcome_json(o: &Outcome) -> Value {
+    match o.status {
+        Status::Succeeded => json!({"status": "SUCCEEDED", "output": o.output}),
+        ref s => json!({"status": s.as_str(), "error": o.error, "cause": o.cause}),
+    }
+}
+
+fn outcome_text(o: &Outcome) -> String {
+    let mut s = String::new();
+    for (i, name) in o.path.iter().enumerate() {
+        s.push_str(&format!("{:>4}  {name}\n", i + 1));
+    }
+    s.push_str(&format!("{} in {} ms (virtual)\n", o.status.as_str(), o.stop_millis - o.start_millis));
+    match o.status {
+        Status::Succeeded => {
+            s.push_str(&serde_json::to_string_pretty(o.output.as_ref().unwrap_or(&Value::Null)).unwrap_or_default());
+            s.push('\n');
+        }
+        _ => {
+            s.push_str(&format!("error: {}\n", o.error.as_deref().unwrap_or("(none)")));
+            s.push_str(&format!("cause: {}\n", o.cause.as_deref().unwrap_or("(none)")));
+        }
+    }
+    s
+}
