@@ -1,0 +1,57 @@
+//! Translate JavaScript regular-expression syntax to the `regex` crate's syntax where they differ.
+
+pub(crate) fn convert(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 8);
+    let chars: Vec<char> = p.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            let n = chars[i + 1];
+            match n {
+                'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
+                'D' => out.push_str(if in_class { "\\D" } else { "[^0-9]" }),
+                '/' => out.push('/'),
+                '-' => out.push_str("\\-"),
+                'u' if i + 5 < chars.len() + 0 && chars[i + 2..].len() >= 4 => {
+                    let hex: String = chars[i + 2..i + 6].iter().collect();
+                    out.push_str(&format!("\\x{{{}}}", hex));
+                    i += 6;
+                    continue;
+                }
+                _ => {
+                    out.push('\\');
+                    out.push(n);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            } else if c == '[' {
+                out.push('\\');
+            }
+            out.push(c);
+        } else {
+            if c == '[' {
+                in_class = true;
+                out.push(c);
+                if i + 1 < chars.len() && chars[i + 1] == '^' {
+                    out.push('^');
+                    i += 1;
+                }
+                if i + 1 < chars.len() && chars[i + 1] == ']' {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        i += 1;
+    }
+    out
+}

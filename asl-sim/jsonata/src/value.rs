@@ -1,0 +1,246 @@
+//! Internal value model.
+
+use indexmap::IndexMap;
+use std::rc::Rc;
+
+pub(crate) type Map = IndexMap<Rc<str>, Value>;
+
+#[derive(Clone, Default)]
+pub(crate) struct Arr {
+    pub items: Vec<Value>,
+    pub seq: bool,
+    pub keep: bool,
+    pub cons: bool,
+    pub outer: bool,
+    pub tuple: bool,
+}
+
+#[derive(Clone)]
+pub(crate) enum Value {
+    Undefined,
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(Rc<str>),
+    Arr(Rc<Arr>),
+    Obj(Rc<Map>),
+    Func(Rc<crate::eval::Func>),
+}
+
+impl Value {
+    pub fn is_undef(&self) -> bool {
+        matches!(self, Value::Undefined)
+    }
+    pub fn str(s: &str) -> Value {
+        Value::Str(Rc::from(s))
+    }
+    pub fn string(s: String) -> Value {
+        Value::Str(Rc::from(s))
+    }
+    pub fn array(items: Vec<Value>) -> Value {
+        Value::Arr(Rc::new(Arr { items, ..Default::default() }))
+    }
+    pub fn seq(items: Vec<Value>) -> Value {
+        Value::Arr(Rc::new(Arr { items, seq: true, ..Default::default() }))
+    }
+    pub fn arr_with(items: Vec<Value>, f: impl FnOnce(&mut Arr)) -> Value {
+        let mut a = Arr { items, ..Default::default() };
+        f(&mut a);
+        Value::Arr(Rc::new(a))
+    }
+    pub fn as_arr(&self) -> Option<&Arr> {
+        match self {
+            Value::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn is_array(&self) -> bool {
+        matches!(self, Value::Arr(_))
+    }
+    pub fn is_seq(&self) -> bool {
+        matches!(self, Value::Arr(a) if a.seq)
+    }
+    pub fn is_func(&self) -> bool {
+        matches!(self, Value::Func(_))
+    }
+    pub fn num(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Num(_) => "number",
+            Value::Str(_) => "string",
+            Value::Arr(_) => "array",
+            Value::Obj(_) => "object",
+            Value::Func(_) => "function",
+        }
+    }
+    /// items if array, else a one-element slice view
+    pub fn members(&self) -> Vec<Value> {
+        match self {
+            Value::Arr(a) => a.items.clone(),
+            Value::Undefined => vec![],
+            v => vec![v.clone()],
+        }
+    }
+    pub fn len_items(&self) -> usize {
+        match self {
+            Value::Arr(a) => a.items.len(),
+            _ => 1,
+        }
+    }
+}
+
+/// Deep equality as in jsonata's isDeepEqual.
+pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Undefined, Value::Undefined) => true,
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Num(x), Value::Num(y)) => x == y,
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Arr(x), Value::Arr(y)) => {
+            x.items.len() == y.items.len() && x.items.iter().zip(y.items.iter()).all(|(p, q)| deep_equal(p, q))
+        }
+        (Value::Obj(x), Value::Obj(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).map(|w| deep_equal(v, w)).unwrap_or(false))
+        }
+        (Value::Func(x), Value::Func(y)) => Rc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+/// JavaScript Number.prototype.toString()
+pub(crate) fn fmt_number(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if n == 0.0 {
+        return "0".into();
+    }
+    let neg = n < 0.0;
+    let s = format!("{:e}", n.abs());
+    let (mant, exp) = s.split_once('e').unwrap();
+    let exp: i32 = exp.parse().unwrap();
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    let nexp = exp + 1; // position of decimal point
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if k <= nexp && nexp <= 21 {
+        out.push_str(&digits);
+        for _ in 0..(nexp - k) {
+            out.push('0');
+        }
+    } else if 0 < nexp && nexp <= 21 {
+        out.push_str(&digits[..nexp as usize]);
+        out.push('.');
+        out.push_str(&digits[nexp as usize..]);
+    } else if -6 < nexp && nexp <= 0 {
+        out.push_str("0.");
+        for _ in 0..(-nexp) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let e = nexp - 1;
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if e >= 0 { '+' } else { '-' });
+        out.push_str(&e.abs().to_string());
+    }
+    out
+}
+
+/// Number.prototype.toPrecision(p) then Number() again -> f64
+pub(crate) fn to_precision_num(n: f64, p: usize) -> f64 {
+    if !n.is_finite() || n == 0.0 {
+        return n;
+    }
+    let s = format!("{:.*e}", p - 1, n);
+    s.parse().unwrap_or(n)
+}
+
+pub(crate) fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => Value::str(s),
+        serde_json::Value::Array(a) => Value::array(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => {
+            let mut m = Map::with_capacity(o.len());
+            for (k, v) in o {
+                m.insert(Rc::from(k.as_str()), from_json(v));
+            }
+            Value::Obj(Rc::new(m))
+        }
+    }
+}
+
+pub(crate) fn num_to_json(n: f64) -> Option<serde_json::Value> {
+    if !n.is_finite() {
+        return None;
+    }
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 * 1024.0 {
+        if n >= -9.223_372_036_854_775e18 && n < 9.223_372_036_854_775e18 {
+            return Some(serde_json::Value::from(n as i64));
+        }
+        if n >= 0.0 && n < 1.844_674_407_370_955e19 {
+            return Some(serde_json::Value::from(n as u64));
+        }
+    }
+    serde_json::Number::from_f64(n).map(serde_json::Value::Number)
+}
+
+/// Convert to JSON. Functions become "" (as JSON.stringify in jsonata's output would yield),
+/// undefined inside arrays is dropped, undefined object values are dropped.
+pub(crate) fn to_json(v: &Value) -> Result<Option<serde_json::Value>, crate::Error> {
+    Ok(match v {
+        Value::Undefined => None,
+        Value::Null => Some(serde_json::Value::Null),
+        Value::Bool(b) => Some(serde_json::Value::Bool(*b)),
+        Value::Num(n) => Some(num_to_json(*n).ok_or_else(|| crate::errors::make("D1001", None, Some(&fmt_number(*n)), None))?),
+        Value::Str(s) => Some(serde_json::Value::String(s.to_string())),
+        Value::Arr(a) => {
+            let mut out = Vec::with_capacity(a.items.len());
+            for i in &a.items {
+                if let Some(j) = to_json(i)? {
+                    out.push(j);
+                }
+            }
+            Some(serde_json::Value::Array(out))
+        }
+        Value::Obj(o) => {
+            let mut m = serde_json::Map::new();
+            for (k, v) in o.iter() {
+                if let Some(j) = to_json(v)? {
+                    m.insert(k.to_string(), j);
+                }
+            }
+            Some(serde_json::Value::Object(m))
+        }
+        Value::Func(_) => Some(serde_json::Value::String(String::new())),
+    })
+}
