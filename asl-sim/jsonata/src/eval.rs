@@ -398,7 +398,7 @@ impl<'x, 'a> Ev<'x, 'a> {
         let mut input_seq: Value = if input.is_array() && !matches!(steps[0].kind, Kind::Var(_)) {
             input.clone()
         } else {
-            Value::seq(seq_from(input.clone()))
+            Value::seq(vec![input.clone()])
         };
         let mut result = Value::Undefined;
         let mut is_tuple = false;
@@ -430,7 +430,7 @@ impl<'x, 'a> Ev<'x, 'a> {
             }
         }
         if is_tuple {
-            let t = tuples.unwrap_or_default();
+            let t = tuples.clone().unwrap_or_default();
             if node.tuple {
                 result = Value::arr_with(t, |a| {
                     a.seq = true;
@@ -462,7 +462,14 @@ impl<'x, 'a> Ev<'x, 'a> {
             }
         }
         if let Some(g) = &node.group {
-            let inp = if is_tuple { result.clone() } else { result.clone() };
+            let inp = if is_tuple {
+                Value::arr_with(tuples.unwrap_or_default(), |a| {
+                    a.seq = true;
+                    a.tuple = true
+                })
+            } else {
+                result.clone()
+            };
             result = self.eval_group(&g.0, g.1, inp, env)?;
         }
         Ok(result)

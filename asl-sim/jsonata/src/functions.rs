@@ -150,7 +150,7 @@ fn stringify(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Num(n) => {
             if !n.is_finite() {
-                out.push_str("null");
+                return Err(make("D1001", None, None, Some(&fmt_number(*n))));
             } else {
                 out.push_str(&fmt_number(to_precision_num(*n, 15)));
             }
@@ -1037,6 +1037,7 @@ fn f_reduce(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     Ok(result)
 }
 fn f_zip(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
+    let a = &a[..a.len() - 4];
     let len = a.iter().map(|x| if let Value::Arr(v) = x { v.items.len() } else { 0 }).min().unwrap_or(0);
     let mut out = vec![];
     for i in 0..len {

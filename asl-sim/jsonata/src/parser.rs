@@ -191,6 +191,9 @@ fn op_static(s: &str) -> Option<&'static str> {
 }
 
 fn lbp(s: &str) -> u32 {
+    if matches!(s, ":" | ";" | "," | ")" | "]" | "}" | ".." | "!" | "~" | "|" | "**") {
+        return 0;
+    }
     OPERATORS.iter().find(|(o, _)| *o == s).map(|(_, b)| *b).unwrap_or(0)
 }
 

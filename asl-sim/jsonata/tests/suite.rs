@@ -4,7 +4,7 @@
 
 mod common;
 
-const FLOOR: f64 = 0.0;
+const FLOOR: f64 = 0.80;
 
 #[test]
 fn jsonata_suite() {
