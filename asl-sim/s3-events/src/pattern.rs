@@ -165,6 +165,17 @@ fn compile_obj(obj: &Map<String, Value>) -> R<ObjPattern> {
             Value::Array(a) => FieldPattern::Leaf(compile_leaf(a)?),
             _ => return Err(PatternError::reason(format!("\"{k}\" must be an object or an array"))),
         };
+        // EventBridge joins field paths with dots: `{"a.b": [...]}` is `{"a": {"b": [...]}}`.
+        let mut parts: Vec<&str> = k.split('.').collect();
+        if parts.len() > 1 && parts.iter().all(|p| !p.is_empty()) {
+            let mut fp = fp;
+            while parts.len() > 1 {
+                let last = parts.pop().unwrap_or_default();
+                fp = FieldPattern::Nested(ObjPattern { fields: vec![(last.to_string(), fp)], ors: Vec::new() });
+            }
+            fields.push((parts[0].to_string(), fp));
+            continue;
+        }
         fields.push((k.clone(), fp));
     }
     Ok(ObjPattern { fields, ors })
@@ -413,7 +424,22 @@ fn compile_anything_but(arg: &Value) -> R<AnythingBut> {
 fn match_obj(p: &ObjPattern, ev: Option<&Value>) -> bool {
     let obj = ev.and_then(Value::as_object);
     for (k, fp) in &p.fields {
-        let v = obj.and_then(|o| o.get(k));
+        let direct = obj.and_then(|o| o.get(k));
+        // Event keys with dots are paths too: `{"a.b": 1}` is `{"a": {"b": 1}}`.
+        let dotted = if matches!(fp, FieldPattern::Nested(_)) { dotted_children(obj, k) } else { None };
+        let merged;
+        let v = match dotted {
+            None => direct,
+            Some(mut extra) => {
+                if let Some(Value::Object(d)) = direct {
+                    for (dk, dv) in d {
+                        extra.entry(dk.clone()).or_insert_with(|| dv.clone());
+                    }
+                }
+                merged = Value::Object(extra);
+                Some(&merged)
+            }
+        };
         let ok = match fp {
             FieldPattern::Nested(sub) => match v {
                 Some(Value::Array(items)) if !items.is_empty() => {
@@ -438,6 +464,20 @@ fn match_obj(p: &ObjPattern, ev: Option<&Value>) -> bool {
         }
     }
     p.ors.iter().all(|group| group.iter().any(|sub| match_obj(sub, ev)))
+}
+
+/// `{"k.rest": v, …}` entries of an event object, as an object `{"rest": v, …}`.
+fn dotted_children(obj: Option<&Map<String, Value>>, k: &str) -> Option<Map<String, Value>> {
+    let obj = obj?;
+    let mut out: Option<Map<String, Value>> = None;
+    for (ek, ev) in obj {
+        if let Some(rest) = ek.strip_prefix(k).and_then(|r| r.strip_prefix('.')) {
+            if !rest.is_empty() {
+                out.get_or_insert_with(Map::new).insert(rest.to_string(), ev.clone());
+            }
+        }
+    }
+    out
 }
 
 fn leaf_values<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {

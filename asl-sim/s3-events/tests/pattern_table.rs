@@ -52,6 +52,15 @@ fn cases() -> Vec<(&'static str, Value, Value, Want)> {
         ("array of objects, same element", json!({"detail": {"items": {"k": ["a"], "v": [2]}}}),
             d(json!({"items": [{"k": "a", "v": 1}, {"k": "b", "v": 2}]})), NoMatch),
         ("object where leaf expected", json!({"detail": {"o": ["x"]}}), d(json!({"o": {"a": "x"}})), NoMatch),
+        // ---- dots join paths, in patterns and in events
+        ("dotted pattern key", json!({"detail": {"state.status": ["running"]}}), d(json!({"state": {"status": "running"}})), Match),
+        ("dotted event key", json!({"detail": {"state": {"status": ["running"]}}}), d(json!({"state.status": "running"})), Match),
+        ("dotted both", json!({"detail.state.status": ["running"]}), d(json!({"state.status": "running"})), Match),
+        ("dotted event key, deeper", json!({"detail": {"state": {"status": ["running"]}}}), d(json!({"state.status": {"status": "running"}})), NoMatch),
+        ("dotted pattern key, deeper", json!({"detail": {"state.status": {"status": ["running"]}}}), d(json!({"state": {"status": "running"}})), NoMatch),
+        ("detail as JSON text", json!({"detail": {"my-key": ["my-value"]}}), ev(json!("{\"my-key\": \"my-value\"}")), NoMatch),
+        ("exists in list of objects", json!({"detail": {"automations": {"id": [{"exists": true}]}}}),
+            d(json!({"automations": [{"key1": "value1"}, {"id": "x"}, {"key2": "value2"}]})), Match),
         // ---- prefix / suffix
         ("prefix", json!({"detail": {"key": [{"prefix": "uploads/"}]}}), d(json!({"key": "uploads/a.png"})), Match),
         ("prefix no match", json!({"detail": {"key": [{"prefix": "uploads/"}]}}), d(json!({"key": "other/a.png"})), NoMatch),
@@ -84,6 +93,8 @@ fn cases() -> Vec<(&'static str, Value, Value, Want)> {
         ("anything-but ignore case list", json!({"detail": {"s": [{"anything-but": {"equals-ignore-case": ["A", "B"]}}]}}), d(json!({"s": "c"})), Match),
         ("anything-but wildcard", json!({"detail": {"p": [{"anything-but": {"wildcard": "*/lib/*"}}]}}), d(json!({"p": "/usr/lib/x"})), NoMatch),
         ("anything-but wildcard other", json!({"detail": {"p": [{"anything-but": {"wildcard": "*/lib/*"}}]}}), d(json!({"p": "/usr/bin/x"})), Match),
+        ("anything-but prefix on number", json!({"detail": {"state": [{"anything-but": {"prefix": "init"}}]}}), d(json!({"state": 12})), Match),
+        ("anything-but empty wildcard", json!({"detail": {"p": [{"anything-but": {"wildcard": ""}}]}}), d(json!({"p": "dir/init/file"})), Match),
         ("anything-but in event array", json!({"detail": {"s": [{"anything-but": "a"}]}}), d(json!({"s": ["a", "b"]})), Match),
         // ---- numeric
         ("numeric range", json!({"detail": {"n": [{"numeric": [">", 0, "<=", 5]}]}}), d(json!({"n": 5})), Match),
