@@ -1,1 +1,214 @@
 //! An in-memory DynamoDB that speaks DynamoDB JSON requests and answers. No I/O.
+//!
+//! [`Database::call`] takes one DynamoDB API call as the JSON 1.0 protocol carries it
+//! and answers with DynamoDB's response body or its error. [`step_functions_call`]
+//! wraps it the way Step Functions' optimized (`arn:aws:states:::dynamodb:*`) and
+//! aws-sdk (`arn:aws:states:::aws-sdk:dynamodb:*`) integrations do.
+
+pub mod decimal;
+pub mod expr;
+mod ops;
+mod sfn;
+pub mod value;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use value::{Item, KeyVal};
+
+pub use sfn::{step_functions_call, IntegrationStyle};
+
+/// An error as DynamoDB returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamoError {
+    /// "ValidationException", "ConditionalCheckFailedException", ...
+    pub code: String,
+    pub message: String,
+    /// The HTTP status DynamoDB uses.
+    pub status: u16,
+    /// Extra members of the error body: `CancellationReasons`, or `Item` for
+    /// `ReturnValuesOnConditionCheckFailure`.
+    pub extra: Option<Value>,
+}
+
+impl DynamoError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        DynamoError { code: code.to_string(), message: message.into(), status: 400, extra: None }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        DynamoError::new("ValidationException", message)
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        DynamoError::new("SerializationException", message)
+    }
+
+    /// The `__type` DynamoDB puts in the error body.
+    pub fn type_name(&self) -> String {
+        match self.code.as_str() {
+            "ValidationException" => "com.amazon.coral.validate#ValidationException".to_string(),
+            "SerializationException" | "UnknownOperationException" => format!("com.amazon.coral.service#{}", self.code),
+            c => format!("com.amazonaws.dynamodb.v20120810#{c}"),
+        }
+    }
+
+    /// The JSON error body as DynamoDB sends it.
+    pub fn to_body(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("__type".into(), Value::String(self.type_name()));
+        if let Some(Value::Object(extra)) = &self.extra {
+            for (k, v) in extra {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        let key = if self.code == "SerializationException" { "Message" } else { "message" };
+        m.insert(key.into(), Value::String(self.message.clone()));
+        Value::Object(m)
+    }
+}
+
+impl std::fmt::Display for DynamoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for DynamoError {}
+
+#[derive(Clone, Debug, Copy, PartialEq, Eq)]
+pub(crate) enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+pub(crate) type Partition = BTreeMap<Option<KeyVal>, Item>;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Table {
+    pub hash: (String, KeyType),
+    pub range: Option<(String, KeyType)>,
+    /// The table description (without the live counters).
+    pub description: Value,
+    pub data: BTreeMap<KeyVal, Partition>,
+    pub item_count: usize,
+    pub size_bytes: usize,
+}
+
+/// The whole in-memory database.
+#[derive(Clone, Debug, Default)]
+pub struct Database {
+    pub(crate) tables: BTreeMap<String, Table>,
+    /// Counts calls; used to derive deterministic request ids.
+    pub(crate) requests: u64,
+}
+
+impl Database {
+    pub fn new() -> Self {
+        Database::default()
+    }
+
+    /// One DynamoDB API call: `operation` is the X-Amz-Target action name
+    /// ("PutItem", "CreateTable", ...), `request` the JSON body. Returns the JSON body
+    /// DynamoDB answers.
+    pub fn call(&mut self, operation: &str, request: &Value) -> Result<Value, DynamoError> {
+        self.requests += 1;
+        if !request.is_object() {
+            return Err(DynamoError::serialization("Start of structure or map found where not expected."));
+        }
+        match operation {
+            "CreateTable" => self.create_table(request),
+            "DeleteTable" => self.delete_table(request),
+            "DescribeTable" => self.describe_table(request),
+            "ListTables" => self.list_tables(request),
+            "GetItem" => self.get_item(request),
+            "PutItem" => self.put_item(request),
+            "UpdateItem" => self.update_item(request),
+            "DeleteItem" => self.delete_item(request),
+            "Query" => self.query(request),
+            "Scan" => self.scan(request),
+            "BatchGetItem" => self.batch_get_item(request),
+            "BatchWriteItem" => self.batch_write_item(request),
+            "TransactGetItems" => self.transact_get_items(request),
+            "TransactWriteItems" => self.transact_write_items(request),
+            _ => Err(DynamoError::new("UnknownOperationException", "")),
+        }
+    }
+
+    /// The whole state: every table's description and its items in DynamoDB JSON,
+    /// tables by name, items in key order.
+    pub fn to_json(&self) -> Value {
+        let tables: Vec<Value> = self
+            .tables
+            .values()
+            .map(|t| {
+                let items: Vec<Value> =
+                    t.data.values().flat_map(|p| p.values()).map(value::item_to_json).collect();
+                serde_json::json!({ "Table": self.describe(t, "ACTIVE"), "Items": items })
+            })
+            .collect();
+        serde_json::json!({ "Tables": tables })
+    }
+
+    /// Rebuilds a database from [`Database::to_json`] output.
+    pub fn from_json(v: &Value) -> Result<Database, String> {
+        let mut db = Database::default();
+        let tables = v.get("Tables").and_then(Value::as_array).ok_or("missing \"Tables\" array")?;
+        for t in tables {
+            let desc = t.get("Table").ok_or("table entry without \"Table\"")?;
+            let mut req = serde_json::Map::new();
+            for k in ["TableName", "KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+                if let Some(x) = desc.get(k) {
+                    req.insert(k.into(), x.clone());
+                }
+            }
+            let billing = desc
+                .pointer("/BillingModeSummary/BillingMode")
+                .and_then(Value::as_str)
+                .unwrap_or("PROVISIONED");
+            req.insert("BillingMode".into(), Value::String(billing.to_string()));
+            if billing != "PAY_PER_REQUEST" {
+                let pt = desc.get("ProvisionedThroughput").cloned().unwrap_or(Value::Null);
+                req.insert(
+                    "ProvisionedThroughput".into(),
+                    serde_json::json!({
+                        "ReadCapacityUnits": pt.get("ReadCapacityUnits").cloned().unwrap_or(1.into()),
+                        "WriteCapacityUnits": pt.get("WriteCapacityUnits").cloned().unwrap_or(1.into()),
+                    }),
+                );
+            }
+            db.create_table(&Value::Object(req)).map_err(|e| e.to_string())?;
+            let name = desc.get("TableName").and_then(Value::as_str).unwrap_or_default().to_string();
+            for item in t.get("Items").and_then(Value::as_array).map(|a| a.as_slice()).unwrap_or(&[]) {
+                db.call("PutItem", &serde_json::json!({ "TableName": name, "Item": item }))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        db.requests = 0;
+        Ok(db)
+    }
+
+    /// A deterministic 52-character request id for the current call.
+    pub(crate) fn request_id(&self) -> String {
+        const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let mut x = self.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        let mut s = String::with_capacity(52);
+        for _ in 0..52 {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+            x ^= x >> 29;
+            s.push(ALPHA[(x % 36) as usize] as char);
+        }
+        s
+    }
+}

@@ -1,0 +1,1532 @@
+//! The DynamoDB operations.
+
+use crate::expr::{self, Cond, Ctx, Path, PathElem, Update};
+use crate::value::{item_size, item_to_json, parse_attr, parse_item, AttrValue, Item, KeyVal, SER_PREFIX};
+use crate::{Database, DynamoError, KeyType, Table};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
+
+pub(crate) const MAX_ITEM_SIZE: usize = 400 * 1024;
+pub(crate) const PAGE_SIZE: usize = 1024 * 1024;
+
+fn not_found() -> DynamoError {
+    DynamoError::new("ResourceNotFoundException", "Requested resource not found")
+}
+
+fn ccf() -> DynamoError {
+    DynamoError::new("ConditionalCheckFailedException", "The conditional request failed")
+}
+
+/// Turns an attribute-value parse message into the right error kind.
+fn attr_err(msg: String) -> DynamoError {
+    match msg.strip_prefix(SER_PREFIX) {
+        Some(m) => DynamoError::serialization(m),
+        None => DynamoError::validation(msg),
+    }
+}
+
+// ------------------------------------------------------------ request field access
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Checks required members; DynamoDB reports all missing ones at once.
+fn require(req: &Value, fields: &[&str]) -> Result<(), DynamoError> {
+    let missing: Vec<String> = fields
+        .iter()
+        .filter(|f| req.get(**f).is_none_or(Value::is_null))
+        .map(|f| format!("Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(f)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DynamoError::validation(format!(
+        "{} validation error{} detected: {}",
+        missing.len(),
+        if missing.len() > 1 { "s" } else { "" },
+        missing.join("; ")
+    )))
+}
+
+fn get_str<'a>(req: &'a Value, field: &str) -> Result<Option<&'a str>, DynamoError> {
+    match req.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Bool(_)) => Err(DynamoError::serialization("class java.lang.Boolean can not be converted to an String")),
+        Some(Value::Number(_)) => Err(DynamoError::serialization("NUMBER_VALUE can not be converted to a String")),
+        Some(Value::Array(_)) => Err(DynamoError::serialization("Start of list found where not expected")),
+        Some(Value::Object(_)) => Err(DynamoError::serialization("Start of structure or map found where not expected.")),
+    }
+}
+
+fn get_bool(req: &Value, field: &str) -> Result<Option<bool>, DynamoError> {
+    match req.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(DynamoError::serialization(format!("Unexpected value type in payload for {field}"))),
+    }
+}
+
+fn get_obj<'a>(req: &'a Value, field: &str) -> Result<Option<&'a Map<String, Value>>, DynamoError> {
+    match req.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(Value::Array(_)) => Err(DynamoError::serialization("Start of list found where not expected")),
+        Some(_) => Err(DynamoError::serialization("Expected map or null")),
+    }
+}
+
+fn get_arr<'a>(req: &'a Value, field: &str) -> Result<Option<&'a Vec<Value>>, DynamoError> {
+    match req.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        Some(Value::Object(_)) => Err(DynamoError::serialization("Start of structure or map found where not expected.")),
+        Some(_) => Err(DynamoError::serialization("Expected list or null")),
+    }
+}
+
+fn get_int(req: &Value, field: &str) -> Result<Option<i64>, DynamoError> {
+    match req.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(Some(n.as_i64().unwrap_or_else(|| n.as_f64().map(|f| f as i64).unwrap_or(i64::MAX)))),
+        Some(Value::String(_)) => Err(DynamoError::serialization("class java.lang.String can not be converted to an Integer")),
+        Some(Value::Bool(_)) => Err(DynamoError::serialization("class java.lang.Boolean can not be converted to an Integer")),
+        Some(_) => Err(DynamoError::serialization("Start of structure or map found where not expected.")),
+    }
+}
+
+fn enum_check(req: &Value, field: &str, allowed: &[&str]) -> Result<Option<String>, DynamoError> {
+    match get_str(req, field)? {
+        None => Ok(None),
+        Some(s) if allowed.contains(&s) => Ok(Some(s.to_string())),
+        Some(s) => Err(DynamoError::validation(format!(
+            "1 validation error detected: Value '{s}' at '{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            lower_first(field),
+            allowed.join(", ")
+        ))),
+    }
+}
+
+fn table_name(req: &Value) -> Result<String, DynamoError> {
+    let name = get_str(req, "TableName")?.unwrap_or_default();
+    validate_table_name(name, "tableName")?;
+    Ok(name.to_string())
+}
+
+fn validate_table_name(name: &str, field: &str) -> Result<(), DynamoError> {
+    let mut errs = Vec::new();
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
+        errs.push(format!(
+            "Value '{name}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        ));
+    }
+    if name.len() < 3 {
+        errs.push(format!(
+            "Value '{name}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to 3"
+        ));
+    }
+    if name.len() > 255 {
+        errs.push(format!(
+            "Value '{name}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to 255"
+        ));
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(DynamoError::validation(format!(
+        "{} validation error{} detected: {}",
+        errs.len(),
+        if errs.len() > 1 { "s" } else { "" },
+        errs.join("; ")
+    )))
+}
+
+// ------------------------------------------------------------ expression parameters
+
+pub(crate) struct ExprParams {
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, AttrValue>,
+    has_names: bool,
+    has_values: bool,
+}
+
+fn valid_placeholder(k: &str, prefix: char) -> bool {
+    k.len() > 1 && k.starts_with(prefix) && k[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn expr_params(req: &Value) -> Result<ExprParams, DynamoError> {
+    let mut p = ExprParams { names: BTreeMap::new(), values: BTreeMap::new(), has_names: false, has_values: false };
+    if let Some(names) = get_obj(req, "ExpressionAttributeNames")? {
+        p.has_names = true;
+        if names.is_empty() {
+            return Err(DynamoError::validation("ExpressionAttributeNames must not be empty"));
+        }
+        for (k, v) in names {
+            if !valid_placeholder(k, '#') {
+                return Err(DynamoError::validation(format!(
+                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
+                )));
+            }
+            let Value::String(s) = v else {
+                return Err(DynamoError::serialization("Unexpected value type in payload"));
+            };
+            if s.is_empty() {
+                return Err(DynamoError::validation(format!(
+                    "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
+                )));
+            }
+            p.names.insert(k.clone(), s.clone());
+        }
+    }
+    if let Some(values) = get_obj(req, "ExpressionAttributeValues")? {
+        p.has_values = true;
+        if values.is_empty() {
+            return Err(DynamoError::validation("ExpressionAttributeValues must not be empty"));
+        }
+        for (k, v) in values {
+            if !valid_placeholder(k, ':') {
+                return Err(DynamoError::validation(format!(
+                    "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
+                )));
+            }
+            let av = parse_attr(v, 1).map_err(|m| match m.strip_prefix(SER_PREFIX) {
+                Some(s) => DynamoError::serialization(s),
+                None => DynamoError::validation(format!("ExpressionAttributeValues contains invalid value: {m} for key {k}")),
+            })?;
+            p.values.insert(k.clone(), av);
+        }
+    }
+    Ok(p)
+}
+
+/// Parsed expressions of one request.
+#[derive(Default)]
+pub(crate) struct Exprs {
+    pub condition: Option<Cond>,
+    pub filter: Option<Cond>,
+    pub key: Option<Cond>,
+    pub update: Option<Update>,
+    pub projection: Option<Vec<Path>>,
+}
+
+/// Parses the expressions a request carries; `kinds` lists the expression members the
+/// operation accepts, in the order DynamoDB parses them.
+fn parse_exprs(req: &Value, kinds: &[&str]) -> Result<Exprs, DynamoError> {
+    let p = expr_params(req)?;
+    let mut out = Exprs::default();
+    let mut ctx = Ctx::new(&p.names, &p.values);
+    let mut any = false;
+    let mut any_with_values = false;
+    for kind in kinds {
+        let Some(src) = get_str(req, kind)? else { continue };
+        any = true;
+        let r = match *kind {
+            "ConditionExpression" => expr::parse_condition(kind, src, &mut ctx).map(|c| out.condition = Some(c)),
+            "FilterExpression" => expr::parse_condition(kind, src, &mut ctx).map(|c| out.filter = Some(c)),
+            "KeyConditionExpression" => expr::parse_condition(kind, src, &mut ctx).map(|c| out.key = Some(c)),
+            "UpdateExpression" => expr::parse_update(src, &mut ctx).map(|u| out.update = Some(u)),
+            "ProjectionExpression" => expr::parse_projection(src, &mut ctx).map(|x| out.projection = Some(x)),
+            _ => Ok(()),
+        };
+        if *kind != "ProjectionExpression" {
+            any_with_values = true;
+        }
+        r.map_err(DynamoError::validation)?;
+    }
+    if p.has_names && !any {
+        return Err(DynamoError::validation("ExpressionAttributeNames can only be specified when using expressions"));
+    }
+    if p.has_values && !any_with_values {
+        return Err(DynamoError::validation("ExpressionAttributeValues can only be specified when using expressions"));
+    }
+    ctx.check_unused().map_err(DynamoError::validation)?;
+    Ok(out)
+}
+
+// ------------------------------------------------------------ keys
+
+type FullKey = (KeyVal, Option<KeyVal>);
+
+impl Table {
+    fn key_names(&self) -> Vec<&str> {
+        let mut v = vec![self.hash.0.as_str()];
+        if let Some((r, _)) = &self.range {
+            v.push(r.as_str());
+        }
+        v
+    }
+
+    fn is_key_attr(&self, name: &str) -> bool {
+        self.hash.0 == name || self.range.as_ref().is_some_and(|r| r.0 == name)
+    }
+
+    fn check_key_val(name: &str, t: KeyType, v: &AttrValue) -> Option<KeyVal> {
+        let k = v.as_key()?;
+        let ok = matches!((t, &k), (KeyType::S, KeyVal::S(_)) | (KeyType::N, KeyVal::N(_)) | (KeyType::B, KeyVal::B(_)));
+        let _ = name;
+        ok.then_some(k)
+    }
+
+    fn empty_key_check(&self, item: &Item) -> Result<(), DynamoError> {
+        for name in self.key_names() {
+            if let Some(v) = item.get(name) {
+                let empty = matches!(v, AttrValue::S(s) if s.is_empty()) || matches!(v, AttrValue::B(b) if b.is_empty());
+                if empty {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {name}",
+                        if matches!(v, AttrValue::S(_)) { "string" } else { "binary" }
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Key from a `Key` member (Get/Update/Delete): exactly the key attributes.
+    fn key_from_key(&self, key: &Item) -> Result<FullKey, DynamoError> {
+        let bad = || DynamoError::validation("The provided key element does not match the schema");
+        if key.len() != self.key_names().len() {
+            return Err(bad());
+        }
+        let hv = key.get(&self.hash.0).ok_or_else(bad)?;
+        let hk = Table::check_key_val(&self.hash.0, self.hash.1, hv).ok_or_else(bad)?;
+        let rk = match &self.range {
+            Some((rn, rt)) => {
+                let rv = key.get(rn).ok_or_else(bad)?;
+                Some(Table::check_key_val(rn, *rt, rv).ok_or_else(bad)?)
+            }
+            None => None,
+        };
+        self.empty_key_check(key)?;
+        Ok((hk, rk))
+    }
+
+    /// Key from a whole item (Put).
+    fn key_from_item(&self, item: &Item) -> Result<FullKey, DynamoError> {
+        let mut keys = Vec::new();
+        let mut defs = vec![(&self.hash.0, self.hash.1)];
+        if let Some((rn, rt)) = &self.range {
+            defs.push((rn, *rt));
+        }
+        for (name, t) in defs {
+            let v = item.get(name.as_str()).ok_or_else(|| {
+                DynamoError::validation(format!("One or more parameter values were invalid: Missing the key {name} in the item"))
+            })?;
+            let k = Table::check_key_val(name, t, v).ok_or_else(|| {
+                DynamoError::validation(format!(
+                    "One or more parameter values were invalid: Type mismatch for key {name} expected: {} actual: {}",
+                    t.name(),
+                    v.type_name()
+                ))
+            })?;
+            keys.push(k);
+        }
+        self.empty_key_check(item)?;
+        let mut it = keys.into_iter();
+        let hk = it.next().expect("hash key");
+        let rk = it.next();
+        self.key_size_check(&hk, rk.as_ref())?;
+        Ok((hk, rk))
+    }
+
+    fn key_size_check(&self, hk: &KeyVal, rk: Option<&KeyVal>) -> Result<(), DynamoError> {
+        let size = |k: &KeyVal| k.to_attr().size();
+        if size(hk) > 2048 {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes",
+            ));
+        }
+        if rk.is_some_and(|r| size(r) > 1024) {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+            ));
+        }
+        Ok(())
+    }
+
+    fn key_item(&self, key: &FullKey) -> Item {
+        let mut item = Item::new();
+        item.insert(self.hash.0.clone(), key.0.to_attr());
+        if let (Some((rn, _)), Some(rk)) = (&self.range, &key.1) {
+            item.insert(rn.clone(), rk.to_attr());
+        }
+        item
+    }
+
+    fn get(&self, key: &FullKey) -> Option<&Item> {
+        self.data.get(&key.0)?.get(&key.1)
+    }
+
+    fn put(&mut self, key: FullKey, item: Item) {
+        let size = item_size(&item);
+        let part = self.data.entry(key.0).or_default();
+        if let Some(old) = part.insert(key.1, item) {
+            self.size_bytes -= item_size(&old);
+        } else {
+            self.item_count += 1;
+        }
+        self.size_bytes += size;
+    }
+
+    fn delete(&mut self, key: &FullKey) {
+        if let Some(part) = self.data.get_mut(&key.0) {
+            if let Some(old) = part.remove(&key.1) {
+                self.item_count -= 1;
+                self.size_bytes -= item_size(&old);
+            }
+            if part.is_empty() {
+                self.data.remove(&key.0);
+            }
+        }
+    }
+}
+
+fn parse_key_member(req: &Value, field: &str) -> Result<Item, DynamoError> {
+    let v = req.get(field).unwrap_or(&Value::Null);
+    parse_item(v).map_err(attr_err)
+}
+
+// ------------------------------------------------------------ write preparation
+
+/// A write computed against the current state, not yet applied.
+pub(crate) struct Prepared {
+    table: String,
+    key: FullKey,
+    /// None: nothing to write (ConditionCheck); Some(None): delete; Some(Some(item)): put.
+    write: Option<Option<Item>>,
+    response: Value,
+}
+
+pub(crate) enum PrepErr {
+    /// The request is invalid.
+    Fail(DynamoError),
+    /// Valid, but failed while evaluated against the item (a ValidationError reason in a transaction).
+    Runtime(DynamoError),
+    /// The condition failed; carries the old item for ReturnValuesOnConditionCheckFailure.
+    Cond(Option<Item>, bool),
+}
+
+impl From<DynamoError> for PrepErr {
+    fn from(e: DynamoError) -> Self {
+        PrepErr::Fail(e)
+    }
+}
+
+fn rvoccf(req: &Value) -> Result<bool, DynamoError> {
+    Ok(enum_check(req, "ReturnValuesOnConditionCheckFailure", &["ALL_OLD", "NONE"])?.as_deref() == Some("ALL_OLD"))
+}
+
+impl Database {
+    fn table(&self, name: &str) -> Result<&Table, DynamoError> {
+        self.tables.get(name).ok_or_else(not_found)
+    }
+
+    fn apply(&mut self, p: Prepared) {
+        let Some(write) = p.write else { return };
+        if let Some(t) = self.tables.get_mut(&p.table) {
+            match write {
+                Some(item) => t.put(p.key, item),
+                None => t.delete(&p.key),
+            }
+        }
+    }
+
+    fn check_condition(cond: &Option<Cond>, old: Option<&Item>, rv: bool) -> Result<(), PrepErr> {
+        if let Some(c) = cond {
+            let empty = Item::new();
+            if !expr::eval_cond(c, old.unwrap_or(&empty)) {
+                return Err(PrepErr::Cond(old.cloned(), rv));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn prepare_put(&self, req: &Value, in_tx: bool) -> Result<Prepared, PrepErr> {
+        require(req, &["TableName", "Item"])?;
+        let name = table_name(req)?;
+        let rv_allowed: &[&str] = if in_tx { &["ALL_OLD", "NONE"] } else { &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"] };
+        let rv = enum_check(req, "ReturnValues", rv_allowed)?;
+        let rvf = rvoccf(req)?;
+        let item = parse_key_member(req, "Item")?;
+        let ex = parse_exprs(req, &["ConditionExpression"])?;
+        if let Some(r) = &rv {
+            if r != "NONE" && r != "ALL_OLD" {
+                return Err(DynamoError::validation("ReturnValues can only be ALL_OLD or NONE").into());
+            }
+        }
+        let table = self.table(&name)?;
+        let key = table.key_from_item(&item)?;
+        if item_size(&item) > MAX_ITEM_SIZE {
+            return Err(DynamoError::validation("Item size has exceeded the maximum allowed size").into());
+        }
+        let old = table.get(&key);
+        Database::check_condition(&ex.condition, old, rvf)?;
+        let mut response = Map::new();
+        if rv.as_deref() == Some("ALL_OLD") {
+            if let Some(o) = old {
+                response.insert("Attributes".into(), item_to_json(o));
+            }
+        }
+        Ok(Prepared { table: name, key, write: Some(Some(item)), response: Value::Object(response) })
+    }
+
+    pub(crate) fn prepare_delete(&self, req: &Value, _in_tx: bool) -> Result<Prepared, PrepErr> {
+        require(req, &["TableName", "Key"])?;
+        let name = table_name(req)?;
+        let rv = enum_check(req, "ReturnValues", &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
+        let rvf = rvoccf(req)?;
+        let key_item = parse_key_member(req, "Key")?;
+        let ex = parse_exprs(req, &["ConditionExpression"])?;
+        if let Some(r) = &rv {
+            if r != "NONE" && r != "ALL_OLD" {
+                return Err(DynamoError::validation("ReturnValues can only be ALL_OLD or NONE").into());
+            }
+        }
+        let table = self.table(&name)?;
+        let key = table.key_from_key(&key_item)?;
+        let old = table.get(&key);
+        Database::check_condition(&ex.condition, old, rvf)?;
+        let mut response = Map::new();
+        if rv.as_deref() == Some("ALL_OLD") {
+            if let Some(o) = old {
+                response.insert("Attributes".into(), item_to_json(o));
+            }
+        }
+        let write = if old.is_some() { Some(None) } else { None };
+        Ok(Prepared { table: name, key, write, response: Value::Object(response) })
+    }
+
+    pub(crate) fn prepare_update(&self, req: &Value, _in_tx: bool) -> Result<Prepared, PrepErr> {
+        require(req, &["TableName", "Key"])?;
+        let name = table_name(req)?;
+        let rv = enum_check(req, "ReturnValues", &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"])?;
+        let rvf = rvoccf(req)?;
+        let key_item = parse_key_member(req, "Key")?;
+        let ex = parse_exprs(req, &["UpdateExpression", "ConditionExpression"])?;
+        let table = self.table(&name)?;
+        let key = table.key_from_key(&key_item)?;
+        if let Some(u) = &ex.update {
+            for p in &u.order {
+                if let Some(PathElem::Attr(a)) = p.first() {
+                    if table.is_key_attr(a) {
+                        return Err(DynamoError::validation(format!(
+                            "One or more parameter values were invalid: Cannot update attribute {a}. This attribute is part of the key"
+                        ))
+                        .into());
+                    }
+                }
+            }
+        }
+        let old = table.get(&key);
+        Database::check_condition(&ex.condition, old, rvf)?;
+        let base = old.cloned().unwrap_or_else(|| table.key_item(&key));
+        let new = match &ex.update {
+            Some(u) => expr::apply_update(u, &base).map_err(|m| PrepErr::Runtime(DynamoError::validation(m)))?,
+            None => base,
+        };
+        if item_size(&new) > MAX_ITEM_SIZE {
+            return Err(PrepErr::Runtime(DynamoError::validation("Item size to update has exceeded the maximum allowed size")));
+        }
+        let mut response = Map::new();
+        let paths: Vec<Path> = ex.update.as_ref().map(|u| u.order.clone()).unwrap_or_default();
+        let attrs = match rv.as_deref() {
+            Some("ALL_OLD") => old.cloned(),
+            Some("ALL_NEW") => Some(new.clone()),
+            Some("UPDATED_OLD") => old.map(|o| expr::project(o, &paths)),
+            Some("UPDATED_NEW") => Some(expr::project(&new, &paths)),
+            _ => None,
+        };
+        if let Some(a) = attrs {
+            if !a.is_empty() {
+                response.insert("Attributes".into(), item_to_json(&a));
+            }
+        }
+        Ok(Prepared { table: name, key, write: Some(Some(new)), response: Value::Object(response) })
+    }
+
+    fn prepare_condition_check(&self, req: &Value) -> Result<Prepared, PrepErr> {
+        require(req, &["TableName", "Key", "ConditionExpression"])?;
+        let name = table_name(req)?;
+        let rvf = rvoccf(req)?;
+        let key_item = parse_key_member(req, "Key")?;
+        let ex = parse_exprs(req, &["ConditionExpression"])?;
+        let table = self.table(&name)?;
+        let key = table.key_from_key(&key_item)?;
+        let old = table.get(&key);
+        Database::check_condition(&ex.condition, old, rvf)?;
+        Ok(Prepared { table: name, key, write: None, response: json!({}) })
+    }
+
+    fn single_write(
+        &mut self,
+        req: &Value,
+        prep: fn(&Database, &Value, bool) -> Result<Prepared, PrepErr>,
+    ) -> Result<Value, DynamoError> {
+        match prep(self, req, false) {
+            Ok(p) => {
+                let resp = p.response.clone();
+                self.apply(p);
+                Ok(resp)
+            }
+            Err(PrepErr::Fail(e)) | Err(PrepErr::Runtime(e)) => Err(e),
+            Err(PrepErr::Cond(old, rv)) => {
+                let mut e = ccf();
+                if rv {
+                    if let Some(o) = old {
+                        e.extra = Some(json!({ "Item": item_to_json(&o) }));
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn put_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        self.single_write(req, Database::prepare_put)
+    }
+
+    pub(crate) fn delete_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        self.single_write(req, Database::prepare_delete)
+    }
+
+    pub(crate) fn update_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        self.single_write(req, Database::prepare_update)
+    }
+
+    // ------------------------------------------------------------ reads
+
+    fn read_one(&self, req: &Value) -> Result<Option<Item>, DynamoError> {
+        require(req, &["TableName", "Key"])?;
+        let name = table_name(req)?;
+        let key_item = parse_key_member(req, "Key")?;
+        let ex = parse_exprs(req, &["ProjectionExpression"])?;
+        let table = self.table(&name)?;
+        let key = table.key_from_key(&key_item)?;
+        Ok(table.get(&key).map(|i| match &ex.projection {
+            Some(p) => expr::project(i, p),
+            None => i.clone(),
+        }))
+    }
+
+    pub(crate) fn get_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        get_bool(req, "ConsistentRead")?;
+        Ok(match self.read_one(req)? {
+            Some(i) => json!({ "Item": item_to_json(&i) }),
+            None => json!({}),
+        })
+    }
+
+    // ------------------------------------------------------------ query & scan
+
+    pub(crate) fn query(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TableName"])?;
+        let name = table_name(req)?;
+        let common = read_common(req)?;
+        if get_str(req, "KeyConditionExpression")?.is_none() {
+            return Err(DynamoError::validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            ));
+        }
+        let forward = get_bool(req, "ScanIndexForward")?.unwrap_or(true);
+        let ex = parse_exprs(req, &["KeyConditionExpression", "FilterExpression", "ProjectionExpression"])?;
+        let table = self.table(&name)?;
+        if let Some(ix) = get_str(req, "IndexName")? {
+            return Err(DynamoError::validation(format!("The table does not have the specified index: {ix}")));
+        }
+        let kc = key_condition(table, ex.key.as_ref().expect("key condition parsed"))?;
+        if let Some(f) = &ex.filter {
+            let mut paths = Vec::new();
+            expr::cond_paths(f, &mut paths);
+            for p in paths {
+                if let Some(PathElem::Attr(a)) = p.first() {
+                    if table.is_key_attr(a) {
+                        return Err(DynamoError::validation(format!(
+                            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {a}"
+                        )));
+                    }
+                }
+            }
+        }
+        let start = match &common.start {
+            Some(s) => {
+                let k = start_key(table, s)?;
+                if k.0 != kc.hash {
+                    return Err(DynamoError::validation(
+                        "The provided starting key is outside query boundaries based on provided conditions",
+                    ));
+                }
+                Some(k.1)
+            }
+            None => None,
+        };
+        let mut page = Page::new(&common, &ex, table);
+        if let Some(part) = table.data.get(&kc.hash) {
+            let (lo, hi) = kc.bounds();
+            let (lo, hi) = match (&start, forward) {
+                (Some(s), true) => (tighter_lo(lo, Bound::Excluded(s.clone())), hi),
+                (Some(s), false) => (lo, tighter_hi(hi, Bound::Excluded(s.clone()))),
+                (None, _) => (lo, hi),
+            };
+            if range_nonempty(&lo, &hi) {
+                let range = part.range((lo, hi));
+                let iter: Box<dyn Iterator<Item = (&Option<KeyVal>, &Item)>> =
+                    if forward { Box::new(range) } else { Box::new(range.rev()) };
+                for (rk, item) in iter {
+                    if !kc.matches_prefix(rk) {
+                        if forward {
+                            break;
+                        }
+                        continue;
+                    }
+                    if page.push(table, &kc.hash, rk, item) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(page.finish())
+    }
+
+    pub(crate) fn scan(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TableName"])?;
+        let name = table_name(req)?;
+        let common = read_common(req)?;
+        let segment = get_int(req, "Segment")?;
+        let total = get_int(req, "TotalSegments")?;
+        let seg = match (segment, total) {
+            (None, None) => None,
+            (Some(s), Some(t)) => {
+                if !(1..=1_000_000).contains(&t) {
+                    return Err(DynamoError::validation(format!(
+                        "1 validation error detected: Value '{t}' at 'totalSegments' failed to satisfy constraint: Member must have value {}",
+                        if t < 1 { "greater than or equal to 1" } else { "less than or equal to 1000000" }
+                    )));
+                }
+                if s < 0 || s >= t {
+                    return Err(DynamoError::validation(format!(
+                        "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is out of bounds for TotalSegments: {t}"
+                    )));
+                }
+                Some((s as u64, t as u64))
+            }
+            (Some(_), None) => return Err(DynamoError::validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")),
+            (None, Some(_)) => return Err(DynamoError::validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")),
+        };
+        let ex = parse_exprs(req, &["FilterExpression", "ProjectionExpression"])?;
+        let table = self.table(&name)?;
+        if let Some(ix) = get_str(req, "IndexName")? {
+            return Err(DynamoError::validation(format!("The table does not have the specified index: {ix}")));
+        }
+        let start = match &common.start {
+            Some(s) => Some(start_key(table, s)?),
+            None => None,
+        };
+        let mut page = Page::new(&common, &ex, table);
+        let parts: Box<dyn Iterator<Item = (&KeyVal, &crate::Partition)>> = match &start {
+            Some((h, _)) => Box::new(table.data.range((Bound::Included(h.clone()), Bound::Unbounded))),
+            None => Box::new(table.data.iter()),
+        };
+        'outer: for (hk, part) in parts {
+            if let Some((s, t)) = seg {
+                if segment_of(hk, t) != s {
+                    continue;
+                }
+            }
+            let items: Box<dyn Iterator<Item = (&Option<KeyVal>, &Item)>> = match &start {
+                Some((h, r)) if h == hk => Box::new(part.range((Bound::Excluded(r.clone()), Bound::Unbounded))),
+                _ => Box::new(part.iter()),
+            };
+            for (rk, item) in items {
+                if page.push(table, hk, rk, item) {
+                    break 'outer;
+                }
+            }
+        }
+        Ok(page.finish())
+    }
+
+    // ------------------------------------------------------------ batch & transactions
+
+    pub(crate) fn batch_get_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["RequestItems"])?;
+        let items = get_obj(req, "RequestItems")?.expect("required");
+        if items.is_empty() {
+            return Err(DynamoError::validation("1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+        }
+        let mut total = 0;
+        let mut plan = Vec::new();
+        for (tname, spec) in items {
+            validate_table_name(tname, "requestItems")?;
+            let keys = get_arr(spec, "Keys")?.ok_or_else(|| {
+                DynamoError::validation(format!("1 validation error detected: Value null at 'requestItems.{tname}.member.keys' failed to satisfy constraint: Member must not be null"))
+            })?;
+            if keys.is_empty() {
+                return Err(DynamoError::validation(format!("1 validation error detected: Value '[]' at 'requestItems.{tname}.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1")));
+            }
+            total += keys.len();
+            let ex = parse_exprs(spec, &["ProjectionExpression"])?;
+            let mut parsed = Vec::new();
+            for k in keys {
+                parsed.push(parse_item(k).map_err(attr_err)?);
+            }
+            plan.push((tname.clone(), ex.projection, parsed));
+        }
+        if total > 100 {
+            return Err(DynamoError::validation("Too many items requested for the BatchGetItem call"));
+        }
+        let mut responses = Map::new();
+        for (tname, proj, keys) in plan {
+            let table = self.table(&tname)?;
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            for k in keys {
+                let key = table.key_from_key(&k)?;
+                if !seen.insert(key.clone()) {
+                    return Err(DynamoError::validation("Provided list of item keys contains duplicates"));
+                }
+                if let Some(i) = table.get(&key) {
+                    let i = match &proj {
+                        Some(p) => expr::project(i, p),
+                        None => i.clone(),
+                    };
+                    out.push(item_to_json(&i));
+                }
+            }
+            responses.insert(tname, Value::Array(out));
+        }
+        Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
+    }
+
+    pub(crate) fn batch_write_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["RequestItems"])?;
+        let items = get_obj(req, "RequestItems")?.expect("required");
+        if items.is_empty() {
+            return Err(DynamoError::validation("1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+        }
+        let total: usize = items.values().map(|v| v.as_array().map_or(0, |a| a.len())).sum();
+        if total > 25 {
+            return Err(DynamoError::validation(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+            ));
+        }
+        let mut plan = Vec::new();
+        let mut seen = HashSet::new();
+        for (tname, reqs) in items {
+            validate_table_name(tname, "requestItems")?;
+            let reqs = match reqs {
+                Value::Array(a) if !a.is_empty() => a,
+                _ => return Err(DynamoError::validation(
+                    "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]",
+                )),
+            };
+            for r in reqs {
+                let put = get_obj(r, "PutRequest")?;
+                let del = get_obj(r, "DeleteRequest")?;
+                let (sub, is_put) = match (put, del) {
+                    (Some(_), None) => (r.get("PutRequest").expect("present"), true),
+                    (None, Some(_)) => (r.get("DeleteRequest").expect("present"), false),
+                    _ => return Err(DynamoError::validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")),
+                };
+                let mut one = sub.clone();
+                if let Value::Object(o) = &mut one {
+                    o.insert("TableName".into(), Value::String(tname.clone()));
+                }
+                let prepared = if is_put { self.prepare_put(&one, false) } else { self.prepare_delete(&one, false) };
+                let p = match prepared {
+                    Ok(p) => p,
+                    Err(PrepErr::Fail(e)) | Err(PrepErr::Runtime(e)) => return Err(e),
+                    Err(PrepErr::Cond(..)) => return Err(ccf()),
+                };
+                if !seen.insert((tname.clone(), p.key.clone())) {
+                    return Err(DynamoError::validation("Provided list of item keys contains duplicates"));
+                }
+                plan.push(p);
+            }
+        }
+        for p in plan {
+            self.apply(p);
+        }
+        Ok(json!({ "UnprocessedItems": {} }))
+    }
+
+    pub(crate) fn transact_get_items(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TransactItems"])?;
+        let items = get_arr(req, "TransactItems")?.expect("required");
+        check_tx_len(items.len())?;
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for it in items {
+            let get = it.get("Get").ok_or_else(|| {
+                DynamoError::validation("1 validation error detected: Value null at 'transactItems.1.member.get' failed to satisfy constraint: Member must not be null")
+            })?;
+            let r = self.read_one(get)?;
+            let name = get.get("TableName").and_then(Value::as_str).unwrap_or_default().to_string();
+            let key = get.get("Key").map(|k| k.to_string()).unwrap_or_default();
+            if !seen.insert((name, key)) {
+                return Err(DynamoError::validation("Transaction request cannot include multiple operations on one item"));
+            }
+            out.push(match r {
+                Some(i) => json!({ "Item": item_to_json(&i) }),
+                None => json!({}),
+            });
+        }
+        Ok(json!({ "Responses": out }))
+    }
+
+    pub(crate) fn transact_write_items(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TransactItems"])?;
+        let items = get_arr(req, "TransactItems")?.expect("required");
+        check_tx_len(items.len())?;
+        let mut results = Vec::new();
+        let mut seen = HashSet::new();
+        for it in items {
+            let kinds: Vec<&str> = ["ConditionCheck", "Put", "Update", "Delete"]
+                .into_iter()
+                .filter(|k| it.get(*k).is_some_and(|v| !v.is_null()))
+                .collect();
+            if kinds.len() != 1 {
+                return Err(DynamoError::validation(
+                    "TransactItems can only contain one of Check, Put, Update or Delete",
+                ));
+            }
+            let sub = &it[kinds[0]];
+            let r = match kinds[0] {
+                "ConditionCheck" => self.prepare_condition_check(sub),
+                "Put" => self.prepare_put(sub, true),
+                "Update" => self.prepare_update(sub, true),
+                _ => self.prepare_delete(sub, true),
+            };
+            if let Err(PrepErr::Fail(e)) = r {
+                return Err(e);
+            }
+            // identify the item for the duplicate check
+            let id = match &r {
+                Ok(p) => Some((p.table.clone(), p.key.clone())),
+                Err(_) => {
+                    let name = sub.get("TableName").and_then(Value::as_str).unwrap_or_default();
+                    self.tables.get(name).and_then(|t| {
+                        let k = if kinds[0] == "Put" {
+                            parse_item(sub.get("Item")?).ok().and_then(|i| t.key_from_item(&i).ok())
+                        } else {
+                            parse_item(sub.get("Key")?).ok().and_then(|i| t.key_from_key(&i).ok())
+                        };
+                        k.map(|k| (name.to_string(), k))
+                    })
+                }
+            };
+            if let Some(id) = id {
+                if !seen.insert(id) {
+                    return Err(DynamoError::validation("Transaction request cannot include multiple operations on one item"));
+                }
+            }
+            results.push(r);
+        }
+        if results.iter().all(|r| r.is_ok()) {
+            for r in results {
+                if let Ok(p) = r {
+                    self.apply(p);
+                }
+            }
+            return Ok(json!({}));
+        }
+        let mut codes = Vec::new();
+        let mut reasons = Vec::new();
+        for r in &results {
+            match r {
+                Ok(_) => {
+                    codes.push("None");
+                    reasons.push(json!({ "Code": "None" }));
+                }
+                Err(PrepErr::Cond(old, rv)) => {
+                    codes.push("ConditionalCheckFailed");
+                    let mut m = Map::new();
+                    m.insert("Code".into(), "ConditionalCheckFailed".into());
+                    if *rv {
+                        if let Some(o) = old {
+                            m.insert("Item".into(), item_to_json(o));
+                        }
+                    }
+                    m.insert("Message".into(), "The conditional request failed".into());
+                    reasons.push(Value::Object(m));
+                }
+                Err(PrepErr::Runtime(e)) | Err(PrepErr::Fail(e)) => {
+                    codes.push("ValidationError");
+                    reasons.push(json!({ "Code": "ValidationError", "Message": e.message }));
+                }
+            }
+        }
+        let mut e = DynamoError::new(
+            "TransactionCanceledException",
+            format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        );
+        e.extra = Some(json!({ "CancellationReasons": reasons }));
+        Err(e)
+    }
+
+    // ------------------------------------------------------------ tables
+
+    pub(crate) fn describe(&self, t: &Table, status: &str) -> Value {
+        let mut d = t.description.clone();
+        if let Value::Object(m) = &mut d {
+            m.insert("TableStatus".into(), Value::String(status.to_string()));
+            m.insert("TableSizeBytes".into(), json!(t.size_bytes));
+            m.insert("ItemCount".into(), json!(t.item_count));
+        }
+        d
+    }
+
+    pub(crate) fn create_table(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["AttributeDefinitions", "TableName", "KeySchema"])?;
+        let name = table_name(req)?;
+        let defs = get_arr(req, "AttributeDefinitions")?.expect("required");
+        let schema = get_arr(req, "KeySchema")?.expect("required");
+        let mut errs = Vec::new();
+        let mut def_map: Vec<(String, KeyType)> = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            let an = get_str(d, "AttributeName")?;
+            let at = get_str(d, "AttributeType")?;
+            if an.is_none() {
+                errs.push(format!("Value null at 'attributeDefinitions.{}.member.attributeName' failed to satisfy constraint: Member must not be null", i + 1));
+            }
+            let t = match at {
+                Some("S") => Some(KeyType::S),
+                Some("N") => Some(KeyType::N),
+                Some("B") => Some(KeyType::B),
+                Some(other) => {
+                    errs.push(format!("Value '{other}' at 'attributeDefinitions.{}.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]", i + 1));
+                    None
+                }
+                None => {
+                    errs.push(format!("Value null at 'attributeDefinitions.{}.member.attributeType' failed to satisfy constraint: Member must not be null", i + 1));
+                    None
+                }
+            };
+            if let (Some(an), Some(t)) = (an, t) {
+                def_map.push((an.to_string(), t));
+            }
+        }
+        let mut ks: Vec<(String, String)> = Vec::new();
+        for (i, k) in schema.iter().enumerate() {
+            let an = get_str(k, "AttributeName")?;
+            let kt = get_str(k, "KeyType")?;
+            match kt {
+                Some("HASH") | Some("RANGE") => {}
+                Some(other) => errs.push(format!("Value '{other}' at 'keySchema.{}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]", i + 1)),
+                None => errs.push(format!("Value null at 'keySchema.{}.member.keyType' failed to satisfy constraint: Member must not be null", i + 1)),
+            }
+            if an.is_none() {
+                errs.push(format!("Value null at 'keySchema.{}.member.attributeName' failed to satisfy constraint: Member must not be null", i + 1));
+            }
+            if let (Some(a), Some(t)) = (an, kt) {
+                ks.push((a.to_string(), t.to_string()));
+            }
+        }
+        if schema.is_empty() || schema.len() > 2 {
+            errs.push(format!(
+                "Value '{}' at 'keySchema' failed to satisfy constraint: Member must have length {}",
+                Value::Array(schema.clone()),
+                if schema.is_empty() { "greater than or equal to 1" } else { "less than or equal to 2" }
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(DynamoError::validation(format!(
+                "{} validation error{} detected: {}",
+                errs.len(),
+                if errs.len() > 1 { "s" } else { "" },
+                errs.join("; ")
+            )));
+        }
+        let billing = enum_check(req, "BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?.unwrap_or_else(|| "PROVISIONED".into());
+        let pt = get_obj(req, "ProvisionedThroughput")?;
+        if billing == "PAY_PER_REQUEST" && pt.is_some() {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ));
+        }
+        if billing == "PROVISIONED" && pt.is_none() {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+            ));
+        }
+        if ks[0].1 != "HASH" {
+            return Err(DynamoError::validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type"));
+        }
+        if ks.len() == 2 {
+            if ks[1].1 != "RANGE" {
+                return Err(DynamoError::validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"));
+            }
+            if ks[0].0 == ks[1].0 {
+                return Err(DynamoError::validation("Both the Hash Key and the Range Key element in the KeySchema have the same name"));
+            }
+        }
+        let def_names: Vec<&str> = def_map.iter().map(|d| d.0.as_str()).collect();
+        let missing: Vec<&str> = ks.iter().map(|k| k.0.as_str()).filter(|k| !def_names.contains(k)).collect();
+        if !missing.is_empty() {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+                missing.join(", "),
+                def_names.join(", ")
+            )));
+        }
+        if req.get("GlobalSecondaryIndexes").is_some_and(|v| !v.is_null())
+            || req.get("LocalSecondaryIndexes").is_some_and(|v| !v.is_null())
+        {
+            return Err(DynamoError::validation("asl-dynamodb: secondary indexes are not supported by this simulator"));
+        }
+        if def_map.len() != ks.len() {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+            ));
+        }
+        if self.tables.contains_key(&name) {
+            return Err(DynamoError::new("ResourceInUseException", format!("Table already exists: {name}")));
+        }
+        let find = |n: &str| def_map.iter().find(|d| d.0 == n).map(|d| d.1).expect("checked");
+        let hash = (ks[0].0.clone(), find(&ks[0].0));
+        let range = ks.get(1).map(|k| (k.0.clone(), find(&k.0)));
+        let mut d = Map::new();
+        d.insert("AttributeDefinitions".into(), Value::Array(def_map.iter().map(|(n, t)| json!({"AttributeName": n, "AttributeType": t.name()})).collect()));
+        d.insert("TableName".into(), Value::String(name.clone()));
+        d.insert("KeySchema".into(), Value::Array(ks.iter().map(|(n, t)| json!({"AttributeName": n, "KeyType": t})).collect()));
+        d.insert("TableStatus".into(), "ACTIVE".into());
+        d.insert("CreationDateTime".into(), json!(0));
+        let (r, w) = match pt {
+            Some(p) => (p.get("ReadCapacityUnits").cloned().unwrap_or(json!(0)), p.get("WriteCapacityUnits").cloned().unwrap_or(json!(0))),
+            None => (json!(0), json!(0)),
+        };
+        d.insert("ProvisionedThroughput".into(), json!({"NumberOfDecreasesToday": 0, "ReadCapacityUnits": r, "WriteCapacityUnits": w}));
+        d.insert("TableSizeBytes".into(), json!(0));
+        d.insert("ItemCount".into(), json!(0));
+        d.insert("TableArn".into(), Value::String(format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}")));
+        d.insert("TableId".into(), Value::String(table_id(&name)));
+        if billing == "PAY_PER_REQUEST" {
+            d.insert("BillingModeSummary".into(), json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": 0}));
+        }
+        d.insert("DeletionProtectionEnabled".into(), json!(false));
+        let table = Table { hash, range, description: Value::Object(d), data: BTreeMap::new(), item_count: 0, size_bytes: 0 };
+        let desc = self.describe(&table, "CREATING");
+        self.tables.insert(name, table);
+        Ok(json!({ "TableDescription": desc }))
+    }
+
+    pub(crate) fn delete_table(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TableName"])?;
+        let name = table_name(req)?;
+        let t = self.tables.get(&name).ok_or_else(|| {
+            DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
+        })?;
+        let desc = self.describe(t, "DELETING");
+        self.tables.remove(&name);
+        Ok(json!({ "TableDescription": desc }))
+    }
+
+    pub(crate) fn describe_table(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        require(req, &["TableName"])?;
+        let name = table_name(req)?;
+        let t = self.tables.get(&name).ok_or_else(|| {
+            DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
+        })?;
+        Ok(json!({ "Table": self.describe(t, "ACTIVE") }))
+    }
+
+    pub(crate) fn list_tables(&mut self, req: &Value) -> Result<Value, DynamoError> {
+        let limit = get_int(req, "Limit")?;
+        if let Some(l) = limit {
+            if !(1..=100).contains(&l) {
+                return Err(DynamoError::validation(format!(
+                    "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value {}",
+                    if l < 1 { "greater than or equal to 1" } else { "less than or equal to 100" }
+                )));
+            }
+        }
+        let start = get_str(req, "ExclusiveStartTableName")?;
+        let names: Vec<&String> = self
+            .tables
+            .keys()
+            .filter(|n| start.is_none_or(|s| n.as_str() > s))
+            .collect();
+        let limit = limit.unwrap_or(100) as usize;
+        let mut out = json!({ "TableNames": names.iter().take(limit).collect::<Vec<_>>() });
+        if names.len() > limit {
+            out["LastEvaluatedTableName"] = Value::String(names[limit - 1].clone());
+        }
+        Ok(out)
+    }
+}
+
+fn check_tx_len(n: usize) -> Result<(), DynamoError> {
+    if n == 0 || n > 100 {
+        return Err(DynamoError::validation(format!(
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length {}",
+            if n == 0 { "greater than or equal to 1" } else { "less than or equal to 100" }
+        )));
+    }
+    Ok(())
+}
+
+fn table_id(name: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let h2 = h.rotate_left(17).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let hex = format!("{h:016x}{h2:016x}");
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+fn segment_of(hk: &KeyVal, total: u64) -> u64 {
+    let bytes: Vec<u8> = match hk {
+        KeyVal::S(s) => s.as_bytes().to_vec(),
+        KeyVal::N(n) => n.to_canonical().into_bytes(),
+        KeyVal::B(b) => b.clone(),
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % total
+}
+
+// ------------------------------------------------------------ paging
+
+struct ReadCommon {
+    limit: Option<usize>,
+    select: Option<String>,
+    start: Option<Item>,
+}
+
+fn read_common(req: &Value) -> Result<ReadCommon, DynamoError> {
+    let limit = match get_int(req, "Limit")? {
+        Some(l) if l < 1 => {
+            return Err(DynamoError::validation(format!(
+                "1 validation error detected: Value '{l}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+            )))
+        }
+        Some(l) => Some(l as usize),
+        None => None,
+    };
+    let select = enum_check(req, "Select", &["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"])?;
+    let has_proj = get_str(req, "ProjectionExpression")?.is_some();
+    match select.as_deref() {
+        Some("ALL_PROJECTED_ATTRIBUTES") if req.get("IndexName").is_none() => {
+            return Err(DynamoError::validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
+        }
+        Some("SPECIFIC_ATTRIBUTES") if !has_proj => {
+            return Err(DynamoError::validation(
+                "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+            ));
+        }
+        Some(s @ ("ALL_ATTRIBUTES" | "COUNT" | "ALL_PROJECTED_ATTRIBUTES")) if has_proj => {
+            return Err(DynamoError::validation(format!(
+                "Cannot specify the ProjectionExpression when choosing to get {s}"
+            )));
+        }
+        _ => {}
+    }
+    let start = match get_obj(req, "ExclusiveStartKey")? {
+        Some(_) => Some(parse_key_member(req, "ExclusiveStartKey")?),
+        None => None,
+    };
+    Ok(ReadCommon { limit, select, start })
+}
+
+fn start_key(table: &Table, s: &Item) -> Result<FullKey, DynamoError> {
+    table.key_from_key(s).map_err(|_| {
+        DynamoError::validation("The provided starting key is invalid: The provided key element does not match the schema")
+    })
+}
+
+struct Page<'a> {
+    limit: Option<usize>,
+    count_only: bool,
+    filter: Option<&'a Cond>,
+    projection: Option<&'a Vec<Path>>,
+    items: Vec<Value>,
+    count: usize,
+    scanned: usize,
+    size: usize,
+    last: Option<Item>,
+}
+
+impl<'a> Page<'a> {
+    fn new(c: &ReadCommon, ex: &'a Exprs, _t: &Table) -> Self {
+        Page {
+            limit: c.limit,
+            count_only: c.select.as_deref() == Some("COUNT"),
+            filter: ex.filter.as_ref(),
+            projection: ex.projection.as_ref(),
+            items: Vec::new(),
+            count: 0,
+            scanned: 0,
+            size: 0,
+            last: None,
+        }
+    }
+
+    /// Reads one item; returns true when the page is full.
+    fn push(&mut self, table: &Table, hk: &KeyVal, rk: &Option<KeyVal>, item: &Item) -> bool {
+        let sz = item_size(item);
+        if self.scanned > 0 && self.size + sz > PAGE_SIZE {
+            // this item does not fit: the previous one is the last evaluated
+            return true;
+        }
+        self.size += sz;
+        self.scanned += 1;
+        self.last = Some(table.key_item(&(hk.clone(), rk.clone())));
+        if self.filter.is_none_or(|f| expr::eval_cond(f, item)) {
+            self.count += 1;
+            if !self.count_only {
+                let out = match self.projection {
+                    Some(p) => expr::project(item, p),
+                    None => item.clone(),
+                };
+                self.items.push(item_to_json(&out));
+            }
+        }
+        let full = self.limit.is_some_and(|l| self.scanned >= l) || self.size >= PAGE_SIZE;
+        if full {
+            self.size = PAGE_SIZE + 1; // mark as stopped
+        }
+        full
+    }
+
+    fn finish(self) -> Value {
+        let stopped = self.size > PAGE_SIZE || self.limit.is_some_and(|l| self.scanned >= l);
+        let mut m = Map::new();
+        m.insert("Count".into(), json!(self.count));
+        if !self.count_only {
+            m.insert("Items".into(), Value::Array(self.items));
+        }
+        if stopped {
+            if let Some(k) = &self.last {
+                m.insert("LastEvaluatedKey".into(), item_to_json(k));
+            }
+        }
+        m.insert("ScannedCount".into(), json!(self.scanned));
+        Value::Object(m)
+    }
+}
+
+// ------------------------------------------------------------ key conditions
+
+enum SortCond {
+    Any,
+    Cmp(expr::CmpOp, KeyVal),
+    Between(KeyVal, KeyVal),
+    BeginsWith(KeyVal),
+}
+
+struct KeyCond {
+    hash: KeyVal,
+    sort: SortCond,
+}
+
+type RangeBound = Bound<Option<KeyVal>>;
+
+fn tighter_lo(a: RangeBound, b: RangeBound) -> RangeBound {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (_, Bound::Unbounded) => a,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            if x > y {
+                a
+            } else if y > x {
+                b
+            } else if matches!(a, Bound::Excluded(_)) {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+fn tighter_hi(a: RangeBound, b: RangeBound) -> RangeBound {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (_, Bound::Unbounded) => a,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            if x < y {
+                a
+            } else if y < x {
+                b
+            } else if matches!(a, Bound::Excluded(_)) {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// BTreeMap::range panics on inverted or empty-excluded ranges; check first.
+fn range_nonempty(lo: &RangeBound, hi: &RangeBound) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a <= b,
+        (Bound::Included(a), Bound::Excluded(b)) | (Bound::Excluded(a), Bound::Included(b)) => a < b,
+        (Bound::Excluded(a), Bound::Excluded(b)) => a < b,
+        _ => true,
+    }
+}
+
+impl KeyCond {
+    fn bounds(&self) -> (RangeBound, RangeBound) {
+        use expr::CmpOp::*;
+        let s = |k: &KeyVal| Some(k.clone());
+        match &self.sort {
+            SortCond::Any => (Bound::Unbounded, Bound::Unbounded),
+            SortCond::Cmp(Eq, k) => (Bound::Included(s(k)), Bound::Included(s(k))),
+            SortCond::Cmp(Lt, k) => (Bound::Unbounded, Bound::Excluded(s(k))),
+            SortCond::Cmp(Le, k) => (Bound::Unbounded, Bound::Included(s(k))),
+            SortCond::Cmp(Gt, k) => (Bound::Excluded(s(k)), Bound::Unbounded),
+            SortCond::Cmp(Ge, k) => (Bound::Included(s(k)), Bound::Unbounded),
+            SortCond::Cmp(Ne, _) => (Bound::Unbounded, Bound::Unbounded),
+            SortCond::Between(a, b) => (Bound::Included(s(a)), Bound::Included(s(b))),
+            SortCond::BeginsWith(p) => (Bound::Included(s(p)), Bound::Unbounded),
+        }
+    }
+
+    fn matches_prefix(&self, rk: &Option<KeyVal>) -> bool {
+        match (&self.sort, rk) {
+            (SortCond::BeginsWith(KeyVal::S(p)), Some(KeyVal::S(s))) => s.starts_with(p.as_str()),
+            (SortCond::BeginsWith(KeyVal::B(p)), Some(KeyVal::B(s))) => s.starts_with(p),
+            (SortCond::BeginsWith(_), _) => false,
+            _ => true,
+        }
+    }
+}
+
+fn key_condition(table: &Table, c: &Cond) -> Result<KeyCond, DynamoError> {
+    fn flatten<'a>(c: &'a Cond, out: &mut Vec<&'a Cond>) -> Result<(), DynamoError> {
+        match c {
+            Cond::And(a, b) => {
+                flatten(a, out)?;
+                flatten(b, out)
+            }
+            Cond::Paren(a) => flatten(a, out),
+            Cond::Or(..) => Err(DynamoError::validation("Invalid operator used in KeyConditionExpression: OR")),
+            Cond::Not(..) => Err(DynamoError::validation("Invalid operator used in KeyConditionExpression: NOT")),
+            Cond::In(..) => Err(DynamoError::validation("Invalid operator used in KeyConditionExpression: IN")),
+            Cond::Cmp(expr::CmpOp::Ne, ..) => Err(DynamoError::validation("Invalid operator used in KeyConditionExpression: <>")),
+            Cond::Func(name, _) if name != "begins_with" => {
+                Err(DynamoError::validation(format!("Invalid operator used in KeyConditionExpression: {name}")))
+            }
+            other => {
+                out.push(other);
+                Ok(())
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    flatten(c, &mut parts)?;
+    let attr_of = |p: &Path| -> Result<String, DynamoError> {
+        if p.len() != 1 {
+            return Err(DynamoError::validation("KeyConditionExpressions cannot have conditions on nested attributes"));
+        }
+        match &p[0] {
+            PathElem::Attr(a) => Ok(a.clone()),
+            PathElem::Index(_) => Err(DynamoError::validation("KeyConditionExpressions cannot have conditions on nested attributes")),
+        }
+    };
+    let multi = || DynamoError::validation("Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition");
+    let mut conds: Vec<(String, SortCond)> = Vec::new();
+    for p in parts {
+        let (attr, sc) = match p {
+            Cond::Cmp(op, a, b) => match (a, b) {
+                (expr::Operand::Path(pa), expr::Operand::Value(_, v)) => (attr_of(pa)?, (op, v)),
+                (expr::Operand::Value(_, v), expr::Operand::Path(pb)) => {
+                    let flipped = match op {
+                        expr::CmpOp::Lt => expr::CmpOp::Gt,
+                        expr::CmpOp::Le => expr::CmpOp::Ge,
+                        expr::CmpOp::Gt => expr::CmpOp::Lt,
+                        expr::CmpOp::Ge => expr::CmpOp::Le,
+                        o => *o,
+                    };
+                    let attr = attr_of(pb)?;
+                    let k = key_value_for(table, &attr, v)?;
+                    conds.push((attr, SortCond::Cmp(flipped, k)));
+                    continue;
+                }
+                (expr::Operand::Path(_), expr::Operand::Path(_)) => return Err(multi()),
+                _ => return Err(DynamoError::validation("Invalid condition in KeyConditionExpression: No key attribute specified")),
+            },
+            Cond::Between(a, lo, hi) => match (a, lo, hi) {
+                (expr::Operand::Path(pa), expr::Operand::Value(_, l), expr::Operand::Value(_, h)) => {
+                    let attr = attr_of(pa)?;
+                    let l = key_value_for(table, &attr, l)?;
+                    let h = key_value_for(table, &attr, h)?;
+                    conds.push((attr, SortCond::Between(l, h)));
+                    continue;
+                }
+                _ => return Err(multi()),
+            },
+            Cond::Func(_, args) => match (&args[0], &args[1]) {
+                (expr::Operand::Path(pa), expr::Operand::Value(_, v)) => {
+                    let attr = attr_of(pa)?;
+                    let k = key_value_for(table, &attr, v)?;
+                    if matches!(k, KeyVal::N(_)) {
+                        return Err(DynamoError::validation(
+                            "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                        ));
+                    }
+                    conds.push((attr, SortCond::BeginsWith(k)));
+                    continue;
+                }
+                _ => return Err(multi()),
+            },
+            _ => return Err(DynamoError::validation("Invalid KeyConditionExpression: Syntax error")),
+        };
+        let k = key_value_for(table, &attr, sc.1)?;
+        conds.push((attr, SortCond::Cmp(*sc.0, k)));
+    }
+    if conds.len() > 2 {
+        return Err(DynamoError::validation("KeyConditionExpressions must only contain one condition per key"));
+    }
+    if conds.len() == 2 && conds[0].0 == conds[1].0 {
+        return Err(DynamoError::validation("KeyConditionExpressions must only contain one condition per key"));
+    }
+    let mut hash = None;
+    let mut sort = SortCond::Any;
+    for (attr, sc) in conds {
+        if attr == table.hash.0 {
+            match sc {
+                SortCond::Cmp(expr::CmpOp::Eq, k) => hash = Some(k),
+                _ => return Err(DynamoError::validation("Query key condition not supported")),
+            }
+        } else if table.range.as_ref().is_some_and(|r| r.0 == attr) {
+            sort = sc;
+        } else {
+            let missing = if hash.is_none() { table.hash.0.clone() } else { table.range.as_ref().map(|r| r.0.clone()).unwrap_or_else(|| attr.clone()) };
+            return Err(DynamoError::validation(format!("Query condition missed key schema element: {missing}")));
+        }
+    }
+    let hash = hash.ok_or_else(|| DynamoError::validation(format!("Query condition missed key schema element: {}", table.hash.0)))?;
+    Ok(KeyCond { hash, sort })
+}
+
+fn key_value_for(table: &Table, attr: &str, v: &AttrValue) -> Result<KeyVal, DynamoError> {
+    let t = if table.hash.0 == attr {
+        table.hash.1
+    } else if let Some((_, t)) = table.range.as_ref().filter(|r| r.0 == attr) {
+        *t
+    } else {
+        // not a key attribute: reported by the caller
+        return v.as_key().ok_or_else(|| {
+            DynamoError::validation(format!("Query condition missed key schema element: {}", table.hash.0))
+        });
+    };
+    match (t, v) {
+        (KeyType::S, AttrValue::S(s)) => Ok(KeyVal::S(s.clone())),
+        (KeyType::N, AttrValue::N(n)) => Ok(KeyVal::N(n.clone())),
+        (KeyType::B, AttrValue::B(b)) => Ok(KeyVal::B(b.clone())),
+        _ => Err(DynamoError::validation("One or more parameter values were invalid: Condition parameter type does not match schema type")),
+    }
+}
