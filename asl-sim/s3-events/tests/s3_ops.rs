@@ -110,7 +110,8 @@ fn put_get_head() {
 fn ranges() {
     // (header, object size, expected): Some((start, end)) = partial, None = whole object,
     // Err = InvalidRange.
-    let table: Vec<(&str, u64, Result<Option<(u64, u64)>, ()>)> = vec![
+    type Want = Result<Option<(u64, u64)>, ()>;
+    let table: Vec<(&str, u64, Want)> = vec![
         ("bytes=0-4", 11, Ok(Some((0, 4)))),
         ("bytes=6-", 11, Ok(Some((6, 10)))),
         ("bytes=-5", 11, Ok(Some((6, 10)))),
