@@ -13,7 +13,10 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-RESERVED = {"SIZE", "PATH", "USER", "BUCKET", "STATUS", "NAME", "KEY", "DATA", "COUNT", "TIMESTAMP"}
+RESERVED = {"SIZE", "PATH", "USER", "BUCKET", "STATUS", "NAME", "KEY", "DATA", "COUNT", "TIMESTAMP", "TOTAL"}
+_words = os.path.join(ROOT, "asl-sim", "dynamodb", "src", "reserved_words.txt")
+if os.path.exists(_words):  # the full list, when the embedded DynamoDB ships one
+    RESERVED |= {w.upper() for w in re.split(r"[\s,]+", open(_words).read()) if w}
 
 
 class StatesError(Exception):
@@ -225,7 +228,7 @@ class World:
     def names(self, expr, p):
         names = p.get("ExpressionAttributeNames", {})
         for word in re.findall(r"(?<![#:\w])([A-Za-z_]\w*)(?!\s*\()", expr):
-            if word.upper() in RESERVED:
+            if word.upper() in RESERVED and word.upper() not in {"SET", "ADD", "REMOVE", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN"}:
                 raise ValueError(f"Attribute name is a reserved keyword; reserved keyword: {word}")
         return lambda n: names[n] if n.startswith("#") else n
 
