@@ -106,9 +106,14 @@ def write(folder, name, scn):
     path = os.path.join(OUT, folder, name + ".json")
     for t, items in scn.get("expect", {}).get("tables", {}).items():
         scn["expect"]["tables"][t] = sorted(items, key=sort_key)
+    runs = scn.pop("runs")
+    text = json.dumps(dict(scn, runs="@RUNS@"), indent=1, ensure_ascii=False)
+    # one run per line keeps the long permutation files small and diffable
+    lines = ",\n  ".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in runs)
+    text = text.replace('"@RUNS@"', "[\n  " + lines + "\n ]")
+    scn["runs"] = runs
     with open(path, "w") as f:
-        json.dump(scn, f, indent=1, ensure_ascii=False)
-        f.write("\n")
+        f.write(text + "\n")
     written.append(path)
 
 
