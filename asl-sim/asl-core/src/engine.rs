@@ -982,7 +982,18 @@ impl Engine<'_> {
                 Some(t) => self.eval_template(t, effective, sc, vars, "ItemReader", name, entered_id)?,
                 None => Value::Object(Map::new()),
             };
-            self.services.read_items(reader, &params).map_err(|e| Failure::new(e.error, e.cause))?
+            let mut reader = reader.clone();
+            // MaxItemsPath is read from the state's input, then handed over as MaxItems.
+            let max_path = reader.pointer("/ReaderConfig/MaxItemsPath").and_then(Value::as_str).map(str::to_string);
+            if let Some(p) = max_path {
+                let path = Path::parse(&p).map_err(|e| Failure::runtime(self.runtime_cause(name, entered_id, &e)))?;
+                let v = self.read(&path, effective, sc, vars).map_err(|m| Failure::runtime(self.runtime_cause(name, entered_id, &m)))?;
+                if let Some(cfg) = reader.get_mut("ReaderConfig").and_then(Value::as_object_mut) {
+                    cfg.remove("MaxItemsPath");
+                    cfg.insert("MaxItems".into(), v);
+                }
+            }
+            self.services.read_items(&reader, &params).map_err(|e| Failure::new(e.error, e.cause))?
         } else {
             let items_value = match &map.items_path {
                 Some(p) => self.read(p, effective, sc, vars).map_err(|m| Failure::runtime(self.runtime_cause(name, entered_id, &m)))?,

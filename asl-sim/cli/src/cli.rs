@@ -76,6 +76,9 @@ pub struct RunArgs {
     /// The test case of the mock config to use.
     #[arg(long)]
     pub test_case: Option<String>,
+    /// Another state machine that `states:startExecution` can run: `NAME=FILE`; repeatable.
+    #[arg(long = "machine", value_name = "NAME=FILE")]
+    pub machines: Vec<String>,
     /// Seed for ids and randomness (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -4,12 +4,7 @@
 //! 1 an execution that did not succeed (or a failed check), 2 a usage error or
 //! an invalid definition.
 
-mod cli;
-mod eval;
-mod render;
-mod run;
-mod validate;
-
+use asl_sim::{cli, eval, run, validate};
 use clap::Parser;
 
 fn main() {

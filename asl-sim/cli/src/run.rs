@@ -2,7 +2,10 @@
 
 use crate::cli::{parse_pairs, Format, MachineType, RunArgs};
 use asl_core::diagnostic::Severity;
+use crate::world::{ChildMachine, World};
 use asl_core::engine::{self, Clock, ExecutionConfig, ExecutionType, Outcome, Status};
+use std::collections::HashMap;
+use std::path::Path;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Read};
 
@@ -119,14 +122,21 @@ pub fn main(args: RunArgs) -> i32 {
             }
         }
     }
-    let mut services = engine::NoServices;
+    let mut world = match build_world(&args, &config, &subs) {
+        Ok(w) => w,
+        Err(e) => return usage(&e),
+    };
+    let services = &mut world;
     let outcome = if args.real_time {
         let mut clock = RealClock;
-        engine::run(&def, input, &config, &mut services, &mut clock, args.history.is_some())
+        engine::run(&def, input, &config, services, &mut clock, args.history.is_some())
     } else {
         let mut clock = ShiftedClock { origin: std::time::Instant::now(), start_ms: wall_millis(), skipped_ms: 0 };
-        engine::run(&def, input, &config, &mut services, &mut clock, args.history.is_some())
+        engine::run(&def, input, &config, services, &mut clock, args.history.is_some())
     };
+    if let Err(e) = save_world(&args, &world) {
+        eprintln!("error: {e}");
+    }
     if let Some(h) = &args.history {
         let doc = json!({"events": outcome.history.events()});
         if let Err(e) = std::fs::write(h, serde_json::to_string_pretty(&doc).unwrap_or_default()) {
@@ -169,4 +179,67 @@ fn outcome_text(o: &Outcome) -> String {
         }
     }
     s
+}
+
+/// The file inside `--state DIR` that holds the services' state.
+const STATE_FILE: &str = "state.json";
+
+fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, String>) -> Result<World, String> {
+    let mut world = World::new(&config.region, &config.account);
+    if let Some(dir) = &args.state {
+        let file = dir.join(STATE_FILE);
+        if file.exists() {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?;
+            world.load_state(&v).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+    }
+    if let Some(f) = &args.fixture {
+        let v = read_json_arg(&f.display().to_string())?;
+        world.load_fixture(&v).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    for (name, command) in crate::cli::parse_pairs(&args.lambdas, "lambda")? {
+        world.lambdas.insert(name, crate::lambda::LambdaFunction { command, env: Vec::new() });
+    }
+    for (name, file) in crate::cli::parse_pairs(&args.machines, "machine")? {
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let (def, diags) = asl_core::load_definition(&text, subs);
+        if let Some(d) = diags.iter().find(|d| d.severity == Severity::Error) {
+            return Err(format!("{file}:{}: {}", d.pos, d.message));
+        }
+        let def = def.ok_or_else(|| format!("{file}: not a state machine definition"))?;
+        world.machines.insert(name, ChildMachine { definition: std::sync::Arc::new(def), execution_type: ExecutionType::Standard });
+    }
+    match (&args.mock_config, &args.test_case) {
+        (Some(f), Some(case)) => {
+            let v = read_json_arg(&f.display().to_string())?;
+            world.mocks = Some(crate::mocks::MockConfig::load(&v, &config.state_machine_name, case).map_err(|e| format!("{}: {e}", f.display()))?);
+        }
+        (Some(_), None) => return Err("--mock-config needs --test-case".into()),
+        (None, Some(_)) => return Err("--test-case needs --mock-config".into()),
+        (None, None) => {}
+    }
+    Ok(world)
+}
+
+/// Writes `path` so that a crash at any moment leaves either the old or the new file.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+fn save_world(args: &RunArgs, world: &World) -> Result<(), String> {
+    if args.state.is_none() && args.dump_state.is_none() {
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(&world.to_json()).unwrap_or_default();
+    if let Some(dir) = &args.state {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        write_atomically(&dir.join(STATE_FILE), &text)?;
+    }
+    if let Some(f) = &args.dump_state {
+        write_atomically(f, &text)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,177 @@
+//! Lambda functions as local commands (`--lambda NAME=COMMAND`): the event
+//! JSON on stdin, the result on stdout. A non-zero exit is a function error
+//! whose stdout holds `{"errorType","errorMessage",...}`.
+
+use asl_core::engine::TaskError;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Lambda's own ceiling on a function's run time.
+const MAX_LAMBDA_SECONDS: f64 = 900.0;
+
+#[derive(Clone, Debug)]
+pub struct LambdaFunction {
+    pub command: String,
+    /// Extra environment for the command (serve points SDKs at itself).
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A function ARN as the Resource: the result is the bare payload.
+    Direct,
+    /// `arn:aws:states:::lambda:invoke`: the Invoke envelope with SdkHttpMetadata.
+    Optimized,
+    /// `arn:aws:states:::aws-sdk:lambda:invoke`.
+    AwsSdk,
+}
+
+/// `arn:aws:lambda:region:account:function:NAME[:qualifier]` → NAME.
+pub fn function_name_from_arn(resource: &str) -> Option<String> {
+    let parts: Vec<&str> = resource.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
+        Some(parts[6].to_string())
+    } else {
+        None
+    }
+}
+
+/// A FunctionName as given to Invoke (name, partial or full ARN, with or without qualifier) → the name.
+pub fn short_name(f: &str) -> String {
+    if let Some(n) = function_name_from_arn(f) {
+        return n;
+    }
+    let parts: Vec<&str> = f.split(':').collect();
+    match parts.len() {
+        // account:function:name
+        3 if parts[1] == "function" => parts[2].to_string(),
+        // name:qualifier
+        2 => parts[0].to_string(),
+        _ => f.to_string(),
+    }
+}
+
+fn not_found(name: &str) -> TaskError {
+    TaskError {
+        error: "Lambda.ResourceNotFoundException".into(),
+        cause: Some(format!(
+            "Function not found: arn:aws:lambda:us-east-1:123456789012:function:{name} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: 00000000-0000-0000-0000-000000000000; Proxy: null)"
+        )),
+    }
+}
+
+/// The request body Lambda receives: a string payload is sent as is (it is
+/// the JSON text), anything else is serialised.
+fn request_body(payload: &Value) -> String {
+    match payload {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn invoke(
+    functions: &HashMap<String, LambdaFunction>,
+    name: &str,
+    payload: &Value,
+    timeout_seconds: Option<f64>,
+    style: Style,
+) -> Result<Value, TaskError> {
+    let Some(f) = functions.get(name) else { return Err(not_found(name)) };
+    let body = request_body(payload);
+    if serde_json::from_str::<Value>(&body).is_err() {
+        return Err(TaskError {
+            error: "Lambda.InvalidRequestContentException".into(),
+            cause: Some("Could not parse request body into json: Could not parse payload into json (Service: AWSLambda; Status Code: 400; Error Code: InvalidRequestContentException; Request ID: 00000000-0000-0000-0000-000000000000; Proxy: null)".into()),
+        });
+    }
+    let limit = timeout_seconds.unwrap_or(MAX_LAMBDA_SECONDS).min(MAX_LAMBDA_SECONDS);
+    let (status, stdout) = run_command(f, &body, limit)?;
+    let text = String::from_utf8_lossy(&stdout).into_owned();
+    if !status {
+        // A function error: Step Functions reports the errorType as the error
+        // and the error object, as Lambda returned it, as the cause.
+        let obj: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({"errorMessage": text.trim(), "errorType": "Unhandled"}));
+        let error = obj.get("errorType").and_then(Value::as_str).unwrap_or("Unhandled").to_string();
+        let mut cause = Map::new();
+        for k in ["errorMessage", "errorType"] {
+            if let Some(v) = obj.get(k) {
+                cause.insert(k.into(), v.clone());
+            }
+        }
+        cause.insert("requestId".into(), json!("00000000-0000-0000-0000-000000000000"));
+        if let Some(v) = obj.get("stackTrace") {
+            cause.insert("stackTrace".into(), v.clone());
+        }
+        return Err(TaskError { error, cause: Some(Value::Object(cause).to_string()) });
+    }
+    let result: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) if text.trim().is_empty() => Value::Null,
+        Err(_) => Value::String(text),
+    };
+    Ok(match style {
+        Style::Direct => result,
+        Style::Optimized => json!({
+            "ExecutedVersion": "$LATEST",
+            "Payload": result,
+            "SdkHttpMetadata": {
+                "AllHttpHeaders": {"X-Amz-Executed-Version": ["$LATEST"], "Content-Type": ["application/json"]},
+                "HttpHeaders": {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"},
+                "HttpStatusCode": 200
+            },
+            "SdkResponseMetadata": {"RequestId": "00000000-0000-0000-0000-000000000000"},
+            "StatusCode": 200
+        }),
+        Style::AwsSdk => json!({"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}),
+    })
+}
+
+/// Runs the command with `body` on stdin; kills it after `limit` seconds
+/// (Step Functions then reports `States.Timeout`).
+fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<u8>), TaskError> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&f.command)
+        .envs(f.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| TaskError { error: "Lambda.ServiceException".into(), cause: Some(format!("cannot start the function's command: {e}")) })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A function that does not read its input must not block us.
+        let body = body.to_string();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(body.as_bytes());
+        });
+    }
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            let _ = out.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs_f64(limit.max(0.0));
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let out = reader.join().unwrap_or_default();
+                return Ok((status.success(), out));
+            }
+            Ok(None) => {
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(TaskError { error: "States.Timeout".into(), cause: None });
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(TaskError { error: "Lambda.ServiceException".into(), cause: Some(e.to_string()) }),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The `asl-sim` engine crate: the embedded AWS world behind Task states, the
+//! CLI commands, and (later) the HTTP front door. `main.rs` only dispatches.
+
+pub mod cli;
+pub mod eval;
+pub mod item_reader;
+pub mod lambda;
+pub mod mocks;
+pub mod render;
+pub mod run;
+pub mod validate;
+pub mod world;
