@@ -9,8 +9,8 @@
 //!   field matches if any element matches;
 //! * nested patterns over arrays of objects match when one element matches the whole
 //!   nested pattern;
-//! * exact values compare by type and by their JSON text (`300` ≠ `300.0`), strings
-//!   case-sensitively;
+//! * exact values compare by type; strings case-sensitively; numbers by value (AWS
+//!   matches pattern `300` with event `300.0`, contrary to its documentation);
 //! * `$or` takes an array of patterns, one of which must match.
 //!
 //! Error messages are the `Reason` part AWS gives, without the Jackson location suffix
@@ -153,6 +153,9 @@ fn combinations(p: &ObjPattern) -> usize {
 }
 
 fn compile_obj(obj: &Map<String, Value>) -> R<ObjPattern> {
+    if obj.is_empty() {
+        return Err(PatternError::reason("Empty objects are not allowed"));
+    }
     let mut fields = Vec::new();
     let mut ors = Vec::new();
     for (k, v) in obj {
@@ -184,17 +187,19 @@ fn compile_obj(obj: &Map<String, Value>) -> R<ObjPattern> {
 fn compile_or(v: &Value) -> R<Vec<ObjPattern>> {
     let arr = match v {
         Value::Array(a) => a,
-        _ => return Err(PatternError::reason("Or relationship must be an array of objects")),
+        _ => return Err(PatternError::reason("It must be an Array followed with $or.")),
     };
-    if arr.len() < 2 {
-        return Err(PatternError::reason("Or relationship must have at least 2 items"));
+    let mut out = Vec::with_capacity(arr.len());
+    for item in arr {
+        match item {
+            Value::Object(o) => out.push(compile_obj(o)?),
+            _ => return Err(PatternError::reason("Only JSON object is allowed in array of $or relationship.")),
+        }
     }
-    arr.iter()
-        .map(|item| match item {
-            Value::Object(o) => compile_obj(o),
-            _ => Err(PatternError::reason("Or relationship must be an array of objects")),
-        })
-        .collect()
+    if out.len() < 2 {
+        return Err(PatternError::reason("There must have at least 2 Objects in $or relationship."));
+    }
+    Ok(out)
 }
 
 fn compile_leaf(arr: &[Value]) -> R<Vec<Matcher>> {
@@ -212,7 +217,7 @@ fn compile_matcher(v: &Value) -> R<Matcher> {
             let mut it = o.iter();
             let (op, arg) = match it.next() {
                 Some(x) => x,
-                None => return Err(PatternError::reason("Empty objects are not allowed")),
+                None => return Err(PatternError::reason("Match expression name not found")),
             };
             if it.next().is_some() {
                 return Err(PatternError::reason("Only one key allowed in match expression"));
@@ -313,50 +318,71 @@ fn compile_cidr(s: &str) -> R<Matcher> {
     Ok(Matcher::Cidr { net, bits })
 }
 
+fn numeric_value(v: Option<&Value>, op: &str) -> R<f64> {
+    let name = if op == "=" { "equals" } else { op };
+    let x = v
+        .filter(|v| v.is_number())
+        .and_then(Value::as_f64)
+        .ok_or_else(|| PatternError::reason(format!("Value of {name} must be numeric")))?;
+    if !(-5.0e9..=5.0e9).contains(&x) {
+        return Err(PatternError::reason("Value must be between -5.0E9 and 5.0E9, inclusive"));
+    }
+    Ok(x)
+}
+
+fn token_text(v: Option<&Value>) -> String {
+    match v {
+        None => "]".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
 fn compile_numeric(arg: &Value) -> R<Matcher> {
     let arr = arg
         .as_array()
         .ok_or_else(|| PatternError::reason("Value of numeric must be an array."))?;
-    if arr.is_empty() {
-        return Err(PatternError::reason("Empty arrays are not allowed"));
-    }
-    let mut terms: Vec<(NumOp, f64)> = Vec::new();
-    let mut i = 0;
-    while i < arr.len() {
-        let op_s = arr[i]
-            .as_str()
-            .ok_or_else(|| PatternError::reason("Value of numeric must be an array."))?;
-        let op = match op_s {
-            "=" => NumOp::Eq,
-            "<" => NumOp::Lt,
-            "<=" => NumOp::Le,
-            ">" => NumOp::Gt,
-            ">=" => NumOp::Ge,
-            other => return Err(PatternError::reason(format!("Unrecognized numeric range operator: {other}"))),
-        };
-        let val = arr
-            .get(i + 1)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| PatternError::reason(format!("Value of {op_s} must be numeric")))?;
-        if !(-5.0e9..=5.0e9).contains(&val) {
-            return Err(PatternError::reason(format!("Value of {op_s} must be numeric")));
+    let too_many = || PatternError::reason("Too many elements in numeric expression");
+    let op = match arr.first() {
+        Some(Value::String(s)) => s.as_str(),
+        other => return Err(PatternError::reason(format!("Invalid member in numeric match: {}", token_text(other)))),
+    };
+    let first = match op {
+        "=" => NumOp::Eq,
+        "<" => NumOp::Lt,
+        "<=" => NumOp::Le,
+        ">" => NumOp::Gt,
+        ">=" => NumOp::Ge,
+        other => return Err(PatternError::reason(format!("Unrecognized numeric range operator: {other}"))),
+    };
+    let v1 = numeric_value(arr.get(1), op)?;
+    match first {
+        NumOp::Eq | NumOp::Lt | NumOp::Le => {
+            if arr.len() > 2 {
+                return Err(too_many());
+            }
+            Ok(Matcher::Numeric(vec![(first, v1)]))
         }
-        // Allowed shapes: [=, x] | [lower] | [upper] | [lower, upper].
-        let ok = match (terms.len(), op) {
-            (0, _) => true,
-            (1, NumOp::Lt | NumOp::Le) => matches!(terms[0].0, NumOp::Gt | NumOp::Ge),
-            _ => false,
-        };
-        if !ok {
-            if terms.len() >= 2 {
+        NumOp::Gt | NumOp::Ge => {
+            if arr.len() == 2 {
+                return Ok(Matcher::Numeric(vec![(first, v1)]));
+            }
+            let op2 = match arr.get(2) {
+                Some(Value::String(s)) => s.as_str(),
+                other => return Err(PatternError::reason(format!("Bad value in numeric range: {}", token_text(other)))),
+            };
+            let second = match op2 {
+                "<" => NumOp::Lt,
+                "<=" => NumOp::Le,
+                other => return Err(PatternError::reason(format!("Bad numeric range operator: {other}"))),
+            };
+            let v2 = numeric_value(arr.get(3), op2)?;
+            if arr.len() > 4 {
                 return Err(PatternError::reason("Too many terms in numeric range expression"));
             }
-            return Err(PatternError::reason(format!("Bad numeric range operator: {op_s}")));
+            Ok(Matcher::Numeric(vec![(first, v1), (second, v2)]))
         }
-        terms.push((op, val));
-        i += 2;
     }
-    Ok(Matcher::Numeric(terms))
 }
 
 const ANYTHING_BUT_SHAPE: &str = "Value of anything-but must be an array or single string/number value.";
@@ -365,19 +391,22 @@ fn compile_anything_but(arg: &Value) -> R<AnythingBut> {
     match arg {
         Value::String(_) | Value::Number(_) => Ok(AnythingBut::Values(vec![arg.clone()])),
         Value::Array(a) => {
-            if a.is_empty() {
-                return Err(PatternError::reason("Empty arrays are not allowed"));
-            }
             for v in a {
                 if !(v.is_string() || v.is_number()) {
                     return Err(PatternError::reason("Inside anything but list, start|null|boolean is not supported."));
                 }
             }
+            let strings = a.iter().filter(|v| v.is_string()).count();
+            if a.is_empty() || (strings != 0 && strings != a.len()) {
+                return Err(PatternError::reason(
+                    "Inside anything but list, either all values are number or string, mixed type is not supported",
+                ));
+            }
             Ok(AnythingBut::Values(a.clone()))
         }
         Value::Object(o) => {
             let mut it = o.iter();
-            let (k, v) = it.next().ok_or_else(|| PatternError::reason(ANYTHING_BUT_SHAPE))?;
+            let (k, v) = it.next().ok_or_else(|| PatternError::reason("Anything-But expression name not found"))?;
             if it.next().is_some() {
                 return Err(PatternError::reason(ANYTHING_BUT_SHAPE));
             }
@@ -491,7 +520,11 @@ fn leaf_values<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
 fn exact_eq(p: &Value, e: &Value) -> bool {
     match (p, e) {
         (Value::String(a), Value::String(b)) => a == b,
-        (Value::Number(a), Value::Number(b)) => a.to_string() == b.to_string(),
+        // Numbers also match by value (recorded on AWS: pattern 300 matches 300.0, although
+        // the documentation says otherwise).
+        (Value::Number(a), Value::Number(b)) => {
+            a.to_string() == b.to_string() || matches!((a.as_f64(), b.as_f64()), (Some(x), Some(y)) if x == y)
+        }
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Null, Value::Null) => true,
         _ => false,

@@ -210,7 +210,7 @@ fn management_errors() {
     let e = eb.create_event_bus("app-bus").unwrap_err();
     assert_eq!((e.code.as_str(), e.message.as_str()), ("ResourceAlreadyExistsException", "Event bus app-bus already exists."));
     let e = eb
-        .put_rule(&PutRuleInput { name: "r".into(), event_pattern: Some("{}".into()), event_bus_name: Some("nope".into()), ..Default::default() })
+        .put_rule(&PutRuleInput { name: "r".into(), event_pattern: Some(r#"{"source":["x"]}"#.into()), event_bus_name: Some("nope".into()), ..Default::default() })
         .unwrap_err();
     assert_eq!((e.code.as_str(), e.message.as_str()), ("ResourceNotFoundException", "Event bus nope does not exist."));
     let e = eb
@@ -222,7 +222,7 @@ fn management_errors() {
     );
     let e = eb.put_rule(&PutRuleInput { name: "r".into(), ..Default::default() }).unwrap_err();
     assert_eq!(e.message, "Parameter(s) EventPattern or ScheduleExpression must be specified.");
-    let e = eb.put_rule(&PutRuleInput { name: "bad name".into(), event_pattern: Some("{}".into()), ..Default::default() }).unwrap_err();
+    let e = eb.put_rule(&PutRuleInput { name: "bad name".into(), event_pattern: Some(r#"{"source":["x"]}"#.into()), ..Default::default() }).unwrap_err();
     assert_eq!(e.code, "ValidationException");
     let e = eb.put_targets(None, "nope", &[target("a")]).unwrap_err();
     assert_eq!((e.code.as_str(), e.message.as_str()), ("ResourceNotFoundException", "Rule nope does not exist on EventBus default."));
@@ -261,7 +261,7 @@ fn persistence_round_trip() {
         input_template: r#"{"a": <a>}"#.into(),
     });
     rule(&mut eb, "r", json!({"source": ["x"]}), vec![t, Target { input_path: Some("$.detail".into()), ..target("y") }]);
-    eb.put_rule(&PutRuleInput { name: "d".into(), event_pattern: Some("{}".into()), state: Some(RuleState::Disabled), ..Default::default() }).unwrap();
+    eb.put_rule(&PutRuleInput { name: "d".into(), event_pattern: Some(r#"{"source":["x"]}"#.into()), state: Some(RuleState::Disabled), ..Default::default() }).unwrap();
     let j = eb.to_json();
     let back = EventBridge::from_json(&j).unwrap();
     assert_eq!(back, eb);
