@@ -1422,10 +1422,10 @@ fn ev_err(code: &str, pos: usize, m: &str) -> Error {
 
 // ------------------------------------------------------------------ date/time
 
-fn f_to_millis(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
+fn f_to_millis(evr: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Str(s) = arg(a, 0) else { return Ok(Value::Undefined) };
     match arg(a, 1) {
-        Value::Str(p) => crate::datetime::parse_datetime(s, p, pos),
+        Value::Str(p) => crate::datetime::parse_datetime(s, p, pos, evr.env.now_millis as f64),
         _ => crate::datetime::parse_iso(s).map(|m| Value::Num(m as f64)).ok_or_else(|| ev("D3110", pos, s)),
     }
 }

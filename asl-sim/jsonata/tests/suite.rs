@@ -4,7 +4,7 @@
 
 mod common;
 
-const FLOOR: f64 = 0.80;
+const FLOOR: f64 = 0.98;
 
 #[test]
 fn jsonata_suite() {
