@@ -707,12 +707,13 @@ fn transform_input(t: &Target, rule: &Rule, event: &Value, now_ms: i64) -> (Valu
 
 /// Renders an InputTransformer template.
 ///
-/// * In a JSON template (one that begins with `{` or `[`), a placeholder inside a JSON
-///   string gets the value's text (strings without quotes, JSON-escaped); outside a string
-///   it gets the value as JSON (strings quoted). A path that selects nothing gives `null`
-///   outside strings and nothing inside them.
-/// * Any other template is text: placeholders get the value's text (strings unquoted),
-///   and the target receives that text as a JSON string.
+/// * In a JSON template (one that begins with `{`, `[` or `"`), a placeholder inside a
+///   JSON string gets the value's text (strings without quotes, JSON-escaped); outside a
+///   string it gets the value as JSON (strings quoted). A path that selects nothing gives
+///   `null` outside strings and nothing inside them.
+/// * Any other template is plain text: placeholders get the value's text (strings
+///   unquoted) and the target receives the text as is (`input_text`; `input` is that text
+///   as a JSON string when it is not JSON).
 /// * Predefined: `aws.events.rule-arn`, `aws.events.rule-name`,
 ///   `aws.events.event.ingestion-time`, `aws.events.event` (the envelope without
 ///   `detail`), `aws.events.event.json` (the whole event).
@@ -732,7 +733,7 @@ pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value,
     vars.insert("aws.events.event.json".into(), Some(event.clone()));
 
     let tpl = &it.input_template;
-    let json_mode = matches!(tpl.trim_start().chars().next(), Some('{') | Some('['));
+    let json_mode = matches!(tpl.trim_start().chars().next(), Some('{') | Some('[') | Some('"'));
     let chars: Vec<char> = tpl.chars().collect();
     let mut out = String::with_capacity(tpl.len());
     let mut in_string = false;
@@ -793,9 +794,8 @@ pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value,
             Err(_) => (Value::String(out.clone()), out),
         }
     } else {
-        let v = Value::String(out);
-        let text = v.to_string();
-        (v, text)
+        let v = serde_json::from_str::<Value>(&out).unwrap_or_else(|_| Value::String(out.clone()));
+        (v, out)
     }
 }
 

@@ -252,6 +252,11 @@ pub struct PartInfo {
     pub last_modified_ms: i64,
 }
 
+/// S3 keeps LastModified to the second.
+fn whole_seconds(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
+}
+
 fn quoted_md5(body: &[u8]) -> String {
     format!("\"{}\"", md5_hex(body))
 }
@@ -513,7 +518,7 @@ impl S3 {
             etag: etag.clone(),
             content_type: input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
             metadata: normalize_metadata(&input.metadata),
-            last_modified_ms: ctx.now_ms,
+            last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
@@ -627,12 +632,12 @@ impl S3 {
             etag: etag.clone(),
             content_type,
             metadata,
-            last_modified_ms: ctx.now_ms,
+            last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
         self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject" }, ctx);
-        Ok(CopyObjectOutput { etag, last_modified_ms: ctx.now_ms })
+        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
     }
 
     /// ListObjectsV2: keys in UTF-8 byte order, `Delimiter` rolls keys up into
@@ -790,7 +795,7 @@ impl S3 {
         }
         let etag = quoted_md5(&body);
         let u = self.upload_mut(bucket, key, upload_id)?;
-        u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: ctx.now_ms });
+        u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
         Ok(etag)
     }
 
@@ -886,7 +891,7 @@ impl S3 {
         b.uploads.remove(upload_id);
         b.objects.insert(
             key.to_string(),
-            Object { body, etag: etag.clone(), content_type, metadata, last_modified_ms: ctx.now_ms, parts_count: Some(count) },
+            Object { body, etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
         );
         self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload" }, ctx);
         Ok(CompleteMultipartUploadOutput {

@@ -182,6 +182,8 @@ fn input_transformer() {
             t("text-quoted", r#"<instance> is in state "<state>""#),
             t("predef", r#"{"rule": <aws.events.rule-name>, "arn": "<aws.events.rule-arn>", "at": <aws.events.event.ingestion-time>, "ev": <aws.events.event>, "full": <aws.events.event.json>}"#),
             t("unknown", r#"{"x": "<unknown>"}"#),
+            t("json-string", r#""<aws.events.rule-name> triggered by <instance>""#),
+            t("json-string-escaped", r#""<instance> is in state \"<state>\"""#),
         ],
     );
     let detail = r#"{"instance-id":"i-0123456789","state":"RUNNING","count":3,"tags":{"a":"b"},"quote":"say \"hi\""}"#;
@@ -191,9 +193,10 @@ fn input_transformer() {
         json!({"instance": "i-0123456789", "state": [9, "RUNNING", true], "n": 3, "tags": {"a": "b"}, "m": null, "Transformed": "Yes"})
     );
     assert_eq!(d[1].input, json!({"msg": "i-0123456789 is in state RUNNING (3)", "q": "say \"hi\"", "m": ""}));
+    // Plain text is sent as is.
     assert_eq!(d[2].input, json!("i-0123456789 is in state RUNNING"));
-    assert_eq!(d[2].input_text, r#""i-0123456789 is in state RUNNING""#);
-    assert_eq!(d[3].input, json!("i-0123456789 is in state \"RUNNING\""));
+    assert_eq!(d[2].input_text, "i-0123456789 is in state RUNNING");
+    assert_eq!(d[3].input_text, r#"i-0123456789 is in state "RUNNING""#);
     let p = &d[4].input;
     assert_eq!(p["rule"], "r");
     assert_eq!(p["arn"], "arn:aws:events:eu-west-1:123456789012:rule/app-bus/r");
@@ -202,6 +205,10 @@ fn input_transformer() {
     assert_eq!(p["ev"]["source"], "ec2");
     assert_eq!(p["full"]["detail"]["count"], 3);
     assert_eq!(d[5].input, json!({"x": "<unknown>"}));
+    // A template that is a JSON string gives a JSON string (the documented examples).
+    assert_eq!(d[6].input, json!("r triggered by i-0123456789"));
+    assert_eq!(d[6].input_text, r#""r triggered by i-0123456789""#);
+    assert_eq!(d[7].input, json!("i-0123456789 is in state \"RUNNING\""));
 }
 
 #[test]

@@ -77,6 +77,9 @@ fn put_get_head() {
     assert_eq!((g.status, g.content_length), (200, 11));
     assert_eq!(g.content_type, "binary/octet-stream");
     assert_eq!(g.last_modified_ms, T0);
+    // LastModified is kept to the second.
+    s3.put_object(PutObjectInput { bucket: "bucket".into(), key: "ms".into(), ..Default::default() }, &CallContext::new(T0 + 1_999, 2)).unwrap();
+    assert_eq!(s3.object("bucket", "ms").unwrap().last_modified_ms, T0 + 1_000);
     let h = s3.head_object("bucket", "typed").unwrap();
     assert!(h.body.is_empty());
     assert_eq!(h.content_length, 2);
