@@ -4,7 +4,7 @@
 
 mod common;
 
-const FLOOR: f64 = 0.98;
+const FLOOR: f64 = 0.995;
 
 #[test]
 fn jsonata_suite() {
