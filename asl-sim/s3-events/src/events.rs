@@ -337,6 +337,32 @@ impl EventBridge {
             .ok_or_else(|| EventsError::not_found(format!("Rule {name} does not exist on EventBus {bus_name}.")))
     }
 
+    /// ListRules: the rules of a bus (by name), optionally those whose name starts with
+    /// `prefix`.
+    pub fn list_rules(&self, bus: Option<&str>, prefix: Option<&str>) -> Result<Vec<&Rule>, EventsError> {
+        let name = Self::resolve_bus_name(bus);
+        let b = self
+            .buses
+            .get(&name)
+            .ok_or_else(|| EventsError::not_found(format!("Event bus {name} does not exist.")))?;
+        Ok(b.rules.values().filter(|r| prefix.is_none_or(|p| r.name.starts_with(p))).collect())
+    }
+
+    /// TestEventPattern: `event` is the JSON text of a full event; it must be an object
+    /// with the envelope fields EventBridge requires (`id`, `account`, `source`, `time`,
+    /// `region`, `detail-type`), else `ValidationException: Parameter Event is not valid.`
+    pub fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, EventsError> {
+        let invalid = || EventsError::validation("Parameter Event is not valid.");
+        let ev: Value = serde_json::from_str(event).map_err(|_| invalid())?;
+        let obj = ev.as_object().ok_or_else(invalid)?;
+        for k in ["id", "account", "source", "time", "region", "detail-type"] {
+            if !obj.contains_key(k) {
+                return Err(invalid());
+            }
+        }
+        Ok(Pattern::parse(pattern)?.matches(&ev))
+    }
+
     /// EnableRule / DisableRule.
     pub fn set_rule_state(&mut self, bus: Option<&str>, name: &str, state: RuleState) -> Result<(), EventsError> {
         self.rule_mut(bus, name)?.state = state;

@@ -275,3 +275,24 @@ fn persistence_round_trip() {
     assert_eq!(back.to_json(), j);
     assert!(EventBridge::from_json(&json!({})).is_err());
 }
+
+#[test]
+fn test_event_pattern_and_list_rules() {
+    let mut eb = eb();
+    let event = r#"{"id":"1","source":"test-source","detail-type":"t","account":"123456789012","region":"us-east-2","time":"2022-07-13T13:48:01Z","detail":{"a":1}}"#;
+    assert_eq!(eb.test_event_pattern(r#"{"detail":{"a":[1]}}"#, event), Ok(true));
+    assert_eq!(eb.test_event_pattern(r#"{"detail":{"a":[2]}}"#, event), Ok(false));
+    // Recorded on AWS: a payload that is not an event.
+    let e = eb.test_event_pattern(r#"{"source":["x"]}"#, "plain string").unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "Parameter Event is not valid."));
+    assert!(eb.test_event_pattern(r#"{"source":["x"]}"#, r#"{"source":"x"}"#).is_err());
+    assert_eq!(eb.test_event_pattern(r#"{"source": "x"}"#, event).unwrap_err().code, "InvalidEventPatternException");
+    rule(&mut eb, "b-rule", json!({"source": ["x"]}), vec![]);
+    rule(&mut eb, "a-rule", json!({"source": ["x"]}), vec![]);
+    rule(&mut eb, "other", json!({"source": ["x"]}), vec![]);
+    let names: Vec<&str> = eb.list_rules(Some("app-bus"), None).unwrap().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["a-rule", "b-rule", "other"]);
+    assert_eq!(eb.list_rules(Some("app-bus"), Some("b-")).unwrap().len(), 1);
+    assert!(eb.list_rules(None, None).unwrap().is_empty());
+    assert_eq!(eb.list_rules(Some("nope"), None).unwrap_err().code, "ResourceNotFoundException");
+}
