@@ -377,6 +377,9 @@ fn compile_numeric(arg: &Value) -> R<Matcher> {
                 other => return Err(PatternError::reason(format!("Bad numeric range operator: {other}"))),
             };
             let v2 = numeric_value(arr.get(3), op2)?;
+            if v2 <= v1 {
+                return Err(PatternError::reason("Bottom must be less than top"));
+            }
             if arr.len() > 4 {
                 return Err(PatternError::reason("Too many terms in numeric range expression"));
             }

@@ -199,6 +199,7 @@ fn cases() -> Vec<(&'static str, Value, Value, Want)> {
         ("numeric upper then more", json!({"a": [{"numeric": ["<", 5, ">", 1]}]}), d(json!({})), Invalid("Too many elements in numeric expression")),
         ("numeric range value", json!({"a": [{"numeric": [">", 0, 5]}]}), d(json!({})), Invalid("Bad value in numeric range: 5")),
         ("numeric too many terms", json!({"a": [{"numeric": [">", 0, "<", 5, "<", 6]}]}), d(json!({})), Invalid("Too many terms in numeric range expression")),
+        ("numeric bottom above top", json!({"a": [{"numeric": [">", 5, "<", 5]}]}), d(json!({})), Invalid("Bottom must be less than top")),
         ("or not array", json!({"$or": {"a": ["1"]}}), d(json!({})), Invalid("It must be an Array followed with $or.")),
         ("or one item", json!({"$or": [{"a": ["1"]}]}), d(json!({})), Invalid("There must have at least 2 Objects in $or relationship.")),
         ("or non object", json!({"$or": [{"a": ["1"]}, 2]}), d(json!({})), Invalid("Only JSON object is allowed in array of $or relationship.")),
