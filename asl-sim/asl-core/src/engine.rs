@@ -1279,7 +1279,16 @@ impl Engine<'_> {
                     }
                     WaitFor::Timestamp(d) => {
                         let t = self.jsonata_dyn(d, &states, vars, "Timestamp", name, entered_id, |v| v.as_str().map(str::to_string), "string")?;
-                        let until = crate::time::parse_timestamp(&t).unwrap_or(0);
+                        let Some(until) = crate::time::parse_timestamp(&t) else {
+                            return Err(Failure::new(
+                                "States.QueryEvaluationError",
+                                Some(self.runtime_cause(
+                                    name,
+                                    entered_id,
+                                    &format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {t}"),
+                                )),
+                            ));
+                        };
                         let now = self.clock.now_millis();
                         self.clock.sleep(until - now);
                     }
@@ -1322,14 +1331,49 @@ impl Engine<'_> {
             }
             Kind::Map(map) => {
                 let items = match &map.items {
-                    Some(t) => self.eval_jsonata_template(t, &states, vars, "Items", name, entered_id)?,
-                    None => raw.clone(),
-                };
-                let Value::Array(items) = items else {
-                    return Err(Failure::new(
-                        "States.QueryEvaluationError",
-                        Some(self.runtime_cause(name, entered_id, "The Items field must evaluate to an array.")),
-                    ));
+                    _ if map.item_reader.is_some() => {
+                        let mut reader = map.item_reader.clone().unwrap_or_default();
+                        let params = match &map.item_reader_params {
+                            Some(t) => self.eval_jsonata_template(t, &states, vars, "ItemReader/Arguments", name, entered_id)?,
+                            None => Value::Object(Map::new()),
+                        };
+                        let max = reader.pointer("/ReaderConfig/MaxItems").and_then(Value::as_str).map(str::to_string);
+                        if let Some(src) = max {
+                            if let Some(Ok(expr)) = crate::query::jsonata_template(&src) {
+                                let v = self.jsonata_eval(&expr, &states, vars, "ItemReader/ReaderConfig/MaxItems", name, entered_id)?;
+                                if let Some(cfg) = reader.get_mut("ReaderConfig").and_then(Value::as_object_mut) {
+                                    cfg.insert("MaxItems".into(), v);
+                                }
+                            }
+                        }
+                        self.services.read_items(&reader, &params).map_err(|e| Failure::new(e.error, e.cause))?
+                    }
+                    Some(Template::Jsonata(e)) => {
+                        let d = Dyn::Jsonata(e.clone());
+                        self.jsonata_dyn(&d, &states, vars, "Items", name, entered_id, |v| v.as_array().cloned(), "array")?
+                    }
+                    Some(t) => match self.eval_jsonata_template(t, &states, vars, "Items", name, entered_id)? {
+                        Value::Array(a) => a,
+                        other => {
+                            return Err(Failure::new(
+                                "States.QueryEvaluationError",
+                                Some(self.runtime_cause(name, entered_id, &format!("The Items field must be an array, but was '{}'.", json_type(&other)))),
+                            ))
+                        }
+                    },
+                    None => match raw {
+                        Value::Array(a) => a.clone(),
+                        other => {
+                            return Err(Failure::new(
+                                "States.QueryEvaluationError",
+                                Some(self.runtime_cause(
+                                    name,
+                                    entered_id,
+                                    &format!("Map state input must be an array but was: {}", intrinsics::to_json_text(other)),
+                                )),
+                            ))
+                        }
+                    },
                 };
                 let now = self.clock.now_millis();
                 self.history.push(now, "MapStateStarted", json!({"length": items.len()}));

@@ -11,8 +11,9 @@ pub struct JsonataExpr {
 /// `None` when `s` is not a `{% … %}` template; otherwise the parsed
 /// expression or the parse error as text.
 pub fn jsonata_template(s: &str) -> Option<Result<JsonataExpr, String>> {
-    let t = s.trim();
-    let inner = t.strip_prefix("{%")?.strip_suffix("%}")?;
+    // AWS treats a string as an expression only when it starts with `{%` and
+    // ends with `%}` exactly: " {% x %} " is a plain string.
+    let inner = s.strip_prefix("{%")?.strip_suffix("%}")?;
     Some(match jsonata::parse(inner) {
         Ok(parsed) => Ok(JsonataExpr { src: inner.to_string(), parsed }),
         Err(e) => Err(e.to_string()),

@@ -6,6 +6,7 @@ use asl_core::engine::TaskError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,7 +81,9 @@ pub fn invoke(
     style: Style,
 ) -> Result<Value, TaskError> {
     let Some(f) = functions.get(name) else { return Err(not_found(name)) };
-    let body = request_body(payload);
+    // A function ARN as the Resource sends the state's input as JSON; Invoke's
+    // Payload parameter, when a string, is the JSON text itself.
+    let body = if style == Style::Direct { payload.to_string() } else { request_body(payload) };
     if serde_json::from_str::<Value>(&body).is_err() {
         return Err(TaskError {
             error: "Lambda.InvalidRequestContentException".into(),
@@ -135,6 +138,8 @@ fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(&f.command)
+        // Its own process group, so that a timeout can end the whole command.
+        .process_group(0)
         .envs(f.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -165,6 +170,7 @@ fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<
             }
             Ok(None) => {
                 if Instant::now() >= deadline {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(TaskError { error: "States.Timeout".into(), cause: None });
@@ -174,4 +180,9 @@ fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<
             Err(e) => return Err(TaskError { error: "Lambda.ServiceException".into(), cause: Some(e.to_string()) }),
         }
     }
+}
+
+/// Ends every process of the group `pgid` (the command and whatever it started).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
