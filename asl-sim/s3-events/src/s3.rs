@@ -120,7 +120,7 @@ pub struct Bucket {
 }
 
 /// Buckets and objects of one account.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3 {
     pub buckets: BTreeMap<String, Bucket>,
     pub key_encoding: KeyEncoding,
@@ -370,6 +370,12 @@ fn normalize_metadata(m: &BTreeMap<String, String>) -> BTreeMap<String, String> 
         .collect()
 }
 
+impl Default for S3 {
+    fn default() -> Self {
+        S3::new()
+    }
+}
+
 enum Change {
     Created { size: u64, etag: String, reason: &'static str },
     Deleted { reason: &'static str },
@@ -377,7 +383,13 @@ enum Change {
 
 impl S3 {
     pub fn new() -> Self {
-        S3 { delete_event_for_missing_key: true, min_part_size: 5 * 1024 * 1024, ..Default::default() }
+        S3 {
+            buckets: BTreeMap::new(),
+            key_encoding: KeyEncoding::Raw,
+            delete_event_for_missing_key: true,
+            min_part_size: 5 * 1024 * 1024,
+            outbox: Vec::new(),
+        }
     }
 
     /// Takes the events produced since the last call, oldest first.

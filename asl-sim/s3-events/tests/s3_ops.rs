@@ -386,3 +386,11 @@ fn persistence_round_trip() {
     assert!(S3::from_json(&serde_json::json!({"nope": 1})).is_err());
     assert!(S3::from_json(&serde_json::json!({"buckets": {"b": {"objects": {"k": {"body": "!!", "encoding": "base64"}}}}})).is_err());
 }
+
+#[test]
+fn default_is_new() {
+    assert_eq!(S3::default(), S3::new());
+    assert_eq!(S3::new().min_part_size, 5 * 1024 * 1024);
+    assert!(S3::new().delete_event_for_missing_key);
+    assert_eq!(S3::new().key_encoding, KeyEncoding::Raw);
+}
