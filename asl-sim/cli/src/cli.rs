@@ -18,6 +18,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Evaluate one JSONata expression, JSONPath or intrinsic call against a document.
     Eval(EvalArgs),
+    /// Run workflow test suites (`*.test.yaml`) and report like cargo test.
+    Test(crate::testing::TestArgs),
+    /// Draw a state machine (Mermaid, Graphviz dot, SVG).
+    Graph(crate::graph::GraphArgs),
+    /// Run the whole application of a SAM template offline.
+    Serve(crate::serve::ServeArgs),
+    /// Print a JWT that `asl-sim serve`'s local authorizer accepts.
+    Token(crate::serve::TokenArgs),
+    /// Run many executions under a seeded scheduler with faults, then check invariants.
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +89,9 @@ pub struct RunArgs {
     /// Another state machine that `states:startExecution` can run: `NAME=FILE`; repeatable.
     #[arg(long = "machine", value_name = "NAME=FILE")]
     pub machines: Vec<String>,
+    /// Write a self-contained HTML report of the execution to FILE.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Seed for ids and randomness (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -3,10 +3,15 @@
 
 pub mod cli;
 pub mod eval;
+pub mod graph;
 pub mod item_reader;
 pub mod lambda;
 pub mod mocks;
 pub mod render;
+pub mod report;
 pub mod run;
+pub mod serve;
+pub mod simulate;
+pub mod testing;
 pub mod validate;
 pub mod world;

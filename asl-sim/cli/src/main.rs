@@ -4,7 +4,7 @@
 //! 1 an execution that did not succeed (or a failed check), 2 a usage error or
 //! an invalid definition.
 
-use asl_sim::{cli, eval, run, validate};
+use asl_sim::{cli, eval, graph, run, serve, simulate, testing, validate};
 use clap::Parser;
 
 fn main() {
@@ -13,6 +13,11 @@ fn main() {
         cli::Command::Run(a) => run::main(a),
         cli::Command::Validate(a) => validate::main(a),
         cli::Command::Eval(a) => eval::main(a),
+        cli::Command::Test(a) => testing::main(a),
+        cli::Command::Graph(a) => graph::main(a),
+        cli::Command::Serve(a) => serve::main(a),
+        cli::Command::Token(a) => serve::token_main(a),
+        cli::Command::Simulate(a) => simulate::main(a),
     };
     std::process::exit(code);
 }

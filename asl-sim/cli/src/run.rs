@@ -129,13 +129,18 @@ pub fn main(args: RunArgs) -> i32 {
     let services = &mut world;
     let outcome = if args.real_time {
         let mut clock = RealClock;
-        engine::run(&def, input, &config, services, &mut clock, args.history.is_some())
+        engine::run(&def, input, &config, services, &mut clock, args.history.is_some() || args.report.is_some())
     } else {
         let mut clock = ShiftedClock { origin: std::time::Instant::now(), start_ms: wall_millis(), skipped_ms: 0 };
-        engine::run(&def, input, &config, services, &mut clock, args.history.is_some())
+        engine::run(&def, input, &config, services, &mut clock, args.history.is_some() || args.report.is_some())
     };
     if let Err(e) = save_world(&args, &world) {
         eprintln!("error: {e}");
+    }
+    if let Some(r) = &args.report {
+        if let Err(e) = crate::report::write(&def, &text, &outcome, r) {
+            eprintln!("error: cannot write the report to {}: {e}", r.display());
+        }
     }
     if let Some(h) = &args.history {
         let doc = json!({"events": outcome.history.events()});
