@@ -1254,6 +1254,7 @@ struct Page<'a> {
     scanned: usize,
     size: usize,
     last: Option<Item>,
+    stopped: bool,
 }
 
 impl<'a> Page<'a> {
@@ -1268,6 +1269,7 @@ impl<'a> Page<'a> {
             scanned: 0,
             size: 0,
             last: None,
+            stopped: false,
         }
     }
 
@@ -1276,6 +1278,7 @@ impl<'a> Page<'a> {
         let sz = item_size(item);
         if self.scanned > 0 && self.size + sz > PAGE_SIZE {
             // this item does not fit: the previous one is the last evaluated
+            self.stopped = true;
             return true;
         }
         self.size += sz;
@@ -1291,15 +1294,12 @@ impl<'a> Page<'a> {
                 self.items.push(item_to_json(&out));
             }
         }
-        let full = self.limit.is_some_and(|l| self.scanned >= l) || self.size >= PAGE_SIZE;
-        if full {
-            self.size = PAGE_SIZE + 1; // mark as stopped
-        }
-        full
+        self.stopped = self.limit.is_some_and(|l| self.scanned >= l) || self.size >= PAGE_SIZE;
+        self.stopped
     }
 
     fn finish(self) -> Value {
-        let stopped = self.size > PAGE_SIZE || self.limit.is_some_and(|l| self.scanned >= l);
+        let stopped = self.stopped;
         let mut m = Map::new();
         m.insert("Count".into(), json!(self.count));
         if !self.count_only {
