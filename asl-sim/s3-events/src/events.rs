@@ -618,9 +618,10 @@ pub fn target_from_json(v: &Value) -> Result<Target, String> {
 fn validate_target(t: &Target) -> Result<(), EventsError> {
     let n = t.input.is_some() as u8 + t.input_path.is_some() as u8 + t.input_transformer.is_some() as u8;
     if n > 1 {
-        return Err(EventsError::validation(
-            "Only one of Input, InputPath, or InputTransformer must be provided.",
-        ));
+        return Err(EventsError::validation(format!(
+            "Only one of Input, InputPath, or InputTransformer must be provided for target {}.",
+            t.id
+        )));
     }
     if !valid_name(&t.id, 64) {
         return Err(EventsError::validation(format!(
@@ -653,8 +654,47 @@ fn validate_target(t: &Target) -> Result<(), EventsError> {
                 return Err(EventsError::validation(format!("Invalid InputPathsMap[{k}]: {p}")));
             }
         }
+        for name in placeholders(&it.input_template) {
+            let known = PREDEFINED.contains(&name.as_str()) || it.input_paths_map.iter().any(|(k, _)| *k == name);
+            if !known {
+                // Recorded on AWS.
+                return Err(EventsError::validation(format!(
+                    "InputTemplate for target {} contains invalid placeholder {}.",
+                    t.id, name
+                )));
+            }
+        }
     }
     Ok(())
+}
+
+const PREDEFINED: &[&str] = &[
+    "aws.events.rule-arn",
+    "aws.events.rule-name",
+    "aws.events.event.ingestion-time",
+    "aws.events.event",
+    "aws.events.event.json",
+];
+
+fn is_placeholder_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// The `<name>` placeholders of a template, in order.
+fn placeholders(tpl: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = tpl;
+    while let Some(i) = rest.find('<') {
+        let after = &rest[i + 1..];
+        match after.find('>') {
+            Some(j) if j > 0 && after[..j].chars().all(is_placeholder_char) => {
+                out.push(after[..j].to_string());
+                rest = &after[j + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -736,13 +776,14 @@ fn transform_input(t: &Target, rule: &Rule, event: &Value, now_ms: i64) -> (Valu
 /// * In a JSON template (one that begins with `{`, `[` or `"`), a placeholder inside a
 ///   JSON string gets the value's text (strings without quotes, JSON-escaped); outside a
 ///   string it gets the value as JSON (strings quoted). A path that selects nothing gives
-///   `null` outside strings and nothing inside them.
+///   `""` outside strings and nothing inside them (recorded on AWS).
 /// * Any other template is plain text: placeholders get the value's text (strings
 ///   unquoted) and the target receives the text as is (`input_text`; `input` is that text
 ///   as a JSON string when it is not JSON).
 /// * Predefined: `aws.events.rule-arn`, `aws.events.rule-name`,
-///   `aws.events.event.ingestion-time`, `aws.events.event` (the envelope without
-///   `detail`), `aws.events.event.json` (the whole event).
+///   `aws.events.event.ingestion-time`, `aws.events.event` (`{id, account, detailType,
+///   time (ingestion), source, region, resources, version}`, as recorded on AWS),
+///   `aws.events.event.json` (the whole event).
 pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value, now_ms: i64) -> (Value, String) {
     let mut vars: BTreeMap<String, Option<Value>> = BTreeMap::new();
     for (k, p) in &it.input_paths_map {
@@ -751,11 +792,20 @@ pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value,
     vars.insert("aws.events.rule-arn".into(), Some(json!(rule.arn)));
     vars.insert("aws.events.rule-name".into(), Some(json!(rule.name)));
     vars.insert("aws.events.event.ingestion-time".into(), Some(json!(format_iso8601(now_ms))));
-    let mut without_detail = event.clone();
-    if let Some(o) = without_detail.as_object_mut() {
-        o.remove("detail");
-    }
-    vars.insert("aws.events.event".into(), Some(without_detail));
+    // Recorded on AWS: the envelope without `detail`, `detail-type` as `detailType`, `time`
+    // as the ingestion time.
+    let f = |k: &str| event.get(k).cloned().unwrap_or(Value::Null);
+    let original = json!({
+        "id": f("id"),
+        "account": f("account"),
+        "detailType": f("detail-type"),
+        "time": format_iso8601(now_ms),
+        "source": f("source"),
+        "region": f("region"),
+        "resources": f("resources"),
+        "version": f("version"),
+    });
+    vars.insert("aws.events.event".into(), Some(original));
     vars.insert("aws.events.event.json".into(), Some(event.clone()));
 
     let tpl = &it.input_template;
@@ -783,7 +833,7 @@ pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value,
         if c == '<' {
             if let Some(rel) = chars[i + 1..].iter().position(|&x| x == '>') {
                 let name: String = chars[i + 1..i + 1 + rel].iter().collect();
-                if let Some(val) = vars.get(&name) {
+                if let Some(val) = vars.get(&name).filter(|_| name.chars().all(is_placeholder_char)) {
                     let text = if !json_mode {
                         match val {
                             Some(Value::String(s)) => s.clone(),
@@ -802,7 +852,8 @@ pub(crate) fn render_template(it: &InputTransformer, rule: &Rule, event: &Value,
                     } else {
                         match val {
                             Some(v) => v.to_string(),
-                            None => "null".to_string(),
+                            // Recorded on AWS: a path that selects nothing gives "".
+                            None => "\"\"".to_string(),
                         }
                     };
                     out.push_str(&text);

@@ -181,7 +181,7 @@ fn input_transformer() {
             t("text", "<instance> is in state <state>"),
             t("text-quoted", r#"<instance> is in state "<state>""#),
             t("predef", r#"{"rule": <aws.events.rule-name>, "arn": "<aws.events.rule-arn>", "at": <aws.events.event.ingestion-time>, "ev": <aws.events.event>, "full": <aws.events.event.json>}"#),
-            t("unknown", r#"{"x": "<unknown>"}"#),
+            t("not-a-placeholder", r#"{"x": "a < b > c", "y": "<a b>"}"#),
             t("json-string", r#""<aws.events.rule-name> triggered by <instance>""#),
             t("json-string-escaped", r#""<instance> is in state \"<state>\"""#),
         ],
@@ -190,7 +190,7 @@ fn input_transformer() {
     let (_, d) = eb.put_events(&[entry("ec2", "EC2 Instance State-change Notification", detail)], &c).unwrap();
     assert_eq!(
         d[0].input,
-        json!({"instance": "i-0123456789", "state": [9, "RUNNING", true], "n": 3, "tags": {"a": "b"}, "m": null, "Transformed": "Yes"})
+        json!({"instance": "i-0123456789", "state": [9, "RUNNING", true], "n": 3, "tags": {"a": "b"}, "m": "", "Transformed": "Yes"})
     );
     assert_eq!(d[1].input, json!({"msg": "i-0123456789 is in state RUNNING (3)", "q": "say \"hi\"", "m": ""}));
     // Plain text is sent as is.
@@ -201,10 +201,14 @@ fn input_transformer() {
     assert_eq!(p["rule"], "r");
     assert_eq!(p["arn"], "arn:aws:events:eu-west-1:123456789012:rule/app-bus/r");
     assert_eq!(p["at"], "2021-11-12T00:00:00Z");
-    assert!(p["ev"].get("detail").is_none());
-    assert_eq!(p["ev"]["source"], "ec2");
+    // Recorded on AWS: aws.events.event's keys.
+    assert_eq!(
+        p["ev"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["id", "account", "detailType", "time", "source", "region", "resources", "version"]
+    );
+    assert_eq!(p["ev"]["detailType"], "EC2 Instance State-change Notification");
     assert_eq!(p["full"]["detail"]["count"], 3);
-    assert_eq!(d[5].input, json!({"x": "<unknown>"}));
+    assert_eq!(d[5].input, json!({"x": "a < b > c", "y": "<a b>"}));
     // A template that is a JSON string gives a JSON string (the documented examples).
     assert_eq!(d[6].input, json!("r triggered by i-0123456789"));
     assert_eq!(d[6].input_text, r#""r triggered by i-0123456789""#);
@@ -238,6 +242,16 @@ fn management_errors() {
     both.input = Some("{}".into());
     both.input_path = Some("$.detail".into());
     assert_eq!(eb.put_targets(None, "r", &[both]).unwrap_err().code, "ValidationException");
+    // Recorded on AWS.
+    let mut undefined = target("t");
+    undefined.input_transformer = Some(InputTransformer { input_paths_map: vec![], input_template: r#"{"a": <notdefinedkey>}"#.into() });
+    let e = eb.put_targets(None, "r", &[undefined]).unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "InputTemplate for target t contains invalid placeholder notdefinedkey."));
+    let mut both = target("t");
+    both.input_path = Some("$.detail".into());
+    both.input_transformer = Some(InputTransformer { input_paths_map: vec![], input_template: "{}".into() });
+    let e = eb.put_targets(None, "r", &[both]).unwrap_err();
+    assert_eq!(e.message, "Only one of Input, InputPath, or InputTransformer must be provided for target t.");
     let mut bad_input = target("t");
     bad_input.input = Some("{nope".into());
     assert_eq!(eb.put_targets(None, "r", &[bad_input]).unwrap_err().code, "ValidationException");
