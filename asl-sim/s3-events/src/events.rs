@@ -416,8 +416,23 @@ impl EventBridge {
         }
         if entries.len() > 10 {
             return Err(EventsError::validation(
-                "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10",
+                "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10",
             ));
+        }
+        // PutEvents' size rule: 14 bytes for a Time, plus Source, DetailType, Detail and
+        // each resource, summed over the request, at most 256 KiB.
+        let total: usize = entries
+            .iter()
+            .map(|e| {
+                e.time_ms.map_or(0, |_| 14)
+                    + e.source.as_deref().map_or(0, str::len)
+                    + e.detail_type.as_deref().map_or(0, str::len)
+                    + e.detail.as_deref().map_or(0, str::len)
+                    + e.resources.iter().map(String::len).sum::<usize>()
+            })
+            .sum();
+        if total > 256 * 1024 {
+            return Err(EventsError::validation("Total size of the entries in the request is over the limit."));
         }
         let mut results = Vec::with_capacity(entries.len());
         let mut deliveries = Vec::new();
@@ -444,7 +459,7 @@ impl EventBridge {
         };
         let source = e.source.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| invalid("Source"))?;
         let detail_type = e.detail_type.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| invalid("DetailType"))?;
-        let detail_text = e.detail.as_deref().ok_or_else(|| invalid("Detail"))?;
+        let detail_text = e.detail.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| invalid("Detail"))?;
         let detail: Value = match serde_json::from_str::<Value>(detail_text) {
             Ok(v @ Value::Object(_)) => v,
             _ => return Err(("MalformedDetail".to_string(), "Detail is malformed.".to_string())),

@@ -91,6 +91,14 @@ fn put_events_entry_validation() {
     assert_eq!(e.code, "ValidationException");
     let eleven: Vec<PutEventsEntry> = (0..11).map(|_| entry("x", "t", "{}")).collect();
     assert!(eb.put_events(&eleven, &c).unwrap_err().message.contains("less than or equal to 10"));
+    // An empty Detail is a missing one.
+    let (res, _) = eb.put_events(&[entry("x", "t", "")], &c).unwrap();
+    assert_eq!(res.entries[0], Err(("InvalidArgument".into(), "Parameter Detail is not valid. Reason: Detail is a required argument.".into())));
+    // Size limit over the whole request.
+    let big = format!("{{\"a\":\"{}\"}}", "x".repeat(200 * 1024));
+    let e = eb.put_events(&[entry("x", "t", &big), entry("x", "t", &big)], &c).unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "Total size of the entries in the request is over the limit."));
+    assert_eq!(eb.put_events(&[entry("x", "t", &big)], &c).unwrap().0.failed_entry_count, 0);
 }
 
 #[test]
