@@ -1,6 +1,8 @@
 //! No panics on any input: random JSON through the pattern compiler and matcher, the
 //! Step Functions layer, PutEvents, Range headers and persistence.
 
+#![allow(unknown_lints, clippy::manual_is_multiple_of)] // the workspace MSRV (1.85) predates is_multiple_of
+
 use asl_s3_events::events::{entry_from_json, EventBridge, PutRuleInput, Target};
 use asl_s3_events::pattern::Pattern;
 use asl_s3_events::s3::{parse_range, S3};
