@@ -411,13 +411,13 @@ impl S3 {
         if !b.eventbridge {
             return;
         }
-        // Epoch seconds in the high 32 bits (as the documented example `617f08299329d189`
-        // suggests), a counter below: increasing per bucket, same length while the epoch
-        // fits 32 bits.
+        // Real events carry 18 uppercase hex digits: `00`, the epoch seconds (8 digits),
+        // then 8 more (e.g. `0069B21FFD0745EE4E` at 2026-03-12T02:07:57Z). Here the low
+        // 8 digits count up, so sequencers increase per bucket.
         let base = ((ctx.now_ms.max(0) / 1000) as u64) << 32;
         let seq = base.max(b.last_sequencer.saturating_add(1));
         b.last_sequencer = seq;
-        let sequencer = format!("{seq:016x}");
+        let sequencer = format!("00{seq:016X}");
         let key = match encoding {
             KeyEncoding::Raw => key.to_string(),
             KeyEncoding::FormUrlEncoded => form_urlencode_key(key),

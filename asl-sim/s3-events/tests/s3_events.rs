@@ -147,10 +147,12 @@ fn sequencer_increases_per_bucket() {
         }
     }
     assert_eq!(seqs.len(), 9);
+    assert_eq!(&seqs[0][..10], format!("00{:08X}", T0 / 1000));
     for w in seqs.windows(2) {
         assert_eq!(compare_sequencers(&w[0], &w[1]), Ordering::Less, "{} < {}", w[0], w[1]);
-        assert_eq!(w[0].len(), 16);
-        assert!(w[1].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        // As real events: 18 uppercase hex digits, `00` then the epoch seconds.
+        assert_eq!(w[0].len(), 18);
+        assert!(w[1].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()));
     }
     // A clock that goes backwards still gives increasing sequencers.
     put(&mut s3, &ctx_at(T0 - 10_000), "same-key", b"late");
