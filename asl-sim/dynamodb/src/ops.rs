@@ -666,7 +666,7 @@ impl Database {
             None => None,
         };
         let mut page = Page::new(&common, &ex, table);
-        if let Some(part) = table.data.get(&kc.hash) {
+        if let Some((hk_ref, part)) = table.data.get_key_value(&kc.hash) {
             let (lo, hi) = kc.bounds();
             let (lo, hi) = match (&start, forward) {
                 (Some(s), true) => (tighter_lo(lo, Bound::Excluded(s.clone())), hi),
@@ -684,7 +684,7 @@ impl Database {
                         }
                         continue;
                     }
-                    if page.push(table, &kc.hash, rk, item) {
+                    if page.push(hk_ref, rk, item) {
                         break;
                     }
                 }
@@ -743,7 +743,7 @@ impl Database {
                 _ => Box::new(part.iter()),
             };
             for (rk, item) in items {
-                if page.push(table, hk, rk, item) {
+                if page.push(hk, rk, item) {
                     break 'outer;
                 }
             }
@@ -1253,12 +1253,13 @@ struct Page<'a> {
     count: usize,
     scanned: usize,
     size: usize,
-    last: Option<Item>,
+    last: Option<(&'a KeyVal, &'a Option<KeyVal>)>,
+    table: &'a Table,
     stopped: bool,
 }
 
 impl<'a> Page<'a> {
-    fn new(c: &ReadCommon, ex: &'a Exprs, _t: &Table) -> Self {
+    fn new(c: &ReadCommon, ex: &'a Exprs, table: &'a Table) -> Self {
         Page {
             limit: c.limit,
             count_only: c.select.as_deref() == Some("COUNT"),
@@ -1269,12 +1270,13 @@ impl<'a> Page<'a> {
             scanned: 0,
             size: 0,
             last: None,
+            table,
             stopped: false,
         }
     }
 
     /// Reads one item; returns true when the page is full.
-    fn push(&mut self, table: &Table, hk: &KeyVal, rk: &Option<KeyVal>, item: &Item) -> bool {
+    fn push(&mut self, hk: &'a KeyVal, rk: &'a Option<KeyVal>, item: &'a Item) -> bool {
         let sz = item_size(item);
         if self.scanned > 0 && self.size + sz > PAGE_SIZE {
             // this item does not fit: the previous one is the last evaluated
@@ -1283,15 +1285,14 @@ impl<'a> Page<'a> {
         }
         self.size += sz;
         self.scanned += 1;
-        self.last = Some(table.key_item(&(hk.clone(), rk.clone())));
+        self.last = Some((hk, rk));
         if self.filter.is_none_or(|f| expr::eval_cond(f, item)) {
             self.count += 1;
             if !self.count_only {
-                let out = match self.projection {
-                    Some(p) => expr::project(item, p),
-                    None => item.clone(),
-                };
-                self.items.push(item_to_json(&out));
+                self.items.push(match self.projection {
+                    Some(p) => item_to_json(&expr::project(item, p)),
+                    None => item_to_json(item),
+                });
             }
         }
         self.stopped = self.limit.is_some_and(|l| self.scanned >= l) || self.size >= PAGE_SIZE;
@@ -1306,8 +1307,9 @@ impl<'a> Page<'a> {
             m.insert("Items".into(), Value::Array(self.items));
         }
         if stopped {
-            if let Some(k) = &self.last {
-                m.insert("LastEvaluatedKey".into(), item_to_json(k));
+            if let Some((hk, rk)) = self.last {
+                let k = self.table.key_item(&(hk.clone(), rk.clone()));
+                m.insert("LastEvaluatedKey".into(), item_to_json(&k));
             }
         }
         m.insert("ScannedCount".into(), json!(self.scanned));

@@ -54,7 +54,7 @@ impl AttrValue {
     }
 
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(1);
         let (k, v) = match self {
             AttrValue::S(s) => ("S", Value::String(s.clone())),
             AttrValue::N(n) => ("N", Value::String(n.to_canonical())),
@@ -115,7 +115,11 @@ pub fn item_size(item: &Item) -> usize {
 }
 
 pub fn item_to_json(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    let mut m = Map::with_capacity(item.len());
+    for (k, v) in item {
+        m.insert(k.clone(), v.to_json());
+    }
+    Value::Object(m)
 }
 
 /// A key attribute value, ordered as DynamoDB orders sort keys.
