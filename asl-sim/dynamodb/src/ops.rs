@@ -656,6 +656,10 @@ impl Database {
         let start = match &common.start {
             Some(s) => {
                 let k = start_key(table, s)?;
+                let has_sort = !matches!(kc.sort, SortCond::Any);
+                if has_sort && (k.0 != kc.hash || !kc.sort_matches(&k.1)) {
+                    return Err(DynamoError::validation("The provided starting key does not match the range key predicate"));
+                }
                 if k.0 != kc.hash {
                     return Err(DynamoError::validation(
                         "The provided starting key is outside query boundaries based on provided conditions",
@@ -1393,6 +1397,23 @@ impl KeyCond {
             SortCond::Cmp(Ne, _) => (Bound::Unbounded, Bound::Unbounded),
             SortCond::Between(a, b) => (Bound::Included(s(a)), Bound::Included(s(b))),
             SortCond::BeginsWith(p) => (Bound::Included(s(p)), Bound::Unbounded),
+        }
+    }
+
+    /// Whether a sort key value satisfies the sort-key condition.
+    fn sort_matches(&self, rk: &Option<KeyVal>) -> bool {
+        use expr::CmpOp::*;
+        let Some(k) = rk else { return matches!(self.sort, SortCond::Any) };
+        match &self.sort {
+            SortCond::Any => true,
+            SortCond::Cmp(Eq, v) => k == v,
+            SortCond::Cmp(Lt, v) => k < v,
+            SortCond::Cmp(Le, v) => k <= v,
+            SortCond::Cmp(Gt, v) => k > v,
+            SortCond::Cmp(Ge, v) => k >= v,
+            SortCond::Cmp(Ne, v) => k != v,
+            SortCond::Between(a, b) => a <= k && k <= b,
+            SortCond::BeginsWith(_) => self.matches_prefix(rk),
         }
     }
 
