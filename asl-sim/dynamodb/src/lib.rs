@@ -160,38 +160,31 @@ impl Database {
         serde_json::json!({ "Tables": tables })
     }
 
-    /// Rebuilds a database from [`Database::to_json`] output.
+    /// Rebuilds a database from [`Database::to_json`] output
+    /// (`{"Tables": [{"Table": <description>, "Items": [...]}]}`), or from a fixture
+    /// that lists CreateTable requests with their items
+    /// (`{"tables": [{"TableName": ..., "KeySchema": ..., ..., "Items": [...]}]}`).
     pub fn from_json(v: &Value) -> Result<Database, String> {
         let mut db = Database::default();
-        let tables = v.get("Tables").and_then(Value::as_array).ok_or("missing \"Tables\" array")?;
+        let tables = v
+            .get("Tables")
+            .or_else(|| v.get("tables"))
+            .and_then(Value::as_array)
+            .ok_or("expected a \"Tables\" (or \"tables\") array")?;
         for t in tables {
-            let desc = t.get("Table").ok_or("table entry without \"Table\"")?;
-            let mut req = serde_json::Map::new();
-            for k in ["TableName", "KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
-                if let Some(x) = desc.get(k) {
-                    req.insert(k.into(), x.clone());
+            let req = match t.get("Table") {
+                Some(desc) => create_request_from_description(desc),
+                None => {
+                    let mut req = t.as_object().ok_or("a table entry must be an object")?.clone();
+                    req.remove("Items");
+                    Value::Object(req)
                 }
-            }
-            let billing = desc
-                .pointer("/BillingModeSummary/BillingMode")
-                .and_then(Value::as_str)
-                .unwrap_or("PROVISIONED");
-            req.insert("BillingMode".into(), Value::String(billing.to_string()));
-            if billing != "PAY_PER_REQUEST" {
-                let pt = desc.get("ProvisionedThroughput").cloned().unwrap_or(Value::Null);
-                req.insert(
-                    "ProvisionedThroughput".into(),
-                    serde_json::json!({
-                        "ReadCapacityUnits": pt.get("ReadCapacityUnits").cloned().unwrap_or(1.into()),
-                        "WriteCapacityUnits": pt.get("WriteCapacityUnits").cloned().unwrap_or(1.into()),
-                    }),
-                );
-            }
-            db.create_table(&Value::Object(req)).map_err(|e| e.to_string())?;
-            let name = desc.get("TableName").and_then(Value::as_str).unwrap_or_default().to_string();
+            };
+            db.create_table(&req).map_err(|e| e.to_string())?;
+            let name = req.get("TableName").and_then(Value::as_str).unwrap_or_default().to_string();
             for item in t.get("Items").and_then(Value::as_array).map(|a| a.as_slice()).unwrap_or(&[]) {
                 db.call("PutItem", &serde_json::json!({ "TableName": name, "Item": item }))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("table {name}: {e}"))?;
             }
         }
         db.requests = 0;
@@ -211,4 +204,26 @@ impl Database {
         }
         s
     }
+}
+
+fn create_request_from_description(desc: &Value) -> Value {
+    let mut req = serde_json::Map::new();
+    for k in ["TableName", "KeySchema", "AttributeDefinitions"] {
+        if let Some(x) = desc.get(k) {
+            req.insert(k.into(), x.clone());
+        }
+    }
+    let billing = desc.pointer("/BillingModeSummary/BillingMode").and_then(Value::as_str).unwrap_or("PROVISIONED");
+    req.insert("BillingMode".into(), Value::String(billing.to_string()));
+    if billing != "PAY_PER_REQUEST" {
+        let pt = desc.get("ProvisionedThroughput").cloned().unwrap_or(Value::Null);
+        req.insert(
+            "ProvisionedThroughput".into(),
+            serde_json::json!({
+                "ReadCapacityUnits": pt.get("ReadCapacityUnits").cloned().unwrap_or(1.into()),
+                "WriteCapacityUnits": pt.get("WriteCapacityUnits").cloned().unwrap_or(1.into()),
+            }),
+        );
+    }
+    Value::Object(req)
 }

@@ -145,6 +145,17 @@ fn state_round_trip() {
     assert_eq!(d["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"], json!(5));
     assert_eq!(d["Table"]["ItemCount"], json!(2));
     assert!(Database::from_json(&json!({"nope": 1})).is_err());
+    // the scenario fixture form: CreateTable requests with their items
+    let mut fx = Database::from_json(&json!({"tables": [{
+        "TableName": "Inventory",
+        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "Items": [{"PK": {"S": "alice"}, "SK": {"S": "Quota"}, "TotalSize": {"N": "10"}}]
+    }]}))
+    .unwrap();
+    let got = fx.call("GetItem", &json!({"TableName": "Inventory", "Key": {"PK": {"S": "alice"}, "SK": {"S": "Quota"}}})).unwrap();
+    assert_eq!(got["Item"]["TotalSize"], json!({"N": "10"}));
     assert!(Database::from_json(&json!({"Tables": [{"Table": {"TableName": "x"}}]})).is_err());
 }
 
