@@ -1546,6 +1546,12 @@ fn key_value_for(table: &Table, attr: &str, v: &AttrValue) -> Result<KeyVal, Dyn
             DynamoError::validation(format!("Query condition missed key schema element: {}", table.hash.0))
         });
     };
+    if matches!(v, AttrValue::S(s) if s.is_empty()) || matches!(v, AttrValue::B(b) if b.is_empty()) {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {attr}",
+            if matches!(v, AttrValue::S(_)) { "string" } else { "binary" }
+        )));
+    }
     match (t, v) {
         (KeyType::S, AttrValue::S(s)) => Ok(KeyVal::S(s.clone())),
         (KeyType::N, AttrValue::N(n)) => Ok(KeyVal::N(n.clone())),
