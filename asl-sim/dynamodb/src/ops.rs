@@ -113,6 +113,34 @@ fn enum_check(req: &Value, field: &str, allowed: &[&str]) -> Result<Option<Strin
     }
 }
 
+/// `ConsumedCapacity` for `ReturnConsumedCapacity` TOTAL or INDEXES (None otherwise).
+fn consumed_capacity(req: &Value, table: &str, units: f64) -> Result<Option<Value>, DynamoError> {
+    match enum_check(req, "ReturnConsumedCapacity", &["INDEXES", "TOTAL", "NONE"])?.as_deref() {
+        Some("TOTAL") => Ok(Some(json!({ "CapacityUnits": units, "TableName": table }))),
+        Some("INDEXES") => Ok(Some(json!({ "CapacityUnits": units, "Table": { "CapacityUnits": units }, "TableName": table }))),
+        _ => Ok(None),
+    }
+}
+
+fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let u = bytes.div_ceil(4096).max(1) as f64;
+    if consistent {
+        u
+    } else {
+        u / 2.0
+    }
+}
+
+fn write_units(bytes: usize) -> f64 {
+    bytes.div_ceil(1024).max(1) as f64
+}
+
+fn add_capacity(resp: &mut Value, cc: Option<Value>) {
+    if let (Some(cc), Value::Object(m)) = (cc, resp) {
+        m.insert("ConsumedCapacity".into(), cc);
+    }
+}
+
 fn table_name(req: &Value) -> Result<String, DynamoError> {
     let name = get_str(req, "TableName")?.unwrap_or_default();
     validate_table_name(name, "tableName")?;
@@ -401,6 +429,8 @@ pub(crate) struct Prepared {
     /// None: nothing to write (ConditionCheck); Some(None): delete; Some(Some(item)): put.
     write: Option<Option<Item>>,
     response: Value,
+    /// Write capacity units the write consumes.
+    units: f64,
 }
 
 pub(crate) enum PrepErr {
@@ -473,7 +503,8 @@ impl Database {
                 response.insert("Attributes".into(), item_to_json(o));
             }
         }
-        Ok(Prepared { table: name, key, write: Some(Some(item)), response: Value::Object(response) })
+        let units = write_units(item_size(&item).max(old.map_or(0, item_size)));
+        Ok(Prepared { table: name, key, write: Some(Some(item)), response: Value::Object(response), units })
     }
 
     pub(crate) fn prepare_delete(&self, req: &Value, _in_tx: bool) -> Result<Prepared, PrepErr> {
@@ -499,7 +530,8 @@ impl Database {
             }
         }
         let write = if old.is_some() { Some(None) } else { None };
-        Ok(Prepared { table: name, key, write, response: Value::Object(response) })
+        let units = write_units(old.map_or(0, item_size));
+        Ok(Prepared { table: name, key, write, response: Value::Object(response), units })
     }
 
     pub(crate) fn prepare_update(&self, req: &Value, _in_tx: bool) -> Result<Prepared, PrepErr> {
@@ -547,7 +579,8 @@ impl Database {
                 response.insert("Attributes".into(), item_to_json(&a));
             }
         }
-        Ok(Prepared { table: name, key, write: Some(Some(new)), response: Value::Object(response) })
+        let units = write_units(item_size(&new).max(old.map_or(0, item_size)));
+        Ok(Prepared { table: name, key, write: Some(Some(new)), response: Value::Object(response), units })
     }
 
     fn prepare_condition_check(&self, req: &Value) -> Result<Prepared, PrepErr> {
@@ -560,7 +593,8 @@ impl Database {
         let key = table.key_from_key(&key_item)?;
         let old = table.get(&key);
         Database::check_condition(&ex.condition, old, rvf)?;
-        Ok(Prepared { table: name, key, write: None, response: json!({}) })
+        let units = read_units(old.map_or(0, item_size), true);
+        Ok(Prepared { table: name, key, write: None, response: json!({}), units })
     }
 
     fn single_write(
@@ -570,7 +604,8 @@ impl Database {
     ) -> Result<Value, DynamoError> {
         match prep(self, req, false) {
             Ok(p) => {
-                let resp = p.response.clone();
+                let mut resp = p.response.clone();
+                add_capacity(&mut resp, consumed_capacity(req, &p.table, p.units)?);
                 self.apply(p);
                 Ok(resp)
             }
@@ -602,24 +637,38 @@ impl Database {
     // ------------------------------------------------------------ reads
 
     fn read_one(&self, req: &Value) -> Result<Option<Item>, DynamoError> {
+        Ok(self.read_one_sized(req)?.0)
+    }
+
+    /// The (projected) item and the size of the whole stored item.
+    fn read_one_sized(&self, req: &Value) -> Result<(Option<Item>, usize), DynamoError> {
         require(req, &["TableName", "Key"])?;
         let name = table_name(req)?;
         let key_item = parse_key_member(req, "Key")?;
         let ex = parse_exprs(req, &["ProjectionExpression"])?;
         let table = self.table(&name)?;
         let key = table.key_from_key(&key_item)?;
-        Ok(table.get(&key).map(|i| match &ex.projection {
-            Some(p) => expr::project(i, p),
-            None => i.clone(),
-        }))
+        let stored = table.get(&key);
+        let size = stored.map_or(0, item_size);
+        Ok((
+            stored.map(|i| match &ex.projection {
+                Some(p) => expr::project(i, p),
+                None => i.clone(),
+            }),
+            size,
+        ))
     }
 
     pub(crate) fn get_item(&mut self, req: &Value) -> Result<Value, DynamoError> {
-        get_bool(req, "ConsistentRead")?;
-        Ok(match self.read_one(req)? {
+        let consistent = get_bool(req, "ConsistentRead")?.unwrap_or(false);
+        let (found, size) = self.read_one_sized(req)?;
+        let mut resp = match found {
             Some(i) => json!({ "Item": item_to_json(&i) }),
             None => json!({}),
-        })
+        };
+        let name = get_str(req, "TableName")?.unwrap_or_default();
+        add_capacity(&mut resp, consumed_capacity(req, name, read_units(size, consistent))?);
+        Ok(resp)
     }
 
     // ------------------------------------------------------------ query & scan
@@ -694,7 +743,11 @@ impl Database {
                 }
             }
         }
-        Ok(page.finish())
+        let consistent = get_bool(req, "ConsistentRead")?.unwrap_or(false);
+        let cc = consumed_capacity(req, &name, read_units(page.size, consistent))?;
+        let mut out = page.finish();
+        add_capacity(&mut out, cc);
+        Ok(out)
     }
 
     pub(crate) fn scan(&mut self, req: &Value) -> Result<Value, DynamoError> {
@@ -752,7 +805,11 @@ impl Database {
                 }
             }
         }
-        Ok(page.finish())
+        let consistent = get_bool(req, "ConsistentRead")?.unwrap_or(false);
+        let cc = consumed_capacity(req, &name, read_units(page.size, consistent))?;
+        let mut out = page.finish();
+        add_capacity(&mut out, cc);
+        Ok(out)
     }
 
     // ------------------------------------------------------------ batch & transactions
