@@ -12,6 +12,33 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// See `World::interceptor`.
+pub type Interceptor = dyn FnMut(&TaskCall<'_>) -> Option<Result<Value, TaskError>> + Send;
+
+/// A world shared by concurrent executions (serve, simulate): each service
+/// call takes the lock for its own duration only.
+#[derive(Clone)]
+pub struct SharedWorld(pub Arc<std::sync::Mutex<World>>);
+
+impl SharedWorld {
+    pub fn new(world: World) -> SharedWorld {
+        SharedWorld(Arc::new(std::sync::Mutex::new(world)))
+    }
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        // A panic in another thread must not make the world unusable.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Services for SharedWorld {
+    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        self.lock().call(call, clock)
+    }
+    fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
+        self.lock().read_items(reader, parameters)
+    }
+}
+
 /// Another state machine that `states:startExecution` can run in-process.
 pub struct ChildMachine {
     pub definition: Arc<asl_core::definition::Definition>,
@@ -27,6 +54,9 @@ pub struct World {
     pub mocks: Option<MockConfig>,
     /// Event deliveries to state machines, waiting for a driver (serve, simulate) to start them.
     pub pending: Vec<Delivery>,
+    /// Called before every service call: may answer it instead (fault injection,
+    /// scheduling points in simulations). `None` lets the call through.
+    pub interceptor: Option<Box<Interceptor>>,
     ids: u64,
     depth: usize,
 }
@@ -41,6 +71,7 @@ impl World {
             machines: BTreeMap::new(),
             mocks: None,
             pending: Vec::new(),
+            interceptor: None,
             ids: 0,
             depth: 0,
         }
@@ -139,6 +170,19 @@ impl World {
         Ok(())
     }
 
+    /// PutEvents from a Task: accepted entries are delivered even when the
+    /// optimized integration fails the task because another entry failed.
+    fn put_events(&mut self, style: asl_s3_events::PutEventsStyle, params: &Value, ctx: &CallContext) -> Result<Value, TaskError> {
+        let call = asl_s3_events::sfn::events_step_functions_call_detailed(&mut self.events, style, params, ctx);
+        self.pending.extend(call.deliveries);
+        call.outcome.map_err(|(error, cause)| TaskError { error, cause: Some(cause) })
+    }
+
+    /// Hands the pending event deliveries to the caller (serve, simulate).
+    pub fn take_deliveries(&mut self) -> Vec<Delivery> {
+        std::mem::take(&mut self.pending)
+    }
+
     fn route_s3_events(&mut self, events: Vec<asl_s3_events::Event>, ctx: &CallContext) {
         for e in events {
             let deliveries = self.events.put_service_event(None, &e, ctx);
@@ -235,6 +279,11 @@ fn states_resource(resource: &str) -> Option<(&str, &str, &str)> {
 
 impl Services for World {
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        if let Some(hook) = &mut self.interceptor {
+            if let Some(r) = hook(call) {
+                return r;
+            }
+        }
         if let Some(mocks) = &mut self.mocks {
             if let Some(r) = mocks.respond(call.state_name) {
                 return r;
@@ -263,10 +312,7 @@ impl Services for World {
                 .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
             ("events", "putEvents") => {
                 let ctx = self.call_context(call.config, now);
-                let (v, deliveries) = asl_s3_events::events_step_functions_call(&mut self.events, asl_s3_events::PutEventsStyle::Optimized, &call.parameters, &ctx)
-                    .map_err(|(error, cause)| TaskError { error, cause: Some(cause) })?;
-                self.pending.extend(deliveries);
-                Ok(v)
+                self.put_events(asl_s3_events::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
             ("states", "startExecution") => self.start_execution(call, pattern, clock),
             ("aws-sdk", sdk) => {
@@ -286,10 +332,7 @@ impl Services for World {
                     }
                     "eventbridge" => {
                         let ctx = self.call_context(call.config, now);
-                        let (v, deliveries) = asl_s3_events::events_step_functions_call(&mut self.events, asl_s3_events::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
-                            .map_err(|(error, cause)| TaskError { error, cause: Some(cause) })?;
-                        self.pending.extend(deliveries);
-                        Ok(v)
+                        self.put_events(asl_s3_events::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
                     "lambda" if act == "invoke" => {
                         let p = &call.parameters;
@@ -310,4 +353,12 @@ impl Services for World {
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         crate::item_reader::read(&mut self.s3, reader, parameters)
     }
+}
+
+/// Serve and simulate move worlds across threads.
+#[allow(dead_code)]
+fn world_is_send() {
+    fn send<T: Send>() {}
+    send::<World>();
+    send::<SharedWorld>();
 }
