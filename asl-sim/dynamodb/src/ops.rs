@@ -245,9 +245,63 @@ pub(crate) struct Exprs {
 
 /// Parses the expressions a request carries; `kinds` lists the expression members the
 /// operation accepts, in the order DynamoDB parses them.
+const LEGACY: &[&str] = &[
+    "AttributesToGet", "Expected", "AttributeUpdates", "KeyConditions", "QueryFilter", "ScanFilter", "ConditionalOperator",
+];
+const EXPRESSIONS: &[&str] = &[
+    "ProjectionExpression", "ConditionExpression", "UpdateExpression", "KeyConditionExpression", "FilterExpression",
+];
+
+/// The legacy (non-expression) parameters: AttributesToGet is supported, the others
+/// are refused; mixing them with expressions is DynamoDB's own error.
+fn legacy_params(req: &Value) -> Result<Option<Vec<Path>>, DynamoError> {
+    let present = |f: &&str| req.get(*f).is_some_and(|v| !v.is_null());
+    let legacy: Vec<&str> = LEGACY.iter().copied().filter(|f| present(f)).collect();
+    if legacy.is_empty() {
+        return Ok(None);
+    }
+    let exprs: Vec<&str> = EXPRESSIONS.iter().copied().filter(|f| present(f)).collect();
+    if !exprs.is_empty() {
+        return Err(DynamoError::validation(format!(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
+            legacy.join(", "),
+            exprs.join(", ")
+        )));
+    }
+    if let Some(other) = legacy.iter().find(|f| **f != "AttributesToGet") {
+        return Err(DynamoError::validation(format!(
+            "asl-dynamodb does not support the legacy parameter {other}; use the expression parameters instead"
+        )));
+    }
+    let list = get_arr(req, "AttributesToGet")?.expect("present");
+    if list.is_empty() {
+        return Err(DynamoError::validation(
+            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut paths: Vec<Path> = Vec::new();
+    for a in list {
+        let Value::String(name) = a else {
+            return Err(DynamoError::serialization("Unexpected value type in payload"));
+        };
+        let p = vec![PathElem::Attr(name.clone())];
+        if paths.contains(&p) {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Duplicate value in attribute name: {name}"
+            )));
+        }
+        paths.push(p);
+    }
+    Ok(Some(paths))
+}
+
 fn parse_exprs(req: &Value, kinds: &[&str]) -> Result<Exprs, DynamoError> {
+    let legacy_projection = legacy_params(req)?;
     let p = expr_params(req)?;
     let mut out = Exprs::default();
+    if legacy_projection.is_some() && kinds.contains(&"ProjectionExpression") {
+        out.projection = legacy_projection;
+    }
     let mut ctx = Ctx::new(&p.names, &p.values);
     let mut any = false;
     let mut any_with_values = false;
@@ -1275,7 +1329,8 @@ fn read_common(req: &Value) -> Result<ReadCommon, DynamoError> {
         None => None,
     };
     let select = enum_check(req, "Select", &["ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT"])?;
-    let has_proj = get_str(req, "ProjectionExpression")?.is_some();
+    let proj_name = if req.get("AttributesToGet").is_some_and(|v| !v.is_null()) { "AttributesToGet" } else { "ProjectionExpression" };
+    let has_proj = get_str(req, "ProjectionExpression")?.is_some() || proj_name == "AttributesToGet";
     match select.as_deref() {
         Some("ALL_PROJECTED_ATTRIBUTES") if req.get("IndexName").is_none() => {
             return Err(DynamoError::validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
@@ -1287,7 +1342,7 @@ fn read_common(req: &Value) -> Result<ReadCommon, DynamoError> {
         }
         Some(s @ ("ALL_ATTRIBUTES" | "COUNT" | "ALL_PROJECTED_ATTRIBUTES")) if has_proj => {
             return Err(DynamoError::validation(format!(
-                "Cannot specify the ProjectionExpression when choosing to get {s}"
+                "Cannot specify the {proj_name} when choosing to get {s}"
             )));
         }
         _ => {}
