@@ -347,10 +347,10 @@ def listing_model(items, user, prefix, limit, token=None):
 
 def gen_list():
     files = {"alice/a.txt": "a", "alice/docs/b.txt": "bb", "alice/docs/c.txt": "ccc", "alice/docs/sub/d.txt": "dddd",
-             "alice/photos/e.jpg": "eeeee", "bob/secret.txt": "secret"}
+             "alice/photos/e.jpg": "eeeee", "alice/photos/f.jpg": "ffffff", "bob/secret.txt": "secret"}
     items = [file_item(k, v, f"0C{n:02d}") for n, (k, v) in enumerate(sorted(files.items()))]
     items.append(file_item("alice/docs/bb-deleted.txt", "", "0C99", live=False))
-    items += [quota_item("alice", 15), quota_item("bob", 6)]
+    items += [quota_item("alice", 21), quota_item("bob", 6)]
     base = {"workflow": "workflows/list.asl.yaml", "substitutions": {"TableName": TABLE, "BucketName": BUCKET},
             "fixture": fixture(items, sorted(files.items()))}
 
@@ -368,7 +368,8 @@ def gen_list():
             break
         token, n = out["nextToken"], n + 1
     write("list", "flat-paging", dict(base, description="Flat view, 2 per page: follow nextToken to the end. The tombstone "
-          "counts toward Limit (DynamoDB evaluates before filtering), so one page has a single item; bob's files never appear.",
+          "counts toward Limit (DynamoDB evaluates before filtering), so one page has a single item; bob's files never appear. "
+          "The last page is short, so the end does not depend on whether DynamoDB returns LastEvaluatedKey at an exact boundary.",
           inputs=inputs, runs=runs, expect={"tables": {TABLE: sorted(items, key=sort_key)}}))
     write("list", "flat-prefix", dict(base, description="Flat view under docs/: every live file below it, sub-folders included.",
           inputs={"docs": req({"prefix": "docs/"})},
