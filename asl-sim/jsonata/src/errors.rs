@@ -114,6 +114,15 @@ pub(crate) fn make(code: &str, position: Option<usize>, token: Option<&str>, val
     if let Some(v) = value {
         message = message.replace("{{{message}}}", v).replace("{{value}}", v);
     }
+    // drop placeholders that were not supplied
+    while let Some(start) = message.find("{{") {
+        let Some(len) = message[start..].find("}}") else { break };
+        let mut end = start + len + 2;
+        if message[end..].starts_with('}') {
+            end += 1;
+        }
+        message.replace_range(start..end, "");
+    }
     Error { code: code.to_string(), message, position }
 }
 

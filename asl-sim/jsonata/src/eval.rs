@@ -61,7 +61,13 @@ pub(crate) enum Func {
 pub(crate) fn arity(f: &Func) -> usize {
     match f {
         Func::Lambda { def, .. } => def.params.len(),
-        Func::Builtin(b) => b.sig.params.len(),
+        Func::Builtin(b) => {
+            if b.name == "string" {
+                1 // JavaScript's Function.length ignores the defaulted `prettify`
+            } else {
+                b.sig.params.len()
+            }
+        }
         Func::Partial { args, .. } => args.iter().filter(|a| a.is_none()).count(),
         Func::Regex(_) => 1,
         Func::Chain(..) => 1,
@@ -76,7 +82,10 @@ pub(crate) struct Ev<'x, 'a> {
     pub call_env: Option<Rc<Frame>>,
 }
 
-const MAX_DEPTH: usize = 5000;
+/// Nesting limit for evaluation (about 4 units per level of non-tail JSONata recursion).
+const MAX_DEPTH: usize = 16000;
+/// Limit on the iterations of one tail-call trampoline (an endless tail-recursive loop).
+const MAX_TAIL_CALLS: usize = 50_000_000;
 
 fn seq_from(v: Value) -> Vec<Value> {
     match v {
@@ -88,7 +97,7 @@ fn seq_from(v: Value) -> Vec<Value> {
 fn take_items(v: Value) -> Vec<Value> {
     match v {
         Value::Arr(a) => match Rc::try_unwrap(a) {
-            Ok(a) => a.items,
+            Ok(mut a) => std::mem::take(&mut a.items),
             Err(a) => a.items.clone(),
         },
         Value::Undefined => vec![],
@@ -131,6 +140,10 @@ pub(crate) fn boolean(v: &Value) -> Option<bool> {
 }
 
 fn flatten_into(v: &Value, out: &mut Vec<Value>) {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || flatten_into_inner(v, out))
+}
+
+fn flatten_into_inner(v: &Value, out: &mut Vec<Value>) {
     match v {
         Value::Arr(a) => a.items.iter().for_each(|x| flatten_into(x, out)),
         v => out.push(v.clone()),
@@ -233,7 +246,7 @@ impl<'x, 'a> Ev<'x, 'a> {
                             Value::Arr(a) => {
                                 if out.is_empty() {
                                     out = match Rc::try_unwrap(a) {
-                                        Ok(a) => a.items,
+                                        Ok(mut a) => std::mem::take(&mut a.items),
                                         Err(a) => a.items.clone(),
                                     };
                                 } else {
@@ -512,7 +525,7 @@ impl<'x, 'a> Ev<'x, 'a> {
         for r in results {
             match r {
                 Value::Arr(a) if !a.cons => match Rc::try_unwrap(a) {
-                    Ok(a) => out.extend(a.items),
+                    Ok(mut a) => out.append(&mut a.items),
                     Err(a) => out.extend(a.items.iter().cloned()),
                 },
                 v => out.push(v),
@@ -1032,7 +1045,12 @@ impl<'x, 'a> Ev<'x, 'a> {
 
     pub fn apply(&mut self, f: &Value, args: Vec<Value>, input: &Value, pos: usize) -> R {
         let mut result = self.apply_inner(f, args, input, pos)?;
+        let mut iterations = 0usize;
         loop {
+            iterations += 1;
+            if iterations > MAX_TAIL_CALLS {
+                return Err(err("U1002", pos));
+            }
             let (def, tinput, tenv) = match &result {
                 Value::Func(fr) => match &**fr {
                     Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
@@ -1182,6 +1200,10 @@ impl<'x, 'a> Ev<'x, 'a> {
 }
 
 fn rebuild(v: &Value, modified: &HashMap<usize, Rc<Map>>, depth: usize) -> Value {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || rebuild_inner(v, modified, depth))
+}
+
+fn rebuild_inner(v: &Value, modified: &HashMap<usize, Rc<Map>>, depth: usize) -> Value {
     if depth > 1000 {
         return v.clone();
     }
@@ -1209,6 +1231,10 @@ fn rebuild(v: &Value, modified: &HashMap<usize, Rc<Map>>, depth: usize) -> Value
 }
 
 pub(crate) fn deep_clone(v: &Value) -> Value {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || deep_clone_inner(v))
+}
+
+fn deep_clone_inner(v: &Value) -> Value {
     match v {
         Value::Obj(o) => {
             let mut m = Map::with_capacity(o.len());
@@ -1239,6 +1265,10 @@ fn at(mut e: Error, pos: usize) -> Error {
 }
 
 fn recurse_descendants(v: &Value, out: &mut Vec<Value>) {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || recurse_descendants_inner(v, out))
+}
+
+fn recurse_descendants_inner(v: &Value, out: &mut Vec<Value>) {
     match v {
         Value::Arr(a) => a.items.iter().for_each(|x| recurse_descendants(x, out)),
         Value::Obj(o) => {

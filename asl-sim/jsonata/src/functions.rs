@@ -145,6 +145,10 @@ fn json_quote(s: &str, out: &mut String) {
 }
 
 fn stringify(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || stringify_inner(v, pretty, indent, out))
+}
+
+fn stringify_inner(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
     match v {
         Value::Undefined | Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

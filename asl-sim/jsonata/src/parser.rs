@@ -84,6 +84,7 @@ pub(crate) struct Node {
     pub group: Option<Rc<(Vec<(Node, Node)>, usize)>>,
     pub seeking_parent: Option<Vec<usize>>,
     pub anc_label: Option<Rc<str>>,
+    pub depth: u32,
 }
 
 impl Node {
@@ -103,7 +104,46 @@ impl Node {
             group: None,
             seeking_parent: None,
             anc_label: None,
+            depth: 0,
         }
+        .with_depth()
+    }
+
+    fn with_depth(mut self) -> Node {
+        let mut d = 0;
+        let mut see = |n: &Node| d = d.max(n.depth);
+        match &self.kind {
+            Kind::Dot(a, b) | Kind::Pred(a, b) | Kind::Binary(_, a, b) | Kind::Apply(a, b) => {
+                see(a);
+                see(b)
+            }
+            Kind::GroupBy(a, _) | Kind::OrderBy(a, _) | Kind::Focus(a, _) | Kind::IndexBind(a, _) => see(a),
+            Kind::Neg(a) | Kind::Bind(_, a) => see(a),
+            Kind::Path(v) | Kind::Array(v) | Kind::Block(v) => v.iter().for_each(&mut see),
+            Kind::Object(p) => p.iter().for_each(|(k, v)| {
+                see(k);
+                see(v)
+            }),
+            Kind::Function { proc_, args, .. } => {
+                see(proc_);
+                args.iter().for_each(&mut see)
+            }
+            Kind::Condition(a, b, c) => {
+                see(a);
+                see(b);
+                if let Some(c) = c {
+                    see(c)
+                }
+            }
+            Kind::Lambda(l) => see(&l.body),
+            Kind::Transform(t) => {
+                see(&t.0);
+                see(&t.1)
+            }
+            _ => {}
+        }
+        self.depth = d + 1;
+        self
     }
     fn type_name(&self) -> &'static str {
         match &self.kind {
@@ -441,6 +481,7 @@ impl Lexer {
 // ---------------------------------------------------------------- parser
 
 struct Parser {
+    depth: usize,
     lexer: Lexer,
     tok: Tok,
     pos: usize,
@@ -504,6 +545,16 @@ impl Parser {
     }
 
     fn expression(&mut self, rbp: u32) -> Result<Node, Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(err("U1001", self.pos, None, None));
+        }
+        let r = stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.expression_inner(rbp));
+        self.depth -= 1;
+        r
+    }
+
+    fn expression_inner(&mut self, rbp: u32) -> Result<Node, Error> {
         let t = self.tok.clone();
         let tpos = self.pos;
         self.advance(None, true)?;
@@ -512,7 +563,10 @@ impl Parser {
             let t = self.tok.clone();
             let tpos = self.pos;
             self.advance(None, false)?;
-            left = self.led(t, tpos, left)?;
+            left = self.led(t, tpos, left)?.with_depth();
+            if left.depth as usize > MAX_NESTING {
+                return Err(err("U1001", tpos, None, None));
+            }
         }
         Ok(left)
     }
@@ -807,6 +861,10 @@ fn finalize_stages(st: &mut Option<Vec<Stage>>, labels: &[Rc<str>]) {
 }
 
 fn finalize(n: &mut Node, labels: &[Rc<str>]) {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || finalize_inner(n, labels))
+}
+
+fn finalize_inner(n: &mut Node, labels: &[Rc<str>]) {
     if let Some(a) = n.ancestor {
         n.anc_label = Some(labels[a].clone());
     }
@@ -867,7 +925,7 @@ fn finalize(n: &mut Node, labels: &[Rc<str>]) {
 pub(crate) fn parse(src: &str) -> Result<Parsed, Error> {
     let chars: Vec<char> = src.chars().collect();
     let len = chars.len();
-    let mut p = Parser { lexer: Lexer { chars, pos: 0 }, tok: Tok::End, pos: 0, src_len: len };
+    let mut p = Parser { depth: 0, lexer: Lexer { chars, pos: 0 }, tok: Tok::End, pos: 0, src_len: len };
     p.advance(None, false)?;
     let raw = p.expression(0)?;
     if p.tok != Tok::End {
@@ -985,6 +1043,10 @@ impl Processor {
     }
 
     fn process(&mut self, expr: Node) -> Result<Node, Error> {
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || self.process_inner(expr))
+    }
+
+    fn process_inner(&mut self, expr: Node) -> Result<Node, Error> {
         let keep_array = expr.keep_array;
         let pos = expr.pos;
         let mut result = match expr.kind {
@@ -1293,6 +1355,9 @@ impl Processor {
     }
 }
 
+/// Maximum nesting of sub-expressions accepted by the parser.
+const MAX_NESTING: usize = 2000;
+
 fn tail_call_optimize(expr: Node) -> Node {
     let mut shell = expr.clone_shallow();
     match expr.kind {
@@ -1338,6 +1403,7 @@ impl Node {
             group: self.group.clone(),
             seeking_parent: self.seeking_parent.clone(),
             anc_label: self.anc_label.clone(),
+            depth: self.depth,
         }
     }
 }

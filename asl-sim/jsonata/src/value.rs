@@ -3,7 +3,63 @@
 use indexmap::IndexMap;
 use std::rc::Rc;
 
-pub(crate) type Map = IndexMap<Rc<str>, Value>;
+/// An object: insertion-ordered, with an iterative drop (deeply nested values cannot
+/// overflow the stack when freed).
+#[derive(Clone, Default)]
+pub(crate) struct Map(IndexMap<Rc<str>, Value>);
+
+impl Map {
+    pub fn new() -> Map {
+        Map(IndexMap::new())
+    }
+    pub fn with_capacity(n: usize) -> Map {
+        Map(IndexMap::with_capacity(n))
+    }
+    pub fn take_values(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.0).into_values().collect()
+    }
+}
+
+impl std::ops::Deref for Map {
+    type Target = IndexMap<Rc<str>, Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Map {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        if self.0.values().all(|v| !matches!(v, Value::Arr(_) | Value::Obj(_))) {
+            return;
+        }
+        let mut stack = self.take_values();
+        drain_values(&mut stack);
+    }
+}
+
+fn drain_values(stack: &mut Vec<Value>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Arr(rc) => {
+                if let Ok(mut a) = Rc::try_unwrap(rc) {
+                    stack.append(&mut a.items);
+                }
+            }
+            Value::Obj(rc) => {
+                if let Ok(mut m) = Rc::try_unwrap(rc) {
+                    stack.extend(m.take_values());
+                }
+            }
+            _ => {}
+        }
+    }
+}
 
 #[derive(Clone, Default)]
 pub(crate) struct Arr {
@@ -13,6 +69,17 @@ pub(crate) struct Arr {
     pub cons: bool,
     pub outer: bool,
     pub tuple: bool,
+}
+
+impl Drop for Arr {
+    /// Iterative drop, so that very deeply nested values cannot overflow the stack.
+    fn drop(&mut self) {
+        if self.items.iter().all(|v| !matches!(v, Value::Arr(_) | Value::Obj(_))) {
+            return;
+        }
+        let mut stack = std::mem::take(&mut self.items);
+        drain_values(&mut stack);
+    }
 }
 
 #[derive(Clone)]
@@ -105,6 +172,10 @@ impl Value {
 
 /// Deep equality as in jsonata's isDeepEqual.
 pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || deep_equal_inner(a, b))
+}
+
+fn deep_equal_inner(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Undefined, Value::Undefined) => true,
         (Value::Null, Value::Null) => true,
@@ -216,7 +287,21 @@ pub(crate) fn num_to_json(n: f64) -> Option<serde_json::Value> {
 
 /// Convert to JSON. Functions become "" (as JSON.stringify in jsonata's output would yield),
 /// undefined inside arrays is dropped, undefined object values are dropped.
+/// Deepest nesting of a result handed back as JSON (serde_json frees values recursively).
+const MAX_OUTPUT_DEPTH: usize = 2000;
+
 pub(crate) fn to_json(v: &Value) -> Result<Option<serde_json::Value>, crate::Error> {
+    to_json_at(v, 0)
+}
+
+fn to_json_at(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, crate::Error> {
+    if depth > MAX_OUTPUT_DEPTH {
+        return Err(crate::errors::make("U1001", None, None, None));
+    }
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || to_json_inner(v, depth))
+}
+
+fn to_json_inner(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, crate::Error> {
     Ok(match v {
         Value::Undefined => None,
         Value::Null => Some(serde_json::Value::Null),
@@ -226,7 +311,7 @@ pub(crate) fn to_json(v: &Value) -> Result<Option<serde_json::Value>, crate::Err
         Value::Arr(a) => {
             let mut out = Vec::with_capacity(a.items.len());
             for i in &a.items {
-                if let Some(j) = to_json(i)? {
+                if let Some(j) = to_json_at(i, depth + 1)? {
                     out.push(j);
                 }
             }
@@ -235,7 +320,7 @@ pub(crate) fn to_json(v: &Value) -> Result<Option<serde_json::Value>, crate::Err
         Value::Obj(o) => {
             let mut m = serde_json::Map::new();
             for (k, v) in o.iter() {
-                if let Some(j) = to_json(v)? {
+                if let Some(j) = to_json_at(v, depth + 1)? {
                     m.insert(k.to_string(), j);
                 }
             }

@@ -136,7 +136,13 @@ pub fn run_dir(dir: &Path, filter: Option<&str>) -> Vec<(String, usize, usize, u
             }
             let text = std::fs::read_to_string(&file).unwrap();
             let case: Value = serde_json::from_str(&text).unwrap();
-            match run_case(&case) {
+            let t0 = std::time::Instant::now();
+            let verdict = run_case(&case);
+            let dt = t0.elapsed();
+            if dt.as_millis() > 500 {
+                println!("    slow: {} took {:?}", name, dt);
+            }
+            match verdict {
                 Verdict::Pass => p += 1,
                 Verdict::Fail(m) => {
                     f += 1;

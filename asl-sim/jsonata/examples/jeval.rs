@@ -1,0 +1,38 @@
+//! Evaluate expressions from the command line: `jeval EXPR [DATA_JSON]`, or one expression
+//! per line on stdin (`EXPR` or `EXPR<TAB>DATA_JSON`).
+use std::io::BufRead;
+
+fn run(expr: &str, data: Option<&str>) -> String {
+    let data: Option<serde_json::Value> = data.and_then(|d| serde_json::from_str(d).ok());
+    let b = serde_json::Map::new();
+    let mut seed = 42u64;
+    let mut rnd = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut env = jsonata::Env { bindings: &b, now_millis: 1_700_000_000_000, random: &mut rnd };
+    match jsonata::parse(expr).and_then(|e| e.evaluate(data.as_ref(), &mut env)) {
+        Ok(Some(v)) => v.to_string(),
+        Ok(None) => "undefined".into(),
+        Err(e) => format!("ERROR {}", e),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() > 1 {
+        println!("{}", run(&args[1], args.get(2).map(|s| s.as_str())));
+        return;
+    }
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (e, d) = match line.split_once('\t') {
+            Some((e, d)) => (e.to_string(), Some(d.to_string())),
+            None => (line.clone(), None),
+        };
+        println!("{:<60} => {}", e, run(&e, d.as_deref()));
+    }
+}
