@@ -21,13 +21,14 @@ for name, res in template["Resources"].items():
         if isinstance(uri, str) and not uri.startswith("s3://"):
             if not os.path.exists(os.path.join(root, uri)):
                 errors.append(f"{name}.{field}: {uri} does not exist")
-            if field == "DefinitionUri":
+            elif field == "DefinitionUri":
                 used = set(re.findall(r"\$\{(\w+)\}", open(os.path.join(root, uri)).read()))
                 given = set(props.get("DefinitionSubstitutions", {}))
                 for missing in sorted(used - given):
                     errors.append(f"{name}: {uri} uses ${{{missing}}} but DefinitionSubstitutions lacks it")
                 for unused in sorted(given - used):
                     errors.append(f"{name}: DefinitionSubstitutions.{unused} is not used by {uri}")
+            if field == "DefinitionUri":
                 props[field] = {"Bucket": "bucket", "Key": uri}
             else:
                 props[field] = f"s3://bucket/{name}.zip"
