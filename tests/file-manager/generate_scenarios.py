@@ -253,6 +253,32 @@ def gen_update_inventory():
     })
 
 
+def gen_contention():
+    K = "alice/hot.txt"
+    bodies = {"b": "1", "c": "22", "d": "333", "e": "4444", "a": "the newest body"}
+    seqs = {"b": "00F001", "c": "00F002", "d": "00F003", "e": "00F004", "a": "00F009"}
+    ev = {x: s3_event("put", K, seqs[x], bodies[x], n=40 + i) for i, x in enumerate("bcdea")}
+    m = Model([])
+    outs = {x: m.apply(ev[x]) for x in "bcdea"}
+    sched = []
+    for x in "bcde":
+        sched += [{"id": "a", "until_state_exited": "Compute Delta"}, {"id": x}]
+    sched.append({"id": "a"})
+    write("update-inventory", "concurrent-contention-backoff", {
+        "description": "Four newer-than-read writes land between one execution's read and its transaction: it is "
+                       "cancelled four times (three immediate retries, then the random back-off Wait) and finally "
+                       "applies with the delta from the last version it read.",
+        "workflow": "workflows/update-inventory.asl.yaml",
+        "substitutions": {"TableName": TABLE},
+        "fixture": fixture([], [(K, bodies["a"])]),
+        "inputs": {f"put-{x}": ev[x] for x in "abcde"},
+        "runs": [{"name": "a is overtaken four times",
+                  "interleaved": [{"id": x, "input": f"put-{x}", "status": "SUCCEEDED", "output": outs[x]} for x in "abcde"],
+                  "schedule": sched}],
+        "expect": {"tables": {TABLE: m.table()}, "invariants": ["inventory-equals-bucket", "quota-equals-sum"]},
+    })
+
+
 def gen_original():
     K = "alice/docs/report.txt"
     P1 = s3_event("put", K, "0067A1B2C3D4E5F601", "first version", n=1)["detail"]
@@ -444,6 +470,7 @@ def gen_fetch_quota():
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     gen_update_inventory()
+    gen_contention()
     gen_original()
     gen_delete()
     gen_list()

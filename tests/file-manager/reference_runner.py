@@ -133,6 +133,8 @@ def call(name, a):
         if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in a):
             raise StatesError("States.Runtime", "MathAdd takes numbers")
         return int(a[0]) + int(a[1])
+    if name == "MathRandom":
+        return int(a[0])
     if name == "StringToJson":
         return json.loads(a[0])
     if name == "JsonToString":
@@ -447,6 +449,8 @@ def run_states(machine, data, world, ctx):
                     except StopIteration as stop:
                         out.append(stop.value)
                 data = set_result(data, st.get("ResultPath", "$"), out)
+            elif typ == "Wait":
+                pass  # time is not simulated here
             elif typ == "Fail":
                 raise StatesError(st["Error"], st.get("Cause", ""))
             elif typ == "Succeed":
