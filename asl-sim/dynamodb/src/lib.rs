@@ -7,6 +7,7 @@
 
 pub mod decimal;
 pub mod expr;
+mod index;
 mod ops;
 mod sfn;
 pub mod value;
@@ -94,6 +95,26 @@ impl KeyType {
 
 pub(crate) type Partition = BTreeMap<Option<KeyVal>, Item>;
 
+/// Which attributes a secondary index holds besides the keys.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum IndexProjection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
+}
+
+/// A global or local secondary index. Index entries are not stored: queries derive
+/// them from the table's items (naive, O(table size) per index read).
+#[derive(Clone, Debug)]
+pub(crate) struct Index {
+    pub name: String,
+    pub global: bool,
+    pub hash: (String, KeyType),
+    pub range: Option<(String, KeyType)>,
+    pub projection: IndexProjection,
+    pub description: Value,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Table {
     pub hash: (String, KeyType),
@@ -101,6 +122,7 @@ pub(crate) struct Table {
     /// The table description (without the live counters).
     pub description: Value,
     pub data: BTreeMap<KeyVal, Partition>,
+    pub indexes: Vec<Index>,
     pub item_count: usize,
     pub size_bytes: usize,
 }
@@ -211,6 +233,31 @@ fn create_request_from_description(desc: &Value) -> Value {
     for k in ["TableName", "KeySchema", "AttributeDefinitions"] {
         if let Some(x) = desc.get(k) {
             req.insert(k.into(), x.clone());
+        }
+    }
+    for k in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+        if let Some(Value::Array(list)) = desc.get(k) {
+            let cleaned: Vec<Value> = list
+                .iter()
+                .map(|ix| {
+                    let mut m = serde_json::Map::new();
+                    for f in ["IndexName", "KeySchema", "Projection"] {
+                        if let Some(x) = ix.get(f) {
+                            m.insert(f.into(), x.clone());
+                        }
+                    }
+                    if let Some(pt) = ix.get("ProvisionedThroughput") {
+                        if desc.pointer("/BillingModeSummary/BillingMode").and_then(Value::as_str) != Some("PAY_PER_REQUEST") {
+                            m.insert(
+                                "ProvisionedThroughput".into(),
+                                serde_json::json!({"ReadCapacityUnits": pt.get("ReadCapacityUnits").cloned().unwrap_or(1.into()), "WriteCapacityUnits": pt.get("WriteCapacityUnits").cloned().unwrap_or(1.into())}),
+                            );
+                        }
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            req.insert(k.into(), Value::Array(cleaned));
         }
     }
     let billing = desc.pointer("/BillingModeSummary/BillingMode").and_then(Value::as_str).unwrap_or("PROVISIONED");

@@ -336,6 +336,14 @@ fn parse_exprs(req: &Value, kinds: &[&str]) -> Result<Exprs, DynamoError> {
 type FullKey = (KeyVal, Option<KeyVal>);
 
 impl Table {
+    pub(crate) fn keydef(&self) -> KeyDef {
+        KeyDef { hash: self.hash.clone(), range: self.range.clone() }
+    }
+
+    pub(crate) fn key_names_pub(&self) -> Vec<&str> {
+        self.key_names()
+    }
+
     fn key_names(&self) -> Vec<&str> {
         let mut v = vec![self.hash.0.as_str()];
         if let Some((r, _)) = &self.range {
@@ -546,6 +554,7 @@ impl Database {
         }
         let table = self.table(&name)?;
         let key = table.key_from_item(&item)?;
+        crate::index::check_index_keys(table, &item)?;
         if item_size(&item) > MAX_ITEM_SIZE {
             return Err(DynamoError::validation("Item size has exceeded the maximum allowed size").into());
         }
@@ -616,6 +625,7 @@ impl Database {
             Some(u) => expr::apply_update(u, &base).map_err(|m| PrepErr::Runtime(DynamoError::validation(m)))?,
             None => base,
         };
+        crate::index::check_index_keys(table, &new).map_err(PrepErr::Runtime)?;
         if item_size(&new) > MAX_ITEM_SIZE {
             return Err(PrepErr::Runtime(DynamoError::validation("Item size to update has exceeded the maximum allowed size")));
         }
@@ -739,10 +749,10 @@ impl Database {
         let forward = get_bool(req, "ScanIndexForward")?.unwrap_or(true);
         let ex = parse_exprs(req, &["KeyConditionExpression", "FilterExpression", "ProjectionExpression"])?;
         let table = self.table(&name)?;
-        if let Some(ix) = get_str(req, "IndexName")? {
-            return Err(DynamoError::validation(format!("The table does not have the specified index: {ix}")));
+        if let Some(ixname) = get_str(req, "IndexName")? {
+            return self.read_index(req, table, ixname, &common, &ex, true, forward);
         }
-        let kc = key_condition(table, ex.key.as_ref().expect("key condition parsed"))?;
+        let kc = key_condition(&table.keydef(), ex.key.as_ref().expect("key condition parsed"))?;
         if let Some(f) = &ex.filter {
             let mut paths = Vec::new();
             expr::cond_paths(f, &mut paths);
@@ -831,8 +841,8 @@ impl Database {
         };
         let ex = parse_exprs(req, &["FilterExpression", "ProjectionExpression"])?;
         let table = self.table(&name)?;
-        if let Some(ix) = get_str(req, "IndexName")? {
-            return Err(DynamoError::validation(format!("The table does not have the specified index: {ix}")));
+        if let Some(ixname) = get_str(req, "IndexName")? {
+            return self.read_index(req, table, ixname, &common, &ex, false, true);
         }
         let start = match &common.start {
             Some(s) => Some(start_key(table, s)?),
@@ -863,6 +873,72 @@ impl Database {
         let cc = consumed_capacity(req, &name, read_units(page.size, consistent))?;
         let mut out = page.finish();
         add_capacity(&mut out, cc);
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_index(
+        &self,
+        req: &Value,
+        table: &Table,
+        ixname: &str,
+        common: &ReadCommon,
+        ex: &Exprs,
+        is_query: bool,
+        forward: bool,
+    ) -> Result<Value, DynamoError> {
+        let ix = table
+            .indexes
+            .iter()
+            .find(|i| i.name == ixname)
+            .ok_or_else(|| DynamoError::validation(format!("The table does not have the specified index: {ixname}")))?;
+        let consistent = get_bool(req, "ConsistentRead")?.unwrap_or(false);
+        if ix.global && consistent {
+            return Err(DynamoError::validation("Consistent reads are not supported on global secondary indexes"));
+        }
+        let select = common.select.as_deref();
+        if ix.global && select == Some("ALL_ATTRIBUTES") && ix.projection != crate::IndexProjection::All {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                ix.name
+            )));
+        }
+        let fetch_all = !ix.global && select == Some("ALL_ATTRIBUTES");
+        let kc = match (is_query, &ex.key) {
+            (true, Some(k)) => Some(crate::index::index_key_condition(ix, k)?),
+            _ => None,
+        };
+        if let (true, Some(f)) = (is_query, &ex.filter) {
+            let mut paths = Vec::new();
+            expr::cond_paths(f, &mut paths);
+            for p in paths {
+                if let Some(PathElem::Attr(a)) = p.first() {
+                    if ix.hash.0 == *a || ix.range.as_ref().is_some_and(|r| r.0 == *a) || table.is_key_attr(a) {
+                        return Err(DynamoError::validation(format!(
+                            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {a}"
+                        )));
+                    }
+                }
+            }
+        }
+        let read = crate::index::IndexRead { index: ix, forward, fetch_all };
+        let rows = crate::index::rows(table, &read, kc.as_ref());
+        let start = match &common.start {
+            Some(esk) => crate::index::start_position(table, ix, &rows, esk, forward)?,
+            None => 0,
+        };
+        let (mut out, size) = crate::index::read_page(
+            table,
+            ix,
+            &rows,
+            start,
+            common.limit,
+            select == Some("COUNT"),
+            ex.filter.as_ref(),
+            ex.projection.as_ref(),
+        );
+        let name = get_str(req, "TableName")?.unwrap_or_default();
+        add_capacity(&mut out, consumed_capacity(req, name, read_units(size, consistent))?);
         Ok(out)
     }
 
@@ -1092,6 +1168,7 @@ impl Database {
             m.insert("TableStatus".into(), Value::String(status.to_string()));
             m.insert("TableSizeBytes".into(), json!(t.size_bytes));
             m.insert("ItemCount".into(), json!(t.item_count));
+            crate::index::describe_indexes(t, m);
         }
         d
     }
@@ -1189,15 +1266,33 @@ impl Database {
                 def_names.join(", ")
             )));
         }
-        if req.get("GlobalSecondaryIndexes").is_some_and(|v| !v.is_null())
-            || req.get("LocalSecondaryIndexes").is_some_and(|v| !v.is_null())
-        {
-            return Err(DynamoError::validation("asl-dynamodb: secondary indexes are not supported by this simulator"));
+        let indexes = crate::index::parse_indexes(
+            req,
+            &def_map,
+            &ks[0].0,
+            ks.get(1).map(|k| k.0.as_str()),
+            &name,
+            billing == "PROVISIONED",
+        )?;
+        let mut used: Vec<&str> = ks.iter().map(|k| k.0.as_str()).collect();
+        for ix in &indexes {
+            for k in std::iter::once(&ix.hash).chain(ix.range.iter()) {
+                if !used.contains(&k.0.as_str()) {
+                    used.push(k.0.as_str());
+                }
+            }
         }
-        if def_map.len() != ks.len() {
-            return Err(DynamoError::validation(
-                "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
-            ));
+        if def_map.len() != used.len() || def_names.iter().any(|d| !used.contains(d)) {
+            if indexes.is_empty() {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+                ));
+            }
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+                def_names.join(", "),
+                used.join(", ")
+            )));
         }
         if self.tables.contains_key(&name) {
             return Err(DynamoError::new("ResourceInUseException", format!("Table already exists: {name}")));
@@ -1224,7 +1319,7 @@ impl Database {
             d.insert("BillingModeSummary".into(), json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": 0}));
         }
         d.insert("DeletionProtectionEnabled".into(), json!(false));
-        let table = Table { hash, range, description: Value::Object(d), data: BTreeMap::new(), item_count: 0, size_bytes: 0 };
+        let table = Table { hash, range, description: Value::Object(d), data: BTreeMap::new(), indexes, item_count: 0, size_bytes: 0 };
         let desc = self.describe(&table, "CREATING");
         self.tables.insert(name, table);
         Ok(json!({ "TableDescription": desc }))
@@ -1435,16 +1530,22 @@ impl<'a> Page<'a> {
 
 // ------------------------------------------------------------ key conditions
 
-enum SortCond {
+/// The key attributes of a table or an index.
+pub(crate) struct KeyDef {
+    pub hash: (String, KeyType),
+    pub range: Option<(String, KeyType)>,
+}
+
+pub(crate) enum SortCond {
     Any,
     Cmp(expr::CmpOp, KeyVal),
     Between(KeyVal, KeyVal),
     BeginsWith(KeyVal),
 }
 
-struct KeyCond {
-    hash: KeyVal,
-    sort: SortCond,
+pub(crate) struct KeyCond {
+    pub hash: KeyVal,
+    pub sort: SortCond,
 }
 
 type RangeBound = Bound<Option<KeyVal>>;
@@ -1513,7 +1614,7 @@ impl KeyCond {
     }
 
     /// Whether a sort key value satisfies the sort-key condition.
-    fn sort_matches(&self, rk: &Option<KeyVal>) -> bool {
+    pub(crate) fn sort_matches(&self, rk: &Option<KeyVal>) -> bool {
         use expr::CmpOp::*;
         let Some(k) = rk else { return matches!(self.sort, SortCond::Any) };
         match &self.sort {
@@ -1539,7 +1640,7 @@ impl KeyCond {
     }
 }
 
-fn key_condition(table: &Table, c: &Cond) -> Result<KeyCond, DynamoError> {
+pub(crate) fn key_condition(table: &KeyDef, c: &Cond) -> Result<KeyCond, DynamoError> {
     fn flatten<'a>(c: &'a Cond, out: &mut Vec<&'a Cond>) -> Result<(), DynamoError> {
         match c {
             Cond::And(a, b) => {
@@ -1647,7 +1748,7 @@ fn key_condition(table: &Table, c: &Cond) -> Result<KeyCond, DynamoError> {
     Ok(KeyCond { hash, sort })
 }
 
-fn key_value_for(table: &Table, attr: &str, v: &AttrValue) -> Result<KeyVal, DynamoError> {
+fn key_value_for(table: &KeyDef, attr: &str, v: &AttrValue) -> Result<KeyVal, DynamoError> {
     let t = if table.hash.0 == attr {
         table.hash.1
     } else if let Some((_, t)) = table.range.as_ref().filter(|r| r.0 == attr) {
