@@ -355,6 +355,7 @@ pub(crate) fn start_position(table: &Table, ix: &Index, rows: &[Row], esk: &Item
 }
 
 /// Reads index rows into a page: the same Limit / 1 MB / filter rules as the table.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_page(
     table: &Table,
     ix: &Index,

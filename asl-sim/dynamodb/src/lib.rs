@@ -5,6 +5,8 @@
 //! wraps it the way Step Functions' optimized (`arn:aws:states:::dynamodb:*`) and
 //! aws-sdk (`arn:aws:states:::aws-sdk:dynamodb:*`) integrations do.
 
+#![allow(clippy::result_large_err)] // DynamoError is the public error type; its size is part of the API
+
 pub mod decimal;
 pub mod expr;
 mod index;

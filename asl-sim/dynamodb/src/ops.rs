@@ -1119,10 +1119,8 @@ impl Database {
             results.push(r);
         }
         if results.iter().all(|r| r.is_ok()) {
-            for r in results {
-                if let Ok(p) = r {
-                    self.apply(p);
-                }
+            for p in results.into_iter().flatten() {
+                self.apply(p);
             }
             return Ok(json!({}));
         }
