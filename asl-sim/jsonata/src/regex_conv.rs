@@ -12,6 +12,10 @@ pub(crate) fn convert(p: &str) -> String {
             match n {
                 'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
                 'D' => out.push_str(if in_class { "\\D" } else { "[^0-9]" }),
+                'w' => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
+                'W' => out.push_str(if in_class { "\\W" } else { "[^0-9A-Za-z_]" }),
+                'b' if !in_class => out.push_str("(?-u:\\b)"),
+                'B' if !in_class => out.push_str("(?-u:\\B)"),
                 '/' => out.push('/'),
                 '-' => out.push_str("\\-"),
                 'u' if i + 5 < chars.len() + 0 && chars[i + 2..].len() >= 4 => {

@@ -274,12 +274,15 @@ pub(crate) fn num_to_json(n: f64) -> Option<serde_json::Value> {
     if !n.is_finite() {
         return None;
     }
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 * 1024.0 {
-        if n >= -9.223_372_036_854_775e18 && n < 9.223_372_036_854_775e18 {
-            return Some(serde_json::Value::from(n as i64));
+    if n.fract() == 0.0 && n.abs() < 1e21 {
+        // integers: the digits JavaScript would print (beyond 2^53 these are the shortest
+        // round-trip digits, e.g. 12345678901234567000), as a JSON integer when they fit
+        let s = fmt_number(n);
+        if let Ok(i) = s.parse::<i64>() {
+            return Some(serde_json::Value::from(i));
         }
-        if n >= 0.0 && n < 1.844_674_407_370_955e19 {
-            return Some(serde_json::Value::from(n as u64));
+        if let Ok(u) = s.parse::<u64>() {
+            return Some(serde_json::Value::from(u));
         }
     }
     serde_json::Number::from_f64(n).map(serde_json::Value::Number)
