@@ -659,64 +659,163 @@ fn distinct_check(op: &str, first: &Operand, rest: &[&Operand]) -> PResult<()> {
     Ok(())
 }
 
-/// Static checks of an operand used inside a condition.
-fn check_cond_operand(o: &Operand) -> PResult<()> {
-    match o {
-        Operand::Func(name, args) => {
-            if UPDATE_FUNCS.contains(&name.as_str()) {
-                return Err(format!("The function is not allowed in a condition expression; function: {name}"));
+/// First-found errors of the checks DynamoDB makes before resolving placeholders,
+/// reported in its priority order: redundant parentheses, unknown functions,
+/// misused functions.
+#[derive(Default)]
+struct PreErrors {
+    parens: Option<String>,
+    unknown: Option<String>,
+    misused: Option<String>,
+}
+
+impl PreErrors {
+    fn first(self) -> PResult<()> {
+        match self.parens.or(self.unknown).or(self.misused) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn function_name(&mut self, name: &str) {
+        if self.unknown.is_some() {
+            return;
+        }
+        if UPDATE_FUNCS.contains(&name) {
+            self.unknown = Some(format!("The function is not allowed in a condition expression; function: {name}"));
+        } else if !COND_FUNCS.contains(&name) {
+            self.unknown = Some(format!("Invalid function name; function: {name}"));
+        }
+    }
+
+    /// An operand of a comparison, BETWEEN, IN or function: only size() may be a function.
+    fn operand(&mut self, o: &Operand) {
+        match o {
+            Operand::Func(name, args) => {
+                self.function_name(name);
+                if name != "size" && self.misused.is_none() && COND_FUNCS.contains(&name.as_str()) {
+                    self.misused = Some(format!("The function is not allowed to be used this way in an expression; function: {name}"));
+                }
+                args.iter().for_each(|a| self.operand(a));
             }
-            check_func_common(name, args)?;
-            if name != "size" {
-                return Err(format!("The function is not allowed to be used this way in an expression; function: {name}"));
+            Operand::Arith(a, _, b) => {
+                self.operand(a);
+                self.operand(b);
             }
-            check_cond_operand(&args[0])?;
-            match &args[0] {
-                Operand::Path(_) => Ok(()),
-                Operand::Value(_, v) => match v {
-                    AttrValue::S(_) | AttrValue::B(_) | AttrValue::SS(_) | AttrValue::NS(_) | AttrValue::BS(_) | AttrValue::L(_) | AttrValue::M(_) => Ok(()),
-                    other => Err(format!(
-                        "Incorrect operand type for operator or function; operator or function: size, operand type: {}",
-                        other.type_name()
-                    )),
-                },
-                _ => Ok(()),
+            _ => {}
+        }
+    }
+
+    fn cond(&mut self, c: &Cond) {
+        match c {
+            Cond::Cmp(_, a, b) => {
+                self.operand(a);
+                self.operand(b);
+            }
+            Cond::Between(a, b, d) => {
+                self.operand(a);
+                self.operand(b);
+                self.operand(d);
+            }
+            Cond::In(a, l) => {
+                self.operand(a);
+                l.iter().for_each(|x| self.operand(x));
+            }
+            Cond::Func(name, args) => {
+                self.function_name(name);
+                if name == "size" && self.misused.is_none() {
+                    self.misused = Some("The function is not allowed to be used this way in an expression; function: size".into());
+                }
+                args.iter().for_each(|a| self.operand(a));
+            }
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                self.cond(a);
+                self.cond(b);
+            }
+            Cond::Not(a) => self.cond(a),
+            Cond::Paren(a) => {
+                if matches!(**a, Cond::Paren(_)) && self.parens.is_none() {
+                    self.parens = Some("The expression has redundant parentheses;".into());
+                }
+                self.cond(a);
             }
         }
-        Operand::Arith(..) => Err("Syntax error; token: \"+\"".into()),
-        _ => Ok(()),
     }
 }
 
-fn scalar_type_check(op: &str, o: &Operand) -> PResult<()> {
-    if let Operand::Value(_, v) = o {
-        if !matches!(v, AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_)) {
-            return Err(format!(
-                "Incorrect operand type for operator or function; operator or function: {op}, operand type: {}",
-                v.type_name()
-            ));
+fn operand_paths<'a>(o: &'a Operand, out: &mut Vec<&'a Path>) {
+    match o {
+        Operand::Path(p) => out.push(p),
+        Operand::Func(_, a) => a.iter().for_each(|x| operand_paths(x, out)),
+        Operand::Arith(a, _, b) => {
+            operand_paths(a, out);
+            operand_paths(b, out);
+        }
+        Operand::Value(..) => {}
+    }
+}
+
+fn cond_operands<'a>(c: &'a Cond, out: &mut Vec<&'a Operand>) {
+    match c {
+        Cond::Cmp(_, a, b) => out.extend([a, b]),
+        Cond::Between(a, b, d) => out.extend([a, b, d]),
+        Cond::In(a, l) => {
+            out.push(a);
+            out.extend(l.iter());
+        }
+        Cond::Func(_, args) => out.extend(args.iter()),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            cond_operands(a, out);
+            cond_operands(b, out);
+        }
+        Cond::Not(a) | Cond::Paren(a) => cond_operands(a, out),
+    }
+}
+
+/// The first bare attribute name that is a reserved word, in written order.
+fn first_reserved<'a>(paths: impl IntoIterator<Item = &'a Path>) -> PResult<()> {
+    for p in paths {
+        for e in p {
+            if let PathElem::Attr(a) = e {
+                if !a.starts_with('#') && is_reserved(a) {
+                    return Err(format!("Attribute name is a reserved keyword; reserved keyword: {a}"));
+                }
+            }
         }
     }
     Ok(())
 }
 
+fn reserved_in_cond(c: &Cond) -> PResult<()> {
+    let mut ops = Vec::new();
+    cond_operands(c, &mut ops);
+    let mut paths = Vec::new();
+    for o in ops {
+        operand_paths(o, &mut paths);
+    }
+    first_reserved(paths)
+}
+
+fn type_of(o: &Operand) -> Option<&'static str> {
+    match o {
+        Operand::Value(_, v) => Some(v.type_name()),
+        Operand::Func(name, _) if name == "size" => Some("N"),
+        _ => None,
+    }
+}
+
+/// Checks after placeholders are resolved: operand counts, distinct operands,
+/// operand types, BETWEEN bounds.
 pub fn check_cond(c: &Cond) -> PResult<()> {
     match c {
         Cond::Cmp(op, a, b) => {
-            check_cond_operand(a)?;
-            check_cond_operand(b)?;
-            if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                scalar_type_check(op.text(), a)?;
-                scalar_type_check(op.text(), b)?;
-            }
+            check_operand_funcs(a)?;
+            check_operand_funcs(b)?;
             distinct_check(op.text(), a, &[b])
         }
         Cond::Between(a, lo, hi) => {
-            check_cond_operand(a)?;
-            check_cond_operand(lo)?;
-            check_cond_operand(hi)?;
             for o in [a, lo, hi] {
-                scalar_type_check("BETWEEN", o)?;
+                check_operand_funcs(o)?;
             }
             if let (Operand::Value(_, l), Operand::Value(_, h)) = (lo, hi) {
                 if l.type_name() != h.type_name() {
@@ -734,83 +833,87 @@ pub fn check_cond(c: &Cond) -> PResult<()> {
                     ));
                 }
             }
-            distinct_check("BETWEEN", a, &[lo, hi])
+            Ok(())
         }
         Cond::In(a, list) => {
-            check_cond_operand(a)?;
+            check_operand_funcs(a)?;
             for o in list {
-                check_cond_operand(o)?;
+                check_operand_funcs(o)?;
             }
             if list.len() > 100 {
                 return Err(format!(
                     "Too many operands for operator or function; operator or function: IN, number of operands: {}",
-                    list.len()
+                    list.len() + 1
                 ));
             }
-            let rest: Vec<&Operand> = list.iter().collect();
-            distinct_check("IN", a, &rest)
+            Ok(())
         }
         Cond::Func(name, args) => {
-            if UPDATE_FUNCS.contains(&name.as_str()) {
-                return Err(format!("The function is not allowed in a condition expression; function: {name}"));
-            }
-            check_func_common(name, args)?;
-            if name == "size" {
-                return Err("The function is not allowed to be used this way in an expression; function: size".into());
-            }
             for a in args {
-                check_cond_operand(a)?;
+                check_operand_funcs(a)?;
             }
-            if !matches!(args[0], Operand::Path(_)) {
-                return Err(format!("Operator or function requires a document path; operator or function: {name}"));
-            }
-            match name.as_str() {
-                "attribute_type" => match &args[1] {
-                    Operand::Value(_, AttrValue::S(t)) => {
-                        if !["S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M"].contains(&t.as_str()) {
-                            return Err(format!(
-                                "Invalid attribute type name found; type: {t}, valid types: {{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }}"
-                            ));
-                        }
-                    }
-                    Operand::Value(_, v) => {
-                        return Err(format!(
-                            "Incorrect operand type for operator or function; operator or function: attribute_type, operand type: {}",
-                            v.type_name()
-                        ))
-                    }
-                    _ => {
-                        return Err("Incorrect operand type for operator or function; operator or function: attribute_type, operand type: M".into())
-                    }
-                },
-                "begins_with" => {
-                    if let Operand::Value(_, v) = &args[1] {
-                        if !matches!(v, AttrValue::S(_) | AttrValue::B(_)) {
-                            return Err(format!(
-                                "Incorrect operand type for operator or function; operator or function: begins_with, operand type: {}",
-                                v.type_name()
-                            ));
-                        }
-                    }
-                    distinct_check(name, &args[0], &[&args[1]])?;
-                }
-                "contains" => distinct_check(name, &args[0], &[&args[1]])?,
-                _ => {}
-            }
-            Ok(())
+            check_function(name, args)
         }
         Cond::And(a, b) | Cond::Or(a, b) => {
             check_cond(a)?;
             check_cond(b)
         }
-        Cond::Not(a) => check_cond(a),
-        Cond::Paren(a) => {
-            if matches!(**a, Cond::Paren(_)) {
-                return Err("The expression has redundant parentheses;".into());
-            }
-            check_cond(a)
-        }
+        Cond::Not(a) | Cond::Paren(a) => check_cond(a),
     }
+}
+
+fn check_operand_funcs(o: &Operand) -> PResult<()> {
+    match o {
+        Operand::Func(name, args) => {
+            for a in args {
+                check_operand_funcs(a)?;
+            }
+            check_function(name, args)
+        }
+        Operand::Arith(..) => Err("Syntax error; token: \"+\"".into()),
+        _ => Ok(()),
+    }
+}
+
+fn check_function(name: &str, args: &[Operand]) -> PResult<()> {
+    check_func_common(name, args)?;
+    if args.len() == 2 {
+        distinct_check(name, &args[0], &[&args[1]])?;
+    }
+    let bad_type = |t: &str| format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {t}");
+    match name {
+        "attribute_exists" | "attribute_not_exists" => {
+            if !matches!(args[0], Operand::Path(_)) {
+                return Err(format!("Operator or function requires a document path; operator or function: {name}"));
+            }
+        }
+        "begins_with" => {
+            for a in args {
+                if let Some(t) = type_of(a) {
+                    if t != "S" && t != "B" {
+                        return Err(bad_type(t));
+                    }
+                }
+            }
+        }
+        "attribute_type" => match &args[1] {
+            Operand::Value(_, AttrValue::S(t)) => {
+                if !["S", "N", "B", "NULL", "SS", "BOOL", "L", "BS", "NS", "M"].contains(&t.as_str()) {
+                    return Err(format!("Invalid attribute type name found; type: {t}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}"));
+                }
+            }
+            other => return Err(bad_type(type_of(other).unwrap_or("{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"))),
+        },
+        "size" => {
+            if let Some(t) = type_of(&args[0]) {
+                if ["N", "BOOL", "NULL"].contains(&t) {
+                    return Err(bad_type(t));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn check_update_operand(o: &Operand, top: bool) -> PResult<()> {
@@ -909,6 +1012,10 @@ pub fn parse_condition(kind: &str, src: &str, ctx: &mut Ctx) -> Result<Cond, Str
     if !p.at_eof() {
         return Err(prefixed(kind, p.syntax_error()));
     }
+    let mut pre = PreErrors::default();
+    pre.cond(&c);
+    pre.first().map_err(|e| prefixed(kind, e))?;
+    reserved_in_cond(&c).map_err(|e| prefixed(kind, e))?;
     ctx.resolve_cond(&mut c).map_err(|e| prefixed(kind, e))?;
     check_cond(&c).map_err(|e| prefixed(kind, e))?;
     Ok(c)
