@@ -129,7 +129,3 @@ pub(crate) fn make(code: &str, position: Option<usize>, token: Option<&str>, val
 pub(crate) fn err(code: &str, position: usize) -> Error {
     make(code, Some(position), None, None)
 }
-
-pub(crate) fn errv(code: &str, position: usize, value: &str) -> Error {
-    make(code, Some(position), None, Some(value))
-}

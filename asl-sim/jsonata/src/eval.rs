@@ -87,13 +87,6 @@ const MAX_DEPTH: usize = 16000;
 /// Limit on the iterations of one tail-call trampoline (an endless tail-recursive loop).
 const MAX_TAIL_CALLS: usize = 50_000_000;
 
-fn seq_from(v: Value) -> Vec<Value> {
-    match v {
-        Value::Undefined => vec![],
-        v => vec![v],
-    }
-}
-
 fn take_items(v: Value) -> Vec<Value> {
     match v {
         Value::Arr(a) => match Rc::try_unwrap(a) {

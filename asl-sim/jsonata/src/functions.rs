@@ -1364,9 +1364,6 @@ fn decode_uri(s: &str, reserved: &str) -> Option<String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            if i + 2 >= b.len() + 0 && i + 2 > b.len() - 1 + 1 {
-                return None;
-            }
             let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
             let v = u8::from_str_radix(h, 16).ok()?;
             if v < 0x80 && reserved.contains(v as char) {

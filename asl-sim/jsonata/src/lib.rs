@@ -8,6 +8,8 @@
 //! assert_eq!(e.evaluate(None, &mut env).unwrap(), Some(serde_json::json!(6)));
 //! ```
 
+#![allow(clippy::type_complexity)]
+
 mod datetime;
 mod errors;
 mod eval;

@@ -5,13 +5,14 @@ use std::sync::Arc as Rc;
 
 #[derive(Debug, Clone)]
 pub(crate) struct RegexLit {
+    #[allow(dead_code)] // kept for diagnostics (Debug)
     pub source: String,
     pub regex: regex::Regex,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum Stage {
-    Filter(Node, usize),
+    Filter(Node, #[allow(dead_code)] usize),
     Index(Rc<str>),
 }
 
@@ -448,7 +449,7 @@ impl Lexer {
             let c = self.chars[self.pos];
             if c == '/' && depth == 0 {
                 let mut bs = 0;
-                while self.pos >= bs + 1 && self.chars[self.pos - bs - 1] == '\\' {
+                while self.pos > bs && self.chars[self.pos - bs - 1] == '\\' {
                     bs += 1;
                 }
                 if bs % 2 == 0 {

@@ -18,7 +18,7 @@ pub(crate) fn convert(p: &str) -> String {
                 'B' if !in_class => out.push_str("(?-u:\\B)"),
                 '/' => out.push('/'),
                 '-' => out.push_str("\\-"),
-                'u' if i + 5 < chars.len() + 0 && chars[i + 2..].len() >= 4 => {
+                'u' if i + 6 <= chars.len() && chars[i + 2..i + 6].iter().all(|c| c.is_ascii_hexdigit()) => {
                     let hex: String = chars[i + 2..i + 6].iter().collect();
                     out.push_str(&format!("\\x{{{}}}", hex));
                     i += 6;

@@ -124,9 +124,6 @@ impl Value {
     pub fn is_array(&self) -> bool {
         matches!(self, Value::Arr(_))
     }
-    pub fn is_seq(&self) -> bool {
-        matches!(self, Value::Arr(a) if a.seq)
-    }
     pub fn is_func(&self) -> bool {
         matches!(self, Value::Func(_))
     }
@@ -160,12 +157,6 @@ impl Value {
             Value::Arr(a) => a.items.clone(),
             Value::Undefined => vec![],
             v => vec![v.clone()],
-        }
-    }
-    pub fn len_items(&self) -> usize {
-        match self {
-            Value::Arr(a) => a.items.len(),
-            _ => 1,
         }
     }
 }
