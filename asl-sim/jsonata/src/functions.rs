@@ -391,13 +391,26 @@ fn f_pad(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
 // ------------------------------------------------------------------ regex helpers
 
 pub(crate) struct RMatch {
-    pub start: usize, // byte offsets
+    pub start: usize, // byte offsets into the subject
     pub end: usize,
-    pub groups: Vec<Option<(usize, usize)>>,
+    pub text: String,
+    pub index: f64, // character index of the match
+    pub groups: Vec<Value>,
 }
 
 fn char_index(s: &str, byte: usize) -> usize {
     s[..byte].chars().count()
+}
+
+fn rmatch_from(s: &str, c: &regex::Captures) -> RMatch {
+    let m = c.get(0).unwrap();
+    RMatch {
+        start: m.start(),
+        end: m.end(),
+        text: m.as_str().to_string(),
+        index: char_index(s, m.start()) as f64,
+        groups: (1..c.len()).map(|i| c.get(i).map(|g| Value::str(g.as_str())).unwrap_or(Value::Undefined)).collect(),
+    }
 }
 
 /// All successive matches, as jsonata's regex closure + next() would produce them.
@@ -419,45 +432,29 @@ pub(crate) fn regex_all(re: &regex::Regex, s: &str, limit: Option<usize>, pos: u
         if !first && m.start() == m.end() {
             return Err(ev("D1004", pos, re.as_str()));
         }
-        let groups = (1..c.len()).map(|i| c.get(i).map(|g| (g.start(), g.end()))).collect();
-        out.push(RMatch { start: m.start(), end: m.end(), groups });
+        out.push(rmatch_from(s, &c));
         last = m.end();
         first = false;
     }
     Ok(out)
 }
 
-fn match_value(s: &str, m: &RMatch, with_index: bool) -> Value {
+fn match_value(m: &RMatch, with_index: bool) -> Value {
     let mut o = Map::new();
-    o.insert(Rc::from("match"), Value::str(&s[m.start..m.end]));
+    o.insert(Rc::from("match"), Value::str(&m.text));
     if with_index {
-        o.insert(Rc::from("index"), Value::Num(char_index(s, m.start) as f64));
+        o.insert(Rc::from("index"), Value::Num(m.index));
     } else {
-        o.insert(Rc::from("start"), Value::Num(char_index(s, m.start) as f64));
-        o.insert(Rc::from("end"), Value::Num(char_index(s, m.end) as f64));
+        o.insert(Rc::from("start"), Value::Num(m.index));
+        o.insert(Rc::from("end"), Value::Num(m.index + m.text.chars().count() as f64));
     }
-    o.insert(
-        Rc::from("groups"),
-        Value::array(
-            m.groups
-                .iter()
-                .map(|g| match g {
-                    Some((a, b)) => Value::str(&s[*a..*b]),
-                    None => Value::Undefined,
-                })
-                .collect(),
-        ),
-    );
+    o.insert(Rc::from("groups"), Value::array(m.groups.clone()));
     Value::Obj(Rc::new(o))
 }
 
 pub(crate) fn regex_match_object(re: &regex::Regex, s: &str, from: usize) -> Value {
     match re.captures_at(s, from) {
-        Some(c) => {
-            let m = c.get(0).unwrap();
-            let groups = (1..c.len()).map(|i| c.get(i).map(|g| (g.start(), g.end()))).collect();
-            match_value(s, &RMatch { start: m.start(), end: m.end(), groups }, false)
-        }
+        Some(c) => match_value(&rmatch_from(s, &c), false),
         None => Value::Undefined,
     }
 }
@@ -472,33 +469,51 @@ fn as_regex(v: &Value) -> Option<regex::Regex> {
     }
 }
 
-/// Matches produced by a custom matcher function (non-regex function argument).
+/// Matches produced by a custom matcher function (a function argument that is not a regex):
+/// it returns {match, start, end, groups, next} and next() gives the following match.
 fn custom_matches(ev: &mut Ev, f: &Value, s: &str, limit: Option<usize>, pos: usize) -> Result<Vec<RMatch>, Error> {
     let mut out = vec![];
     let mut cur = ev.apply(f, vec![Value::str(s)], &Value::Undefined, pos)?;
-    let byte_of = |ci: f64| s.char_indices().nth(ci as usize).map(|(b, _)| b).unwrap_or(s.len());
+    let byte_of = |ci: f64| {
+        if ci <= 0.0 {
+            0
+        } else {
+            s.char_indices().nth(ci as usize).map(|(b, _)| b).unwrap_or(s.len())
+        }
+    };
     loop {
         if let Some(l) = limit {
             if out.len() >= l {
                 break;
             }
         }
-        let Value::Obj(o) = &cur else {
-            if cur.is_undef() {
-                break;
+        let o = match &cur {
+            Value::Undefined => break,
+            Value::Obj(o) => {
+                let ok = matches!(o.get("start"), Some(Value::Num(_)))
+                    || matches!(o.get("groups"), Some(Value::Arr(_)))
+                    || matches!(o.get("next"), Some(Value::Func(_)));
+                if !ok {
+                    return Err(make("T1010", Some(pos), None, None));
+                }
+                o.clone()
             }
-            return Err(make("T1010", Some(pos), None, None));
+            v => {
+                if boolean(v) == Some(false) {
+                    break;
+                }
+                return Err(make("T1010", Some(pos), None, None));
+            }
         };
-        let (Some(Value::Str(m)), Some(Value::Num(st))) = (o.get("match"), o.get("start")) else {
-            return Err(make("T1010", Some(pos), None, None));
-        };
-        let start = byte_of(*st);
-        let end = start + m.len();
+        let text = o.get("match").and_then(|m| m.as_str().map(|x| x.to_string())).unwrap_or_default();
+        let index = o.get("start").and_then(|x| x.num()).unwrap_or(0.0);
+        let start = byte_of(index).min(s.len());
+        let end = (start + text.len()).min(s.len());
         let groups = match o.get("groups") {
-            Some(Value::Arr(_)) => vec![],
+            Some(Value::Arr(a)) => a.items.clone(),
             _ => vec![],
         };
-        out.push(RMatch { start, end, groups });
+        out.push(RMatch { start, end, text, index, groups });
         let next = o.get("next").cloned().unwrap_or(Value::Undefined);
         if !next.is_func() {
             break;
@@ -521,7 +536,7 @@ fn f_match(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
         Some(re) => regex_all(&re, s, lim, pos)?,
         None => custom_matches(ev, arg(a, 1), s, lim, pos)?,
     };
-    Ok(Value::seq(ms.iter().map(|m| match_value(s, m, true)).collect()))
+    Ok(Value::seq(ms.iter().map(|m| match_value(m, true)).collect()))
 }
 
 fn f_contains(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
@@ -535,7 +550,7 @@ fn f_contains(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     }))
 }
 
-fn expand_replacement(rep: &str, s: &str, m: &RMatch) -> String {
+fn expand_replacement(rep: &str, m: &RMatch) -> String {
     let mut out = String::new();
     let r: Vec<char> = rep.chars().collect();
     let ng = m.groups.len();
@@ -557,7 +572,7 @@ fn expand_replacement(rep: &str, s: &str, m: &RMatch) -> String {
             out.push('$');
             i += 1;
         } else if d == '0' {
-            out.push_str(&s[m.start..m.end]);
+            out.push_str(&m.text);
             i += 1;
         } else {
             let max_digits = if ng == 0 { 1 } else { (ng as f64).log10().floor() as usize + 1 };
@@ -577,8 +592,8 @@ fn expand_replacement(rep: &str, s: &str, m: &RMatch) -> String {
                 idx = digits.parse().unwrap_or(0);
             }
             if ng > 0 && idx >= 1 {
-                if let Some(Some((a, b))) = m.groups.get(idx - 1) {
-                    out.push_str(&s[*a..*b]);
+                if let Some(Value::Str(g)) = m.groups.get(idx - 1) {
+                    out.push_str(g);
                 }
             }
             i += idx.to_string().len();
@@ -633,9 +648,9 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     for m in &ms {
         out.push_str(&s[last..m.start]);
         match &rep {
-            Value::Str(r) => out.push_str(&expand_replacement(r, s, m)),
+            Value::Str(r) => out.push_str(&expand_replacement(r, m)),
             f => {
-                let mv = match_value(s, m, true);
+                let mv = match_value(m, true);
                 let r = ev.apply(f, vec![mv], &Value::Undefined, pos)?;
                 match r {
                     Value::Str(x) => out.push_str(&x),
