@@ -200,7 +200,15 @@ struct Parser<'s> {
     src: &'s str,
     toks: Vec<Token>,
     pos: usize,
+    /// A repeated update section, reported after the higher-priority errors.
+    dup_section: Option<String>,
+    /// Parenthesis / function nesting, bounded so no input can exhaust the stack.
+    depth: usize,
 }
+
+const MAX_NESTING: usize = 100;
+/// DynamoDB's limit on any expression string.
+pub const MAX_EXPRESSION_BYTES: usize = 4096;
 
 type PResult<T> = Result<T, String>;
 
@@ -209,7 +217,7 @@ const UPDATE_FUNCS: &[&str] = &["if_not_exists", "list_append"];
 
 impl<'s> Parser<'s> {
     fn new(src: &'s str) -> Self {
-        Parser { src, toks: tokenize(src), pos: 0 }
+        Parser { src, toks: tokenize(src), pos: 0, dup_section: None, depth: 0 }
     }
 
     fn peek(&self) -> &Tok {
@@ -239,6 +247,36 @@ impl<'s> Parser<'s> {
             self.src[prev.start..cur.end.max(prev.end)].trim_end().to_string()
         };
         format!("Syntax error; token: \"{token}\", near: \"{near}\"")
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.syntax_error());
+        }
+        Ok(())
+    }
+
+    /// At '(': whether the parenthesised group is an operand, i.e. the token after
+    /// its matching ')' is one of `after` (or BETWEEN / IN for conditions).
+    fn paren_starts_operand(&self, after: &[Tok]) -> bool {
+        let mut depth = 0usize;
+        for i in self.pos..self.toks.len() {
+            match self.toks[i].tok {
+                Tok::LParen => depth += 1,
+                Tok::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let next = &self.toks[(i + 1).min(self.toks.len() - 1)].tok;
+                        let kw = matches!(next, Tok::Ident(s) if s.eq_ignore_ascii_case("BETWEEN") || s.eq_ignore_ascii_case("IN"));
+                        return after.contains(next) || (kw && after.contains(&Tok::Eq));
+                    }
+                }
+                Tok::Eof => return false,
+                _ => {}
+            }
+        }
+        false
     }
 
     fn expect(&mut self, t: Tok) -> PResult<()> {
@@ -307,11 +345,20 @@ impl<'s> Parser<'s> {
 
     fn operand(&mut self, keywords: &[&str]) -> PResult<Operand> {
         match self.peek().clone() {
+            Tok::LParen => {
+                self.enter()?;
+                self.next();
+                let o = self.operand(keywords)?;
+                self.expect(Tok::RParen)?;
+                self.depth -= 1;
+                Ok(o)
+            }
             Tok::Val(v) => {
                 self.next();
                 Ok(Operand::Value(v, AttrValue::Null))
             }
             Tok::Ident(name) if *self.peek_at(1) == Tok::LParen && !keywords.iter().any(|k| name.eq_ignore_ascii_case(k)) => {
+                self.enter()?;
                 self.next();
                 self.next();
                 let mut args = Vec::new();
@@ -331,6 +378,7 @@ impl<'s> Parser<'s> {
                         _ => return Err(self.syntax_error()),
                     }
                 }
+                self.depth -= 1;
                 Ok(Operand::Func(name, args))
             }
             _ => Ok(Operand::Path(self.path(keywords)?)),
@@ -360,21 +408,30 @@ impl<'s> Parser<'s> {
 
     fn cond_not(&mut self) -> PResult<Cond> {
         if self.is_kw("NOT") {
+            self.enter()?;
             self.next();
             let c = self.cond_not()?;
+            self.depth -= 1;
             return Ok(Cond::Not(Box::new(c)));
         }
         self.cond_primary()
     }
 
     fn cond_primary(&mut self) -> PResult<Cond> {
-        const KW: &[&str] = &["AND", "OR", "NOT", "BETWEEN", "IN"];
-        if *self.peek() == Tok::LParen {
+        if *self.peek() == Tok::LParen && !self.paren_starts_operand(&[Tok::Eq, Tok::Ne, Tok::Lt, Tok::Le, Tok::Gt, Tok::Ge]) {
+            self.enter()?;
             self.next();
             let c = self.cond_or()?;
             self.expect(Tok::RParen)?;
+            self.depth -= 1;
             return Ok(Cond::Paren(Box::new(c)));
         }
+        self.cond_comparison()
+    }
+
+    /// operand comparator operand | operand BETWEEN .. AND .. | operand IN (..) | function
+    fn cond_comparison(&mut self) -> PResult<Cond> {
+        const KW: &[&str] = &["AND", "OR", "NOT", "BETWEEN", "IN"];
         let left = self.operand(KW)?;
         let op = match self.peek() {
             Tok::Eq => Some(CmpOp::Eq),
@@ -439,8 +496,8 @@ impl<'s> Parser<'s> {
                 _ => return Err(self.syntax_error()),
             };
             self.next();
-            if seen.contains(&clause) {
-                return Err(format!("The \"{clause}\" section can only be used once in an update expression;"));
+            if seen.contains(&clause) && self.dup_section.is_none() {
+                self.dup_section = Some(format!("The \"{clause}\" section can only be used once in an update expression;"));
             }
             seen.push(clause.clone());
             loop {
@@ -449,15 +506,14 @@ impl<'s> Parser<'s> {
                 match clause.as_str() {
                     "SET" => {
                         self.expect(Tok::Eq)?;
-                        let a = self.operand(KW)?;
-                        let v = match self.peek() {
-                            Tok::Plus | Tok::Minus => {
-                                let op = if *self.peek() == Tok::Plus { '+' } else { '-' };
-                                self.next();
-                                let b = self.operand(KW)?;
-                                Operand::Arith(Box::new(a), op, Box::new(b))
-                            }
-                            _ => a,
+                        let v = if *self.peek() == Tok::LParen && !self.paren_starts_operand(&[Tok::Plus, Tok::Minus]) {
+                            // "(a + b)": a parenthesised value
+                            self.next();
+                            let v = self.set_value(KW)?;
+                            self.expect(Tok::RParen)?;
+                            v
+                        } else {
+                            self.set_value(KW)?
                         };
                         u.sets.push((path, v));
                     }
@@ -485,6 +541,20 @@ impl<'s> Parser<'s> {
             }
         }
         Ok(u)
+    }
+
+    /// operand [ ('+' | '-') operand ]
+    fn set_value(&mut self, kw: &[&str]) -> PResult<Operand> {
+        let a = self.operand(kw)?;
+        Ok(match self.peek() {
+            Tok::Plus | Tok::Minus => {
+                let op = if *self.peek() == Tok::Plus { '+' } else { '-' };
+                self.next();
+                let b = self.operand(kw)?;
+                Operand::Arith(Box::new(a), op, Box::new(b))
+            }
+            _ => a,
+        })
     }
 
     fn projection(&mut self) -> PResult<Vec<Path>> {
@@ -965,6 +1035,7 @@ fn check_update_operand(o: &Operand, top: bool) -> PResult<()> {
 }
 
 fn check_paths_overlap(paths: &[Path]) -> PResult<()> {
+    let mut conflict: Option<String> = None;
     for j in 0..paths.len() {
         for i in 0..j {
             let (a, b) = (&paths[i], &paths[j]);
@@ -976,8 +1047,8 @@ fn check_paths_overlap(paths: &[Path]) -> PResult<()> {
                         (&a[k], &b[k]),
                         (PathElem::Attr(_), PathElem::Index(_)) | (PathElem::Index(_), PathElem::Attr(_))
                     );
-                    if kinds_differ {
-                        return Err(format!(
+                    if kinds_differ && conflict.is_none() {
+                        conflict = Some(format!(
                             "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {}, path two: {}",
                             path_display(a),
                             path_display(b)
@@ -996,7 +1067,10 @@ fn check_paths_overlap(paths: &[Path]) -> PResult<()> {
             }
         }
     }
-    Ok(())
+    match conflict {
+        Some(c) => Err(c),
+        None => Ok(()),
+    }
 }
 
 fn prefixed(kind: &str, msg: String) -> String {
@@ -1006,6 +1080,9 @@ fn prefixed(kind: &str, msg: String) -> String {
 pub fn parse_condition(kind: &str, src: &str, ctx: &mut Ctx) -> Result<Cond, String> {
     if src.trim().is_empty() {
         return Err(prefixed(kind, "The expression can not be empty;".into()));
+    }
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
     }
     let mut p = Parser::new(src);
     let mut c = p.cond_or().map_err(|e| prefixed(kind, e))?;
@@ -1026,27 +1103,50 @@ pub fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, String> {
     if src.trim().is_empty() {
         return Err(prefixed(kind, "The expression can not be empty;".into()));
     }
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
+    }
     let mut p = Parser::new(src);
     let mut u = p.update().map_err(|e| prefixed(kind, e))?;
-    // resolve in written order: targets and operands
+    // DynamoDB's priority: reserved word, unknown function, repeated section,
+    // undefined name, undefined value, overlapping paths, conflicting paths,
+    // ADD/DELETE operand types, function operands.
     let r = (|| -> PResult<()> {
+        let mut written: Vec<&Path> = Vec::new();
+        for (path, v) in &u.sets {
+            written.push(path);
+            operand_paths(v, &mut written);
+        }
+        written.extend(u.removes.iter());
+        for (path, v) in u.adds.iter().chain(u.deletes.iter()) {
+            written.push(path);
+            operand_paths(v, &mut written);
+        }
+        first_reserved(written)?;
+        for (_, v) in &u.sets {
+            unknown_update_function(v)?;
+        }
+        if let Some(e) = p.dup_section.take() {
+            return Err(e);
+        }
+        // names first, then values
         for (path, v) in u.sets.iter_mut() {
             ctx.resolve_path(path)?;
-            ctx.resolve_operand(v)?;
+            resolve_operand_names(ctx, v)?;
         }
         for path in u.removes.iter_mut() {
             ctx.resolve_path(path)?;
         }
-        for (path, v) in u.adds.iter_mut().chain(u.deletes.iter_mut()) {
+        for (path, _) in u.adds.iter_mut().chain(u.deletes.iter_mut()) {
             ctx.resolve_path(path)?;
-            ctx.resolve_operand(v)?;
         }
         for path in u.order.iter_mut() {
             ctx.resolve_path(path)?;
         }
-        for (_, v) in &u.sets {
-            check_update_operand(v, true)?;
+        for (_, v) in u.sets.iter_mut().chain(u.adds.iter_mut()).chain(u.deletes.iter_mut()) {
+            ctx.resolve_operand(v)?;
         }
+        check_paths_overlap(&u.order)?;
         for (_, v) in &u.adds {
             if let Operand::Value(_, val) = v {
                 if !matches!(val, AttrValue::N(_) | AttrValue::SS(_) | AttrValue::NS(_) | AttrValue::BS(_)) {
@@ -1067,16 +1167,53 @@ pub fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, String> {
                 }
             }
         }
-        check_paths_overlap(&u.order)
+        for (_, v) in &u.sets {
+            check_update_operand(v, true)?;
+        }
+        Ok(())
     })();
     r.map_err(|e| prefixed(kind, e))?;
     Ok(u)
+}
+
+fn unknown_update_function(o: &Operand) -> PResult<()> {
+    match o {
+        Operand::Func(name, args) => {
+            if COND_FUNCS.contains(&name.as_str()) {
+                return Err(format!("The function is not allowed in an update expression; function: {name}"));
+            }
+            if !UPDATE_FUNCS.contains(&name.as_str()) {
+                return Err(format!("Invalid function name; function: {name}"));
+            }
+            args.iter().try_for_each(unknown_update_function)
+        }
+        Operand::Arith(a, _, b) => {
+            unknown_update_function(a)?;
+            unknown_update_function(b)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn resolve_operand_names(ctx: &mut Ctx, o: &mut Operand) -> PResult<()> {
+    match o {
+        Operand::Path(p) => ctx.resolve_path(p),
+        Operand::Func(_, args) => args.iter_mut().try_for_each(|a| resolve_operand_names(ctx, a)),
+        Operand::Arith(a, _, b) => {
+            resolve_operand_names(ctx, a)?;
+            resolve_operand_names(ctx, b)
+        }
+        Operand::Value(..) => Ok(()),
+    }
 }
 
 pub fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Vec<Path>, String> {
     let kind = "ProjectionExpression";
     if src.trim().is_empty() {
         return Err(prefixed(kind, "The expression can not be empty;".into()));
+    }
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
     }
     let mut p = Parser::new(src);
     let mut paths = p.projection().map_err(|e| prefixed(kind, e))?;

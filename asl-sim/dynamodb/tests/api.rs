@@ -195,6 +195,28 @@ fn no_panics_on_garbage() {
             let _ = db.call(op, &req);
         }
     }
+    // nesting and size extremes
+    let deep = [
+        "(".repeat(2000) + "a = :v" + &")".repeat(2000),
+        "NOT ".repeat(1000) + "a = :v",
+        "size(".repeat(1000) + "a" + &")".repeat(1000) + " = :v",
+        "a".repeat(5000) + " = :v",
+        "a.".repeat(2000) + "b = :v",
+        "a".to_string() + &"[0]".repeat(1000) + " = :v",
+    ];
+    for expr in deep {
+        let key = json!({"Id": {"S": "u"}, "Key": {"S": "k"}});
+        let _ = db.call("PutItem", &json!({"TableName": "Files", "Item": key, "ConditionExpression": expr, "ExpressionAttributeValues": {":v": {"N": "1"}}}));
+        let set = format!("SET x = {}", expr.replace(" = :v", ""));
+        let _ = db.call("UpdateItem", &json!({"TableName": "Files", "Key": key, "UpdateExpression": set}));
+    }
+    let mut nested = json!({"S": "x"});
+    for _ in 0..100 {
+        nested = json!({"L": [nested]});
+    }
+    let e = db.call("PutItem", &json!({"TableName": "Files", "Item": {"Id": {"S": "u"}, "Key": {"S": "k"}, "n": nested}})).unwrap_err();
+    assert_eq!(e.code, "ValidationException");
+
     // malformed request shapes
     let shapes = [
         json!(null),
