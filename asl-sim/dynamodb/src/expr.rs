@@ -952,10 +952,8 @@ fn check_function(name: &str, args: &[Operand]) -> PResult<()> {
     }
     let bad_type = |t: &str| format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {t}");
     match name {
-        "attribute_exists" | "attribute_not_exists" => {
-            if !matches!(args[0], Operand::Path(_)) {
-                return Err(format!("Operator or function requires a document path; operator or function: {name}"));
-            }
+        "attribute_exists" | "attribute_not_exists" if !matches!(args[0], Operand::Path(_)) => {
+            return Err(format!("Operator or function requires a document path; operator or function: {name}"));
         }
         "begins_with" => {
             for a in args {
