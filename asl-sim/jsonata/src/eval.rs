@@ -777,7 +777,7 @@ impl<'x, 'a> Ev<'x, 'a> {
                 result.insert(key, v);
             }
         }
-        Ok(Value::Obj(Rc::new(result)))
+        Ok(Value::Obj(Rc::new(result.js_order())))
     }
 
     // ------------------------------------------------------------ sort
@@ -1183,7 +1183,7 @@ impl<'x, 'a> Ev<'x, 'a> {
                     }
                 }
             }
-            modified.insert(key, Rc::new(newmap));
+            modified.insert(key, Rc::new(newmap.js_order()));
         }
         if modified.is_empty() {
             return Ok(result);

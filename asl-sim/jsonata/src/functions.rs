@@ -1078,7 +1078,7 @@ fn f_sift(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     if out.is_empty() {
         return Ok(Value::Undefined);
     }
-    Ok(Value::Obj(Rc::new(out)))
+    Ok(Value::Obj(Rc::new(out.js_order())))
 }
 fn f_each(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Obj(o) = arg(a, 0) else { return Ok(Value::Undefined) };
@@ -1162,7 +1162,7 @@ fn f_merge(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
             }
         }
     }
-    Ok(Value::Obj(Rc::new(m)))
+    Ok(Value::Obj(Rc::new(m.js_order())))
 }
 fn f_reverse(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
     let v = arg(a, 0);

@@ -20,6 +20,30 @@ impl Map {
     }
 }
 
+fn is_array_index(k: &str) -> bool {
+    !k.is_empty()
+        && k.len() <= 10
+        && k.bytes().all(|b| b.is_ascii_digit())
+        && (k == "0" || !k.starts_with('0'))
+        && k.parse::<u64>().map(|n| n < 4_294_967_295).unwrap_or(false)
+}
+
+impl Map {
+    /// JavaScript enumerates integer-like keys first, in ascending order, then the others in
+    /// insertion order; objects built by JSONata (and JSON.parse) follow that order.
+    pub fn js_order(mut self) -> Map {
+        if self.0.keys().any(|k| is_array_index(k)) {
+            self.0.sort_by(|a, _, b, _| match (is_array_index(a), is_array_index(b)) {
+                (true, true) => a.parse::<u64>().unwrap_or(0).cmp(&b.parse::<u64>().unwrap_or(0)),
+                (true, false) => std::cmp::Ordering::Less,
+                (false, true) => std::cmp::Ordering::Greater,
+                (false, false) => std::cmp::Ordering::Equal,
+            });
+        }
+        self
+    }
+}
+
 impl std::ops::Deref for Map {
     type Target = IndexMap<Rc<str>, Value>;
     fn deref(&self) -> &Self::Target {
@@ -256,7 +280,7 @@ pub(crate) fn from_json(v: &serde_json::Value) -> Value {
             for (k, v) in o {
                 m.insert(Rc::from(k.as_str()), from_json(v));
             }
-            Value::Obj(Rc::new(m))
+            Value::Obj(Rc::new(m.js_order()))
         }
     }
 }
