@@ -1,9 +1,31 @@
-//! An in-memory DynamoDB that speaks DynamoDB JSON requests and answers. No I/O.
+//! An in-memory DynamoDB that speaks DynamoDB JSON requests and answers. No I/O:
+//! no files, no clock, no network, no randomness; every malformed request gets
+//! DynamoDB's error, never a panic.
 //!
 //! [`Database::call`] takes one DynamoDB API call as the JSON 1.0 protocol carries it
-//! and answers with DynamoDB's response body or its error. [`step_functions_call`]
-//! wraps it the way Step Functions' optimized (`arn:aws:states:::dynamodb:*`) and
-//! aws-sdk (`arn:aws:states:::aws-sdk:dynamodb:*`) integrations do.
+//! (CreateTable, DeleteTable, DescribeTable, ListTables, GetItem, PutItem, UpdateItem,
+//! DeleteItem, Query, Scan, BatchGetItem, BatchWriteItem, TransactGetItems,
+//! TransactWriteItems) and answers with DynamoDB's response body or its error.
+//! [`step_functions_call`] wraps it the way Step Functions' optimized
+//! (`arn:aws:states:::dynamodb:*`) and aws-sdk (`arn:aws:states:::aws-sdk:dynamodb:*`)
+//! integrations do.
+//!
+//! What it models: HASH and HASH+RANGE tables (S, N, B keys) with global and local
+//! secondary indexes; condition, filter, key-condition, update and projection
+//! expressions with DynamoDB's reserved words, placeholder rules, error texts and
+//! error priorities; 38-digit decimal numbers (never floats) in DynamoDB's canonical
+//! form; item sizes, the 400 KB item limit and the 1 MB read page; Limit,
+//! ExclusiveStartKey/LastEvaluatedKey, Select, Count/ScannedCount; ReturnValues,
+//! ReturnValuesOnConditionCheckFailure, ReturnConsumedCapacity; atomic transactions
+//! with CancellationReasons; batch calls (nothing is ever left unprocessed).
+//!
+//! Deliberate differences: tables are ACTIVE at once (CreateTable answers CREATING,
+//! DescribeTable ACTIVE); `CreationDateTime` is 0 (no clock); Scan returns partitions
+//! in hash-key order, not DynamoDB's hash order; request ids are derived from a call
+//! counter; index reads scan the table (correct, but O(table)); the legacy parameters
+//! other than AttributesToGet (Expected, KeyConditions, QueryFilter, ScanFilter,
+//! AttributeUpdates, ConditionalOperator) are refused with a ValidationException;
+//! expressions nested more than 100 levels deep are refused as a syntax error.
 
 #![allow(clippy::result_large_err)] // DynamoError is the public error type; its size is part of the API
 
