@@ -769,6 +769,9 @@ impl Database {
         let start = match &common.start {
             Some(s) => {
                 let k = start_key(table, s)?;
+                if table.range.is_none() && k.0 == kc.hash {
+                    return Err(DynamoError::validation("The query can return at most one row and cannot be restarted"));
+                }
                 let has_sort = !matches!(kc.sort, SortCond::Any);
                 if has_sort && (k.0 != kc.hash || !kc.sort_matches(&k.1)) {
                     return Err(DynamoError::validation("The provided starting key does not match the range key predicate"));
