@@ -1108,6 +1108,18 @@ impl<'x, 'a> Ev<'x, 'a> {
                 let mut it = args.into_iter();
                 let full: Vec<Value> =
                     bound.iter().map(|b| match b { Some(v) => v.clone(), None => it.next().unwrap_or(Value::Undefined) }).collect();
+                if let Value::Func(inner) = f {
+                    if let Func::Lambda { def, input: linput, env } = &**inner {
+                        // jsonata drops the signature of a partially applied lambda
+                        let frame = Frame::new(Some(env.clone()));
+                        for (i, p) in def.params.iter().enumerate() {
+                            frame.bind(p, full.get(i).cloned().unwrap_or(Value::Undefined));
+                        }
+                        let body = def.clone();
+                        let linput = linput.clone();
+                        return self.eval(&body.body, &linput, &frame);
+                    }
+                }
                 self.apply(f, full, input, pos)
             }
             Func::Chain(a, b) => {
