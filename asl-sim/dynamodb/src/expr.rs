@@ -1492,6 +1492,23 @@ fn remove_path(item: &mut Item, path: &Path) -> Result<(), String> {
     }
 }
 
+fn union<T: Clone + Eq + std::hash::Hash>(mut a: Vec<T>, b: &[T]) -> Vec<T> {
+    let mut seen: HashSet<T> = a.iter().cloned().collect();
+    for x in b {
+        if seen.insert(x.clone()) {
+            a.push(x.clone());
+        }
+    }
+    a
+}
+
+/// The members of `a` not in `b`; None when nothing is left (empty sets are not stored).
+fn difference<T: Eq + std::hash::Hash>(mut a: Vec<T>, b: &[T]) -> Option<Vec<T>> {
+    let remove: HashSet<&T> = b.iter().collect();
+    a.retain(|x| !remove.contains(x));
+    (!a.is_empty()).then_some(a)
+}
+
 /// Applies an update to `old` (missing item = empty map), returning the new item.
 pub fn apply_update(u: &Update, old: &Item) -> Result<Item, String> {
     // 1. evaluate every SET value against the old item
@@ -1520,30 +1537,9 @@ pub fn apply_update(u: &Update, old: &Item) -> Result<Item, String> {
                 r.check().map_err(|e| e.message())?;
                 AttrValue::N(r)
             }
-            (Some(AttrValue::SS(mut a)), AttrValue::SS(b)) => {
-                for x in b {
-                    if !a.contains(x) {
-                        a.push(x.clone());
-                    }
-                }
-                AttrValue::SS(a)
-            }
-            (Some(AttrValue::NS(mut a)), AttrValue::NS(b)) => {
-                for x in b {
-                    if !a.contains(x) {
-                        a.push(x.clone());
-                    }
-                }
-                AttrValue::NS(a)
-            }
-            (Some(AttrValue::BS(mut a)), AttrValue::BS(b)) => {
-                for x in b {
-                    if !a.contains(x) {
-                        a.push(x.clone());
-                    }
-                }
-                AttrValue::BS(a)
-            }
+            (Some(AttrValue::SS(a)), AttrValue::SS(b)) => AttrValue::SS(union(a, b)),
+            (Some(AttrValue::NS(a)), AttrValue::NS(b)) => AttrValue::NS(union(a, b)),
+            (Some(AttrValue::BS(a)), AttrValue::BS(b)) => AttrValue::BS(union(a, b)),
             _ => return Err(ERR_BAD_TYPE.into()),
         };
         set_path(&mut new, p, result)?;
@@ -1553,18 +1549,9 @@ pub fn apply_update(u: &Update, old: &Item) -> Result<Item, String> {
         let Operand::Value(_, v) = o else { continue };
         let Some(cur) = get_path(&new, p).cloned() else { continue };
         let result = match (cur, v) {
-            (AttrValue::SS(mut a), AttrValue::SS(b)) => {
-                a.retain(|x| !b.contains(x));
-                (!a.is_empty()).then_some(AttrValue::SS(a))
-            }
-            (AttrValue::NS(mut a), AttrValue::NS(b)) => {
-                a.retain(|x| !b.contains(x));
-                (!a.is_empty()).then_some(AttrValue::NS(a))
-            }
-            (AttrValue::BS(mut a), AttrValue::BS(b)) => {
-                a.retain(|x| !b.contains(x));
-                (!a.is_empty()).then_some(AttrValue::BS(a))
-            }
+            (AttrValue::SS(a), AttrValue::SS(b)) => difference(a, b).map(AttrValue::SS),
+            (AttrValue::NS(a), AttrValue::NS(b)) => difference(a, b).map(AttrValue::NS),
+            (AttrValue::BS(a), AttrValue::BS(b)) => difference(a, b).map(AttrValue::BS),
             _ => return Err(ERR_BAD_TYPE.into()),
         };
         match result {

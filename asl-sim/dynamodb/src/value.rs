@@ -89,9 +89,9 @@ impl AttrValue {
     /// Equality as DynamoDB compares values (sets ignore order).
     pub fn dyn_eq(&self, other: &AttrValue) -> bool {
         match (self, other) {
-            (AttrValue::SS(a), AttrValue::SS(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)),
-            (AttrValue::NS(a), AttrValue::NS(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)),
-            (AttrValue::BS(a), AttrValue::BS(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)),
+            (AttrValue::SS(a), AttrValue::SS(b)) => same_members(a, b),
+            (AttrValue::NS(a), AttrValue::NS(b)) => same_members(a, b),
+            (AttrValue::BS(a), AttrValue::BS(b)) => same_members(a, b),
             (AttrValue::M(a), AttrValue::M(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.dyn_eq(w)))
             }
@@ -108,6 +108,15 @@ impl AttrValue {
             _ => None,
         }
     }
+}
+
+/// Set equality (members are distinct, order does not matter).
+fn same_members<T: Eq + std::hash::Hash>(a: &[T], b: &[T]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let set: std::collections::HashSet<&T> = b.iter().collect();
+    a.iter().all(|x| set.contains(x))
 }
 
 pub fn item_size(item: &Item) -> usize {
@@ -287,15 +296,9 @@ fn ser(msg: &str) -> String {
     format!("{SER_PREFIX}{msg}")
 }
 
-fn has_dup<T: PartialEq>(v: &[T]) -> bool {
-    for i in 0..v.len() {
-        for j in 0..i {
-            if v[i] == v[j] {
-                return true;
-            }
-        }
-    }
-    false
+fn has_dup<T: Eq + std::hash::Hash>(v: &[T]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(v.len());
+    v.iter().any(|x| !seen.insert(x))
 }
 
 pub fn parse_item(v: &Value) -> Result<Item, String> {
