@@ -54,6 +54,8 @@ pub(crate) enum Func {
     Builtin(&'static Builtin),
     Partial { f: Value, args: Vec<Option<Value>> },
     Regex(Arc<RegexLit>),
+    /// the `next` of a regex match object: continues matching from a byte offset
+    RegexNext(Arc<RegexLit>, Rc<str>, usize),
     Chain(Value, Value),
     Transform { def: Arc<(Node, Node, Option<Node>)>, env: Rc<Frame>, pos: usize },
 }
@@ -70,6 +72,7 @@ pub(crate) fn arity(f: &Func) -> usize {
         }
         Func::Partial { args, .. } => args.iter().filter(|a| a.is_none()).count(),
         Func::Regex(_) => 1,
+        Func::RegexNext(..) => 0,
         Func::Chain(..) => 1,
         Func::Transform { .. } => 1,
     }
@@ -1130,9 +1133,15 @@ impl<'x, 'a> Ev<'x, 'a> {
             Func::Regex(re) => {
                 let s = args.into_iter().next().unwrap_or(Value::Undefined);
                 match s {
-                    Value::Str(s) => Ok(crate::functions::regex_match_object(&re.regex, &s, 0)),
+                    Value::Str(s) => crate::functions::regex_match_object(re, &s, 0, false, pos),
                     _ => Ok(Value::Undefined),
                 }
+            }
+            Func::RegexNext(re, s, from) => {
+                if *from >= s.len() {
+                    return Ok(Value::Undefined);
+                }
+                crate::functions::regex_match_object(re, s, *from, true, pos)
             }
             Func::Transform { def, env, pos } => {
                 let obj = args.into_iter().next().unwrap_or(Value::Undefined);

@@ -452,10 +452,26 @@ fn match_value(m: &RMatch, with_index: bool) -> Value {
     Value::Obj(Rc::new(o))
 }
 
-pub(crate) fn regex_match_object(re: &regex::Regex, s: &str, from: usize) -> Value {
-    match re.captures_at(s, from) {
-        Some(c) => match_value(&rmatch_from(s, &c), false),
-        None => Value::Undefined,
+pub(crate) fn regex_match_object(
+    re: &std::sync::Arc<crate::parser::RegexLit>,
+    s: &Rc<str>,
+    from: usize,
+    is_next: bool,
+    pos: usize,
+) -> R {
+    match re.regex.captures_at(s, from) {
+        Some(c) => {
+            let m = rmatch_from(s, &c);
+            if is_next && m.start == m.end {
+                return Err(ev("D1004", pos, re.regex.as_str()));
+            }
+            let end = m.end;
+            let Value::Obj(mut o) = match_value(&m, false) else { return Ok(Value::Undefined) };
+            Rc::make_mut(&mut o)
+                .insert(Rc::from("next"), Value::Func(Rc::new(Func::RegexNext(re.clone(), s.clone(), end))));
+            Ok(Value::Obj(o))
+        }
+        None => Ok(Value::Undefined),
     }
 }
 
