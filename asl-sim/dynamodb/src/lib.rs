@@ -23,15 +23,17 @@
 //! DescribeTable ACTIVE); `CreationDateTime` is 0 (no clock); Scan returns partitions
 //! in hash-key order, not DynamoDB's hash order; request ids are derived from a call
 //! counter; index reads scan the table (correct, but O(table)); the legacy parameters
-//! other than AttributesToGet (Expected, KeyConditions, QueryFilter, ScanFilter,
-//! AttributeUpdates, ConditionalOperator) are refused with a ValidationException;
-//! expressions nested more than 100 levels deep are refused as a syntax error.
+//! (AttributesToGet, Expected, ConditionalOperator, KeyConditions, QueryFilter,
+//! ScanFilter, AttributeUpdates) are translated into expressions, so their rarer
+//! validation messages are approximations; expressions nested more than 100 levels
+//! deep are refused as a syntax error.
 
 #![allow(clippy::result_large_err)] // DynamoError is the public error type; its size is part of the API
 
 pub mod decimal;
 pub mod expr;
 mod index;
+mod legacy;
 mod ops;
 mod sfn;
 pub mod value;

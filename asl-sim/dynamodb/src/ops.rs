@@ -252,8 +252,9 @@ const EXPRESSIONS: &[&str] = &[
     "ProjectionExpression", "ConditionExpression", "UpdateExpression", "KeyConditionExpression", "FilterExpression",
 ];
 
-/// The legacy (non-expression) parameters: AttributesToGet is supported, the others
-/// are refused; mixing them with expressions is DynamoDB's own error.
+/// The legacy (non-expression) parameters: mixing them with expressions is
+/// DynamoDB's own error; AttributesToGet becomes a projection here, the others are
+/// translated by the `legacy` module.
 fn legacy_params(req: &Value) -> Result<Option<Vec<Path>>, DynamoError> {
     let present = |f: &&str| req.get(*f).is_some_and(|v| !v.is_null());
     let legacy: Vec<&str> = LEGACY.iter().copied().filter(|f| present(f)).collect();
@@ -268,10 +269,8 @@ fn legacy_params(req: &Value) -> Result<Option<Vec<Path>>, DynamoError> {
             exprs.join(", ")
         )));
     }
-    if let Some(other) = legacy.iter().find(|f| **f != "AttributesToGet") {
-        return Err(DynamoError::validation(format!(
-            "asl-dynamodb does not support the legacy parameter {other}; use the expression parameters instead"
-        )));
+    if !legacy.contains(&"AttributesToGet") {
+        return Ok(None);
     }
     let list = get_arr(req, "AttributesToGet")?.expect("present");
     if list.is_empty() {
@@ -301,6 +300,18 @@ fn parse_exprs(req: &Value, kinds: &[&str]) -> Result<Exprs, DynamoError> {
     let mut out = Exprs::default();
     if legacy_projection.is_some() && kinds.contains(&"ProjectionExpression") {
         out.projection = legacy_projection;
+    }
+    if kinds.contains(&"ConditionExpression") {
+        out.condition = crate::legacy::expected(req)?;
+    }
+    if kinds.contains(&"UpdateExpression") {
+        out.update = crate::legacy::attribute_updates(req)?;
+    }
+    if kinds.contains(&"KeyConditionExpression") {
+        out.key = crate::legacy::key_conditions(req)?;
+        out.filter = crate::legacy::filter(req, "QueryFilter")?;
+    } else if kinds.contains(&"FilterExpression") {
+        out.filter = crate::legacy::filter(req, "ScanFilter")?;
     }
     let mut ctx = Ctx::new(&p.names, &p.values);
     let mut any = false;
@@ -741,7 +752,7 @@ impl Database {
         require(req, &["TableName"])?;
         let name = table_name(req)?;
         let common = read_common(req)?;
-        if get_str(req, "KeyConditionExpression")?.is_none() {
+        if get_str(req, "KeyConditionExpression")?.is_none() && req.get("KeyConditions").is_none_or(Value::is_null) {
             return Err(DynamoError::validation(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
             ));
