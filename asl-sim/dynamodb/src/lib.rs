@@ -174,6 +174,8 @@ impl Database {
         if !request.is_object() {
             return Err(DynamoError::serialization("Start of structure or map found where not expected."));
         }
+        // the full X-Amz-Target form is accepted too
+        let operation = operation.strip_prefix("DynamoDB_20120810.").unwrap_or(operation);
         match operation {
             "CreateTable" => self.create_table(request),
             "DeleteTable" => self.delete_table(request),
