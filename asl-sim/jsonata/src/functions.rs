@@ -402,7 +402,7 @@ fn char_index(s: &str, byte: usize) -> usize {
     s[..byte].chars().count()
 }
 
-fn rmatch_from(s: &str, c: &regex::Captures) -> RMatch {
+fn rmatch_from(s: &str, c: &fancy_regex::Captures<'_, str>) -> RMatch {
     let m = c.get(0).unwrap();
     RMatch {
         start: m.start(),
@@ -414,7 +414,7 @@ fn rmatch_from(s: &str, c: &regex::Captures) -> RMatch {
 }
 
 /// All successive matches, as jsonata's regex closure + next() would produce them.
-pub(crate) fn regex_all(re: &regex::Regex, s: &str, limit: Option<usize>, pos: usize) -> Result<Vec<RMatch>, Error> {
+pub(crate) fn regex_all(re: &crate::regex_conv::JsRegex, s: &str, limit: Option<usize>, pos: usize) -> Result<Vec<RMatch>, Error> {
     let mut out = vec![];
     let mut last = 0usize;
     let mut first = true;
@@ -475,7 +475,7 @@ pub(crate) fn regex_match_object(
     }
 }
 
-fn as_regex(v: &Value) -> Option<regex::Regex> {
+fn as_regex(v: &Value) -> Option<crate::regex_conv::JsRegex> {
     match v {
         Value::Func(f) => match &**f {
             Func::Regex(r) => Some(r.regex.clone()),

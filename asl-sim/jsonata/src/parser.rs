@@ -7,7 +7,7 @@ use std::sync::Arc as Rc;
 pub(crate) struct RegexLit {
     #[allow(dead_code)] // kept for diagnostics (Debug)
     pub source: String,
-    pub regex: regex::Regex,
+    pub regex: crate::regex_conv::JsRegex,
 }
 
 #[derive(Debug, Clone)]
@@ -511,11 +511,8 @@ fn tok_value(t: &Tok) -> String {
     }
 }
 
-pub(crate) fn build_regex(pattern: &str, flags: &str) -> Result<regex::Regex, String> {
-    let mut b = regex::RegexBuilder::new(&crate::regex_conv::convert(pattern));
-    b.case_insensitive(flags.contains('i'));
-    b.multi_line(flags.contains('m'));
-    b.build().map_err(|e| e.to_string())
+pub(crate) fn build_regex(pattern: &str, flags: &str) -> Result<crate::regex_conv::JsRegex, String> {
+    crate::regex_conv::JsRegex::new(pattern, flags)
 }
 
 impl Parser {

@@ -14,8 +14,6 @@ pub(crate) fn convert(p: &str) -> String {
                 'D' => out.push_str(if in_class { "\\D" } else { "[^0-9]" }),
                 'w' => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
                 'W' => out.push_str(if in_class { "\\W" } else { "[^0-9A-Za-z_]" }),
-                'b' if !in_class => out.push_str("(?-u:\\b)"),
-                'B' if !in_class => out.push_str("(?-u:\\B)"),
                 '/' => out.push('/'),
                 '-' => out.push_str("\\-"),
                 'u' if i + 6 <= chars.len() && chars[i + 2..i + 6].iter().all(|c| c.is_ascii_hexdigit()) => {
@@ -58,4 +56,40 @@ pub(crate) fn convert(p: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// A JavaScript-flavoured regular expression (lookaround and backreferences included).
+#[derive(Debug, Clone)]
+pub(crate) struct JsRegex {
+    re: fancy_regex::Regex,
+    source: String,
+}
+
+impl JsRegex {
+    pub fn new(pattern: &str, flags: &str) -> Result<JsRegex, String> {
+        let mut p = String::new();
+        if flags.contains('i') || flags.contains('m') {
+            p.push_str("(?");
+            if flags.contains('i') {
+                p.push('i');
+            }
+            if flags.contains('m') {
+                p.push('m');
+            }
+            p.push(')');
+        }
+        p.push_str(&convert(pattern));
+        let re = fancy_regex::RegexBuilder::new(&p).backtrack_limit(1_000_000).build().map_err(|e| e.to_string())?;
+        Ok(JsRegex { re, source: pattern.to_string() })
+    }
+    /// Captures of the first match starting at or after byte offset `pos`.
+    pub fn captures_at<'t>(&self, s: &'t str, pos: usize) -> Option<fancy_regex::Captures<'t, str>> {
+        self.re.captures_from_pos(s, pos).ok().flatten()
+    }
+    pub fn is_match(&self, s: &str) -> bool {
+        self.re.is_match(s).unwrap_or(false)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
 }
