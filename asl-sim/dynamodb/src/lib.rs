@@ -159,6 +159,9 @@ pub struct Database {
     pub(crate) tables: BTreeMap<String, Table>,
     /// Counts calls; used to derive deterministic request ids.
     pub(crate) requests: u64,
+    /// TransactWriteItems ClientRequestTokens seen, with their TransactItems. Without
+    /// a clock they never expire (DynamoDB forgets them after 10 minutes).
+    pub(crate) tx_tokens: BTreeMap<String, Value>,
 }
 
 impl Database {

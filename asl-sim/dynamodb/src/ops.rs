@@ -1088,6 +1088,32 @@ impl Database {
         require(req, &["TransactItems"])?;
         let items = get_arr(req, "TransactItems")?.expect("required");
         check_tx_len(items.len())?;
+        let token = get_str(req, "ClientRequestToken")?.map(str::to_string);
+        if let Some(t) = &token {
+            if t.is_empty() || t.len() > 36 {
+                return Err(DynamoError::validation(format!(
+                    "1 validation error detected: Value '{t}' at 'clientRequestToken' failed to satisfy constraint: Member must have length {}",
+                    if t.is_empty() { "greater than or equal to 1" } else { "less than or equal to 36" }
+                )));
+            }
+            if let Some(previous) = self.tx_tokens.get(t) {
+                if previous == &req["TransactItems"] {
+                    return Ok(json!({}));
+                }
+                return Err(DynamoError::new(
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                ));
+            }
+        }
+        let result = self.transact_write_items_once(items);
+        if let (Some(t), Ok(_)) = (token, &result) {
+            self.tx_tokens.insert(t, req["TransactItems"].clone());
+        }
+        result
+    }
+
+    fn transact_write_items_once(&mut self, items: &[Value]) -> Result<Value, DynamoError> {
         let mut results = Vec::new();
         let mut seen = HashSet::new();
         for it in items {
