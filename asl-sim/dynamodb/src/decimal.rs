@@ -435,4 +435,65 @@ mod tests {
         assert_eq!(d("-1").to_usize(), None);
         assert_eq!(d("1e3").to_usize(), Some(1000));
     }
+
+    /// Exact decimal text of `v / 10^scale`, trimmed the way DynamoDB prints numbers.
+    fn scaled(v: i128, scale: u32) -> String {
+        let neg = v < 0;
+        let a = v.unsigned_abs();
+        let p = 10u128.pow(scale);
+        let (int, frac) = (a / p, a % p);
+        let mut s = int.to_string();
+        if scale > 0 && frac > 0 {
+            let f = format!("{:0width$}", frac, width = scale as usize);
+            s.push('.');
+            s.push_str(f.trim_end_matches('0'));
+        }
+        if neg && s != "0" {
+            s.insert(0, '-');
+        }
+        s
+    }
+
+    #[test]
+    fn arithmetic_matches_integer_arithmetic() {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5000 {
+            let scale = (next() % 7) as u32;
+            let a = (next() as i64 >> (next() % 40)) as i128;
+            let b = (next() as i64 >> (next() % 40)) as i128;
+            let (da, db) = (d(&scaled(a, scale)), d(&scaled(b, scale)));
+            assert_eq!(da.add(&db).to_canonical(), scaled(a + b, scale), "{a} + {b} at scale {scale}");
+            assert_eq!(da.sub(&db).to_canonical(), scaled(a - b, scale), "{a} - {b} at scale {scale}");
+            assert_eq!(da.cmp(&db), a.cmp(&b), "{a} cmp {b}");
+        }
+    }
+
+    #[test]
+    fn storage_sizes() {
+        // one byte per two significant digits (paired around the decimal point), plus one
+        assert_eq!(d("0").storage_size(), 1);
+        assert_eq!(d("1").storage_size(), 2);
+        assert_eq!(d("12").storage_size(), 2);
+        assert_eq!(d("123").storage_size(), 3);
+        assert_eq!(d("12345").storage_size(), 4);
+        assert_eq!(d("0.5").storage_size(), 2);
+        assert_eq!(d("-1").storage_size(), 3);
+        assert!(d("12345678901234567890123456789012345678").storage_size() <= 21);
+    }
+
+    #[test]
+    fn exponent_forms_are_equal() {
+        assert_eq!(d("1.5e1"), d("15"));
+        assert_eq!(d("150e-1"), d("15"));
+        assert_eq!(d("0.00015E5"), d("15"));
+        assert_eq!(d("-0.0"), Decimal::zero());
+        assert!(d("-0.0001") < Decimal::zero());
+        assert!(d("1e-130") > Decimal::zero());
+    }
 }
