@@ -960,6 +960,14 @@ fn format_component(d: &Dt, m: &Marker, oh: i64, om: i64, pos: usize) -> Result<
 // ------------------------------------------------------------------ parsing
 
 pub(crate) fn parse_iso(s: &str) -> Option<i64> {
+    // the shape jsonata 2.0.6 accepts before handing the string to Date.parse
+    let shape = regex::Regex::new(
+        r"^\d{4}(-[01]\d)*(-[0-3]\d)*(T[0-2]\d:[0-5]\d:[0-5]\d)*(\.\d+)?([+-][0-2]\d:?[0-5]\d|Z)?$",
+    )
+    .ok()?;
+    if !shape.is_match(s) {
+        return None;
+    }
     let re = regex::Regex::new(
         r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?$",
     )

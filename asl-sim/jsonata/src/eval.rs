@@ -12,28 +12,37 @@ use std::sync::Arc;
 pub(crate) type R = Result<Value, Error>;
 
 pub(crate) struct Frame {
-    vars: RefCell<HashMap<Arc<str>, Value>>,
+    // frames hold few bindings: a vector beats a hash map here
+    vars: RefCell<Vec<(Arc<str>, Value)>>,
     parent: Option<Rc<Frame>>,
 }
 
 impl Frame {
     pub fn new(parent: Option<Rc<Frame>>) -> Rc<Frame> {
-        Rc::new(Frame { vars: RefCell::new(HashMap::new()), parent })
+        Rc::new(Frame { vars: RefCell::new(Vec::new()), parent })
     }
     pub fn bind(&self, name: &Arc<str>, v: Value) {
-        self.vars.borrow_mut().insert(name.clone(), v);
+        let mut vars = self.vars.borrow_mut();
+        if let Some(slot) = vars.iter_mut().find(|(k, _)| **k == **name) {
+            slot.1 = v;
+        } else {
+            vars.push((name.clone(), v));
+        }
     }
     pub fn bind_str(&self, name: &str, v: Value) {
-        self.vars.borrow_mut().insert(Arc::from(name), v);
+        self.bind(&Arc::from(name), v);
+    }
+    fn get(&self, name: &str) -> Option<Value> {
+        self.vars.borrow().iter().rev().find(|(k, _)| &**k == name).map(|(_, v)| v.clone())
     }
     pub fn lookup(&self, name: &str) -> Option<Value> {
-        if let Some(v) = self.vars.borrow().get(name) {
-            return Some(v.clone());
+        if let Some(v) = self.get(name) {
+            return Some(v);
         }
         let mut f = self.parent.clone();
         while let Some(fr) = f {
-            if let Some(v) = fr.vars.borrow().get(name) {
-                return Some(v.clone());
+            if let Some(v) = fr.get(name) {
+                return Some(v);
             }
             f = fr.parent.clone();
         }
@@ -169,7 +178,7 @@ pub(crate) fn frame_from_tuple(env: &Rc<Frame>, tuple: &Value) -> Rc<Frame> {
     if let Value::Obj(o) = tuple {
         let mut vars = f.vars.borrow_mut();
         for (k, v) in o.iter() {
-            vars.insert(Arc::from(&**k), v.clone());
+            vars.push((Arc::from(&**k), v.clone()));
         }
     }
     f
