@@ -126,6 +126,12 @@ pub struct TaskError {
 pub trait Services {
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError>;
 
+    /// Called after each state exits: a driver may pause the execution here
+    /// (interleaving executions in tests and simulations). Default: nothing.
+    fn state_exited(&mut self, state: &str) {
+        let _ = state;
+    }
+
     /// Reads the items of a Distributed Map's ItemReader (`s3:getObject`, `s3:listObjectsV2`).
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         let _ = (reader, parameters);
@@ -457,6 +463,7 @@ impl Engine<'_> {
                             Flow::Next(_, v) | Flow::End(v) => v,
                         };
                         self.history.push_state(now, prefix, "Exited", &st.name, Some(out_ref));
+                        self.services.state_exited(&st.name);
                     }
                     return Ok(flow);
                 }
@@ -535,6 +542,7 @@ impl Engine<'_> {
         };
         let now = self.clock.now_millis();
         self.history.push_state(now, type_prefix(&st.kind), "Exited", &st.name, Some(&out));
+        self.services.state_exited(&st.name);
         Ok(Flow::Next(c.next, out))
     }
 
@@ -555,7 +563,9 @@ impl Engine<'_> {
         if let Kind::Fail { error, cause } = &st.kind {
             let error = self.fail_text(error, raw, sc, vars, name, entered_id)?;
             let cause = self.fail_text(cause, raw, sc, vars, name, entered_id)?;
-            return Err(Failure { error: error.unwrap_or_default(), cause, terminal: Some(Status::Failed) });
+            // Not terminal: inside a Parallel branch or a Map iteration the
+            // failure is the enclosing state's error, which its Catch may take.
+            return Err(Failure { error: error.unwrap_or_default(), cause, terminal: None });
         }
         let effective = self.io_path(&st.input_path, raw, sc, vars, name, entered_id)?;
         match &st.kind {
@@ -1238,7 +1248,7 @@ impl Engine<'_> {
                     Some(d) => Some(self.jsonata_dyn(d, &states, vars, "Cause", name, entered_id, |v| v.as_str().map(str::to_string), "string")?),
                     None => None,
                 };
-                Err(Failure { error: error.unwrap_or_default(), cause, terminal: Some(Status::Failed) })
+                Err(Failure { error: error.unwrap_or_default(), cause, terminal: None })
             }
             Kind::Choice { choices, default } => {
                 let mut chosen = None;

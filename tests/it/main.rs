@@ -1,0 +1,13 @@
+//! One integration-test binary for the workspace (matklad's "one binary"):
+//! each module is a layer, each driven by data files under `tests/cases/`.
+
+mod cli;
+mod exec;
+mod file_manager;
+mod robustness;
+mod validate;
+
+/// The repository root (the parent of this crate).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf()
+}
