@@ -213,6 +213,13 @@ impl Database {
         serde_json::json!({ "Tables": tables })
     }
 
+    /// A table's items in DynamoDB JSON, in key order (partition key, then sort key;
+    /// strings in UTF-8 byte order, numbers numerically). None if there is no such table.
+    pub fn items(&self, table: &str) -> Option<Vec<Value>> {
+        let t = self.tables.get(table)?;
+        Some(t.data.values().flat_map(|p| p.values()).map(value::item_to_json).collect())
+    }
+
     /// Rebuilds a database from [`Database::to_json`] output
     /// (`{"Tables": [{"Table": <description>, "Items": [...]}]}`), or from a fixture
     /// that lists CreateTable requests with their items

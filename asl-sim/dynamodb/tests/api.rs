@@ -154,6 +154,8 @@ fn state_round_trip() {
         "Items": [{"PK": {"S": "alice"}, "SK": {"S": "Quota"}, "TotalSize": {"N": "10"}}]
     }]}))
     .unwrap();
+    assert_eq!(fx.items("Inventory").unwrap().len(), 1);
+    assert!(fx.items("Nope").is_none());
     let got = fx.call("GetItem", &json!({"TableName": "Inventory", "Key": {"PK": {"S": "alice"}, "SK": {"S": "Quota"}}})).unwrap();
     assert_eq!(got["Item"]["TotalSize"], json!({"N": "10"}));
     assert!(Database::from_json(&json!({"Tables": [{"Table": {"TableName": "x"}}]})).is_err());
