@@ -1473,10 +1473,8 @@ fn remove_path(item: &mut Item, path: &Path) -> Result<(), String> {
         }
         return Ok(());
     }
-    let parent = match get_path_mut(item, &path[..path.len() - 1]) {
-        Some(p) => p,
-        None => return Ok(()),
-    };
+    // a missing parent is an invalid path (a missing leaf is not)
+    let parent = get_path_mut(item, &path[..path.len() - 1]).ok_or_else(|| ERR_BAD_PATH.to_string())?;
     match (parent, &path[path.len() - 1]) {
         (AttrValue::M(m), PathElem::Attr(a)) => {
             m.remove(a);
@@ -1547,7 +1545,12 @@ pub fn apply_update(u: &Update, old: &Item) -> Result<Item, String> {
     // 4. DELETE
     for (p, o) in &u.deletes {
         let Operand::Value(_, v) = o else { continue };
-        let Some(cur) = get_path(&new, p).cloned() else { continue };
+        let Some(cur) = get_path(&new, p).cloned() else {
+            if p.len() > 1 && get_path(&new, &p[..p.len() - 1].to_vec()).is_none() {
+                return Err(ERR_BAD_PATH.into());
+            }
+            continue;
+        };
         let result = match (cur, v) {
             (AttrValue::SS(a), AttrValue::SS(b)) => difference(a, b).map(AttrValue::SS),
             (AttrValue::NS(a), AttrValue::NS(b)) => difference(a, b).map(AttrValue::NS),
