@@ -26,7 +26,8 @@
 //! (AttributesToGet, Expected, ConditionalOperator, KeyConditions, QueryFilter,
 //! ScanFilter, AttributeUpdates) are translated into expressions, so their rarer
 //! validation messages are approximations; expressions nested more than 100 levels
-//! deep are refused as a syntax error.
+//! deep are refused as a syntax error; TransactWriteItems ClientRequestTokens never
+//! expire (DynamoDB forgets them after 10 minutes).
 
 #![allow(clippy::result_large_err)] // DynamoError is the public error type; its size is part of the API
 
