@@ -1305,7 +1305,7 @@ fn f_distinct(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
                 }
             }
             Value::Num(n) => {
-                if seen.insert(format!("n{}", n)) {
+                if seen.insert(format!("n{}", if *n == 0.0 { 0.0 } else { *n })) {
                     out.push(x.clone());
                 }
             }

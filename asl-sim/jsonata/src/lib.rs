@@ -7,6 +7,23 @@
 //! let mut env = jsonata::Env { bindings: &b, now_millis: 0, random: &mut rnd };
 //! assert_eq!(e.evaluate(None, &mut env).unwrap(), Some(serde_json::json!(6)));
 //! ```
+//!
+//! * [`parse`] once, [`Expression::evaluate`] many times; an `Expression` is `Send + Sync`.
+//! * The evaluation takes everything from [`Env`]: variable bindings (`{"x": 1}` binds `$x`),
+//!   the clock (`$now()`, `$millis()`, and the fields `$toMillis` fills in from "now") and the
+//!   random source (`$random()`, `$shuffle`, `$uuid()`).
+//! * Errors carry JSONata's codes (`S0xxx` syntax, `T0xxx`/`T1xxx`/`T2xxx` type, `D1xxx`/`D2xxx`/
+//!   `D3xxx` dynamic). Deep nesting or runaway recursion gives `U1001` instead of a stack
+//!   overflow; an endless tail-recursive loop gives `U1002` after 50 million iterations.
+//! * Results: `Ok(None)` is `undefined`; functions become `""`; integral numbers are JSON
+//!   integers carrying the digits JavaScript prints; non-finite numbers are `D1001`.
+//! * Step Functions additions, always available: `$partition(array, size)`,
+//!   `$range(start, end, step?)` (inclusive end), `$hash(string, algorithm?)` (`MD5`, `SHA-1`,
+//!   `SHA-256` (default), `SHA-384`, `SHA-512`; hex), `$random(seed?)` (deterministic with a seed),
+//!   `$uuid()` (version 4, from `Env::random`) and `$parse(json)`.
+//! * Not in 2.0.6, so not here: the `?:` and `??` operators (JSONata 2.1).
+//! * Regular expressions are JavaScript's, run by `fancy-regex` (lookaround and backreferences
+//!   work; `\w`, `\d` are ASCII as in JavaScript; `\b` follows Unicode word characters).
 
 #![allow(clippy::type_complexity)]
 
