@@ -1036,7 +1036,8 @@ impl Database {
                 let (sub, is_put) = match (put, del) {
                     (Some(_), None) => (r.get("PutRequest").expect("present"), true),
                     (None, Some(_)) => (r.get("DeleteRequest").expect("present"), false),
-                    _ => return Err(DynamoError::validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")),
+                    // (DynamoDB's exact text for this case is not documented)
+                    _ => return Err(DynamoError::validation("Each WriteRequest must contain exactly one of PutRequest or DeleteRequest")),
                 };
                 let mut one = sub.clone();
                 if let Value::Object(o) = &mut one {
