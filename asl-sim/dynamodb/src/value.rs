@@ -159,7 +159,7 @@ pub fn parse_attr(v: &Value, depth: usize) -> Result<AttrValue, String> {
         _ => return Err(ser("Unexpected value type in payload")),
     };
     if depth > 32 {
-        return Err("Nesting Levels have exceeded supported limits".into());
+        return Err("Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit".into());
     }
     let entries: Vec<(&String, &Value)> = obj.iter().filter(|(_, v)| !v.is_null()).collect();
     if entries.is_empty() {

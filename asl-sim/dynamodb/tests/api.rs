@@ -218,6 +218,10 @@ fn no_panics_on_garbage() {
     }
     let e = db.call("PutItem", &json!({"TableName": "Files", "Item": {"Id": {"S": "u"}, "Key": {"S": "k"}, "n": nested}})).unwrap_err();
     assert_eq!(e.code, "ValidationException");
+    assert_eq!(
+        e.message,
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
+    );
 
     // malformed request shapes
     let shapes = [
