@@ -524,7 +524,10 @@ fn custom_matches(ev: &mut Ev, f: &Value, s: &str, limit: Option<usize>, pos: us
         let text = o.get("match").and_then(|m| m.as_str().map(|x| x.to_string())).unwrap_or_default();
         let index = o.get("start").and_then(|x| x.num()).unwrap_or(0.0);
         let start = byte_of(index).min(s.len());
-        let end = (start + text.len()).min(s.len());
+        let mut end = (start + text.len()).min(s.len());
+        while !s.is_char_boundary(end) {
+            end += 1;
+        }
         let groups = match o.get("groups") {
             Some(Value::Arr(a)) => a.items.clone(),
             _ => vec![],
@@ -662,7 +665,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let mut out = String::new();
     let mut last = 0;
     for m in &ms {
-        out.push_str(&s[last..m.start]);
+        out.push_str(&s[last..m.start.max(last)]);
         match &rep {
             Value::Str(r) => out.push_str(&expand_replacement(r, m)),
             f => {
@@ -674,7 +677,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
                 }
             }
         }
-        last = m.end;
+        last = m.end.max(last);
     }
     out.push_str(&s[last..]);
     Ok(Value::string(out))
@@ -711,8 +714,8 @@ fn f_split(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
             };
             let mut start = 0;
             for m in &ms {
-                out.push(Value::str(&s[start..m.start]));
-                start = m.end;
+                out.push(Value::str(&s[start..m.start.max(start)]));
+                start = m.end.max(start);
             }
             if lim.map(|l| ms.len() < l).unwrap_or(true) {
                 out.push(Value::str(&s[start..]));
