@@ -55,8 +55,8 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// A parsed expression: parse once, evaluate many times. `Send + Sync`.
-#[derive(Debug)]
+/// A parsed expression: parse once, evaluate many times. `Send + Sync`, cheap to share.
+#[derive(Debug, Clone)]
 pub struct Expression {
     root: parser::Node,
 }
