@@ -847,8 +847,10 @@ impl Lowering<'_> {
             Some(r) => match r.as_str() {
                 Some(s) => {
                     let s = self.subst(s);
-                    if !s.starts_with("arn:") && !s.contains("${") {
-                        self.error(r.pos, "E038", format!("Resource of {what} is not an ARN: \"{s}\""));
+                    if !s.contains("${") {
+                        if let Err(msg) = check_resource(&s) {
+                            self.error(r.pos, "E038", format!("Resource of {what}: {msg}"));
+                        }
                     }
                     (s, r.pos)
                 }
@@ -1256,5 +1258,96 @@ impl Lowering<'_> {
             result_writer,
             result_writer_params,
         }))
+    }
+}
+
+/// Checks a Task's Resource the way CreateStateMachine does: an optimized
+/// integration (`arn:aws:states:::service:action[.pattern]`), an aws-sdk one,
+/// a Lambda function ARN or an activity ARN. Services outside the embedded
+/// set are accepted (AWS offers many); only malformed ARNs and integrations
+/// AWS is known to reject are errors.
+pub fn check_resource(r: &str) -> Result<(), String> {
+    let parts: Vec<&str> = r.split(':').collect();
+    if parts.len() < 6 || parts[0] != "arn" || parts[1].is_empty() {
+        return Err(format!("\"{r}\" is not an ARN"));
+    }
+    match parts[2] {
+        "states" => {
+            if parts[5] == "activity" {
+                return if parts.len() == 7 && !parts[6].is_empty() { Ok(()) } else { Err(format!("\"{r}\" is not a valid activity ARN")) };
+            }
+            if parts.len() < 7 || !parts[3].is_empty() || !parts[4].is_empty() {
+                return Err(format!("\"{r}\" is not a Step Functions integration ARN (arn:aws:states:::service:action)"));
+            }
+            let service = parts[5];
+            let action = parts[6..].join(":");
+            let base = action.split('.').next().unwrap_or("");
+            let pattern = action.strip_prefix(base).unwrap_or("");
+            if service.is_empty() || base.is_empty() {
+                return Err(format!("\"{r}\" names no service or action"));
+            }
+            if !["", ".sync", ".sync:2", ".waitForTaskToken"].contains(&pattern) {
+                return Err(format!("\"{r}\" has an unknown integration pattern \"{pattern}\""));
+            }
+            if service == "aws-sdk" {
+                let Some((svc, act)) = base.split_once(':').or_else(|| action.split_once(':')) else {
+                    return Err(format!("\"{r}\" must name a service and an action: arn:aws:states:::aws-sdk:service:action"));
+                };
+                if svc.is_empty() || act.is_empty() || pattern.starts_with(".sync") {
+                    return Err(format!("The resource provided {r} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+                }
+                return Ok(());
+            }
+            // The optimized DynamoDB integration has these four actions only (recorded on AWS).
+            if service == "dynamodb" && !["getItem", "putItem", "updateItem", "deleteItem"].contains(&base) {
+                return Err(format!("The resource provided {r} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+            }
+            if service == "lambda" && base != "invoke" {
+                return Err(format!("The resource provided {r} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+            }
+            Ok(())
+        }
+        "lambda" => {
+            if parts.len() >= 7 && parts[5] == "function" && !parts[6].is_empty() && parts.len() <= 8 {
+                Ok(())
+            } else {
+                Err(format!("\"{r}\" is not a Lambda function ARN (arn:aws:lambda:region:account:function:name)"))
+            }
+        }
+        other => Err(format!("\"{r}\" is not a resource Step Functions can call (service \"{other}\")")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_resource;
+
+    #[test]
+    fn resources_as_create_state_machine_checks_them() {
+        for ok in [
+            "arn:aws:states:::lambda:invoke",
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "arn:aws:states:::aws-sdk:dynamodb:query",
+            "arn:aws:states:::states:startExecution.sync:2",
+            "arn:aws:states:::sqs:sendMessage",
+            "arn:aws:lambda:us-east-1:111111111111:function:f",
+            "arn:aws:lambda:us-east-1:111111111111:function:f:live",
+            "arn:aws:states:us-east-1:111111111111:activity:a",
+            "arn:aws-cn:states:::dynamodb:getItem",
+        ] {
+            assert_eq!(check_resource(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "not-an-arn",
+            "arn:aws:states:::dynamodb:query",
+            "arn:aws:states:::lambda:call",
+            "arn:aws:states:::aws-sdk:s3",
+            "arn:aws:states:::aws-sdk:s3:getObject.sync",
+            "arn:aws:states:::sqs:sendMessage.later",
+            "arn:aws:s3:::bucket",
+            "arn:aws:lambda:us-east-1:1:layer:x",
+        ] {
+            assert!(check_resource(bad).is_err(), "{bad}");
+        }
     }
 }

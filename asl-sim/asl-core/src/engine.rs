@@ -225,6 +225,7 @@ impl<'p> Vars<'p> {
 }
 
 /// What `$$` holds for one state.
+#[derive(Clone, Copy)]
 struct StateCtx<'a> {
     name: &'a str,
     entered_ms: i64,
@@ -627,6 +628,10 @@ impl Engine<'_> {
                 self.finish_jsonpath(st, raw, result, sc, vars, entered_id)
             }
             Kind::Task(task) => {
+                // `.waitForTaskToken` tasks see their token as `$$.Task.Token` in Parameters.
+                let token = self.task_token(task);
+                let tsc = StateCtx { task_token: token.as_deref(), ..*sc };
+                let sc = &tsc;
                 let params = match &st.parameters {
                     Some(p) => self.eval_template(p, &effective, sc, vars, "Parameters", name, entered_id)?,
                     None => effective.clone(),
@@ -637,7 +642,7 @@ impl Engine<'_> {
                     Some(c) => Some(self.eval_template(c, &effective, sc, vars, "Credentials", name, entered_id)?),
                     None => None,
                 };
-                let result = self.call_task(st, task, params, timeout, heartbeat, credentials)?;
+                let result = self.call_task(st, task, params, timeout, heartbeat, credentials, token.clone())?;
                 let result = match &st.result_selector {
                     Some(s) => self.eval_template(s, &result, sc, vars, "ResultSelector", name, entered_id)?,
                     None => result,
@@ -881,7 +886,12 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn call_task(&mut self, st: &State, task: &Task, params: Value, timeout: Option<f64>, heartbeat: Option<f64>, credentials: Option<Value>) -> Result<Value, Failure> {
+    fn task_token(&mut self, task: &Task) -> Option<String> {
+        task.resource.ends_with(".waitForTaskToken").then(|| format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call_task(&mut self, st: &State, task: &Task, params: Value, timeout: Option<f64>, heartbeat: Option<f64>, credentials: Option<Value>, token: Option<String>) -> Result<Value, Failure> {
         let now = self.clock.now_millis();
         let lambda_direct = task.resource.starts_with("arn:aws:lambda:") || task.resource.contains(":lambda:") && task.resource.contains(":function:");
         let (scheduled, started, succeeded, failed) = if lambda_direct {
@@ -891,7 +901,6 @@ impl Engine<'_> {
         };
         self.history.push(now, scheduled, json!({"resource": task.resource, "parameters": crate::history::payload(&params), "timeoutInSeconds": timeout}));
         self.history.push(now, started, json!({"resource": task.resource}));
-        let token = task.resource.ends_with(".waitForTaskToken").then(|| format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64()));
         let call = TaskCall {
             resource: &task.resource,
             parameters: params,
@@ -1314,6 +1323,9 @@ impl Engine<'_> {
             }
             Kind::Pass { .. } => self.jsonata_finish(st, raw, None, &states, vars, entered_id),
             Kind::Task(task) => {
+                let token = self.task_token(task);
+                let tsc = StateCtx { task_token: token.as_deref(), ..*sc };
+                let states = if token.is_some() { self.jsonata_states(&tsc, raw, None, None) } else { states };
                 let args = match &st.arguments {
                     Some(t) => self.eval_jsonata_template(t, &states, vars, "Arguments", name, entered_id)?,
                     None => raw.clone(),
@@ -1326,7 +1338,7 @@ impl Engine<'_> {
                     Some(d) => Some(self.jsonata_dyn(d, &states, vars, "HeartbeatSeconds", name, entered_id, Value::as_f64, "integer")?),
                     None => None,
                 };
-                let result = self.call_task(st, task, args, timeout, heartbeat, None)?;
+                let result = self.call_task(st, task, args, timeout, heartbeat, None, token.clone())?;
                 let states = self.jsonata_states(sc, raw, Some(&result), None);
                 self.jsonata_finish(st, raw, Some(result), &states, vars, entered_id)
             }
