@@ -4,7 +4,7 @@
 
 mod common;
 
-const FLOOR: f64 = 0.995;
+const FLOOR: f64 = 1.0;
 
 #[test]
 fn jsonata_suite() {
