@@ -401,7 +401,10 @@ impl<'x, 'a> Ev<'x, 'a> {
             return v;
         }
         if let Some(b) = crate::functions::lookup(name) {
-            return Value::Func(Rc::new(Func::Builtin(b)));
+            // one value per builtin and evaluation, so that `$sum = $sum` holds
+            let v = Value::Func(Rc::new(Func::Builtin(b)));
+            self.globals.insert(name.to_string(), v.clone());
+            return v;
         }
         Value::Undefined
     }

@@ -1127,6 +1127,14 @@ fn keys_of(v: &Value, out: &mut indexmap::IndexSet<Rc<str>>) {
 fn f_keys(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
     let mut ks = indexmap::IndexSet::new();
     keys_of(arg(a, 0), &mut ks);
+    if matches!(arg(a, 0), Value::Arr(_)) {
+        // the keys of an array of objects are gathered in an object, hence JavaScript's order
+        let mut m = Map::new();
+        for k in ks {
+            m.insert(k, Value::Null);
+        }
+        return Ok(Value::seq(m.js_order().keys().cloned().map(Value::Str).collect()));
+    }
     Ok(Value::seq(ks.into_iter().map(Value::Str).collect()))
 }
 fn f_lookup(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
