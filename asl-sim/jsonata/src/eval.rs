@@ -663,10 +663,14 @@ impl<'x, 'a> Ev<'x, 'a> {
 
     pub fn eval_filter(&mut self, pred: &Node, input: Value, env: &Rc<Frame>) -> R {
         let is_tuple = matches!(&input, Value::Arr(a) if a.tuple);
-        let items: Vec<Value> = match &input {
-            Value::Arr(a) => a.items.clone(),
-            Value::Undefined => vec![],
-            v => vec![v.clone()],
+        let single: [Value; 1];
+        let items: &[Value] = match &input {
+            Value::Arr(a) => &a.items,
+            Value::Undefined => &[],
+            v => {
+                single = [v.clone()];
+                &single
+            }
         };
         let mut out = vec![];
         if let Kind::Num(n) = pred.kind {
