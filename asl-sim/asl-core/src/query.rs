@@ -16,6 +16,10 @@ pub fn jsonata_template(s: &str) -> Option<Result<JsonataExpr, String>> {
     let inner = s.strip_prefix("{%")?.strip_suffix("%}")?;
     Some(match jsonata::parse(inner) {
         Ok(parsed) => Ok(JsonataExpr { src: inner.to_string(), parsed }),
-        Err(e) => Err(e.to_string()),
+        // Point inside the expression: the offset counts from the start of the field's text.
+        Err(e) => Err(match e.position {
+            Some(p) => format!("{e} (at character {} of the field)", p + 2),
+            None => e.to_string(),
+        }),
     })
 }
