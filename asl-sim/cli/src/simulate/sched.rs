@@ -407,6 +407,7 @@ fn short_seq(event: &Value) -> String {
             let dt = event.get("detail-type").and_then(Value::as_str).unwrap_or("");
             format!("{dt} {k} seq …{}", &s[s.len().saturating_sub(4)..])
         }
+        _ if event.is_null() => "StartExecution".to_string(),
         _ => event.get("detail-type").and_then(Value::as_str).unwrap_or("event").to_string(),
     }
 }
@@ -422,9 +423,17 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
     let world = SharedWorld::new(sc.world());
     let lambdas: Arc<BTreeMap<String, Value>> = Arc::new(sc.lambdas.iter().map(|(k, v)| (k.clone(), v.output.clone())).collect());
     let mut rng = SplitMix64::new(seed);
-    let (ops, dups_given, script_steps): (Vec<(usize, Op)>, Option<&BTreeSet<String>>, Option<&[Step]>) = match &mode {
-        Mode::Random(_) => (generate_ops(sc, seed).into_iter().enumerate().collect(), None, None),
-        Mode::Scripted(s) => (s.ops.clone(), Some(&s.dups), Some(&s.steps)),
+    let ops: Vec<(usize, Op)> = match &mode {
+        Mode::Random(_) => generate_ops(sc, seed).into_iter().enumerate().collect(),
+        Mode::Scripted(s) => s.ops.clone(),
+    };
+    let dups_given: Option<&BTreeSet<String>> = match &mode {
+        Mode::Random(_) => None,
+        Mode::Scripted(s) => Some(&s.dups),
+    };
+    let script_steps: Option<&[Step]> = match &mode {
+        Mode::Random(_) => None,
+        Mode::Scripted(s) => Some(&s.steps),
     };
     let (report_tx, report_rx) = channel::<Report>();
     let mut next_op = 0usize; // index into ops
@@ -716,6 +725,12 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                     rec.cause = out.cause.clone();
                     rec.output = out.output.clone();
                     rec.history = out.history.events().to_vec();
+                    if rec.status == "RUNNING" {
+                        // The history ends where the call hung: drop what the simulated failure added.
+                        if let Some(cut) = rec.history.iter().position(|e| e["type"] == "TaskFailed" && e.to_string().contains("the execution is hung")) {
+                            rec.history.truncate(cut);
+                        }
+                    }
                     now = now.max(out.stop_millis);
                     if opts.trace {
                         let detail = match (&out.output, &out.error) {

@@ -133,3 +133,19 @@ fn fault_error_names_follow_the_integration() {
     assert_eq!(name("lambda-error", "arn:aws:states:::lambda:invoke", None), "Error");
     assert_eq!(name("hang", "arn:aws:states:::lambda:invoke", None), "hang");
 }
+
+#[test]
+fn a_hang_without_timeout_leaves_the_execution_running() {
+    let sc = load("hang.sim.yaml");
+    let mut pool = Pool::new();
+    let c = run_seed(&sc, &mut pool, 1, true, true);
+    // The fault is injected at step 4 exactly, whatever the seed.
+    assert!(c.result.trace.iter().any(|l| l.starts_with("#4 ") && l.contains("FAULT no answer")), "{}", c.result.trace.join("\n"));
+    let hung: Vec<_> = c.result.executions.iter().filter(|e| e.status == "RUNNING").collect();
+    assert_eq!(hung.len(), 1);
+    assert_eq!(hung[0].history.last().and_then(|e| e["type"].as_str()), Some("TaskStarted"));
+    assert!(c.violations.iter().any(|v| v.0 == "no-failed-executions" && v.1.contains("RUNNING Hung")));
+    // The other execution still ran both of its updates.
+    let doc = invariants::state_document(&mut c.result.world.lock(), &[]);
+    assert_eq!(doc["tables"]["counters"][0]["n"], 2);
+}
