@@ -34,6 +34,8 @@ pub enum OpKind {
     S3Delete,
     /// Start an execution of a machine with an input.
     Start { machine: String, input: Value },
+    /// PutEvents of one custom event on a bus (`None`: default).
+    Event { bus: Option<String>, source: String, detail_type: String, detail: Value },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +52,9 @@ impl Op {
             OpKind::Delete => format!("delete request {}", self.key),
             OpKind::S3Delete => format!("s3 delete {}", self.key),
             OpKind::Start { machine, input } => format!("start {machine} {input}"),
+            OpKind::Event { bus, source, detail_type, detail } => {
+                format!("put event {source}/{detail_type} on {} {detail}", bus.as_deref().unwrap_or("default"))
+            }
         }
     }
 }
@@ -185,6 +190,28 @@ fn load_value(path: &Path, depth: usize) -> Result<Value, String> {
         let mut base = load_value(&base_path, depth + 1)?;
         if let Value::Object(b) = &mut base {
             b.remove("description");
+            // The base's paths are relative to the base's own directory.
+            let base_dir = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let fix = |v: &mut Value| {
+                if let Value::String(p) = v {
+                    if Path::new(p.as_str()).is_relative() {
+                        *p = base_dir.join(p.as_str()).display().to_string();
+                    }
+                }
+            };
+            if let Some(t) = b.get_mut("template") {
+                fix(t);
+            }
+            if let Some(f) = b.get_mut("fixture") {
+                fix(f);
+            }
+            if let Some(Value::Object(ms)) = b.get_mut("machines") {
+                for m in ms.values_mut() {
+                    if let Some(d) = m.get_mut("definition") {
+                        fix(d);
+                    }
+                }
+            }
         }
         merge(&mut base, v);
         return Ok(base);
@@ -729,8 +756,20 @@ fn load_workload(v: Option<&Value>, world: &World, machines: &BTreeMap<String, M
                 return Err(format!("workload.operations[{i}]: no machine {sm}"));
             }
             Op { kind: OpKind::Start { machine: sm.into(), input: o.get("input").cloned().unwrap_or(json!({})) }, key: String::new() }
+        } else if let Some(Value::Object(e)) = o.get("event") {
+            check_keys(e, &["bus", "source", "detail-type", "detail"], &format!("workload.operations[{i}].event"))?;
+            let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+            Op {
+                kind: OpKind::Event {
+                    bus: s("bus"),
+                    source: s("source").ok_or(format!("workload.operations[{i}].event.source is required"))?,
+                    detail_type: s("detail-type").ok_or(format!("workload.operations[{i}].event.detail-type is required"))?,
+                    detail: e.get("detail").cloned().unwrap_or(json!({})),
+                },
+                key: String::new(),
+            }
         } else {
-            return Err(format!("workload.operations[{i}] must be one of put, delete, s3-delete, start"));
+            return Err(format!("workload.operations[{i}] must be one of put, delete, s3-delete, start, event"));
         };
         ops.push(op);
     }

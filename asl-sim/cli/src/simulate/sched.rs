@@ -614,6 +614,20 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                             Err(e) => note = format!(" failed: {}", e.code),
                         }
                     }
+                    OpKind::Event { bus, source, detail_type, detail } => {
+                        let entry = PutEventsEntry {
+                            source: Some(source.clone()),
+                            detail_type: Some(detail_type.clone()),
+                            detail: Some(detail.to_string()),
+                            event_bus_name: bus.clone(),
+                            ..Default::default()
+                        };
+                        match w.events.put_events(&[entry], &ctx) {
+                            Ok((r, ds)) if r.failed_entry_count == 0 => deliveries.extend(ds),
+                            Ok((r, _)) => note = format!(" failed: {}", r.to_json()),
+                            Err(e) => note = format!(" failed: {}", e.code),
+                        }
+                    }
                     OpKind::Start { machine, input } => {
                         deliveries.push(Delivery {
                             target_id: machine.clone(),
