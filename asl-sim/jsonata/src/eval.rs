@@ -996,19 +996,19 @@ impl<'x, 'a> Ev<'x, 'a> {
             evaluated.push(self.eval(a, input, env)?);
         }
         self.call_env = Some(env.clone());
-        let name = match &proc_.kind {
-            Kind::Path(steps) => match &steps[0].kind {
-                Kind::Name(n) => n.to_string(),
-                _ => String::new(),
-            },
-            Kind::Var(v) => v.to_string(),
-            _ => String::new(),
-        };
         self.apply(&proc_v, evaluated, input, node.pos).map_err(|mut e| {
             if e.position.is_none() {
                 e.position = Some(node.pos);
             }
             if e.message.contains("{{token}}") {
+                let name = match &proc_.kind {
+                    Kind::Path(steps) => match &steps[0].kind {
+                        Kind::Name(n) => n.to_string(),
+                        _ => String::new(),
+                    },
+                    Kind::Var(v) => v.to_string(),
+                    _ => String::new(),
+                };
                 e.message = e.message.replace("{{token}}", &name);
             }
             e

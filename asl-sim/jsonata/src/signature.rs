@@ -140,7 +140,7 @@ impl Signature {
     /// Validate and coerce the arguments.
     pub fn validate(&self, args: &[Value], context: &Value, fname: &str, pos: usize) -> Result<Vec<Value>, Error> {
         let sym: Vec<char> = args.iter().map(symbol).collect();
-        let mut m = vec![];
+        let mut m = Vec::with_capacity(self.params.len());
         if !self.match_from(&sym, 0, 0, &mut m) {
             // find the failing argument
             let mut good_to = 0;
@@ -164,7 +164,8 @@ impl Signature {
             e.message = e.message.replace("{{index}}", &(good_to + 1).to_string());
             return Err(e);
         }
-        let mut out = vec![];
+        // room for the padding eval::apply_func adds
+        let mut out = Vec::with_capacity(self.params.len().max(args.len()) + 4);
         let mut arg_index = 0;
         for (pi, p) in self.params.iter().enumerate() {
             let (start, n) = m[pi];

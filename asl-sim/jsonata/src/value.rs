@@ -219,6 +219,9 @@ pub(crate) fn fmt_number(n: f64) -> String {
     if n == 0.0 {
         return "0".into();
     }
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        return (n as i64).to_string();
+    }
     let neg = n < 0.0;
     let s = format!("{:e}", n.abs());
     let (mant, exp) = s.split_once('e').unwrap();
@@ -261,7 +264,7 @@ pub(crate) fn fmt_number(n: f64) -> String {
 
 /// Number.prototype.toPrecision(p) then Number() again -> f64
 pub(crate) fn to_precision_num(n: f64, p: usize) -> f64 {
-    if !n.is_finite() || n == 0.0 {
+    if !n.is_finite() || n == 0.0 || (n.fract() == 0.0 && n.abs() < 1e15) {
         return n;
     }
     let s = format!("{:.*e}", p - 1, n);
