@@ -1,10 +1,15 @@
 //! Evaluate expressions from the command line: `jeval EXPR [DATA_JSON]`, or one expression
-//! per line on stdin (`EXPR` or `EXPR<TAB>DATA_JSON`).
+//! per line on stdin (`EXPR`, `EXPR<TAB>DATA_JSON` or `EXPR<TAB>DATA_JSON<TAB>BINDINGS_JSON`).
 use std::io::BufRead;
 
 fn run(expr: &str, data: Option<&str>) -> String {
+    let (data, bindings) = match data.map(|d| d.split_once('\t')) {
+        Some(Some((d, b))) => (Some(d), Some(b)),
+        _ => (data, None),
+    };
     let data: Option<serde_json::Value> = data.and_then(|d| serde_json::from_str(d).ok());
-    let b = serde_json::Map::new();
+    let b: serde_json::Map<String, serde_json::Value> =
+        bindings.and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
     let mut seed = 42u64;
     let mut rnd = move || {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
