@@ -49,6 +49,9 @@ pub(crate) fn convert(p: &str) -> String {
                     out.push_str("\\]");
                     i += 1;
                 }
+            } else if c == '.' {
+                // JavaScript's `.` stops at every line terminator, not only at \n
+                out.push_str("[^\\n\\r\\x{2028}\\x{2029}]");
             } else {
                 out.push(c);
             }
