@@ -30,6 +30,10 @@ pub struct SimulateArgs {
     /// Do not shrink a failure.
     #[arg(long)]
     pub no_shrink: bool,
+    /// Seeds run on this many threads at once (default: the number of CPUs, at most 8).
+    /// Each run stays deterministic; the lowest failing seed is reported.
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// One checked run.
@@ -244,24 +248,62 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// Runs seeds `first..first+runs`, stopping at the first failing one.
-pub fn explore(sc: &scenario::Scenario, pool: &mut Pool, first: u64, runs: u64) -> Summary {
+/// Runs seeds `first..first+runs` on `jobs` threads and reports the lowest failing seed
+/// (each thread takes every `jobs`-th seed in order and stops past a known failure).
+pub fn explore(sc: &scenario::Scenario, first: u64, runs: u64, jobs: usize) -> Summary {
+    use std::sync::atomic::{AtomicU64, Ordering};
     let t0 = Instant::now();
+    let jobs = jobs.clamp(1, runs.max(1) as usize);
+    let lowest_failure = AtomicU64::new(u64::MAX);
+    let end = first.saturating_add(runs);
+    let parts: Vec<Summary> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs as u64)
+            .map(|k| {
+                let lowest_failure = &lowest_failure;
+                scope.spawn(move || {
+                    let mut pool = Pool::new();
+                    let mut s = Summary { runs: 0, steps: 0, executions: 0, faults: 0, duplicates: 0, failed: None, seconds: 0.0 };
+                    let mut seed = first + k;
+                    while seed < end && seed < lowest_failure.load(Ordering::SeqCst) {
+                        let c = run_seed(sc, &mut pool, seed, false, false);
+                        s.runs += 1;
+                        s.steps += c.result.script.steps.len() as u64;
+                        s.executions += c.result.executions.len() as u64;
+                        s.duplicates += c.result.script.dups.len() as u64;
+                        s.faults += c.result.script.steps.iter().filter(|x| matches!(x, Step::Call(_, Some(_)))).count() as u64;
+                        if !c.violations.is_empty() {
+                            lowest_failure.fetch_min(seed, Ordering::SeqCst);
+                            s.failed = Some(c);
+                            break;
+                        }
+                        seed += jobs as u64;
+                    }
+                    s
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a simulation thread panicked")).collect()
+    });
     let mut s = Summary { runs: 0, steps: 0, executions: 0, faults: 0, duplicates: 0, failed: None, seconds: 0.0 };
-    for seed in first..first.saturating_add(runs) {
-        let c = run_seed(sc, pool, seed, false, false);
-        s.runs += 1;
-        s.steps += c.result.script.steps.len() as u64;
-        s.executions += c.result.executions.len() as u64;
-        s.duplicates += c.result.script.dups.len() as u64;
-        s.faults += c.result.script.steps.iter().filter(|x| matches!(x, Step::Call(_, Some(_)))).count() as u64;
-        if !c.violations.is_empty() {
-            s.failed = Some(c);
-            break;
+    for p in parts {
+        s.runs += p.runs;
+        s.steps += p.steps;
+        s.executions += p.executions;
+        s.faults += p.faults;
+        s.duplicates += p.duplicates;
+        if let Some(c) = p.failed {
+            if s.failed.as_ref().is_none_or(|f| c.seed < f.seed) {
+                s.failed = Some(c);
+            }
         }
     }
     s.seconds = t0.elapsed().as_secs_f64();
     s
+}
+
+/// The default number of threads for `explore`.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8)
 }
 
 pub fn main(args: SimulateArgs) -> i32 {
@@ -294,8 +336,9 @@ pub fn main(args: SimulateArgs) -> i32 {
     }
     let first = args.seed.unwrap_or(sc.seed);
     let runs = args.runs.unwrap_or(sc.runs);
-    println!("simulate {}: {runs} runs from seed {first}", sc.path.display());
-    let s = explore(&sc, &mut pool, first, runs);
+    let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
+    println!("simulate {}: {runs} runs from seed {first} on {jobs} thread(s)", sc.path.display());
+    let s = explore(&sc, first, runs, jobs);
     let rate = s.runs as f64 / s.seconds.max(1e-9);
     println!(
         "{} runs, {} steps, {} executions, {} duplicated deliveries, {} injected faults in {:.2} s ({rate:.0} runs/s)",

@@ -128,11 +128,18 @@ pub struct Stub {
     pub output: Value,
 }
 
+/// The services' state every run starts from.
+pub struct Base {
+    pub dynamodb: asl_dynamodb::Database,
+    pub s3: asl_s3_events::S3,
+    pub events: asl_s3_events::EventBridge,
+}
+
 pub struct Scenario {
     pub path: PathBuf,
     pub description: String,
     pub machines: BTreeMap<String, Machine>,
-    pub base: World,
+    pub base: Base,
     pub workload: Workload,
     pub delivery: DeliveryFaults,
     pub faults: Vec<FaultRule>,
@@ -436,7 +443,7 @@ pub fn load(path: &Path) -> Result<Scenario, String> {
         path: path.to_path_buf(),
         description: top.get("description").and_then(Value::as_str).unwrap_or("").trim().to_string(),
         machines,
-        base: world,
+        base: Base { dynamodb: world.dynamodb, s3: world.s3, events: world.events },
         workload,
         delivery,
         faults,

@@ -44,7 +44,7 @@ fn same_seed_same_run_step_for_step() {
 fn file_manager_invariants_hold_over_2000_seeded_runs() {
     let sc = load("file-manager.sim.yaml");
     let mut pool = Pool::new();
-    let s = explore(&sc, &mut pool, 1, 2000);
+    let s = explore(&sc, 1, 2000, 2);
     if let Some(c) = &s.failed {
         report_failure(&sc, &mut pool, c, true);
         panic!("seed {} breaks {:?}; replay: asl-sim simulate tests/simulation/file-manager.sim.yaml --replay {}", c.seed, names(c), c.seed);
@@ -61,7 +61,7 @@ fn original_update_inventory_is_caught_and_replays() {
     for file in ["original-update-inventory.sim.yaml", "original-no-faults.sim.yaml"] {
         let sc = load(file);
         let mut pool = Pool::new();
-        let s = explore(&sc, &mut pool, 1, 1000);
+        let s = explore(&sc, 1, 1000, 2);
         let failed = s.failed.unwrap_or_else(|| panic!("{file}: no run broke an invariant"));
         let broken = names(&failed);
         assert!(broken.contains("inventory-matches-bucket") || broken.contains("quota-equals-sum"), "{file}: {broken:?}");
@@ -93,13 +93,12 @@ fn original_double_counts_a_duplicated_create() {
 #[test]
 fn faults_have_aws_names_and_retries_absorb_them() {
     let sc = load("faults.sim.yaml");
-    let mut pool = Pool::new();
-    let s = explore(&sc, &mut pool, 1, 300);
+    let s = explore(&sc, 1, 300, 2);
     assert!(s.failed.is_none(), "{:?}", s.failed.as_ref().map(|c| (c.seed, c.violations.clone())));
     assert!(s.faults > 100);
     // A lost answer after a non-idempotent write is caught.
     let sc = load("faults-lost-answer.sim.yaml");
-    let s = explore(&sc, &mut pool, 1, 300);
+    let s = explore(&sc, 1, 300, 2);
     let c = s.failed.expect("a lost answer double-counts");
     assert!(names(&c).contains("counted-once"));
 }
