@@ -249,6 +249,17 @@ pub fn lower(root: &Node, subs: &HashMap<String, String>) -> (Option<Definition>
     (def, l.diags)
 }
 
+/// The substitutions of a lowering that has none (templates built at run time).
+static NO_SUBS: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+
+impl Lowering<'static> {
+    /// A lowering outside any definition, for templates found at run time
+    /// (ItemBatcher's BatchInput). Its diagnostics are discarded.
+    pub fn new_detached() -> Lowering<'static> {
+        Lowering { diags: Vec::new(), subs: NO_SUBS.get_or_init(HashMap::new) }
+    }
+}
+
 impl Lowering<'_> {
     fn error(&mut self, pos: Pos, code: &'static str, msg: impl Into<String>) {
         self.diags.push(Diagnostic { code, severity: Severity::Error, pos, message: msg.into() });

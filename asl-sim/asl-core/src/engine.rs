@@ -132,6 +132,12 @@ pub trait Services {
         let _ = state;
     }
 
+    /// Writes one object for a Distributed Map's ResultWriter (`s3:putObject`).
+    fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
+        let _ = (bucket, key, body);
+        Err(TaskError { error: "States.ResultWriterFailed".into(), cause: Some("no S3 service is available to write results".into()) })
+    }
+
     /// Reads the items of a Distributed Map's ItemReader (`s3:getObject`, `s3:listObjectsV2`).
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         let _ = (reader, parameters);
@@ -1053,18 +1059,32 @@ impl Engine<'_> {
         }
         let now = self.clock.now_millis();
         self.history.push(now, "MapStateStarted", json!({"length": items.len()}));
-        let mut results = Vec::with_capacity(items.len());
-        let mut failures = 0usize;
-        let mut first_failure: Option<Failure> = None;
-        let total = items.len();
+        let mut selected = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let item_input = match &map.item_selector {
+            selected.push(match &map.item_selector {
                 Some(t) => {
                     let isc = StateCtx { name: sc.name, entered_ms: sc.entered_ms, retry_count: sc.retry_count, map_item: Some((index, item)), task_token: None };
                     self.eval_template(t, effective, &isc, vars, "ItemSelector", name, entered_id)?
                 }
                 None => item.clone(),
-            };
+            });
+        }
+        // ItemBatcher: each child execution gets {"Items": [...], "BatchInput": ...}.
+        let (items, selected) = match &map.item_batcher {
+            Some(b) => {
+                let batches = self.batch(b, selected, effective, sc, vars, name, entered_id)?;
+                (batches.clone(), batches)
+            }
+            None => (items, selected),
+        };
+        let mut results = Vec::with_capacity(items.len());
+        let mut records = Vec::new();
+        let mut failures = 0usize;
+        let mut first_failure: Option<Failure> = None;
+        let total = items.len();
+        for ((index, item), item_input) in items.iter().enumerate().zip(selected) {
+            let started = self.clock.now_millis();
+            let record_input = map.result_writer.as_ref().map(|_| item_input.clone());
             let now = self.clock.now_millis();
             self.history.push(now, "MapIterationStarted", json!({"index": index, "name": name}));
             let mut inner = Vars { local: HashMap::new(), parent: Some(&*vars) };
@@ -1072,11 +1092,17 @@ impl Engine<'_> {
                 Ok(v) => {
                     let now = self.clock.now_millis();
                     self.history.push(now, "MapIterationSucceeded", json!({"index": index, "name": name}));
+                    if let Some(input) = record_input {
+                        records.push((index, input, Ok(v.clone()), started, now));
+                    }
                     results.push(v);
                 }
                 Err(f) => {
                     let now = self.clock.now_millis();
                     self.history.push(now, "MapIterationFailed", json!({"index": index, "name": name}));
+                    if let Some(input) = record_input {
+                        records.push((index, input, Err((f.error.clone(), f.cause.clone())), started, now));
+                    }
                     if f.terminal.is_some() && f.error == "States.Runtime" {
                         return Err(f);
                     }
@@ -1103,7 +1129,134 @@ impl Engine<'_> {
         }
         let now = self.clock.now_millis();
         self.history.push(now, "MapStateSucceeded", json!({}));
+        if let Some(writer) = &map.result_writer {
+            let params = match &map.result_writer_params {
+                Some(t) => self.eval_template(t, effective, sc, vars, "ResultWriter", name, entered_id)?,
+                None => Value::Object(Map::new()),
+            };
+            return self.write_results(st, map, writer, &params, records);
+        }
         Ok(Value::Array(results))
+    }
+
+    /// Groups the selected items into ItemBatcher batches.
+    #[allow(clippy::too_many_arguments)]
+    fn batch(&mut self, b: &Value, selected: Vec<Value>, effective: &Value, sc: &StateCtx<'_>, vars: &Vars<'_>, name: &str, entered_id: u64) -> Result<Vec<Value>, Failure> {
+        let number = |this: &Self, field: &str| -> Result<Option<u64>, Failure> {
+            if let Some(v) = b.get(field) {
+                return Ok(v.as_u64());
+            }
+            let Some(p) = b.get(&format!("{field}Path")).and_then(Value::as_str) else { return Ok(None) };
+            let path = Path::parse(p).map_err(|e| Failure::runtime(this.runtime_cause(name, entered_id, &e)))?;
+            let v = this.read(&path, effective, sc, vars).map_err(|m| Failure::runtime(this.runtime_cause(name, entered_id, &m)))?;
+            match v.as_u64() {
+                Some(n) => Ok(Some(n)),
+                None => Err(Failure::runtime(this.runtime_cause(
+                    name,
+                    entered_id,
+                    &format!("The {field}Path field refers to value \"{}\" which is not a valid integer: {p}", value_text(&v)),
+                ))),
+            }
+        };
+        let max_items = number(self, "MaxItemsPerBatch")?.filter(|n| *n > 0).map_or(usize::MAX, |n| n as usize);
+        let max_bytes = number(self, "MaxInputBytesPerBatch")?.filter(|n| *n > 0).map_or(MAX_PAYLOAD_BYTES, |n| (n as usize).min(MAX_PAYLOAD_BYTES));
+        let batch_input = match b.get("BatchInput") {
+            Some(t) => {
+                let node = crate::tree::Node::from_value(t, Default::default());
+                let mut l = crate::definition::Lowering::new_detached();
+                let tpl = l.template(&node, QueryLanguage::JsonPath, "BatchInput");
+                Some(self.eval_template(&tpl, effective, sc, vars, "BatchInput", name, entered_id)?)
+            }
+            None => None,
+        };
+        let mut batches = Vec::new();
+        let mut cur: Vec<Value> = Vec::new();
+        let mut cur_bytes = 0usize;
+        for item in selected {
+            let size = crate::size::json_len(&item) + 1;
+            if !cur.is_empty() && (cur.len() >= max_items || cur_bytes + size > max_bytes) {
+                batches.push(std::mem::take(&mut cur));
+                cur_bytes = 0;
+            }
+            cur_bytes += size;
+            cur.push(item);
+        }
+        if !cur.is_empty() {
+            batches.push(cur);
+        }
+        Ok(batches
+            .into_iter()
+            .map(|items| {
+                let mut m = Map::new();
+                if let Some(bi) = &batch_input {
+                    m.insert("BatchInput".into(), bi.clone());
+                }
+                m.insert("Items".into(), Value::Array(items));
+                Value::Object(m)
+            })
+            .collect())
+    }
+
+    /// ResultWriter: the child executions' results go to S3 as AWS lays them
+    /// out (`<Prefix>/<map run id>/SUCCEEDED_0.json`, `FAILED_0.json`,
+    /// `manifest.json`); the state's result names the manifest.
+    #[allow(clippy::type_complexity)]
+    fn write_results(&mut self, st: &State, map: &MapState, _writer: &Value, params: &Value, records: Vec<(usize, Value, Result<Value, (String, Option<String>)>, i64, i64)>) -> Result<Value, Failure> {
+        let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or_default().to_string();
+        let prefix = params.get("Prefix").and_then(Value::as_str).unwrap_or_default().to_string();
+        let run_id = crate::rng::uuid_v4(self.rng.next_u64(), self.rng.next_u64());
+        let label = map.label.clone().unwrap_or_else(|| st.name.clone());
+        let c = self.config;
+        let map_run_arn = format!("arn:{}:states:{}:{}:mapRun:{}/{}:{}", c.partition, c.region, c.account, c.state_machine_name, label, run_id);
+        let child_sm = format!("arn:{}:states:{}:{}:stateMachine:{}/{}", c.partition, c.region, c.account, c.state_machine_name, label);
+        let base = if prefix.is_empty() { run_id.clone() } else { format!("{}/{run_id}", prefix.trim_end_matches('/')) };
+        let mut succeeded = Vec::new();
+        let mut failed = Vec::new();
+        for (index, input, outcome, start, stop) in records {
+            let exec_name = format!("{run_id}-{index}");
+            let mut r = Map::new();
+            r.insert("ExecutionArn".into(), json!(format!("arn:{}:states:{}:{}:execution:{}/{}:{exec_name}", c.partition, c.region, c.account, c.state_machine_name, label)));
+            r.insert("Input".into(), json!(intrinsics::to_json_text(&input)));
+            r.insert("InputDetails".into(), json!({"Included": true}));
+            r.insert("Name".into(), json!(exec_name));
+            match &outcome {
+                Ok(out) => {
+                    r.insert("Output".into(), json!(intrinsics::to_json_text(out)));
+                    r.insert("OutputDetails".into(), json!({"Included": true}));
+                }
+                Err((error, cause)) => {
+                    r.insert("Error".into(), json!(error));
+                    r.insert("Cause".into(), json!(cause));
+                }
+            }
+            r.insert("RedriveCount".into(), json!(0));
+            r.insert("StartDate".into(), json!(crate::time::format_millis(start)));
+            r.insert("StateMachineArn".into(), json!(child_sm));
+            r.insert("Status".into(), json!(if outcome.is_ok() { "SUCCEEDED" } else { "FAILED" }));
+            r.insert("StopDate".into(), json!(crate::time::format_millis(stop)));
+            if outcome.is_ok() {
+                succeeded.push(Value::Object(r));
+            } else {
+                failed.push(Value::Object(r));
+            }
+        }
+        let mut files = Map::new();
+        for (status, list) in [("FAILED", failed), ("PENDING", Vec::new()), ("SUCCEEDED", succeeded)] {
+            let mut entries = Vec::new();
+            if !list.is_empty() {
+                let key = format!("{base}/{status}_0.json");
+                let body = intrinsics::to_json_text(&Value::Array(list));
+                entries.push(json!({"Key": key, "Size": body.len()}));
+                self.services.put_object(&bucket, &key, &body).map_err(|e| Failure::new("States.ResultWriterFailed", e.cause))?;
+            }
+            files.insert(status.into(), Value::Array(entries));
+        }
+        let manifest_key = format!("{base}/manifest.json");
+        let manifest = json!({"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files});
+        self.services
+            .put_object(&bucket, &manifest_key, &intrinsics::to_json_text(&manifest))
+            .map_err(|e| Failure::new("States.ResultWriterFailed", e.cause))?;
+        Ok(json!({"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}))
     }
 
     fn rule(&mut self, r: &Rule, input: &Value, sc: &StateCtx<'_>, vars: &Vars<'_>, name: &str, entered_id: u64) -> Result<bool, Failure> {
@@ -1194,7 +1347,7 @@ impl Engine<'_> {
                 Some(self.runtime_cause(
                     name,
                     entered_id,
-                    &format!("An error occurred while evaluating the JSONata expression '{}' specified for the field '{field}': {}", expr.src.trim(), e.message),
+                    &format!("The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {}: {}", expr.src.trim(), e.code, e.message),
                 )),
             )),
         }

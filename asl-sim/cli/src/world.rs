@@ -37,6 +37,9 @@ impl Services for SharedWorld {
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         self.lock().read_items(reader, parameters)
     }
+    fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
+        self.lock().put_object(bucket, key, body)
+    }
 }
 
 /// Another state machine that `states:startExecution` can run in-process.
@@ -352,6 +355,24 @@ impl Services for World {
 
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         crate::item_reader::read(&mut self.s3, reader, parameters)
+    }
+
+    fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
+        let ctx = CallContext::new(0, self.ids);
+        let input = asl_s3_events::s3::PutObjectInput {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            body: body.as_bytes().to_vec(),
+            content_type: Some("application/json".into()),
+            metadata: Default::default(),
+        };
+        self.s3.put_object(input, &ctx).map_err(|e| TaskError {
+            error: "States.ResultWriterFailed".into(),
+            cause: Some(format!("{}: {}", e.code, e.message)),
+        })?;
+        let events = self.s3.drain_events();
+        self.route_s3_events(events, &ctx);
+        Ok(())
     }
 }
 
