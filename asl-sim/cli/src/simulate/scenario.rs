@@ -198,7 +198,7 @@ fn load_value(path: &Path, depth: usize) -> Result<Value, String> {
         if let Value::Object(b) = &mut base {
             b.remove("description");
             // The base's paths are relative to the base's own directory.
-            let base_dir = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let base_dir = std::path::absolute(base_path.parent().unwrap_or(Path::new("."))).unwrap_or_default();
             let fix = |v: &mut Value| {
                 if let Value::String(p) = v {
                     if Path::new(p.as_str()).is_relative() {
