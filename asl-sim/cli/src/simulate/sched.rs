@@ -228,7 +228,26 @@ fn run_job(job: Job) {
     let reports = job.reports.clone();
     let mut services = SimServices { world: job.world, reports: job.reports, grants: job.grants, lambdas: job.lambdas, hung: false };
     let mut clock = engine::VirtualClock { now: job.start_ms };
-    let mut out = engine::run(&job.def, job.input, &job.config, &mut services, &mut clock, job.record);
+    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine::run(&job.def, job.input, &job.config, &mut services, &mut clock, job.record)
+    }));
+    let mut out = match started {
+        Ok(out) => out,
+        Err(p) => {
+            // A bug in the interpreter or a service must not hang the controller.
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            engine::Outcome {
+                status: engine::Status::Failed,
+                output: None,
+                error: Some("Simulator.Panic".into()),
+                cause: Some(msg),
+                history: asl_core::history::History::new(false),
+                path: Vec::new(),
+                start_millis: job.start_ms,
+                stop_millis: job.start_ms,
+            }
+        }
+    };
     if services.hung {
         out.status = engine::Status::Aborted;
         out.error = Some("Hung".into());
@@ -725,7 +744,17 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
 
         // ---- wait for the execution that moved to block again or finish
         if let Some(idx) = reply_from {
-            let report = report_rx.recv().expect("an execution thread died");
+            // An execution that never reaches a service call or its end (a loop of Pass,
+            // Choice and Wait states) would block the run forever.
+            let report = match report_rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(r) => r,
+                Err(_) => {
+                    let r = running.remove(idx);
+                    aborted = Some(format!("execution {} ran for 60 s of real time without a service call or an end (an endless loop without service calls?)", r.label));
+                    drop(r); // its thread is lost to the endless loop
+                    break;
+                }
+            };
             match report {
                 Report::AtCall { resource, state, timeout_s, now: t } => {
                     running[idx].at = Some((resource, state, timeout_s, t));
