@@ -8,6 +8,17 @@ pub mod scenario;
 pub mod sched;
 
 use sched::{Mode, Pool, RunOptions, RunResult, Script, Step};
+
+/// `println!` that ends the process quietly (status 141) when standard output is closed (`| head`).
+macro_rules! println {
+    () => { println!("") };
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(141); // as if killed by SIGPIPE
+        }
+    }};
+}
 use std::collections::BTreeSet;
 use std::time::Instant;
 
