@@ -90,6 +90,8 @@ pub struct Observed {
     pub keys: HashMap<String, Vec<String>>,
     /// Bucket name → {object key → body}.
     pub buckets: Map<String, Value>,
+    /// The tables and buckets before the execution (for `--update`).
+    pub initial: Option<(Map<String, Value>, Map<String, Value>)>,
 }
 
 /// The tables and buckets of a world, as test files write them.
@@ -106,8 +108,30 @@ pub fn world_view(world: &World) -> (Map<String, Value>, HashMap<String, Vec<Str
             .flatten()
             .filter_map(|k| k.get("AttributeName").and_then(Value::as_str).map(str::to_string))
             .collect();
+        // Key attributes first, then the rest in name order: easier to read.
+        let items: Vec<Value> = t
+            .get("Items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|item| {
+                let Value::Object(m) = item else { return item.clone() };
+                let mut o = Map::new();
+                for k in &ks {
+                    if let Some(v) = m.get(k) {
+                        o.insert(k.clone(), v.clone());
+                    }
+                }
+                for (k, v) in m {
+                    if !ks.contains(k) {
+                        o.insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Object(o)
+            })
+            .collect();
         keys.insert(name.to_string(), ks);
-        tables.insert(name.to_string(), t.get("Items").cloned().unwrap_or(json!([])));
+        tables.insert(name.to_string(), Value::Array(items));
     }
     let mut buckets = Map::new();
     let s3 = world.s3.to_json();
@@ -140,7 +164,7 @@ fn exec_name(case: &str) -> String {
 }
 
 /// Runs one case in a fresh world.
-pub fn run_case(s: &Suite, c: &Case, record: bool) -> Result<Observed, String> {
+pub fn run_case(s: &Suite, c: &Case, record: bool, keep_initial: bool) -> Result<Observed, String> {
     let config = ExecutionConfig {
         state_machine_name: s.machine_name.clone(),
         execution_name: exec_name(&c.name),
@@ -189,10 +213,14 @@ pub fn run_case(s: &Suite, c: &Case, record: bool) -> Result<Observed, String> {
             })
         }));
     }
+    let initial = keep_initial.then(|| {
+        let (t, _, b) = world_view(&world);
+        (t, b)
+    });
     let mut clock = engine::VirtualClock { now: c.start.unwrap_or(s.start) };
     let outcome = engine::run(&s.definition, c.input.clone(), &config, &mut world, &mut clock, record);
     let (tables, keys, buckets) = world_view(&world);
-    Ok(Observed { outcome, tables, keys, buckets })
+    Ok(Observed { outcome, tables, keys, buckets, initial })
 }
 
 /// One failed expectation: a title line and an indented body.
@@ -439,30 +467,30 @@ pub fn snapshot(c: &Case, node: Option<&asl_core::tree::Node>, o: &Observed) -> 
     if !has("path_includes") && !matches!(&e.path, Some((w, Mode::Exact)) if w == &out.path) {
         keys.push(("path".into(), Some(json!(out.path))));
     }
-    if !has("tables_includes") {
-        let observed: Map<String, Value> = match &e.tables {
-            Some((listed, _)) => o.tables.iter().filter(|(k, _)| listed.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
-            None => o.tables.clone(),
-        };
-        let probe = Case { expect: format::Expect { tables: Some((observed.clone(), Mode::Exact)), ..Default::default() }, ..Default::default() };
-        let same_as_written = e.tables.as_ref().is_some_and(|(w, m)| {
-            *m == Mode::Exact && check(&Case { expect: format::Expect { tables: Some((w.clone(), Mode::Exact)), ..Default::default() }, ..Default::default() }, o).iter().all(|f| !f.title.starts_with("tables"))
-        });
-        let _ = probe;
-        if !same_as_written && (e.tables.is_some() || !observed.is_empty()) {
-            keys.push(("tables".into(), Some(Value::Object(observed))));
+    // Tables and buckets: the listed ones when the case lists them, else
+    // those the execution changed.
+    for (key, partial, want, observed, initial) in [
+        ("tables", "tables_includes", &e.tables, &o.tables, o.initial.as_ref().map(|i| &i.0)),
+        ("buckets", "buckets_includes", &e.buckets, &o.buckets, o.initial.as_ref().map(|i| &i.1)),
+    ] {
+        if has(partial) {
+            continue;
         }
-    }
-    if !has("buckets_includes") {
-        let observed: Map<String, Value> = match &e.buckets {
-            Some((listed, _)) => o.buckets.iter().filter(|(k, _)| listed.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
-            None => o.buckets.clone(),
+        let snap: Map<String, Value> = match want {
+            Some((listed, _)) => observed.iter().filter(|(k, _)| listed.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            None => observed.iter().filter(|(k, v)| initial.and_then(|i| i.get(*k)) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
-        let same_as_written = e.buckets.as_ref().is_some_and(|(w, m)| {
-            *m == Mode::Exact && check(&Case { expect: format::Expect { buckets: Some((w.clone(), Mode::Exact)), ..Default::default() }, ..Default::default() }, o).iter().all(|f| !f.title.starts_with("buckets"))
+        let same_as_written = want.as_ref().is_some_and(|(w, m)| {
+            let mut probe = format::Expect::default();
+            if key == "tables" {
+                probe.tables = Some((w.clone(), Mode::Exact));
+            } else {
+                probe.buckets = Some((w.clone(), Mode::Exact));
+            }
+            *m == Mode::Exact && check(&Case { expect: probe, ..Default::default() }, o).iter().all(|f| !f.title.starts_with(key))
         });
-        if !same_as_written && (e.buckets.is_some() || !observed.is_empty()) {
-            keys.push(("buckets".into(), Some(Value::Object(observed))));
+        if !same_as_written && (want.is_some() || !snap.is_empty()) {
+            keys.push((key.into(), Some(Value::Object(snap))));
         }
     }
     keys
@@ -514,6 +542,13 @@ fn failure_text(fs: &[Failure]) -> String {
 }
 
 pub fn main(args: TestArgs) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    run(args, &mut out)
+}
+
+/// `asl-sim test` writing its report to `out`; returns the exit code.
+pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
     let started = Instant::now();
     let files = match discover(&args.paths) {
         Ok(f) => f,
@@ -548,12 +583,11 @@ pub fn main(args: TestArgs) -> i32 {
         }
     }
     let record = args.report.is_some();
-    let keep = args.update || record;
+    let update = args.update;
+    let keep = update || record;
     let workers = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1).min(jobs.len().max(1));
     let total = jobs.len() + load_errors.len();
-    println!("\nrunning {total} test{}", if total == 1 { "" } else { "s" });
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let _ = writeln!(out, "\nrunning {total} test{}", if total == 1 { "" } else { "s" });
     let mut results: Vec<Option<CaseResult>> = (0..jobs.len()).map(|_| None).collect();
     let mut failed_names: Vec<String> = Vec::new();
     let (mut passed, mut failed, mut ignored) = (0usize, 0usize, 0usize);
@@ -581,7 +615,7 @@ pub fn main(args: TestArgs) -> i32 {
                     let (result, observed) = if c.skip.is_some() {
                         (Result1::Ignored, None)
                     } else {
-                        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(s, c, record)));
+                        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(s, c, record, update)));
                         match run {
                             Ok(Ok(o)) => {
                                 let fails = check(c, &o);
@@ -602,7 +636,8 @@ pub fn main(args: TestArgs) -> i32 {
             let mut printed = 0;
             for (i, r) in rx {
                 results[i] = Some(r);
-                while printed < results.len() {
+                // In snapshot mode the verdicts come after the files are rewritten.
+                while !update && printed < results.len() {
                     let Some(r) = &results[printed] else { break };
                     let s = &suites[r.suite];
                     let name = format!("{}::{}", s.file.display(), s.cases[r.case].name);
@@ -633,6 +668,7 @@ pub fn main(args: TestArgs) -> i32 {
     let mut results = results;
     if args.update {
         let mut updated_cases = 0;
+        let mut updated: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
         for (si, s) in suites.iter().enumerate() {
             let case_nodes = s.root.get("cases");
             let mut ups = Vec::new();
@@ -641,6 +677,7 @@ pub fn main(args: TestArgs) -> i32 {
                 let c = &s.cases[r.case];
                 let keys = snapshot(c, case_nodes.and_then(|n| n.get(&c.name)), o);
                 if !keys.is_empty() {
+                    updated.insert((si, r.case));
                     ups.push(update::CaseUpdate { case: c.name.clone(), keys });
                 }
             }
@@ -666,20 +703,30 @@ pub fn main(args: TestArgs) -> i32 {
                 Err(e) => eprintln!("error: cannot update {}: {e}", s.file.display()),
             }
         }
-        if updated_cases > 0 {
-            passed = 0;
-            failed = load_errors.len();
-            failed_names = load_errors.iter().map(|(f, _)| f.display().to_string()).collect();
-            for r in &results {
-                match &r.result {
-                    Result1::Ok => passed += 1,
-                    Result1::Failed(_) => {
-                        failed += 1;
-                        failed_names.push(format!("{}::{}", suites[r.suite].file.display(), suites[r.suite].cases[r.case].name));
+        let _ = updated_cases;
+        for r in &results {
+            let s = &suites[r.suite];
+            let name = format!("{}::{}", s.file.display(), s.cases[r.case].name);
+            let word = match &r.result {
+                Result1::Ok => {
+                    passed += 1;
+                    if updated.contains(&(r.suite, r.case)) {
+                        "ok (updated)"
+                    } else {
+                        "ok"
                     }
-                    Result1::Ignored => {}
                 }
-            }
+                Result1::Failed(_) => {
+                    failed += 1;
+                    failed_names.push(name.clone());
+                    "FAILED"
+                }
+                Result1::Ignored => {
+                    ignored += 1;
+                    "ignored"
+                }
+            };
+            let _ = writeln!(out, "test {name} ... {word}");
         }
     }
 
@@ -807,6 +854,70 @@ fn write_reports(dir: &Path, suites: &[Suite], results: &[CaseResult]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(paths: Vec<PathBuf>) -> TestArgs {
+        TestArgs { paths, junit: None, update: false, report: None, jobs: Some(2), filter: None }
+    }
+
+    #[test]
+    fn a_failing_suite_exits_1_with_a_diff_and_junit() {
+        let dir = std::env::temp_dir().join(format!("asl-sim-failing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("m.asl.json"),
+            r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a":1,"b.$":"$.x"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$.b","NumericGreaterThan":10,"Next":"Big"}],"Default":"Small"},"Big":{"Type":"Fail","Error":"TooBig","Cause":"b > 10"},"Small":{"Type":"Succeed"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("m.test.yaml"),
+            "definition: m.asl.json
+cases:
+  small:
+    input: {x: 1}
+    output: {a: 1, b: 1}
+    path: [P, C, Small]
+  big:
+    input: {x: 11}
+    error: TooBig
+  wrong:
+    input: {x: 2}
+    output: {a: 1, b: 3}
+  partial:
+    input: {x: 2}
+    output_includes: {b: 2}
+    path_includes: [P, Small]
+  filtered: {input: {x: 50}, error: TooBig, cause: b > 10}
+",
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let code = run(TestArgs { junit: Some(dir.join("junit.xml")), ..args(vec![dir.clone()]) }, &mut buf);
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("m.test.yaml::small ... ok"), "{text}");
+        assert!(text.contains("m.test.yaml::wrong ... FAILED"), "{text}");
+        assert!(text.contains("at $.b: expected 3, found 2"), "{text}");
+        assert!(text.contains("-      \"b\": 3\n+      \"b\": 2"), "{text}");
+        assert!(text.contains("test result: FAILED. 4 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in "), "{text}");
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(junit.contains("<testcase classname=") && junit.contains("failures=\"1\""), "{junit}");
+        // --filter leaves the others out and the run passes.
+        let mut buf = Vec::new();
+        let code = run(TestArgs { filter: Some("::small".into()), ..args(vec![dir.clone()]) }, &mut buf);
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 4 filtered out"), "{text}");
+        // --update records what happened; the rerun passes and keeps the rest of the file.
+        let mut buf = Vec::new();
+        assert_eq!(run(TestArgs { update: true, ..args(vec![dir.clone()]) }, &mut buf), 0, "{}", String::from_utf8_lossy(&buf));
+        let updated = std::fs::read_to_string(dir.join("m.test.yaml")).unwrap();
+        assert!(updated.contains("  wrong:\n    input: {x: 2}\n    output: {a: 1, b: 2}\n    path: [P, C, Small]\n"), "{updated}");
+        assert!(updated.contains("    output_includes: {b: 2}\n    path_includes: [P, Small]\n"), "{updated}");
+        let mut buf = Vec::new();
+        assert_eq!(run(args(vec![dir.clone()]), &mut buf), 0);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn discovery_finds_test_files_and_skips_hidden_and_target() {

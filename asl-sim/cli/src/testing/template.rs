@@ -173,13 +173,17 @@ impl Template<'_> {
         })
     }
 
-    /// The resource's name: its explicit name property, else its logical id.
+    /// The resource's name: its explicit name property, else its logical id
+    /// (lower-cased for S3 buckets, whose names must be).
     fn physical_name(&self, logical: &str, res: &Node) -> Result<String, String> {
         let props = res.get("Properties");
         for k in ["TableName", "BucketName", "Name", "FunctionName", "StateMachineName", "QueueName", "TopicName"] {
             if let Some(v) = props.and_then(|p| p.get(k)) {
                 return self.string(v);
             }
+        }
+        if res.get("Type").and_then(Node::as_str) == Some("AWS::S3::Bucket") {
+            return Ok(logical.to_ascii_lowercase());
         }
         Ok(logical.to_string())
     }

@@ -20,7 +20,7 @@ pub fn scalar(s: &str) -> String {
         && !s.ends_with(|c: char| c.is_whitespace() || c == ':')
         && !s.contains(['\n', '\t', ',', '[', ']', '{', '}', '#', '"', '\\'])
         && !s.contains(": ")
-        && matches!(asl_core::tree::load(&format!("[{s}]")).map(|n| n.to_value()), Ok(Value::Array(a)) if a.len() == 1 && a[0].as_str() == Some(s));
+        && matches!(asl_core::tree::parse_yaml(&format!("[{s}]")).map(|n| n.to_value()), Ok(Value::Array(a)) if a.len() == 1 && a[0].as_str() == Some(s));
     if plain_ok {
         s.to_string()
     } else {
