@@ -297,3 +297,32 @@ const JS: &str = r#"
   document.body.appendChild(ready);
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asl_core::engine;
+
+    #[test]
+    fn the_page_is_self_contained_and_marks_the_path() {
+        let src = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"x":"</script><b>"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$.x","StringEquals":"no","Next":"F"}],"Default":"S"},"F":{"Type":"Fail","Error":"E"},"S":{"Type":"Succeed"}}}"#;
+        let (def, _) = asl_core::load_definition(src, &Default::default());
+        let def = def.unwrap();
+        let mut clock = engine::VirtualClock { now: 0 };
+        let out = engine::run(&def, json!({}), &Default::default(), &mut engine::NoServices, &mut clock, true);
+        let html = render(&def, &out, &Page { title: "t<1>", test_verdict: None, input: None });
+        assert!(html.contains("<title>t&lt;1&gt;"));
+        assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")));
+        assert!(!html.contains("src=\"") && !html.contains("href=\"http"), "no external assets");
+        // The payload cannot close the data script early.
+        assert_eq!(html.matches("</script>").count(), 2);
+        assert!(html.contains("class=\"node pass visited\""));
+        assert!(html.contains("class=\"node fail\""));
+        assert!(html.contains("edge default taken"));
+        assert!(html.contains("report-ready"));
+        let vs = visits(out.history.events());
+        assert_eq!(vs.len(), 3);
+        assert_eq!(vs[0]["name"], "A");
+        assert!(vs[0].get("output").is_some());
+    }
+}

@@ -859,6 +859,17 @@ mod tests {
         TestArgs { paths, junit: None, update: false, report: None, jobs: Some(2), filter: None }
     }
 
+    /// The file manager's suites (tests/workflows) pass: `cargo test` runs them in CI.
+    #[test]
+    fn the_file_manager_suites_pass() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/workflows");
+        let mut buf = Vec::new();
+        let code = run(args(vec![dir]), &mut buf);
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("test result: ok."), "{text}");
+    }
+
     #[test]
     fn a_failing_suite_exits_1_with_a_diff_and_junit() {
         let dir = std::env::temp_dir().join(format!("asl-sim-failing-{}", std::process::id()));
@@ -898,7 +909,7 @@ cases:
         assert!(text.contains("m.test.yaml::small ... ok"), "{text}");
         assert!(text.contains("m.test.yaml::wrong ... FAILED"), "{text}");
         assert!(text.contains("at $.b: expected 3, found 2"), "{text}");
-        assert!(text.contains("-      \"b\": 3\n+      \"b\": 2"), "{text}");
+        assert!(text.contains("  -    \"b\": 3\n  +    \"b\": 2\n"), "{text}");
         assert!(text.contains("test result: FAILED. 4 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in "), "{text}");
         let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
         assert!(junit.contains("<testcase classname=") && junit.contains("failures=\"1\""), "{junit}");

@@ -12,6 +12,7 @@ pub const ACCOUNT: &str = "123456789012";
 pub const STACK: &str = "asl-sim";
 
 /// What a test needs of one state machine resource.
+#[derive(Debug)]
 pub struct TemplateMachine {
     /// The definition's text (the DefinitionUri file, or the inline Definition as JSON).
     pub text: String,
