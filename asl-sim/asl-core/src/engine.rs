@@ -1332,9 +1332,17 @@ impl Engine<'_> {
         let rng = &mut self.rng;
         let mut random = || rng.next_f64();
         let mut env = jsonata::Env { bindings: &bindings, now_millis: now, random: &mut random };
-        match expr.parsed.evaluate(None, &mut env) {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(Failure::new(
+        match expr.parsed.evaluate_outcome(None, &mut env) {
+            Ok(jsonata::Outcome::Value(v)) => Ok(v),
+            Ok(jsonata::Outcome::Function) => Err(Failure::new(
+                "States.QueryEvaluationError",
+                Some(self.runtime_cause(
+                    name,
+                    entered_id,
+                    &format!("The JSONata expression '{}' specified for the field '{field}' returned an unsupported result type.", expr.src.trim()),
+                )),
+            )),
+            Ok(jsonata::Outcome::Undefined) => Err(Failure::new(
                 "States.QueryEvaluationError",
                 Some(self.runtime_cause(
                     name,

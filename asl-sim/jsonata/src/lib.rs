@@ -84,6 +84,24 @@ impl Expression {
         input: Option<&serde_json::Value>,
         env: &mut Env,
     ) -> Result<Option<serde_json::Value>, Error> {
+        let r = self.evaluate_raw(input, env)?;
+        value::to_json(&r)
+    }
+
+    /// As `evaluate`, but tells a result that is a function (which has no JSON
+    /// form) apart from a value: Step Functions rejects such a result.
+    pub fn evaluate_outcome(&self, input: Option<&serde_json::Value>, env: &mut Env) -> Result<Outcome, Error> {
+        let r = self.evaluate_raw(input, env)?;
+        if matches!(r, value::Value::Func(_)) {
+            return Ok(Outcome::Function);
+        }
+        Ok(match value::to_json(&r)? {
+            Some(v) => Outcome::Value(v),
+            None => Outcome::Undefined,
+        })
+    }
+
+    fn evaluate_raw(&self, input: Option<&serde_json::Value>, env: &mut Env) -> Result<value::Value, Error> {
         let input = match input {
             Some(v) => value::from_json(v),
             None => value::Value::Undefined,
@@ -99,9 +117,16 @@ impl Expression {
             v => v.clone(),
         };
         let r = ev.eval(&self.root, &input, &frame)?;
-        let r = functions::strip_output(r);
-        value::to_json(&r)
+        Ok(functions::strip_output(r))
     }
+}
+
+/// What an evaluation gave: a JSON value, nothing (`undefined`), or a function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Value(serde_json::Value),
+    Undefined,
+    Function,
 }
 
 #[allow(dead_code)]
