@@ -84,7 +84,15 @@ fn route(state: &Arc<State>, req: &Req) -> (Resp, String) {
         }
         return (message(404, "Not Found"), "no route".into());
     };
-    let what = route.route_key.clone();
+    let what = match &route.integration {
+        Integration::Lambda { function } => format!("Lambda {function}"),
+        Integration::StepFunctions { sync, params } => format!(
+            "{} {}",
+            if *sync { "StartSyncExecution" } else { "StartExecution" },
+            params.get("StateMachineArn").map(|a| a.rsplit(':').next().unwrap_or(a)).unwrap_or("?")
+        ),
+        Integration::PutEvents { .. } => "PutEvents".to_string(),
+    };
     let claims = match &route.authorizer {
         None => None,
         Some(a) => {

@@ -14,7 +14,17 @@ pub fn handle(state: Arc<State>, req: Req) -> BoxFut {
         let target = req.header("x-amz-target").map(str::to_string);
         let what = match &target {
             Some(t) => t.clone(),
-            None => format!("S3 {} {}{}", req.method, req.path, if req.query.is_empty() { String::new() } else { format!("?{}", req.query) }),
+            None => {
+                // The path and the operation's query keys; presigned parameters shortened.
+                let presigned = req.query.contains("X-Amz-Signature=");
+                let keys: Vec<String> = sigv4::query_pairs(&req.query)
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("X-Amz-") && k != "x-id")
+                    .map(|(k, v)| if v.is_empty() { k } else { format!("{k}={v}") })
+                    .collect();
+                let q = if keys.is_empty() { String::new() } else { format!("?{}", keys.join("&")) };
+                format!("S3 {} {}{q}{}", req.method, req.path, if presigned { " (presigned)" } else { "" })
+            }
         };
         let resp = route(&state, &req, target.as_deref());
         state.log(format_args!("aws {} {} {:.1} ms", resp.status, what, t.elapsed().as_secs_f64() * 1000.0));

@@ -287,6 +287,12 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     let base = args.template.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }).unwrap_or_else(|| PathBuf::from("."));
     let mut functions = HashMap::new();
     let mut notices = model.notices.clone();
+    // By position in the template.
+    notices.sort_by_key(|n| {
+        let (l, rest) = n.split_once(':').unwrap_or(("", ""));
+        let c = rest.split(':').next().unwrap_or("");
+        (l.parse::<u32>().unwrap_or(u32::MAX), c.parse::<u32>().unwrap_or(0))
+    });
     for f in &model.functions {
         let bin = binaries.get(&f.logical).or(binaries.get(&f.name)).map(PathBuf::from).or_else(|| lambda_rt::find_binary(&base, &f.binary));
         if bin.is_none() {

@@ -1,0 +1,523 @@
+//! End-to-end tests of `asl-sim serve` on the project's template.yaml: serve starts
+//! in-process on free ports (127.0.0.1, port 0); the AWS SDK for Rust and plain HTTP
+//! drive it. The presign Lambda runs as its real binary (built by cargo if missing).
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The presign binary: next to this test's target dir, else built with cargo into a
+/// separate target dir (the running `cargo test` holds the lock on its own).
+fn presign_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("PRESIGN_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("test exe");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/debug");
+        let here = profile_dir.join("presign");
+        if here.is_file() {
+            return here;
+        }
+        let target = profile_dir.parent().expect("target").join("serve-tests");
+        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "-p", "presign", "--target-dir"])
+            .arg(&target)
+            .current_dir(root())
+            .status()
+            .expect("cargo build -p presign");
+        assert!(status.success(), "cargo build -p presign failed");
+        target.join("debug").join("presign")
+    })
+    .clone()
+}
+
+struct Serve {
+    handle: Option<asl_sim::serve::Handle>,
+    data_dir: PathBuf,
+}
+
+impl Serve {
+    fn start(params: &[&str]) -> Serve {
+        let n = std::sync::atomic::AtomicU64::new(0);
+        let data_dir = std::env::temp_dir().join(format!(
+            "asl-serve-test-{}-{}-{}",
+            std::process::id(),
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos(),
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let args = asl_sim::serve::ServeArgs {
+            template: root().join("template.yaml"),
+            parameters: params.iter().map(|s| s.to_string()).collect(),
+            api_port: 0,
+            aws_port: 0,
+            access_key: "test".into(),
+            secret_key: "test".into(),
+            data_dir: data_dir.clone(),
+            in_memory: true,
+            stack_name: "file-manager".into(),
+            function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
+            quiet: std::env::var("SERVE_LOG").is_err(),
+        };
+        let (handle, banner) = asl_sim::serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
+        assert!(banner.contains(&format!("http://{}", handle.api_addr)), "{banner}");
+        Serve { handle: Some(handle), data_dir }
+    }
+    fn h(&self) -> &asl_sim::serve::Handle {
+        self.handle.as_ref().unwrap()
+    }
+    fn aws(&self) -> String {
+        format!("http://{}", self.h().aws_addr)
+    }
+    fn api(&self) -> String {
+        format!("http://{}", self.h().api_addr)
+    }
+    fn token(&self, user: &str, expires: i64) -> String {
+        asl_sim::serve::mint_token(&self.data_dir, user, asl_sim::serve::template::LOCAL_ISSUER, asl_sim::serve::template::LOCAL_AUDIENCE, expires).unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+const BUCKET: &str = "file-manager-filebucket";
+const TABLE: &str = "file-manager-InventoryTable";
+
+// ------------------------------------------------------------------ plain HTTP
+
+struct HttpResp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpResp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    #[allow(dead_code)]
+    fn header(&self, k: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection).
+fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResp {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
+    let has_len = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !has_len && (method != "GET" || !body.is_empty()) {
+        req.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    HttpResp { status, headers, body: buf[split + 4..].to_vec() }
+}
+
+fn api_call(s: &Serve, method: &str, path: &str, token: Option<&str>, body: &Value) -> HttpResp {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut h = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        h.push(("authorization", a.as_str()));
+    }
+    let b = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    http(method, &format!("{}{path}", s.api()), &h, &b)
+}
+
+/// The workflow output of a StartSyncExecution response.
+fn sync_output(r: &HttpResp) -> Value {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    serde_json::from_str(v["output"].as_str().unwrap()).unwrap()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+// ------------------------------------------------------------------ SDK clients
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+async fn sdk_config(endpoint: &str, secret: &str) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("test", secret, None, None, "tests"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+async fn s3_client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
+    let cfg = sdk_config(endpoint, secret).await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build())
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn s3_with_the_sdk() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = s3_client(&s.aws(), "test").await;
+        let buckets = c.list_buckets().send().await.unwrap();
+        assert!(buckets.buckets().iter().any(|b| b.name() == Some(BUCKET)));
+        c.create_bucket().bucket("scratch").send().await.unwrap();
+        let put = c.put_object().bucket("scratch").key("a/b c.txt").body(b"hello world".to_vec().into()).content_type("text/plain").send().await.unwrap();
+        assert_eq!(put.e_tag(), Some("\"5eb63bbbe01eeed093cb22bb8f5acdc3\""));
+        let got = c.get_object().bucket("scratch").key("a/b c.txt").send().await.unwrap();
+        assert_eq!(got.content_type(), Some("text/plain"));
+        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"hello world");
+        let range = c.get_object().bucket("scratch").key("a/b c.txt").range("bytes=6-").send().await.unwrap();
+        assert_eq!(range.content_range(), Some("bytes 6-10/11"));
+        assert_eq!(range.body.collect().await.unwrap().into_bytes().as_ref(), b"world");
+        let head = c.head_object().bucket("scratch").key("a/b c.txt").send().await.unwrap();
+        assert_eq!(head.content_length(), Some(11));
+        c.copy_object().bucket("scratch").key("copy.txt").copy_source("scratch/a/b%20c.txt").send().await.unwrap();
+        for k in ["a/x.txt", "a/y/z.txt"] {
+            c.put_object().bucket("scratch").key(k).body(b"x".to_vec().into()).send().await.unwrap();
+        }
+        let list = c.list_objects_v2().bucket("scratch").prefix("a/").delimiter("/").send().await.unwrap();
+        let keys: Vec<_> = list.contents().iter().filter_map(|o| o.key()).collect();
+        assert_eq!(keys, ["a/b c.txt", "a/x.txt"]);
+        assert_eq!(list.common_prefixes()[0].prefix(), Some("a/y/"));
+        let paged = c.list_objects_v2().bucket("scratch").max_keys(2).send().await.unwrap();
+        assert_eq!(paged.is_truncated(), Some(true));
+        let next = c.list_objects_v2().bucket("scratch").continuation_token(paged.next_continuation_token().unwrap()).send().await.unwrap();
+        assert_eq!(paged.contents().len() + next.contents().len(), 4);
+        // Multipart: a 5 MiB part and a small last part.
+        let up = c.create_multipart_upload().bucket("scratch").key("big").send().await.unwrap();
+        let id = up.upload_id().unwrap();
+        let p1 = c.upload_part().bucket("scratch").key("big").upload_id(id).part_number(1).body(vec![b'a'; 5 * 1024 * 1024].into()).send().await.unwrap();
+        let p2 = c.upload_part().bucket("scratch").key("big").upload_id(id).part_number(2).body(b"tail".to_vec().into()).send().await.unwrap();
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let done = c
+            .complete_multipart_upload()
+            .bucket("scratch")
+            .key("big")
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(CompletedPart::builder().part_number(1).e_tag(p1.e_tag().unwrap()).build())
+                    .parts(CompletedPart::builder().part_number(2).e_tag(p2.e_tag().unwrap()).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(done.e_tag().unwrap().ends_with("-2\""));
+        let big = c.head_object().bucket("scratch").key("big").send().await.unwrap();
+        assert_eq!(big.content_length(), Some(5 * 1024 * 1024 + 4));
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let del = c
+            .delete_objects()
+            .bucket("scratch")
+            .delete(Delete::builder().objects(ObjectIdentifier::builder().key("a/x.txt").build().unwrap()).objects(ObjectIdentifier::builder().key("big").build().unwrap()).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(del.deleted().len(), 2);
+        c.delete_object().bucket("scratch").key("copy.txt").send().await.unwrap();
+        let missing = c.get_object().bucket("scratch").key("copy.txt").send().await.unwrap_err();
+        assert!(missing.into_service_error().is_no_such_key());
+        // Signed with another secret: refused.
+        let bad = s3_client(&s.aws(), "not-the-secret").await;
+        let e = bad.list_objects_v2().bucket("scratch").send().await.unwrap_err();
+        assert_eq!(e.raw_response().unwrap().status().as_u16(), 403);
+    });
+}
+
+#[test]
+fn presigned_urls_and_their_refusals() {
+    let s = Serve::start(&[]);
+    let rt = rt();
+    let (put, get, expired, other_key) = rt.block_on(async {
+        let c = s3_client(&s.aws(), "test").await;
+        let cfg = PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+        let put = c.put_object().bucket(BUCKET).key("carol/p.txt").presigned(cfg.clone()).await.unwrap();
+        let get = c.get_object().bucket(BUCKET).key("carol/p.txt").presigned(cfg.clone()).await.unwrap();
+        let old = PresigningConfig::builder().start_time(SystemTime::now() - Duration::from_secs(3600)).expires_in(Duration::from_secs(60)).build().unwrap();
+        let expired = c.get_object().bucket(BUCKET).key("carol/p.txt").presigned(old).await.unwrap();
+        let other = s3_client(&s.aws(), "another-secret").await;
+        let other_key = other.get_object().bucket(BUCKET).key("carol/p.txt").presigned(cfg).await.unwrap();
+        (put.uri().to_string(), get.uri().to_string(), expired.uri().to_string(), other_key.uri().to_string())
+    });
+    let r = http("PUT", &put, &[], b"presigned body");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = http("GET", &get, &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, b"presigned body");
+    let r = http("GET", &get, &[("range", "bytes=0-8")], b"");
+    assert_eq!((r.status, r.body.as_slice()), (206, b"presigned".as_slice()));
+
+    let r = http("GET", &expired, &[], b"");
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<Code>AccessDenied</Code><Message>Request has expired</Message>"), "{}", r.text());
+    assert!(r.text().contains("<X-Amz-Expires>60</X-Amz-Expires>"), "{}", r.text());
+
+    let tampered = get.replace("carol/p.txt", "carol/q.txt");
+    let r = http("GET", &tampered, &[], b"");
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<Code>SignatureDoesNotMatch</Code>"), "{}", r.text());
+    let i = get.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let mut flipped = get.clone();
+    flipped.replace_range(i..i + 1, if &get[i..i + 1] == "0" { "1" } else { "0" });
+    assert_eq!(http("GET", &flipped, &[], b"").status, 403);
+
+    let r = http("PUT", &get, &[], b"wrong method");
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("SignatureDoesNotMatch"), "{}", r.text());
+
+    let r = http("GET", &other_key, &[], b"");
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("SignatureDoesNotMatch"), "{}", r.text());
+
+    let unsigned = http("GET", &format!("{}/{BUCKET}/carol/p.txt", s.aws()), &[], b"");
+    assert_eq!(unsigned.status, 403);
+}
+
+#[test]
+fn dynamodb_with_the_sdk() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        let cfg = sdk_config(&s.aws(), "test").await;
+        let c = aws_sdk_dynamodb::Client::new(&cfg);
+        assert!(c.list_tables().send().await.unwrap().table_names().iter().any(|t| t == TABLE));
+        let d = c.describe_table().table_name(TABLE).send().await.unwrap();
+        assert_eq!(d.table().unwrap().key_schema().len(), 2);
+        for (sk, size) in [("alice/a", "1"), ("alice/b", "2"), ("bob/c", "3")] {
+            let pk = sk.split('/').next().unwrap();
+            c.put_item().table_name(TABLE).item("PK", A::S(pk.into())).item("SK", A::S(sk.into())).item("Size", A::N(size.into())).send().await.unwrap();
+        }
+        let got = c.get_item().table_name(TABLE).key("PK", A::S("alice".into())).key("SK", A::S("alice/b".into())).consistent_read(true).send().await.unwrap();
+        assert_eq!(got.item().unwrap()["Size"], A::N("2".into()));
+        c.update_item()
+            .table_name(TABLE)
+            .key("PK", A::S("alice".into()))
+            .key("SK", A::S("alice/b".into()))
+            .update_expression("SET #s = :v ADD #n :one")
+            .expression_attribute_names("#s", "Size")
+            .expression_attribute_names("#n", "Versions")
+            .expression_attribute_values(":v", A::N("12".into()))
+            .expression_attribute_values(":one", A::N("1".into()))
+            .send()
+            .await
+            .unwrap();
+        let q = c
+            .query()
+            .table_name(TABLE)
+            .key_condition_expression("PK = :p")
+            .expression_attribute_values(":p", A::S("alice".into()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(q.count(), 2);
+        assert_eq!(q.items()[1]["Size"], A::N("12".into()));
+        assert_eq!(c.scan().table_name(TABLE).send().await.unwrap().count(), 3);
+        c.delete_item().table_name(TABLE).key("PK", A::S("bob".into())).key("SK", A::S("bob/c".into())).send().await.unwrap();
+        assert_eq!(c.scan().table_name(TABLE).send().await.unwrap().count(), 2);
+        // A DynamoDB error reaches the SDK as its modeled error.
+        let e = c
+            .put_item()
+            .table_name(TABLE)
+            .item("PK", A::S("alice".into()))
+            .item("SK", A::S("alice/a".into()))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.into_service_error().is_conditional_check_failed_exception());
+        let e = c.get_item().table_name("nope").key("PK", A::S("x".into())).send().await.unwrap_err();
+        assert!(e.into_service_error().is_resource_not_found_exception());
+    });
+}
+
+#[test]
+fn step_functions_with_the_sdk() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let cfg = sdk_config(&s.aws(), "test").await;
+        let c = aws_sdk_sfn::Client::new(&cfg);
+        let machines = c.list_state_machines().send().await.unwrap();
+        assert_eq!(machines.state_machines().len(), 5);
+        let del = machines.state_machines().iter().find(|m| m.name() == "DeleteStateMachine").unwrap().state_machine_arn().to_string();
+        let input = json!({"detail": {"body": {"path": "docs/", "name": "nope.txt"}, "user": "alice"}});
+        let started = c.start_execution().state_machine_arn(&del).name("first").input(input.to_string()).send().await.unwrap();
+        let arn = started.execution_arn().to_string();
+        let mut status = String::new();
+        for _ in 0..200 {
+            let d = c.describe_execution().execution_arn(&arn).send().await.unwrap();
+            status = d.status().as_str().to_string();
+            if status != "RUNNING" {
+                let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
+                assert_eq!(out["Outcome"], "not-found", "{out}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, "SUCCEEDED");
+        let h = c.get_execution_history().execution_arn(&arn).send().await.unwrap();
+        assert_eq!(h.events()[0].r#type().as_str(), "ExecutionStarted");
+        assert_eq!(h.events().last().unwrap().r#type().as_str(), "ExecutionSucceeded");
+        let list = c.list_executions().state_machine_arn(&del).send().await.unwrap();
+        assert_eq!(list.executions().len(), 1);
+        assert_eq!(list.executions()[0].name(), "first");
+        let e = c.describe_execution().execution_arn(format!("{arn}-nope")).send().await.unwrap_err();
+        assert!(e.into_service_error().is_execution_does_not_exist());
+    });
+}
+
+#[test]
+fn the_file_manager_walk_over_http() {
+    let s = Serve::start(&[]);
+    let alice = s.token("alice", 3600);
+    let bob = s.token("bob", 3600);
+
+    // Refusals of the authorizer.
+    let r = api_call(&s, "POST", "/files/list", None, &json!({}));
+    assert_eq!((r.status, r.json()), (401, json!({"message": "Unauthorized"})));
+    let expired = s.token("alice", -60);
+    assert_eq!(api_call(&s, "POST", "/files/list", Some(&expired), &json!({})).status, 401);
+    // Another signature: one character in the middle of it changed.
+    let mut forged = alice.clone();
+    let i = alice.len() - 20;
+    forged.replace_range(i..i + 1, if &alice[i..i + 1] == "A" { "B" } else { "A" });
+    assert_eq!(api_call(&s, "POST", "/files/list", Some(&forged), &json!({})).status, 401);
+
+    // Create → presigned PUT.
+    let content = b"hello, file manager";
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"path": "docs/", "name": "a.txt", "size": content.len()}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let created = r.json();
+    assert_eq!(created["method"], "PUT");
+    let url = created["url"].as_str().unwrap();
+    let len = content.len().to_string();
+    let up = http("PUT", url, &[("content-length", &len)], content);
+    assert_eq!(up.status, 200, "{}", up.text());
+
+    // A tampered upload URL and a body of another size are refused.
+    let r = http("PUT", &url.replace("a.txt", "b.txt"), &[("content-length", &len)], content);
+    assert_eq!(r.status, 403);
+    let r = http("PUT", url, &[], b"a different size");
+    assert_eq!(r.status, 403, "{}", r.text());
+
+    // The inventory follows the S3 event.
+    let list_items = |token: &str| -> Vec<Value> {
+        let out = sync_output(&api_call(&s, "POST", "/files/list", Some(token), &json!({})));
+        out["items"].as_array().cloned().unwrap_or_default()
+    };
+    wait_until("the file in the inventory", || list_items(&alice).iter().any(|i| i["key"] == "alice/docs/a.txt"));
+    let items = list_items(&alice);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["size"], json!(content.len()));
+    assert!(list_items(&bob).is_empty());
+
+    // Info and fetch → presigned GET → download.
+    let info = sync_output(&api_call(&s, "POST", "/files/info", Some(&alice), &json!({"path": "docs/", "name": "a.txt"})));
+    assert_eq!(info["found"], true, "{info}");
+    let r = api_call(&s, "POST", "/files/fetch", Some(&alice), &json!({"path": "docs/", "name": "a.txt"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let down = http("GET", r.json()["url"].as_str().unwrap(), &[], b"");
+    assert_eq!((down.status, down.body.as_slice()), (200, content.as_slice()));
+
+    // Another user's file is not reachable: bob's request names bob's key.
+    let r = api_call(&s, "POST", "/files/fetch", Some(&bob), &json!({"path": "docs/", "name": "a.txt"}));
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = api_call(&s, "POST", "/files/fetch", Some(&bob), &json!({"path": "../alice/docs/", "name": "a.txt"}));
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"path": "docs/../x/", "name": "a.txt", "size": 1}));
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // Overwrite with a larger file; the quota follows.
+    let bigger = b"hello again, file manager, now longer";
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"path": "docs/", "name": "a.txt", "size": bigger.len()}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let blen = bigger.len().to_string();
+    assert_eq!(http("PUT", r.json()["url"].as_str().unwrap(), &[("content-length", &blen)], bigger).status, 200);
+    wait_until("the overwrite in the inventory", || list_items(&alice).first().is_some_and(|i| i["size"] == json!(bigger.len())));
+    let quota = sync_output(&api_call(&s, "GET", "/quota", Some(&alice), &Value::Null));
+    assert_eq!(quota["usedBytes"], json!(bigger.len()), "{quota}");
+
+    // Delete through EventBridge; the inventory and the quota follow.
+    let r = api_call(&s, "POST", "/files/delete", Some(&alice), &json!({"path": "docs/", "name": "a.txt"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["FailedEntryCount"], 0);
+    wait_until("the delete in the inventory", || list_items(&alice).is_empty());
+    let quota = sync_output(&api_call(&s, "GET", "/quota", Some(&alice), &Value::Null));
+    assert_eq!(quota["usedBytes"], json!(0), "{quota}");
+    let r = api_call(&s, "POST", "/files/fetch", Some(&alice), &json!({"path": "docs/", "name": "a.txt"}));
+    assert_eq!(r.status, 404, "{}", r.text());
+}
+
+#[test]
+fn unknown_routes_and_template_errors() {
+    let s = Serve::start(&[]);
+    assert_eq!(api_call(&s, "GET", "/nope", None, &Value::Null).status, 404);
+    let dir = std::env::temp_dir().join(format!("asl-serve-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.yaml"), "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  K:\n    Type: AWS::Kinesis::Stream\n").unwrap();
+    let args = asl_sim::serve::ServeArgs {
+        template: dir.join("t.yaml"),
+        parameters: vec![],
+        api_port: 0,
+        aws_port: 0,
+        access_key: "test".into(),
+        secret_key: "test".into(),
+        data_dir: dir.clone(),
+        in_memory: true,
+        stack_name: "x".into(),
+        function_binaries: vec![],
+        quiet: true,
+    };
+    let err = asl_sim::serve::start(&args).err().expect("refused");
+    assert!(err.contains("t.yaml:5:5") && err.contains("AWS::Kinesis::Stream"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
