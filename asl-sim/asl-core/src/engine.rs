@@ -529,7 +529,9 @@ impl Engine<'_> {
             let states = self.jsonata_states(&sc, &raw, None, Some(&err_out));
             let out = match &c.output {
                 Some(t) => self.eval_jsonata_template(t, &states, vars, "Output", &st.name, entered_id)?,
-                None => raw,
+                // Without Output, a JSONata catcher hands on the error output
+                // ($states.errorOutput), not the state's input.
+                None => err_out.clone(),
             };
             if let Some(a) = &c.assign {
                 let assigned = self.eval_jsonata_template(a, &states, vars, "Assign", &st.name, entered_id)?;
