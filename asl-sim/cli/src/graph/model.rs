@@ -142,8 +142,8 @@ fn literal(v: &serde_json::Value) -> String {
 /// A Choice rule as a short human-readable condition.
 pub fn rule_text(r: &Rule) -> String {
     match r {
-        Rule::And(rs) => rs.iter().map(|x| paren(x)).collect::<Vec<_>>().join(" and "),
-        Rule::Or(rs) => rs.iter().map(|x| paren(x)).collect::<Vec<_>>().join(" or "),
+        Rule::And(rs) => rs.iter().map(paren).collect::<Vec<_>>().join(" and "),
+        Rule::Or(rs) => rs.iter().map(paren).collect::<Vec<_>>().join(" or "),
         Rule::Not(x) => format!("not {}", paren(x)),
         Rule::Compare { variable, op, kind, operand } => {
             let o = match op {

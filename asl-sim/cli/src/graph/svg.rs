@@ -285,8 +285,8 @@ fn layout(b: &Block, hl: Option<&Highlight>) -> Laid {
     // Initial order: discovery order for states, chain order for dummies.
     let disc: HashMap<usize, usize> = order.iter().enumerate().map(|(i, &v)| (v, i)).collect();
     let mut key: Vec<f64> = vec![0.0; ln.len()];
-    for i in 0..n {
-        key[i] = *disc.get(&i).unwrap_or(&i) as f64;
+    for (i, k) in key.iter_mut().enumerate().take(n) {
+        *k = *disc.get(&i).unwrap_or(&i) as f64;
     }
     for c in &chains {
         let base = key[c.nodes[0]];

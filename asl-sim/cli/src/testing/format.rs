@@ -296,11 +296,11 @@ fn case(file: &Path, dir: &Path, name: &str, n: &Node) -> Result<Case, String> {
     c.mocks = n.get("mocks").map(|x| mocks(file, x)).transpose()?.unwrap_or_default();
     c.mock_test_case = n.get("mock_test_case").and_then(Node::as_str).map(str::to_string);
     c.lambdas = n.get("lambdas").map(|x| string_map(file, x, "lambdas")).transpose()?.unwrap_or_default();
-    c.skip = n.get("skip").map(|s| match &s.kind {
+    c.skip = n.get("skip").and_then(|s| match &s.kind {
         NodeKind::Bool(false) | NodeKind::Null => None,
         NodeKind::String(r) => Some(r.clone()),
         _ => Some(String::new()),
-    }).flatten();
+    });
     c.seed = n.get("seed").map(|x| seed(file, x)).transpose()?;
     c.start = n.get("start").map(|x| timestamp(file, x)).transpose()?;
     let e = &mut c.expect;

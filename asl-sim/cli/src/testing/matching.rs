@@ -188,9 +188,8 @@ pub fn line_diff(expected: &str, actual: &str, context: usize, max_lines: usize)
     }
     let mut keep = vec![false; ops.len()];
     for &k in &changed {
-        for x in k.saturating_sub(context)..=(k + context).min(ops.len() - 1) {
-            keep[x] = true;
-        }
+        let hi = (k + context).min(ops.len() - 1);
+        keep[k.saturating_sub(context)..=hi].iter_mut().for_each(|x| *x = true);
     }
     let mut out = String::new();
     let mut lines = 0;

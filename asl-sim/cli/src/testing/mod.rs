@@ -94,8 +94,11 @@ pub struct Observed {
     pub initial: Option<(Map<String, Value>, Map<String, Value>)>,
 }
 
+/// Tables (name → items), their key attribute names, buckets (name → {key → body}).
+pub type WorldView = (Map<String, Value>, HashMap<String, Vec<String>>, Map<String, Value>);
+
 /// The tables and buckets of a world, as test files write them.
-pub fn world_view(world: &World) -> (Map<String, Value>, HashMap<String, Vec<String>>, Map<String, Value>) {
+pub fn world_view(world: &World) -> WorldView {
     let mut tables = Map::new();
     let mut keys = HashMap::new();
     let db = world.dynamodb.to_json();
@@ -387,7 +390,7 @@ pub fn check(c: &Case, o: &Observed) -> Vec<Failure> {
                     (Some(got), w) => {
                         // A structured expected body compares with the body parsed as JSON.
                         let got = match (w, got) {
-                            (Value::Object(_) | Value::Array(_), Value::String(s)) if !w.get("$base64").is_some() && matching_is_data(w) => {
+                            (Value::Object(_) | Value::Array(_), Value::String(s)) if w.get("$base64").is_none() && matching_is_data(w) => {
                                 serde_json::from_str(s).unwrap_or(got.clone())
                             }
                             _ => got.clone(),
@@ -940,7 +943,7 @@ cases:
         for f in ["a/x.test.yaml", "a/b/y.test.yml", ".hidden/z.test.yaml", "target/t.test.yaml", "workflows/w.asl.yaml", "workflows/w.test.yaml", "a/notes.yaml"] {
             std::fs::write(root.join(f), "").unwrap();
         }
-        let found = discover(&[root.clone()]).unwrap();
+        let found = discover(std::slice::from_ref(&root)).unwrap();
         let rel: Vec<String> = found.iter().map(|p| p.strip_prefix(&root).unwrap().display().to_string()).collect();
         assert_eq!(rel, vec!["a/b/y.test.yml", "a/x.test.yaml", "workflows/w.test.yaml"]);
         // A file named directly is taken whatever its name; duplicates collapse.
