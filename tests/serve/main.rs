@@ -521,3 +521,85 @@ fn unknown_routes_and_template_errors() {
     assert!(err.contains("t.yaml:5:5") && err.contains("AWS::Kinesis::Stream"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Benchmark (ignored by default): small-object PUTs through the S3 endpoint with SigV4,
+/// each emitting its event and updating the inventory; then the time from a PUT's response
+/// until the file is in the inventory that /files/list reads.
+/// `cargo test --release -p asl-serve-tests -- --ignored --nocapture bench`
+#[test]
+#[ignore]
+fn bench_put_throughput_and_list_latency() {
+    let s = Serve::start(&[]);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let tasks = 16;
+    let endpoint = s.aws();
+    let (elapsed, c) = runtime.block_on(async {
+        let c = s3_client(&endpoint, "test").await;
+        let t = Instant::now();
+        let mut handles = Vec::new();
+        for w in 0..tasks {
+            let c = c.clone();
+            handles.push(tokio::spawn(async move {
+                for i in (w..n).step_by(tasks) {
+                    c.put_object().bucket(BUCKET).key(format!("bench/k{i:06}")).body(b"0123456789".to_vec().into()).send().await.unwrap();
+                }
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        (t.elapsed(), c)
+    });
+    let rate = n as f64 / elapsed.as_secs_f64();
+    // Every PUT inventoried?
+    let cfg = runtime.block_on(sdk_config(&endpoint, "test"));
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let count = |ddb: &aws_sdk_dynamodb::Client| {
+        runtime.block_on(async {
+            let mut total = 0;
+            let mut start = None;
+            loop {
+                let mut q = ddb.query().table_name(TABLE).key_condition_expression("PK = :p").expression_attribute_values(":p", A::S("bench".into())).select(aws_sdk_dynamodb::types::Select::Count);
+                if let Some(k) = start.take() {
+                    q = q.set_exclusive_start_key(Some(k));
+                }
+                let r = q.send().await.unwrap();
+                total += r.count();
+                match r.last_evaluated_key() {
+                    Some(k) => start = Some(k.clone()),
+                    None => return total as usize,
+                }
+            }
+        })
+    };
+    let t = Instant::now();
+    wait_until("every PUT in the inventory", || count(&ddb) >= n);
+    let drain = elapsed + t.elapsed();
+    // PUT response → inventory item, one at a time.
+    let mut lat = Vec::new();
+    for i in 0..200 {
+        let key = format!("lat/k{i:04}");
+        runtime.block_on(c.put_object().bucket(BUCKET).key(&key).body(b"x".to_vec().into()).send()).unwrap();
+        let t = Instant::now();
+        loop {
+            let got = runtime
+                .block_on(ddb.get_item().table_name(TABLE).key("PK", A::S("lat".into())).key("SK", A::S(key.clone())).consistent_read(true).send())
+                .unwrap();
+            if got.item().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    println!(
+        "bench: {n} PUTs in {:.2} s = {rate:.0} objects/s (SigV4 verified, event, inventory execution); all inventoried after {:.2} s; PUT→inventory p50 {:.1} ms, p99 {:.1} ms",
+        elapsed.as_secs_f64(),
+        drain.as_secs_f64(),
+        lat[lat.len() / 2].as_secs_f64() * 1000.0,
+        lat[lat.len() * 99 / 100].as_secs_f64() * 1000.0
+    );
+}

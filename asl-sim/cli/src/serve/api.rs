@@ -39,7 +39,7 @@ fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
             params.insert(name.to_string(), super::sigv4::decode(&p[i..].join("/")));
             return Some(params);
         }
-        let Some(actual) = p.get(i) else { return None };
+        let actual = p.get(i)?;
         if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             if actual.is_empty() {
                 return None;

@@ -190,7 +190,7 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
             let max = body.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100) as usize;
             let recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
             let mut list: Vec<&exec::Record> = recs.values().filter(|r| r.machine_arn == m.arn && filter.is_none_or(|f| r.status == f)).collect();
-            list.sort_by(|a, b| b.start_ms.cmp(&a.start_ms));
+            list.sort_by_key(|r| std::cmp::Reverse(r.start_ms));
             let items: Vec<Value> = list
                 .iter()
                 .take(max)
