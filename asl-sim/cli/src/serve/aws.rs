@@ -27,6 +27,9 @@ pub fn handle(state: Arc<State>, req: Req) -> BoxFut {
             }
         };
         let resp = route(&state, &req, target.as_deref());
+        if req.method != "GET" && req.method != "HEAD" {
+            state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         state.log(format_args!("aws {} {} {:.1} ms", resp.status, what, t.elapsed().as_secs_f64() * 1000.0));
         resp
     })

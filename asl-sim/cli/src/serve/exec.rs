@@ -173,6 +173,7 @@ pub fn run(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Re
     };
     state.log(format_args!("exec {}/{} {} {ms:.1} ms  {path}{err}", m.name, short(name), out.status.as_str()));
     state.executions.records.lock().unwrap_or_else(|e| e.into_inner()).insert(arn, rec.clone());
+    state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
     dispatch(state);
     rec
 }
@@ -228,6 +229,23 @@ pub fn describe_json(r: &Record) -> Value {
 
 const STATE_FILE: &str = "state.json";
 
+/// Writes the data once a second when something may have changed.
+pub fn start_saver(state: &Arc<State>) {
+    let st = Arc::downgrade(state);
+    let _ = std::thread::Builder::new().name("saver".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let Some(state) = st.upgrade() else { return };
+        if state.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if state.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            if let Err(e) = save(&state) {
+                eprintln!("warning: {e}");
+            }
+        }
+    });
+}
+
 /// Restores the services' data from `<dir>/state.json` (written at shutdown).
 pub fn load(dir: &Path, world: &mut crate::world::World) -> Result<bool, String> {
     let path = dir.join(STATE_FILE);
@@ -250,6 +268,8 @@ pub fn load(dir: &Path, world: &mut crate::world::World) -> Result<bool, String>
 pub fn save(state: &State) -> Result<(), String> {
     let Some(dir) = &state.executions.data_dir else { return Ok(()) };
     use std::io::Write;
+    static SAVING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = SAVING.lock().unwrap_or_else(|e| e.into_inner());
     let v = state.world.lock().to_json();
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(STATE_FILE);

@@ -111,6 +111,8 @@ pub struct State {
     pub api_addr: SocketAddr,
     ids: AtomicU64,
     pub shutting_down: AtomicBool,
+    /// Set by every request to the AWS endpoint and every execution; the saver writes the data.
+    pub dirty: AtomicBool,
 }
 
 impl State {
@@ -324,8 +326,12 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         api_addr,
         ids: AtomicU64::new(1),
         shutting_down: AtomicBool::new(false),
+        dirty: AtomicBool::new(false),
     });
     exec::start_workers(&state);
+    if !args.in_memory {
+        exec::start_saver(&state);
+    }
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     {
