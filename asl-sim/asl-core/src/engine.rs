@@ -925,7 +925,9 @@ impl Engine<'_> {
         match r {
             Ok(v) => {
                 if crate::size::json_len(&v) > MAX_PAYLOAD_BYTES {
-                    let service = service_name(&task.resource);
+                    // A Lambda function given directly as the Resource is named
+                    // by its ARN; an integration by its service name.
+                    let service = if lambda_direct { task.resource.as_str() } else { service_name(&task.resource) };
                     let cause = format!("The state/task '{service}' returned a result with a size exceeding the maximum number of bytes service limit.");
                     self.history.push(now, failed, json!({"error": "States.DataLimitExceeded", "cause": cause}));
                     return Err(Failure::new("States.DataLimitExceeded", Some(cause)));
@@ -1640,4 +1642,42 @@ pub fn error_matches(errors: &[String], error: &str) -> bool {
         "States.TaskFailed" => error != "States.Timeout" && error != "States.Runtime" && error != "States.DataLimitExceeded",
         other => other == error,
     })
+}
+
+#[cfg(test)]
+mod fidelity_tests {
+    use super::*;
+
+    /// Every task returns one string just over the 256 KiB payload limit.
+    struct Oversized;
+    impl Services for Oversized {
+        fn call(&mut self, _call: &TaskCall<'_>, _clock: &mut dyn Clock) -> Result<Value, TaskError> {
+            Ok(Value::String("a".repeat(257 * 1024)))
+        }
+    }
+
+    fn oversized_cause(resource: &str) -> Option<Value> {
+        let text = format!(
+            r#"{{"StartAt":"Call","States":{{"Call":{{"Type":"Task","Resource":"{resource}","Catch":[{{"ErrorEquals":["States.ALL"],"Next":"Caught"}}],"End":true}},"Caught":{{"Type":"Pass","End":true}}}}}}"#
+        );
+        let (def, _) = crate::load_definition(&text, &Default::default());
+        let out = run(&def.expect("definition"), json!({}), &ExecutionConfig::default(), &mut Oversized, &mut VirtualClock { now: 0 }, false);
+        out.output.and_then(|o| o.get("Cause").cloned())
+    }
+
+    // Recorded by AWS (LocalStack test_states_errors): an oversized result is
+    // blamed on the function's ARN for a direct Lambda resource, and on the
+    // service name ('lambda') for the lambda:invoke integration.
+    #[test]
+    fn data_limit_cause_names_the_function_arn_or_the_service() {
+        let arn = "arn:aws:lambda:us-east-1:111111111111:function:big";
+        assert_eq!(
+            oversized_cause(arn),
+            Some(json!(format!("The state/task '{arn}' returned a result with a size exceeding the maximum number of bytes service limit.")))
+        );
+        assert_eq!(
+            oversized_cause("arn:aws:states:::lambda:invoke"),
+            Some(json!("The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit."))
+        );
+    }
 }
