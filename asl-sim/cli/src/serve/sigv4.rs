@@ -119,13 +119,67 @@ pub fn now_secs() -> i64 {
 
 /// Is the request signed at all (header or query)?
 pub fn is_signed(req: &Request<'_>) -> bool {
-    header(req, "authorization").is_some() || query_pairs(req.query).iter().any(|(k, _)| k == "X-Amz-Signature")
+    header(req, "authorization").is_some() || query_pairs(req.query).iter().any(|(k, _)| k == "X-Amz-Signature" || k == "Signature")
+}
+
+/// S3's legacy SigV2 query authentication (`AWSAccessKeyId`, `Expires`, `Signature`), which
+/// older clients (AWS CLI v1's `s3 presign`, older boto3) still produce. HMAC-SHA1 from ring.
+fn verify_v2_presigned(req: &Request<'_>, q: &[(String, String)], keys: &Keys, now: i64) -> Result<Verified, AuthError> {
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let (Some(ak), Some(expires), Some(sig)) = (get("AWSAccessKeyId"), get("Expires"), get("Signature")) else {
+        return Err(AuthError::new("AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters", 403));
+    };
+    let expires: i64 = expires
+        .parse()
+        .map_err(|_| AuthError::new("AccessDenied", "Invalid date (should be seconds since epoch): ".to_string() + expires, 403))?;
+    if now > expires {
+        let mut e = AuthError::new("AccessDenied", "Request has expired", 403);
+        e.extra = vec![("Expires".into(), iso(expires)), ("ServerTime".into(), iso(now))];
+        return Err(e);
+    }
+    if ak != keys.access_key {
+        return Err(invalid_key(ak));
+    }
+    // The sub-resources that are part of the canonical resource, sorted.
+    const SUB: &[&str] = &[
+        "acl", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy", "requestPayment",
+        "response-cache-control", "response-content-disposition", "response-content-encoding", "response-content-language",
+        "response-content-type", "response-expires", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website",
+    ];
+    let mut subs: Vec<&(String, String)> = q.iter().filter(|(k, _)| SUB.contains(&k.as_str())).collect();
+    subs.sort();
+    let mut resource = req.path.to_string();
+    for (i, (k, v)) in subs.iter().enumerate() {
+        resource.push(if i == 0 { '?' } else { '&' });
+        resource.push_str(k);
+        if !v.is_empty() {
+            resource.push('=');
+            resource.push_str(v);
+        }
+    }
+    let mut amz: Vec<(&str, &str)> = req.headers.iter().filter(|(k, _)| k.starts_with("x-amz-")).map(|(k, v)| (k.as_str(), v.trim())).collect();
+    amz.sort();
+    let amz: String = amz.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let sts = format!(
+        "{}\n{}\n{}\n{expires}\n{amz}{resource}",
+        req.method,
+        header(req, "content-md5").unwrap_or(""),
+        header(req, "content-type").unwrap_or("")
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, keys.secret_key.as_bytes());
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode(ring::hmac::sign(&key, sts.as_bytes()).as_ref());
+    compare(&expected, sig)?;
+    Ok(Verified { access_key: ak.to_string(), region: super::template::REGION.into(), service: "s3".into() })
 }
 
 pub fn verify(req: &Request<'_>, keys: &Keys, now: i64) -> Result<Verified, AuthError> {
     let q = query_pairs(req.query);
     if q.iter().any(|(k, _)| k == "X-Amz-Signature") {
         return verify_presigned(req, &q, keys, now);
+    }
+    if q.iter().any(|(k, _)| k == "AWSAccessKeyId") && q.iter().any(|(k, _)| k == "Signature") {
+        return verify_v2_presigned(req, &q, keys, now);
     }
     let Some(auth) = header(req, "authorization") else {
         return Err(AuthError::new("AccessDenied", "Access Denied", 403));
@@ -328,5 +382,18 @@ mod tests {
         assert_eq!(verify(&req2, &keys, t + 10).unwrap_err().code, "SignatureDoesNotMatch");
         let req3 = Request { method: "PUT", path: "/test.txt", query, headers: &headers, body: b"" };
         assert_eq!(verify(&req3, &keys, t + 10).unwrap_err().code, "SignatureDoesNotMatch");
+    }
+
+    /// AWS's SigV2 query-string example (S3 developer guide, "Query string request authentication").
+    #[test]
+    fn sigv2_presigned_example() {
+        let headers = vec![("host".to_string(), "s3.amazonaws.com".to_string())];
+        let query = "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1175139620&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D";
+        let req = Request { method: "GET", path: "/johnsmith/photos/puppy.jpg", query, headers: &headers, body: b"" };
+        let keys = Keys { access_key: "AKIAIOSFODNN7EXAMPLE".into(), secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into() };
+        assert!(verify(&req, &keys, 1175139000).is_ok());
+        assert_eq!(verify(&req, &keys, 1175139621).unwrap_err().message, "Request has expired");
+        let req2 = Request { path: "/johnsmith/photos/kitten.jpg", ..req };
+        assert_eq!(verify(&req2, &keys, 1175139000).unwrap_err().code, "SignatureDoesNotMatch");
     }
 }
