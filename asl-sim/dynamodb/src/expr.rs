@@ -578,11 +578,15 @@ pub struct Ctx<'a> {
     pub values: &'a BTreeMap<String, AttrValue>,
     pub used_names: BTreeSet<String>,
     pub used_values: BTreeSet<String>,
+    /// Set while resolving values in operands whose names were already
+    /// substituted: a resolved `#s` → `Size` must not be taken for a bare
+    /// reserved word.
+    names_resolved: bool,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(names: &'a BTreeMap<String, String>, values: &'a BTreeMap<String, AttrValue>) -> Self {
-        Ctx { names, values, used_names: BTreeSet::new(), used_values: BTreeSet::new() }
+        Ctx { names, values, used_names: BTreeSet::new(), used_values: BTreeSet::new(), names_resolved: false }
     }
 
     fn resolve_path(&mut self, p: &mut Path) -> PResult<()> {
@@ -600,7 +604,7 @@ impl<'a> Ctx<'a> {
                             ))
                         }
                     }
-                } else if is_reserved(a) {
+                } else if !self.names_resolved && is_reserved(a) {
                     return Err(format!("Attribute name is a reserved keyword; reserved keyword: {a}"));
                 }
             }
@@ -1141,9 +1145,10 @@ pub fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, String> {
         for path in u.order.iter_mut() {
             ctx.resolve_path(path)?;
         }
-        for (_, v) in u.sets.iter_mut().chain(u.adds.iter_mut()).chain(u.deletes.iter_mut()) {
-            ctx.resolve_operand(v)?;
-        }
+        ctx.names_resolved = true;
+        let values = u.sets.iter_mut().chain(u.adds.iter_mut()).chain(u.deletes.iter_mut()).try_for_each(|(_, v)| ctx.resolve_operand(v));
+        ctx.names_resolved = false;
+        values?;
         check_paths_overlap(&u.order)?;
         for (_, v) in &u.adds {
             if let Operand::Value(_, val) = v {
