@@ -1400,7 +1400,7 @@ impl Engine<'_> {
                         Some(self.runtime_cause(
                             name,
                             entered_id,
-                            &format!("The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{what}', but was '{}' for value: {}", e.src.trim(), json_type(&v), intrinsics::to_json_text(&v)),
+                            &format!("The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{what}', but was '{}' for value: {}", e.src.trim(), intrinsics::type_name(&v), intrinsics::to_json_text(&v)),
                         )),
                     )
                 })
@@ -1544,7 +1544,7 @@ impl Engine<'_> {
                         other => {
                             return Err(Failure::new(
                                 "States.QueryEvaluationError",
-                                Some(self.runtime_cause(name, entered_id, &format!("The Items field must be an array, but was '{}'.", json_type(&other)))),
+                                Some(self.runtime_cause(name, entered_id, &format!("The Items field must be an array, but was '{}'.", intrinsics::type_name(&other)))),
                             ))
                         }
                     },
@@ -1598,16 +1598,6 @@ impl Engine<'_> {
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn unreachable_fail() -> Result<Flow, Failure> {
     Err(Failure::runtime("internal: Fail state reached the generic path".into()))

@@ -266,7 +266,8 @@ pub fn eval(call: &Call, scope: &mut Scope<'_>) -> Result<Value, String> {
     apply(call.func, args, call, scope)
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON type name used in messages ("null", "boolean", "number", ...).
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

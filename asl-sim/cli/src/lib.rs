@@ -15,3 +15,4 @@ pub mod simulate;
 pub mod testing;
 pub mod validate;
 pub mod world;
+pub mod xml;

@@ -41,16 +41,6 @@ pub fn short(v: &Value) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 fn child(at: &str, key: &str) -> String {
     if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !key.starts_with(|c: char| c.is_ascii_digit()) {
@@ -78,7 +68,7 @@ pub fn compare(expected: &Value, actual: &Value, mode: Mode, at: &str, out: &mut
     }
     if let Some((k, arg)) = matcher(expected) {
         let ok = match k {
-            "$type" => arg.as_str() == Some(type_name(actual)),
+            "$type" => arg.as_str() == Some(asl_core::intrinsics::type_name(actual)),
             "$glob" => match (arg.as_str(), actual.as_str()) {
                 (Some(p), Some(s)) => asl_core::choice::string_matches(s, p),
                 _ => false,

@@ -518,21 +518,6 @@ fn safe_file_name(s: &str) -> String {
     s.trim_matches('.').chars().take(120).collect()
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => o.push_str(&format!("&#x{:X};", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 fn failure_text(fs: &[Failure]) -> String {
     let mut s = String::new();
@@ -784,16 +769,16 @@ fn junit(suites: &[Suite], results: &[CaseResult], load_errors: &[(PathBuf, Stri
         elapsed.as_secs_f64()
     ));
     for (f, e) in load_errors {
-        let name = xml_escape(&f.display().to_string());
+        let name = crate::xml::escape(&f.display().to_string());
         x.push_str(&format!("  <testsuite name=\"{name}\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\">\n"));
-        x.push_str(&format!("    <testcase classname=\"{name}\" name=\"(load)\"><failure message=\"could not load the test file\">{}</failure></testcase>\n  </testsuite>\n", xml_escape(e)));
+        x.push_str(&format!("    <testcase classname=\"{name}\" name=\"(load)\"><failure message=\"could not load the test file\">{}</failure></testcase>\n  </testsuite>\n", crate::xml::escape(e)));
     }
     for (si, s) in suites.iter().enumerate() {
         let rs: Vec<&CaseResult> = results.iter().filter(|r| r.suite == si).collect();
         if rs.is_empty() {
             continue;
         }
-        let name = xml_escape(&s.file.display().to_string());
+        let name = crate::xml::escape(&s.file.display().to_string());
         let fails = rs.iter().filter(|r| matches!(r.result, Result1::Failed(_))).count();
         let skips = rs.iter().filter(|r| matches!(r.result, Result1::Ignored)).count();
         let time: f64 = rs.iter().map(|r| r.time.as_secs_f64()).sum();
@@ -803,13 +788,13 @@ fn junit(suites: &[Suite], results: &[CaseResult], load_errors: &[(PathBuf, Stri
         ));
         for r in rs {
             let c = &s.cases[r.case];
-            x.push_str(&format!("    <testcase classname=\"{name}\" name=\"{}\" time=\"{:.3}\"", xml_escape(&c.name), r.time.as_secs_f64()));
+            x.push_str(&format!("    <testcase classname=\"{name}\" name=\"{}\" time=\"{:.3}\"", crate::xml::escape(&c.name), r.time.as_secs_f64()));
             match &r.result {
                 Result1::Ok => x.push_str("/>\n"),
-                Result1::Ignored => x.push_str(&format!("><skipped message=\"{}\"/></testcase>\n", xml_escape(c.skip.as_deref().unwrap_or("")))),
+                Result1::Ignored => x.push_str(&format!("><skipped message=\"{}\"/></testcase>\n", crate::xml::escape(c.skip.as_deref().unwrap_or("")))),
                 Result1::Failed(fs) => {
                     let msg = fs.first().map(|f| f.title.as_str()).unwrap_or("failed");
-                    x.push_str(&format!("><failure message=\"{}\">{}</failure></testcase>\n", xml_escape(msg), xml_escape(&failure_text(fs))));
+                    x.push_str(&format!("><failure message=\"{}\">{}</failure></testcase>\n", crate::xml::escape(msg), crate::xml::escape(&failure_text(fs))));
                 }
             }
         }
