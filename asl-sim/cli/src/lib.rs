@@ -2,6 +2,7 @@
 //! CLI commands, and (later) the HTTP front door. `main.rs` only dispatches.
 
 pub mod cli;
+pub mod clock;
 pub mod eval;
 pub mod graph;
 pub mod item_reader;

@@ -2,6 +2,7 @@
 
 use crate::cli::{parse_pairs, Format, MachineType, RunArgs};
 use asl_core::diagnostic::Severity;
+use crate::clock::{wall_millis, RealClock};
 use crate::world::{ChildMachine, World};
 use asl_core::engine::{self, Clock, ExecutionConfig, ExecutionType, Outcome, Status};
 use std::collections::HashMap;
@@ -24,24 +25,6 @@ impl Clock for ShiftedClock {
     fn sleep(&mut self, ms: i64) {
         self.skipped_ms += ms.max(0);
     }
-}
-
-/// The wall clock; `sleep` really sleeps.
-struct RealClock;
-
-impl Clock for RealClock {
-    fn now_millis(&self) -> i64 {
-        wall_millis()
-    }
-    fn sleep(&mut self, ms: i64) {
-        if ms > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(ms as u64));
-        }
-    }
-}
-
-fn wall_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn usage(msg: &str) -> i32 {

@@ -4,8 +4,9 @@
 //! logs one line (machine/name, status, duration, state path) and hands the
 //! event deliveries it caused to the pool.
 
-use super::{wall_millis, Machine, State};
-use asl_core::engine::{self, Clock, ExecutionConfig, ExecutionType, Outcome};
+use super::{Machine, State};
+use crate::clock::{wall_millis, RealClock};
+use asl_core::engine::{self, ExecutionConfig, ExecutionType, Outcome};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,19 +41,6 @@ pub struct Executions {
     data_dir: Option<PathBuf>,
 }
 
-/// Real time; Wait states really wait.
-struct RealClock;
-
-impl Clock for RealClock {
-    fn now_millis(&self) -> i64 {
-        wall_millis()
-    }
-    fn sleep(&mut self, ms: i64) {
-        if ms > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(ms as u64));
-        }
-    }
-}
 
 impl Executions {
     pub fn new(data_dir: Option<PathBuf>) -> Executions {

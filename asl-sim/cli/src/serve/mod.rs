@@ -10,6 +10,7 @@
 //!
 //! Only this module knows AWS wire formats; the services it drives stay pure.
 
+pub use crate::clock::wall_millis;
 mod api;
 mod aws;
 mod exec;
@@ -136,9 +137,6 @@ impl State {
     }
 }
 
-pub fn wall_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 fn pairs(items: &[String], flag: &str) -> Result<BTreeMap<String, String>, String> {
     let mut m = BTreeMap::new();
