@@ -2,7 +2,7 @@
 //! source line with a caret, as rustc does. The only place that formats
 //! diagnostics as text.
 
-use asl_core::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 
 pub fn diagnostic(file: &str, source: &str, d: &Diagnostic) -> String {
     let sev = match d.severity {

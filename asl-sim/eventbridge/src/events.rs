@@ -2,42 +2,10 @@
 //! transformation.
 
 use crate::pattern::{Pattern, PatternError};
-use crate::util::{format_iso8601, parse_iso8601};
-use crate::CallContext;
+use asl_aws::time::{format_iso8601, parse_iso8601};
+use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-
-/// An event as EventBridge delivers it (the envelope).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: String,
-    pub detail_type: String,
-    pub source: String,
-    pub account: String,
-    /// `2021-11-12T00:00:00Z`
-    pub time: String,
-    pub region: String,
-    pub resources: Vec<String>,
-    pub detail: Value,
-}
-
-impl Event {
-    /// The envelope in EventBridge's field order:
-    /// version, id, detail-type, source, account, time, region, resources, detail.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "version": "0",
-            "id": self.id,
-            "detail-type": self.detail_type,
-            "source": self.source,
-            "account": self.account,
-            "time": self.time,
-            "region": self.region,
-            "resources": self.resources,
-            "detail": self.detail,
-        })
-    }
-}
 
 /// An EventBridge API error (`{code, message, status}`), e.g.
 /// `ResourceNotFoundException` / `Event bus nope does not exist.` / 400.

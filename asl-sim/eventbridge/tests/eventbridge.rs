@@ -1,7 +1,7 @@
 //! EventBridge: buses, rules, targets, PutEvents validation, routing, input transformation.
 
-use asl_s3_events::events::*;
-use asl_s3_events::CallContext;
+use asl_eventbridge::events::*;
+use asl_aws::CallContext;
 use serde_json::{json, Value};
 
 const T0: i64 = 1_636_675_200_000;

@@ -3,7 +3,7 @@
 //! message is `Event pattern is not valid. Reason: <reason>`. The invalid cases and their
 //! reasons are the ones recorded against AWS (LocalStack snapshot tests, 2024).
 
-use asl_s3_events::pattern::{test_event_pattern, Pattern};
+use asl_eventbridge::pattern::{test_event_pattern, Pattern};
 use serde_json::{json, Value};
 
 fn ev(detail: Value) -> Value {

@@ -3,11 +3,13 @@
 
 #![allow(unknown_lints, clippy::manual_is_multiple_of)] // the workspace MSRV (1.85) predates is_multiple_of
 
-use asl_s3_events::events::{entry_from_json, EventBridge, PutRuleInput, Target};
-use asl_s3_events::pattern::Pattern;
-use asl_s3_events::s3::{parse_range, S3};
-use asl_s3_events::sfn::S3_ACTIONS;
-use asl_s3_events::{events_step_functions_call, s3_step_functions_call, CallContext, PutEventsStyle};
+use asl_eventbridge::events::{entry_from_json, EventBridge, PutRuleInput, Target};
+use asl_eventbridge::pattern::Pattern;
+use asl_s3::s3::{parse_range, S3};
+use asl_s3::sfn::S3_ACTIONS;
+use asl_aws::CallContext;
+use asl_eventbridge::{events_step_functions_call, PutEventsStyle};
+use asl_s3::s3_step_functions_call;
 use serde_json::{json, Map, Value};
 
 struct Rng(u64);

@@ -1,9 +1,9 @@
 //! S3 → EventBridge notifications: shapes (insta snapshots), sequencer ordering, key
 //! encoding, and the blog's S3 → default bus → state machine path.
 
-use asl_s3_events::events::{EventBridge, PutRuleInput, Target};
-use asl_s3_events::s3::*;
-use asl_s3_events::{CallContext, Event};
+use asl_eventbridge::events::{EventBridge, PutRuleInput, Target};
+use asl_s3::s3::*;
+use asl_aws::{CallContext, Event};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 

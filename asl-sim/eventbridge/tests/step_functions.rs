@@ -1,10 +1,13 @@
 //! The Step Functions layer against results recorded on AWS (conformance cases and
 //! LocalStack snapshots) and the error naming rules of aws-services.md §3.3.
 
-use asl_s3_events::events::{EventBridge, PutRuleInput, Target};
-use asl_s3_events::s3::S3;
-use asl_s3_events::sfn::{events_step_functions_call_detailed, s3_sdk_error, S3_ACTIONS};
-use asl_s3_events::{events_step_functions_call, s3_step_functions_call, CallContext, PutEventsStyle, S3Error};
+use asl_eventbridge::events::{EventBridge, PutRuleInput, Target};
+use asl_s3::s3::S3;
+use asl_eventbridge::sfn::events_step_functions_call_detailed;
+use asl_s3::sfn::{s3_sdk_error, S3_ACTIONS};
+use asl_aws::CallContext;
+use asl_eventbridge::{events_step_functions_call, PutEventsStyle};
+use asl_s3::{s3_step_functions_call, S3Error};
 use serde_json::{json, Value};
 
 const T0: i64 = 1_736_000_000_000;
@@ -55,7 +58,7 @@ fn put_object_recorded() {
 fn get_and_head_object_shape() {
     let mut s3 = s3();
     s3.put_object(
-        asl_s3_events::s3::PutObjectInput { bucket: "bucket-name".into(), key: "file_key".into(), body: b"binary data".to_vec(), ..Default::default() },
+        asl_s3::s3::PutObjectInput { bucket: "bucket-name".into(), key: "file_key".into(), body: b"binary data".to_vec(), ..Default::default() },
         &ctx(),
     )
     .unwrap();

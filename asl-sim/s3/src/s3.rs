@@ -4,9 +4,9 @@
 //! Mutating calls push their events to an outbox; [`S3::drain_events`] hands them to the
 //! caller, which puts them on the account's default bus.
 
-use crate::events::Event;
-use crate::util::{b64_decode, b64_encode, crc32, form_urlencode_key, format_iso8601, md5_bytes, md5_hex};
-use crate::CallContext;
+use crate::util::{b64_decode, b64_encode, crc32, form_urlencode_key, md5_bytes, md5_hex};
+use asl_aws::time::format_iso8601;
+use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 

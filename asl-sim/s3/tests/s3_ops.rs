@@ -1,7 +1,7 @@
 //! S3 operations, error codes/messages, ranges, listing, multipart, persistence.
 
-use asl_s3_events::s3::*;
-use asl_s3_events::CallContext;
+use asl_s3::s3::*;
+use asl_aws::CallContext;
 use std::collections::BTreeMap;
 
 const T0: i64 = 1_636_675_200_000; // 2021-11-12T00:00:00Z

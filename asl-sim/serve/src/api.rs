@@ -341,7 +341,7 @@ impl RequestCtx<'_> {
             Ok(v) => v,
             Err(_) => r.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         });
-        let entry = asl_s3_events::events::PutEventsEntry {
+        let entry = asl_eventbridge::events::PutEventsEntry {
             source: get("Source"),
             detail_type: get("DetailType"),
             detail: get("Detail"),

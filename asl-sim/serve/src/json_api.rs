@@ -227,7 +227,7 @@ fn events(state: &Arc<State>, op: &str, body: &Value) -> Resp {
     };
     let mut parsed = Vec::new();
     for e in entries {
-        match asl_s3_events::events::entry_from_json(e, false) {
+        match asl_eventbridge::events::entry_from_json(e, false) {
             Ok(x) => parsed.push(x),
             Err(m) => return error(p, 400, "ValidationException", &m),
         }
@@ -239,8 +239,8 @@ fn events(state: &Arc<State>, op: &str, body: &Value) -> Resp {
 }
 
 /// PutEvents on the world; deliveries start their executions.
-pub fn put_events(state: &Arc<State>, entries: &[asl_s3_events::events::PutEventsEntry]) -> Result<Value, asl_s3_events::EventsError> {
-    let mut ctx = asl_s3_events::CallContext::new(super::wall_millis(), state.next_seed());
+pub fn put_events(state: &Arc<State>, entries: &[asl_eventbridge::events::PutEventsEntry]) -> Result<Value, asl_eventbridge::EventsError> {
+    let mut ctx = asl_aws::CallContext::new(super::wall_millis(), state.next_seed());
     ctx.region = super::template::REGION.into();
     ctx.account = super::template::ACCOUNT.into();
     let result = {

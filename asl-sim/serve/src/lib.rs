@@ -10,6 +10,12 @@
 //!
 //! Only this module knows AWS wire formats; the services it drives stay pure.
 
+// The world and its clock live in asl-world, the diagnostics renderer in asl-core;
+// these imports keep the `crate::world` / `crate::clock` / `crate::render` paths the
+// protocol modules are written against.
+use asl_core::render;
+use asl_world::{clock, world};
+
 pub use crate::clock::wall_millis;
 mod api;
 mod aws;
@@ -20,7 +26,7 @@ pub mod jwt;
 mod lambda_rt;
 mod s3;
 pub mod sigv4;
-pub mod template;
+pub use asl_world::template;
 
 use crate::world::{ChildMachine, SharedWorld, World};
 use asl_core::engine::ExecutionType;
@@ -241,7 +247,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         return Err(format!("{tpath}: a state machine does not load:\n{}", errors.concat()));
     }
     let restored = if args.in_memory { false } else { exec::load(&args.data_dir, &mut world)? };
-    let ctx = asl_s3_events::CallContext::new(now, 1);
+    let ctx = asl_aws::CallContext::new(now, 1);
     for b in &model.buckets {
         if world.s3.buckets.contains_key(&b.name) {
             continue;
@@ -260,20 +266,20 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         world.dynamodb.call("CreateTable", req).map_err(|e| format!("{logical}: CreateTable: {}: {}", e.code, e.message))?;
     }
     // Buses, rules and targets are always the template's.
-    world.events = asl_s3_events::EventBridge::new(template::ACCOUNT, template::REGION);
+    world.events = asl_eventbridge::EventBridge::new(template::ACCOUNT, template::REGION);
     for (logical, name) in &model.buses {
         world.events.create_event_bus(name).map_err(|e| format!("{logical}: {e}"))?;
     }
     for r in &model.rules {
         let bus = if r.bus == "default" { None } else { Some(r.bus.as_str()) };
-        let input = asl_s3_events::events::PutRuleInput {
+        let input = asl_eventbridge::events::PutRuleInput {
             name: r.name.clone(),
             event_pattern: Some(r.pattern.to_string()),
             event_bus_name: bus.map(str::to_string),
             ..Default::default()
         };
         world.events.put_rule(&input).map_err(|e| format!("{}: {e}", r.logical))?;
-        let targets: Vec<_> = r.targets.iter().map(asl_s3_events::events::target_from_json).collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", r.logical))?;
+        let targets: Vec<_> = r.targets.iter().map(asl_eventbridge::events::target_from_json).collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", r.logical))?;
         for t in &targets {
             if !machines.values().any(|m| m.arn == t.arn) {
                 return Err(format!("{}: target {} is not a state machine of this template (serve delivers to state machines only)", r.logical, t.arn));

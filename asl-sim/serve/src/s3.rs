@@ -1,17 +1,19 @@
-//! S3's REST/XML protocol over the embedded `asl_s3_events::S3`. Path-style
+//! S3's REST/XML protocol over the embedded `asl_s3::S3`. Path-style
 //! (`/bucket/key`) and virtual-host style (`bucket.localhost:4566/key`). Every change
 //! emits its EventBridge event on the default bus; deliveries start executions.
 
 use super::http::{Req, Resp};
 use super::{exec, State};
-use asl_s3_events::s3::{CopyObjectInput, ListObjectsV2Input, MetadataDirective, PutObjectInput};
-use asl_s3_events::{format_http_date, format_iso8601_millis, CallContext, S3Error};
+use asl_s3::s3::{CopyObjectInput, ListObjectsV2Input, MetadataDirective, PutObjectInput};
+use asl_aws::time::{format_http_date, format_iso8601_millis};
+use asl_aws::CallContext;
+use asl_s3::S3Error;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
-pub use crate::xml::escape as esc;
+pub use asl_aws::xml::escape as esc;
 
 fn unesc(s: &str) -> String {
     s.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -299,7 +301,7 @@ fn delete_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     }
 }
 
-fn object_headers(mut r: Resp, o: &asl_s3_events::s3::GetObjectOutput) -> Resp {
+fn object_headers(mut r: Resp, o: &asl_s3::s3::GetObjectOutput) -> Resp {
     r = r
         .header("etag", o.etag.clone())
         .header("content-type", o.content_type.clone())

@@ -95,7 +95,7 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
 }
 
 fn iso(secs: i64) -> String {
-    asl_s3_events::format_iso8601(secs * 1000)
+    asl_aws::time::format_iso8601(secs * 1000)
 }
 
 struct Scope {

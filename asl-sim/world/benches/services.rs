@@ -3,7 +3,7 @@
 //! embedded world. `cargo bench -p asl-sim --bench services`.
 
 use asl_core::engine::{self, ExecutionConfig, VirtualClock};
-use asl_sim::world::World;
+use asl_world::World;
 use serde_json::json;
 use std::time::Instant;
 

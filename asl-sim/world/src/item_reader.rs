@@ -2,7 +2,7 @@
 //! (with ReaderConfig) from GetObject, and the object list of ListObjectsV2.
 
 use asl_core::engine::TaskError;
-use asl_s3_events::S3;
+use asl_s3::S3;
 use serde_json::{json, Map, Value};
 
 fn failed(cause: impl Into<String>) -> TaskError {
@@ -21,7 +21,7 @@ pub fn read(s3: &mut S3, reader: &Value, params: &Value) -> Result<Vec<Value>, T
     let bucket = params.get("Bucket").and_then(Value::as_str).unwrap_or("");
     let mut items = match resource {
         "arn:aws:states:::s3:listObjectsV2" => {
-            let input = asl_s3_events::s3::ListObjectsV2Input {
+            let input = asl_s3::s3::ListObjectsV2Input {
                 bucket: bucket.to_string(),
                 prefix: params.get("Prefix").and_then(Value::as_str).map(str::to_string),
                 ..Default::default()
@@ -30,11 +30,11 @@ pub fn read(s3: &mut S3, reader: &Value, params: &Value) -> Result<Vec<Value>, T
             let mut token = None;
             loop {
                 let page = s3
-                    .list_objects_v2(&asl_s3_events::s3::ListObjectsV2Input { continuation_token: token.clone(), ..input.clone() })
+                    .list_objects_v2(&asl_s3::s3::ListObjectsV2Input { continuation_token: token.clone(), ..input.clone() })
                     .map_err(|e| failed(format!("{}: {}", e.code, e.message)))?;
                 for o in &page.contents {
                     out.push(json!({
-                        "Etag": o.etag, "Key": o.key, "LastModified": asl_s3_events::format_iso8601(o.last_modified_ms),
+                        "Etag": o.etag, "Key": o.key, "LastModified": asl_aws::time::format_iso8601(o.last_modified_ms),
                         "Size": o.size, "StorageClass": "STANDARD"
                     }));
                 }

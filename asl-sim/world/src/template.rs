@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+pub use asl_aws::defaults::REGION;
+pub use asl_aws::defaults::ACCOUNT;
 /// The issuer serve's local tokens carry (see `jwt.rs`).
 pub const LOCAL_ISSUER: &str = "https://asl-sim.localhost/issuer";
 pub const LOCAL_AUDIENCE: &str = "asl-sim";

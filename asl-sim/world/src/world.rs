@@ -7,7 +7,9 @@ use crate::lambda::{self, LambdaFunction};
 use crate::mocks::MockConfig;
 use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError};
 use asl_dynamodb::{Database, IntegrationStyle};
-use asl_s3_events::{CallContext, Delivery, EventBridge, S3};
+use asl_aws::CallContext;
+use asl_eventbridge::{Delivery, EventBridge};
+use asl_s3::S3;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -132,7 +134,7 @@ impl World {
                         Some(Value::String(s)) => s.as_bytes().to_vec(),
                         Some(other) => other.to_string().into_bytes(),
                     };
-                    let input = asl_s3_events::s3::PutObjectInput {
+                    let input = asl_s3::s3::PutObjectInput {
                         bucket: name.to_string(),
                         key: key.to_string(),
                         body,
@@ -175,8 +177,8 @@ impl World {
 
     /// PutEvents from a Task: accepted entries are delivered even when the
     /// optimized integration fails the task because another entry failed.
-    fn put_events(&mut self, style: asl_s3_events::PutEventsStyle, params: &Value, ctx: &CallContext) -> Result<Value, TaskError> {
-        let call = asl_s3_events::sfn::events_step_functions_call_detailed(&mut self.events, style, params, ctx);
+    fn put_events(&mut self, style: asl_eventbridge::PutEventsStyle, params: &Value, ctx: &CallContext) -> Result<Value, TaskError> {
+        let call = asl_eventbridge::sfn::events_step_functions_call_detailed(&mut self.events, style, params, ctx);
         self.pending.extend(call.deliveries);
         call.outcome.map_err(|(error, cause)| TaskError { error, cause: Some(cause) })
     }
@@ -186,7 +188,7 @@ impl World {
         std::mem::take(&mut self.pending)
     }
 
-    fn route_s3_events(&mut self, events: Vec<asl_s3_events::Event>, ctx: &CallContext) {
+    fn route_s3_events(&mut self, events: Vec<asl_aws::Event>, ctx: &CallContext) {
         for e in events {
             let deliveries = self.events.put_service_event(None, &e, ctx);
             self.pending.extend(deliveries);
@@ -223,7 +225,7 @@ impl World {
             seed: call.config.seed.wrapping_add(1),
             ..call.config.clone()
         };
-        let start = asl_s3_events::format_iso8601_millis(call.now_millis);
+        let start = asl_aws::time::format_iso8601_millis(call.now_millis);
         let exec_arn = config.execution_arn();
         if mode.is_empty() {
             // Fire and forget: run it to completion now (the result is not observed).
@@ -237,7 +239,7 @@ impl World {
         self.depth += 1;
         let out = engine::run(&def, input.clone(), &config, self, clock, false);
         self.depth -= 1;
-        let stop = asl_s3_events::format_iso8601_millis(clock.now_millis());
+        let stop = asl_aws::time::format_iso8601_millis(clock.now_millis());
         let output = out.output.clone().unwrap_or(Value::Null);
         let mut r = Map::new();
         r.insert("ExecutionArn".into(), json!(exec_arn));
@@ -315,7 +317,7 @@ impl Services for World {
                 .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
             ("events", "putEvents") => {
                 let ctx = self.call_context(call.config, now);
-                self.put_events(asl_s3_events::PutEventsStyle::Optimized, &call.parameters, &ctx)
+                self.put_events(asl_eventbridge::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
             ("states", "startExecution") => self.start_execution(call, pattern, clock),
             ("aws-sdk", sdk) => {
@@ -328,14 +330,14 @@ impl Services for World {
                         .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
                     "s3" => {
                         let ctx = self.call_context(call.config, now);
-                        let (v, events) = asl_s3_events::s3_step_functions_call(&mut self.s3, act, &call.parameters, &ctx)
+                        let (v, events) = asl_s3::s3_step_functions_call(&mut self.s3, act, &call.parameters, &ctx)
                             .map_err(|(error, cause)| TaskError { error, cause: Some(cause) })?;
                         self.route_s3_events(events, &ctx);
                         Ok(v)
                     }
                     "eventbridge" => {
                         let ctx = self.call_context(call.config, now);
-                        self.put_events(asl_s3_events::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
+                        self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
                     "lambda" if act == "invoke" => {
                         let p = &call.parameters;
@@ -359,7 +361,7 @@ impl Services for World {
 
     fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
         let ctx = CallContext::new(0, self.ids);
-        let input = asl_s3_events::s3::PutObjectInput {
+        let input = asl_s3::s3::PutObjectInput {
             bucket: bucket.to_string(),
             key: key.to_string(),
             body: body.as_bytes().to_vec(),

@@ -7,15 +7,15 @@ use asl_core::definition::Definition;
 use asl_core::diagnostic::Severity;
 use asl_core::engine::ExecutionType;
 use asl_core::tree::{Node, NodeKind};
-use asl_s3_events::events::{InputTransformer, PutRuleInput, Target};
-use asl_s3_events::CallContext;
+use asl_eventbridge::events::{InputTransformer, PutRuleInput, Target};
+use asl_aws::CallContext;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+pub use asl_aws::defaults::REGION;
+pub use asl_aws::defaults::ACCOUNT;
 
 pub struct Machine {
     pub name: String,
@@ -131,8 +131,8 @@ pub struct Stub {
 /// The services' state every run starts from.
 pub struct Base {
     pub dynamodb: asl_dynamodb::Database,
-    pub s3: asl_s3_events::S3,
-    pub events: asl_s3_events::EventBridge,
+    pub s3: asl_s3::S3,
+    pub events: asl_eventbridge::EventBridge,
 }
 
 pub struct Scenario {
@@ -393,7 +393,7 @@ pub fn load(path: &Path) -> Result<Scenario, String> {
         for r in &spec.rules {
             let bus = r.bus.clone();
             if let Some(b) = &bus {
-                let b = asl_s3_events::EventBridge::resolve_bus_name(Some(b));
+                let b = asl_eventbridge::EventBridge::resolve_bus_name(Some(b));
                 if !world.events.buses.contains_key(&b) {
                     world.events.create_event_bus(&b).map_err(|e| format!("bus {b}: {}", e.message))?;
                 }

@@ -9,8 +9,9 @@ use crate::world::SharedWorld;
 use asl_core::definition::Definition;
 use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError};
 use asl_core::rng::SplitMix64;
-use asl_s3_events::events::PutEventsEntry;
-use asl_s3_events::{CallContext, Delivery};
+use asl_eventbridge::events::PutEventsEntry;
+use asl_aws::CallContext;
+use asl_eventbridge::Delivery;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -599,7 +600,7 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                 let mut note = String::new();
                 match &op.kind {
                     OpKind::Put { size } => {
-                        let input = asl_s3_events::s3::PutObjectInput {
+                        let input = asl_s3::s3::PutObjectInput {
                             bucket: sc.workload.bucket.clone(),
                             key: op.key.clone(),
                             body: body_of(*i, *size),

@@ -769,16 +769,16 @@ fn junit(suites: &[Suite], results: &[CaseResult], load_errors: &[(PathBuf, Stri
         elapsed.as_secs_f64()
     ));
     for (f, e) in load_errors {
-        let name = crate::xml::escape(&f.display().to_string());
+        let name = asl_aws::xml::escape(&f.display().to_string());
         x.push_str(&format!("  <testsuite name=\"{name}\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\">\n"));
-        x.push_str(&format!("    <testcase classname=\"{name}\" name=\"(load)\"><failure message=\"could not load the test file\">{}</failure></testcase>\n  </testsuite>\n", crate::xml::escape(e)));
+        x.push_str(&format!("    <testcase classname=\"{name}\" name=\"(load)\"><failure message=\"could not load the test file\">{}</failure></testcase>\n  </testsuite>\n", asl_aws::xml::escape(e)));
     }
     for (si, s) in suites.iter().enumerate() {
         let rs: Vec<&CaseResult> = results.iter().filter(|r| r.suite == si).collect();
         if rs.is_empty() {
             continue;
         }
-        let name = crate::xml::escape(&s.file.display().to_string());
+        let name = asl_aws::xml::escape(&s.file.display().to_string());
         let fails = rs.iter().filter(|r| matches!(r.result, Result1::Failed(_))).count();
         let skips = rs.iter().filter(|r| matches!(r.result, Result1::Ignored)).count();
         let time: f64 = rs.iter().map(|r| r.time.as_secs_f64()).sum();
@@ -788,13 +788,13 @@ fn junit(suites: &[Suite], results: &[CaseResult], load_errors: &[(PathBuf, Stri
         ));
         for r in rs {
             let c = &s.cases[r.case];
-            x.push_str(&format!("    <testcase classname=\"{name}\" name=\"{}\" time=\"{:.3}\"", crate::xml::escape(&c.name), r.time.as_secs_f64()));
+            x.push_str(&format!("    <testcase classname=\"{name}\" name=\"{}\" time=\"{:.3}\"", asl_aws::xml::escape(&c.name), r.time.as_secs_f64()));
             match &r.result {
                 Result1::Ok => x.push_str("/>\n"),
-                Result1::Ignored => x.push_str(&format!("><skipped message=\"{}\"/></testcase>\n", crate::xml::escape(c.skip.as_deref().unwrap_or("")))),
+                Result1::Ignored => x.push_str(&format!("><skipped message=\"{}\"/></testcase>\n", asl_aws::xml::escape(c.skip.as_deref().unwrap_or("")))),
                 Result1::Failed(fs) => {
                     let msg = fs.first().map(|f| f.title.as_str()).unwrap_or("failed");
-                    x.push_str(&format!("><failure message=\"{}\">{}</failure></testcase>\n", crate::xml::escape(msg), crate::xml::escape(&failure_text(fs))));
+                    x.push_str(&format!("><failure message=\"{}\">{}</failure></testcase>\n", asl_aws::xml::escape(msg), asl_aws::xml::escape(&failure_text(fs))));
                 }
             }
         }

@@ -7,8 +7,8 @@ use asl_core::tree::{Node, NodeKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+pub use asl_aws::defaults::REGION;
+pub use asl_aws::defaults::ACCOUNT;
 pub const STACK: &str = "asl-sim";
 
 /// What a test needs of one state machine resource.
