@@ -56,11 +56,28 @@ struct Graph {
     workspace: BTreeSet<String>,
 }
 
-fn graph() -> Graph {
+/// The host's target triple: the graph is resolved for the platform being built, so
+/// cargo needs no manifest of another platform's crates (and no network).
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = std::process::Command::new(rustc).arg("-vV").output().expect("run rustc -vV");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_string()
+}
+
+fn graph() -> &'static Graph {
+    static GRAPH: std::sync::OnceLock<Graph> = std::sync::OnceLock::new();
+    GRAPH.get_or_init(load_graph)
+}
+
+fn load_graph() -> Graph {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = super::root().join("Cargo.toml");
     let out = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host_triple(), "--manifest-path"])
         .arg(&manifest)
         .output()
         .expect("run cargo metadata");
