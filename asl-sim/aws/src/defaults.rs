@@ -7,3 +7,6 @@ pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 /// The partition of ARNs.
 pub const PARTITION: &str = "aws";
+/// `AWS::StackName` when none is given: the stack of the repository's SAM app, under
+/// which `asl-sim serve` documents its resource names (`file-manager-filebucket`).
+pub const STACK_NAME: &str = "file-manager";

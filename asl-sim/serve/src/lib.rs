@@ -65,7 +65,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub in_memory: bool,
     /// The stack name (`AWS::StackName`), used in generated resource names.
-    #[arg(long, default_value = "file-manager")]
+    #[arg(long, default_value = asl_aws::defaults::STACK_NAME)]
     pub stack_name: String,
     /// The binary of a function (repeatable): --function-binary PresignFunction=target/debug/presign.
     /// Without it, serve looks for the cargo binary in $CARGO_TARGET_DIR and ./target (debug, then release).

@@ -1,11 +1,12 @@
-//! The SAM/CloudFormation template as serve sees it: Parameters, intrinsic functions
-//! (`!Ref`, `!Sub`, `!GetAtt`, `!Join`, `!Select`, `!Split` and their `Fn::` long forms)
-//! and the resources serve creates. Constructs serve cannot emulate are listed with
-//! their line:column, as errors (serve refuses to start) or notices (not emulated).
+//! The SAM/CloudFormation template as serve sees it: the resources serve creates, read
+//! through the one intrinsic resolver ([`crate::cfn`]). Constructs serve cannot emulate are
+//! listed with their line:column, as errors (serve refuses to start) or notices (not
+//! emulated).
 
+pub use crate::cfn::Problem;
+use crate::cfn::{err, scalar, Naming, Options, Resolver, Resource, R};
 use asl_core::tree::{Node, NodeKind, Pos};
 use serde_json::{json, Map, Value};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -109,32 +110,17 @@ pub struct Model {
     pub notices: Vec<String>,
 }
 
-/// A template problem with its position.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub pos: Pos,
-    pub message: String,
-}
-
-type R<T> = Result<T, Problem>;
-
-fn err<T>(pos: Pos, message: impl Into<String>) -> R<T> {
-    Err(Problem { pos, message: message.into() })
-}
-
-struct Resource<'a> {
-    ty: String,
-    node: &'a Node,
-    props: Option<&'a Node>,
-}
-
+/// serve's reading of a template: the resolver plus what only serve needs.
 struct Ctx<'a> {
+    cfn: Resolver<'a>,
     settings: &'a Settings,
-    params: BTreeMap<String, Value>,
-    resources: BTreeMap<String, Resource<'a>>,
-    ids: RefCell<HashMap<String, String>>,
-    resolving: RefCell<Vec<String>>,
-    api_endpoint: String,
+}
+
+impl<'a> std::ops::Deref for Ctx<'a> {
+    type Target = Resolver<'a>;
+    fn deref(&self) -> &Resolver<'a> {
+        &self.cfn
+    }
 }
 
 pub fn load(path: &Path, settings: &Settings) -> Result<Model, Vec<Problem>> {
@@ -165,60 +151,39 @@ fn build(root: &Node, base: &Path, settings: &Settings) -> Result<Model, Vec<Pro
             other => problems.push(Problem { pos: e.key_pos, message: format!("template section {other} is not supported") }),
         }
     }
-    // Parameters.
-    let mut params = BTreeMap::new();
-    for p in root.get("Parameters").map(Node::entries).unwrap_or(&[]) {
-        let ty = p.value.get("Type").and_then(Node::as_str).unwrap_or("String");
-        let given = settings.parameters.get(&p.key).cloned();
-        let default = p.value.get("Default").map(|d| match d.to_value() {
-            Value::String(s) => s,
-            Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(","),
-            v => v.to_string(),
-        });
-        // serve is its own JWT issuer unless told otherwise.
-        let local = match p.key.as_str() {
-            "JwtIssuer" => Some(LOCAL_ISSUER.to_string()),
-            "JwtAudience" => Some(LOCAL_AUDIENCE.to_string()),
-            _ => None,
-        };
-        let Some(raw) = given.or(default).or(local) else {
-            problems.push(Problem { pos: p.key_pos, message: format!("parameter {} has no Default: pass --parameter {}=VALUE", p.key, p.key) });
-            continue;
-        };
-        let v = match ty {
-            "CommaDelimitedList" | "List<Number>" => json!(raw.split(',').map(str::trim).collect::<Vec<_>>()),
-            _ => Value::String(raw),
-        };
-        params.insert(p.key.clone(), v);
+    // serve is its own JWT issuer unless told otherwise.
+    let fallback_parameters = [("JwtIssuer", LOCAL_ISSUER), ("JwtAudience", LOCAL_AUDIENCE)].map(|(k, v)| (k.to_string(), v.to_string())).into();
+    let options = Options {
+        stack_name: settings.stack_name.clone(),
+        naming: Naming::Stack,
+        parameters: settings.parameters.clone(),
+        fallback_parameters,
+        names: HashMap::new(),
+        api_endpoint: settings.api_endpoint.clone(),
+        hint: "pass --parameter NAME=VALUE".into(),
+    };
+    let cfn = Resolver::new(root, options);
+    for (name, pos) in &cfn.missing_params {
+        problems.push(Problem { pos: *pos, message: format!("parameter {name} has no Default: pass --parameter {name}=VALUE") });
     }
     for k in settings.parameters.keys() {
-        if !params.contains_key(k) {
+        if !cfn.params.contains_key(k) && !cfn.missing_params.contains_key(k) {
             problems.push(Problem { pos: Pos::default(), message: format!("--parameter {k}: the template has no such parameter") });
         }
     }
-    let mut resources = BTreeMap::new();
     let Some(res) = root.get("Resources") else {
         problems.push(Problem { pos: root.pos, message: "the template has no Resources".into() });
         return Err(problems);
     };
     for r in res.entries() {
-        let ty = r.value.get("Type").and_then(Node::as_str).unwrap_or("").to_string();
         for k in r.value.entries() {
             match k.key.as_str() {
                 "Type" | "Properties" | "DeletionPolicy" | "UpdateReplacePolicy" | "Metadata" | "DependsOn" => {}
                 other => problems.push(Problem { pos: k.key_pos, message: format!("{}: resource attribute {other} is not supported", r.key) }),
             }
         }
-        resources.insert(r.key.clone(), Resource { ty, node: &r.value, props: r.value.get("Properties") });
     }
-    let ctx = Ctx {
-        settings,
-        params,
-        resources,
-        ids: RefCell::new(HashMap::new()),
-        resolving: RefCell::new(Vec::new()),
-        api_endpoint: settings.api_endpoint.clone(),
-    };
+    let ctx = Ctx { cfn, settings };
     let mut api = ApiDef::default();
     let mut routes: Vec<(String, &Node)> = Vec::new();
     for (logical, r) in &ctx.resources {
@@ -250,231 +215,7 @@ fn build(root: &Node, base: &Path, settings: &Settings) -> Result<Model, Vec<Pro
     }
 }
 
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(","),
-        other => other.to_string(),
-    }
-}
-
-fn lower_name(stack: &str, logical: &str) -> String {
-    let mut s: String = format!("{stack}-{logical}").to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    s.truncate(63);
-    s
-}
-
 impl<'a> Ctx<'a> {
-    fn pseudo(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "AWS::Region" => REGION.into(),
-            "AWS::AccountId" => ACCOUNT.into(),
-            "AWS::Partition" => "aws".into(),
-            "AWS::StackName" => self.settings.stack_name.clone(),
-            "AWS::StackId" => format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/00000000-0000-0000-0000-000000000000", self.settings.stack_name),
-            "AWS::URLSuffix" => "amazonaws.com".into(),
-            "AWS::NoValue" => return None,
-            _ => return None,
-        })
-    }
-
-    fn name_prop(&self, logical: &str, key: &str) -> R<Option<String>> {
-        let r = &self.resources[logical];
-        match r.props.and_then(|p| p.get(key)) {
-            Some(n) => Ok(Some(scalar(&self.resolve(n)?))),
-            None => Ok(None),
-        }
-    }
-
-    /// The physical id `!Ref` gives.
-    fn physical_id(&self, logical: &str, pos: Pos) -> R<String> {
-        if let Some(id) = self.ids.borrow().get(logical) {
-            return Ok(id.clone());
-        }
-        let Some(r) = self.resources.get(logical) else {
-            return err(pos, format!("!Ref {logical}: no such parameter or resource"));
-        };
-        if self.resolving.borrow().iter().any(|l| l == logical) {
-            return err(pos, format!("circular reference through {logical}"));
-        }
-        self.resolving.borrow_mut().push(logical.to_string());
-        let stack = &self.settings.stack_name;
-        let id = (|| -> R<String> {
-            Ok(match r.ty.as_str() {
-                "AWS::S3::Bucket" => self.name_prop(logical, "BucketName")?.unwrap_or_else(|| lower_name(stack, logical)),
-                "AWS::DynamoDB::Table" => self.name_prop(logical, "TableName")?.unwrap_or_else(|| format!("{stack}-{logical}")),
-                "AWS::Events::EventBus" => self.name_prop(logical, "Name")?.unwrap_or_else(|| format!("{stack}-{logical}")),
-                "AWS::Events::Rule" => self.name_prop(logical, "Name")?.unwrap_or_else(|| format!("{stack}-{logical}")),
-                "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => {
-                    let name = self.name_prop(logical, "Name")?.or(self.name_prop(logical, "StateMachineName")?).unwrap_or_else(|| logical.to_string());
-                    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
-                }
-                "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
-                    self.name_prop(logical, "FunctionName")?.unwrap_or_else(|| logical.to_string())
-                }
-                "AWS::IAM::Role" => self.name_prop(logical, "RoleName")?.unwrap_or_else(|| format!("{stack}-{logical}")),
-                "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => "local".to_string(),
-                _ => format!("{stack}-{logical}"),
-            })
-        })();
-        self.resolving.borrow_mut().pop();
-        let id = id?;
-        self.ids.borrow_mut().insert(logical.to_string(), id.clone());
-        Ok(id)
-    }
-
-    fn get_att(&self, logical: &str, attr: &str, pos: Pos) -> R<Value> {
-        let Some(r) = self.resources.get(logical) else { return err(pos, format!("!GetAtt {logical}.{attr}: no such resource")) };
-        let id = self.physical_id(logical, pos)?;
-        let v = match (r.ty.as_str(), attr) {
-            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{id}"),
-            ("AWS::S3::Bucket", "DomainName") => format!("{id}.s3.amazonaws.com"),
-            ("AWS::S3::Bucket", "RegionalDomainName") => format!("{id}.s3.{REGION}.amazonaws.com"),
-            ("AWS::DynamoDB::Table", "Arn") => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{id}"),
-            ("AWS::Events::EventBus", "Arn") => format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{id}"),
-            ("AWS::Events::EventBus", "Name") => id,
-            ("AWS::Events::Rule", "Arn") => format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{id}"),
-            ("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine", "Arn") => id,
-            ("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine", "Name") => id.rsplit(':').next().unwrap_or("").to_string(),
-            ("AWS::Serverless::Function" | "AWS::Lambda::Function", "Arn") => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{id}"),
-            ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
-            ("AWS::IAM::Role", "RoleId") => format!("AROA{}", id.len()),
-            ("AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi", "ApiEndpoint") => self.api_endpoint.clone(),
-            ("AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi", "ApiId") => id,
-            (ty, _) => return err(pos, format!("!GetAtt {logical}.{attr}: attribute {attr} of {ty} is not supported")),
-        };
-        Ok(Value::String(v))
-    }
-
-    fn reference(&self, name: &str, pos: Pos) -> R<Value> {
-        if let Some(v) = self.params.get(name) {
-            return Ok(v.clone());
-        }
-        if let Some(p) = self.pseudo(name) {
-            return Ok(Value::String(p));
-        }
-        if name.starts_with("AWS::") {
-            return err(pos, format!("pseudo parameter {name} is not supported"));
-        }
-        self.physical_id(name, pos).map(Value::String)
-    }
-
-    fn sub(&self, template: &str, vars: &Map<String, Value>, pos: Pos) -> R<String> {
-        let mut out = String::new();
-        let mut rest = template;
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 2..];
-            if let Some(lit) = after.strip_prefix('!') {
-                // `${!Literal}` is the literal `${Literal}`.
-                out.push_str("${");
-                rest = lit;
-                continue;
-            }
-            let Some(end) = after.find('}') else { return err(pos, "!Sub: unterminated ${") };
-            let name = after[..end].trim();
-            let v = if let Some(v) = vars.get(name) {
-                scalar(v)
-            } else if let Some((res, attr)) = name.split_once('.').filter(|_| !name.starts_with("AWS::")) {
-                scalar(&self.get_att(res, attr, pos)?)
-            } else {
-                scalar(&self.reference(name, pos)?)
-            };
-            out.push_str(&v);
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-
-    fn function(&self, name: &str, arg: &Node, pos: Pos) -> R<Value> {
-        match name {
-            "Ref" => {
-                let Some(n) = arg.as_str() else { return err(pos, "!Ref takes a name") };
-                self.reference(n, pos)
-            }
-            "Sub" => match &arg.kind {
-                NodeKind::String(s) => Ok(Value::String(self.sub(s, &Map::new(), pos)?)),
-                NodeKind::Array(a) if a.len() == 2 => {
-                    let Some(s) = a[0].as_str() else { return err(pos, "!Sub: the first element must be a string") };
-                    let vars = match self.resolve(&a[1])? {
-                        Value::Object(m) => m,
-                        _ => return err(a[1].pos, "!Sub: the second element must be a map"),
-                    };
-                    Ok(Value::String(self.sub(s, &vars, pos)?))
-                }
-                _ => err(pos, "!Sub takes a string or [string, map]"),
-            },
-            "GetAtt" => {
-                let (res, attr) = match &arg.kind {
-                    NodeKind::String(s) => match s.split_once('.') {
-                        Some((a, b)) => (a.to_string(), b.to_string()),
-                        None => return err(pos, "!GetAtt takes Resource.Attribute"),
-                    },
-                    NodeKind::Array(a) if a.len() == 2 => (scalar(&self.resolve(&a[0])?), scalar(&self.resolve(&a[1])?)),
-                    _ => return err(pos, "!GetAtt takes Resource.Attribute or [Resource, Attribute]"),
-                };
-                self.get_att(&res, &attr, pos)
-            }
-            "Join" => {
-                let v = self.resolve(arg)?;
-                let (Some(sep), Some(items)) = (v.get(0).and_then(Value::as_str), v.get(1).and_then(Value::as_array)) else {
-                    return err(pos, "!Join takes [separator, list]");
-                };
-                Ok(Value::String(items.iter().map(scalar).collect::<Vec<_>>().join(sep)))
-            }
-            "Select" => {
-                let v = self.resolve(arg)?;
-                let i = v.get(0).and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok())));
-                match (i, v.get(1).and_then(Value::as_array)) {
-                    (Some(i), Some(items)) if (i as usize) < items.len() => Ok(items[i as usize].clone()),
-                    _ => err(pos, "!Select takes [index, list] with the index in range"),
-                }
-            }
-            "Split" => {
-                let v = self.resolve(arg)?;
-                match (v.get(0).and_then(Value::as_str), v.get(1).and_then(Value::as_str)) {
-                    (Some(sep), Some(s)) => Ok(json!(s.split(sep).collect::<Vec<_>>())),
-                    _ => err(pos, "!Split takes [separator, string]"),
-                }
-            }
-            other => err(pos, format!("intrinsic function Fn::{other} is not supported by asl-sim serve")),
-        }
-    }
-
-    /// Resolves intrinsic functions to a plain value.
-    fn resolve(&self, n: &Node) -> R<Value> {
-        if let Some(tag) = &n.tag {
-            let name = tag.trim_start_matches('!');
-            // The argument is the node itself, without its tag.
-            let mut arg = n.clone();
-            arg.tag = None;
-            return self.function(name, &arg, n.pos);
-        }
-        match &n.kind {
-            NodeKind::Object(entries) if entries.len() == 1 && (entries[0].key == "Ref" || entries[0].key.starts_with("Fn::")) => {
-                let name = entries[0].key.trim_start_matches("Fn::");
-                self.function(name, &entries[0].value, entries[0].key_pos)
-            }
-            NodeKind::Object(entries) => {
-                let mut m = Map::new();
-                for e in entries {
-                    m.insert(e.key.clone(), self.resolve(&e.value)?);
-                }
-                Ok(Value::Object(m))
-            }
-            NodeKind::Array(items) => items.iter().map(|i| self.resolve(i)).collect::<R<Vec<_>>>().map(Value::Array),
-            _ => Ok(n.to_value()),
-        }
-    }
-
-    fn prop(&self, r: &Resource<'_>, key: &str) -> R<Option<Value>> {
-        match r.props.and_then(|p| p.get(key)) {
-            Some(n) => self.resolve(n).map(Some),
-            None => Ok(None),
-        }
-    }
-
     fn notice_props(&self, logical: &str, r: &Resource<'_>, known: &[&str], ignored: &[&str], model: &mut Model) -> R<()> {
         for e in r.props.map(Node::entries).unwrap_or(&[]) {
             if known.contains(&e.key.as_str()) {

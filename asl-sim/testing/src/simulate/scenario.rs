@@ -6,7 +6,8 @@ use crate::world::World;
 use asl_core::definition::Definition;
 use asl_core::diagnostic::Severity;
 use asl_core::engine::ExecutionType;
-use asl_core::tree::{Node, NodeKind};
+use asl_core::tree::{Node, Pos};
+use asl_world::cfn::{Options, Resolver};
 use asl_eventbridge::events::{InputTransformer, PutRuleInput, Target};
 use asl_aws::CallContext;
 use serde_json::{json, Map, Value};
@@ -471,156 +472,6 @@ fn transformer_of(v: &Value) -> Result<InputTransformer, String> {
 
 // ------------------------------------------------------------------ template
 
-struct Template<'a> {
-    resources: &'a Node,
-    parameters: Option<&'a Node>,
-    names: &'a HashMap<String, String>,
-}
-
-impl Template<'_> {
-    fn resource_type(&self, id: &str) -> Option<&str> {
-        self.resources.get(id)?.get("Type")?.as_str()
-    }
-
-    /// The physical name of a resource: `names`, else its own name property, else the logical id.
-    fn name_of(&self, id: &str) -> String {
-        if let Some(n) = self.names.get(id) {
-            return n.clone();
-        }
-        let props = self.resources.get(id).and_then(|r| r.get("Properties"));
-        for k in ["TableName", "BucketName", "Name", "StateMachineName"] {
-            if let Some(v) = props.and_then(|p| p.get(k)) {
-                if let Ok(Value::String(s)) = self.resolve(v) {
-                    return s;
-                }
-            }
-        }
-        id.to_string()
-    }
-
-    fn reference(&self, id: &str) -> Result<Value, String> {
-        match id {
-            "AWS::Region" => return Ok(json!(REGION)),
-            "AWS::AccountId" => return Ok(json!(ACCOUNT)),
-            "AWS::Partition" => return Ok(json!("aws")),
-            "AWS::StackName" => return Ok(json!(self.names.get("AWS::StackName").cloned().unwrap_or("sim".into()))),
-            "AWS::URLSuffix" => return Ok(json!("amazonaws.com")),
-            _ => {}
-        }
-        if let Some(p) = self.parameters.and_then(|p| p.get(id)) {
-            if let Some(v) = self.names.get(id) {
-                return Ok(json!(v));
-            }
-            return p.get("Default").map(|d| self.resolve(d)).unwrap_or(Err(format!("parameter {id} has no Default; give it in names:")));
-        }
-        match self.resource_type(id) {
-            Some("AWS::Serverless::StateMachine") | Some("AWS::StepFunctions::StateMachine") => {
-                Ok(json!(format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{id}")))
-            }
-            Some(_) => Ok(json!(self.name_of(id))),
-            None => Ok(json!(self.names.get(id).cloned().unwrap_or_else(|| id.to_string()))),
-        }
-    }
-
-    fn get_att(&self, id: &str, attr: &str) -> Result<Value, String> {
-        let name = self.name_of(id);
-        let v = match (self.resource_type(id).unwrap_or(""), attr) {
-            (_, "Name") => name,
-            ("AWS::DynamoDB::Table", "Arn") => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"),
-            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{name}"),
-            ("AWS::Events::EventBus", "Arn") => format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"),
-            ("AWS::Serverless::Function", "Arn") => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
-            (_, a) => format!("{name}.{a}"),
-        };
-        Ok(json!(v))
-    }
-
-    fn sub(&self, text: &str) -> Result<String, String> {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 2..];
-            let Some(j) = after.find('}') else { return Err(format!("unclosed ${{ in !Sub {text:?}")) };
-            let var = &after[..j];
-            if let Some(lit) = var.strip_prefix('!') {
-                out.push_str("${");
-                out.push_str(lit);
-                out.push('}');
-            } else {
-                let v = match var.split_once('.') {
-                    Some((id, attr)) if !id.starts_with("AWS::") => self.get_att(id, attr)?,
-                    _ => self.reference(var)?,
-                };
-                out.push_str(&v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-            }
-            rest = &after[j + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-
-    /// A template node as a plain value, with `!Ref`, `!GetAtt`, `!Sub` (short and long
-    /// forms) resolved.
-    fn resolve(&self, n: &Node) -> Result<Value, String> {
-        if let Some(tag) = &n.tag {
-            let inner = || Node { pos: n.pos, kind: n.kind.clone(), tag: None };
-            return match tag.as_str() {
-                "!Ref" => self.reference(n.as_str().unwrap_or("")),
-                "!GetAtt" => {
-                    let s = match &n.kind {
-                        NodeKind::String(s) => s.clone(),
-                        NodeKind::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("."),
-                        _ => String::new(),
-                    };
-                    let (id, attr) = s.split_once('.').unwrap_or((&s, "Arn"));
-                    self.get_att(id, attr)
-                }
-                "!Sub" => match &n.kind {
-                    NodeKind::String(s) => Ok(json!(self.sub(s)?)),
-                    _ => Err(format!("{}: !Sub with a variable map is not supported", n.pos)),
-                },
-                _ => self.resolve(&inner()),
-            };
-        }
-        match &n.kind {
-            NodeKind::Object(entries) if entries.len() == 1 => {
-                let e = &entries[0];
-                match e.key.as_str() {
-                    "Ref" => return self.reference(e.value.as_str().unwrap_or("")),
-                    "Fn::GetAtt" => {
-                        let v = e.value.to_value();
-                        let parts: Vec<String> = match v {
-                            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-                            Value::String(s) => s.split('.').map(str::to_string).collect(),
-                            _ => Vec::new(),
-                        };
-                        return self.get_att(parts.first().map(String::as_str).unwrap_or(""), parts.get(1).map(String::as_str).unwrap_or("Arn"));
-                    }
-                    "Fn::Sub" => {
-                        if let Some(s) = e.value.as_str() {
-                            return Ok(json!(self.sub(s)?));
-                        }
-                    }
-                    _ => {}
-                }
-                let mut m = Map::new();
-                m.insert(e.key.clone(), self.resolve(&e.value)?);
-                Ok(Value::Object(m))
-            }
-            NodeKind::Object(entries) => {
-                let mut m = Map::new();
-                for e in entries {
-                    m.insert(e.key.clone(), self.resolve(&e.value)?);
-                }
-                Ok(Value::Object(m))
-            }
-            NodeKind::Array(items) => Ok(Value::Array(items.iter().map(|x| self.resolve(x)).collect::<Result<_, _>>()?)),
-            _ => Ok(n.to_value()),
-        }
-    }
-}
-
 fn load_template(
     path: &Path,
     names: &HashMap<String, String>,
@@ -631,7 +482,16 @@ fn load_template(
     let root = read_doc(path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let resources = root.get("Resources").ok_or(format!("{}: no Resources", path.display()))?;
-    let t = Template { resources, parameters: root.get("Parameters"), names };
+    // `names` gives physical names by logical id, parameter values and AWS::StackName.
+    let options = Options {
+        stack_name: names.get("AWS::StackName").cloned().unwrap_or_else(|| Options::default().stack_name),
+        parameters: names.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        names: names.clone(),
+        hint: "give it in names:".into(),
+        ..Options::default()
+    };
+    let t = Resolver::new(&root, options);
+    let name_of = |id: &str| t.physical_name(id, Pos::default()).map_err(|p| format!("{}: {p}", path.display()));
     let ctx = CallContext::new(0, 7);
     for e in resources.entries() {
         let id = e.key.as_str();
@@ -641,13 +501,13 @@ fn load_template(
             continue;
         }
         let props = match e.value.get("Properties") {
-            Some(p) => t.resolve(p).map_err(|m| format!("{}: {id}: {m}", path.display()))?,
+            Some(p) => t.resolve(p).map_err(|p| format!("{}: {id}: {p}", path.display()))?,
             None => json!({}),
         };
         match ty {
             "AWS::DynamoDB::Table" => {
                 let mut req = Map::new();
-                req.insert("TableName".into(), json!(t.name_of(id)));
+                req.insert("TableName".into(), json!(name_of(id)?));
                 for k in ["AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
                     if let Some(v) = props.get(k) {
                         req.insert(k.into(), v.clone());
@@ -659,7 +519,7 @@ fn load_template(
                 world.dynamodb.call("CreateTable", &Value::Object(req)).map_err(|e| format!("table {id}: {}: {}", e.code, e.message))?;
             }
             "AWS::S3::Bucket" => {
-                let name = t.name_of(id);
+                let name = name_of(id)?;
                 world.s3.create_bucket(&name, &ctx).map_err(|e| format!("bucket {id}: {}: {}", e.code, e.message))?;
                 let eb = props.pointer("/NotificationConfiguration/EventBridgeConfiguration/EventBridgeEnabled");
                 if eb.is_some_and(|v| v == &json!(true) || v == &json!("true")) {
@@ -667,7 +527,7 @@ fn load_template(
                 }
             }
             "AWS::Events::EventBus" => {
-                let name = t.name_of(id);
+                let name = name_of(id)?;
                 world.events.create_event_bus(&name).map_err(|e| format!("bus {id}: {}: {}", e.code, e.message))?;
             }
             "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => {
@@ -720,7 +580,7 @@ fn load_template(
         }
     }
     for w in wanted {
-        if !specs.contains_key(w) && t.resource_type(w).is_some() {
+        if !specs.contains_key(w) && t.resources.contains_key(w) {
             return Err(format!("{w} is not a state machine of {}", path.display()));
         }
     }
