@@ -187,7 +187,7 @@ fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, 
         world.load_fixture(&v).map_err(|e| format!("{}: {e}", f.display()))?;
     }
     for (name, command) in crate::cli::parse_pairs(&args.lambdas, "lambda")? {
-        world.lambdas.insert(name, crate::lambda::LambdaFunction { command, env: Vec::new() });
+        world.lambdas.insert(name, std::sync::Arc::new(crate::lambda::LambdaFunction { command, env: Vec::new() }));
     }
     for (name, file) in crate::cli::parse_pairs(&args.machines, "machine")? {
         let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?;

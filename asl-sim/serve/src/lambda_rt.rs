@@ -168,6 +168,19 @@ impl Function {
     }
 }
 
+/// A Task state's call of a template function. The function's own Timeout bounds the
+/// run, as on Lambda; a shorter TimeoutSeconds of the Task is not applied to template
+/// functions yet (local commands do apply it).
+impl asl_world::lambda::Lambda for Function {
+    fn run(&self, body: &str, _limit_seconds: f64) -> Result<asl_world::lambda::Reply, asl_core::engine::TaskError> {
+        let payload: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        Ok(match self.invoke(&payload) {
+            Ok(result) => asl_world::lambda::Reply { succeeded: true, payload: result.to_string() },
+            Err(error) => asl_world::lambda::Reply { succeeded: false, payload: error.to_string() },
+        })
+    }
+}
+
 impl Drop for Function {
     fn drop(&mut self) {
         self.kill();

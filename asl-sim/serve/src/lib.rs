@@ -314,7 +314,10 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         }
         env.push(("AWS_ACCESS_KEY_ID".into(), args.access_key.clone()));
         env.push(("AWS_SECRET_ACCESS_KEY".into(), args.secret_key.clone()));
-        functions.insert(f.name.clone(), Arc::new(lambda_rt::Function::new(f.clone(), bin, env, runtime.handle().clone())));
+        let function = Arc::new(lambda_rt::Function::new(f.clone(), bin, env, runtime.handle().clone()));
+        // The template's workflows call the same function the HTTP API does.
+        world.lambdas.insert(f.name.clone(), function.clone());
+        functions.insert(f.name.clone(), function);
     }
 
     let state = Arc::new(State {

@@ -1,6 +1,10 @@
-//! Lambda functions as local commands (`--lambda NAME=COMMAND`): the event
-//! JSON on stdin, the result on stdout. A non-zero exit is a function error
-//! whose stdout holds `{"errorType","errorMessage",...}`.
+//! Lambda functions behind one trait ([`Lambda`]), and what Step Functions makes of
+//! their answers (the three integration styles, function errors, Lambda's errors).
+//!
+//! Runners: [`LambdaFunction`], a local command (`--lambda NAME=COMMAND`, test files): the
+//! event JSON on stdin, the result on stdout, a non-zero exit being a function error whose
+//! stdout holds `{"errorType","errorMessage",...}`; and serve's template functions (their
+//! real binaries behind the Lambda Runtime API, in asl-serve).
 
 use asl_core::engine::TaskError;
 use serde_json::{json, Map, Value};
@@ -8,7 +12,24 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A function the world can invoke.
+pub trait Lambda: Send + Sync {
+    /// Runs the function on the event `body` (JSON text) for at most `limit_seconds`;
+    /// a run that takes longer is a `States.Timeout` [`TaskError`].
+    fn run(&self, body: &str, limit_seconds: f64) -> Result<Reply, TaskError>;
+}
+
+/// A function's answer: its result, or (`succeeded: false`) its error object, as JSON text.
+pub struct Reply {
+    pub succeeded: bool,
+    pub payload: String,
+}
+
+/// The functions of a world, by name.
+pub type Functions = HashMap<String, Arc<dyn Lambda>>;
 
 /// Lambda's own ceiling on a function's run time.
 const MAX_LAMBDA_SECONDS: f64 = 900.0;
@@ -18,6 +39,29 @@ pub struct LambdaFunction {
     pub command: String,
     /// Extra environment for the command (serve points SDKs at itself).
     pub env: Vec<(String, String)>,
+}
+
+impl Lambda for LambdaFunction {
+    fn run(&self, body: &str, limit_seconds: f64) -> Result<Reply, TaskError> {
+        let (succeeded, stdout) = run_command(self, body, limit_seconds)?;
+        Ok(Reply { succeeded, payload: String::from_utf8_lossy(&stdout).into_owned() })
+    }
+}
+
+/// One Lambda call of a Task, decided (which function, what payload, which shape of
+/// result) but not yet made, so a shared world can make it without holding its lock:
+/// the function may call back into the world (serve's functions use its S3 and DynamoDB).
+pub struct Invocation {
+    pub function: Option<Arc<dyn Lambda>>,
+    pub name: String,
+    pub payload: Value,
+    pub style: Style,
+}
+
+impl Invocation {
+    pub fn invoke(&self, timeout_seconds: Option<f64>) -> Result<Value, TaskError> {
+        invoke_function(self.function.as_deref(), &self.name, &self.payload, timeout_seconds, self.style)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,14 +117,12 @@ fn request_body(payload: &Value) -> String {
     }
 }
 
-pub fn invoke(
-    functions: &HashMap<String, LambdaFunction>,
-    name: &str,
-    payload: &Value,
-    timeout_seconds: Option<f64>,
-    style: Style,
-) -> Result<Value, TaskError> {
-    let Some(f) = functions.get(name) else { return Err(not_found(name)) };
+pub fn invoke(functions: &Functions, name: &str, payload: &Value, timeout_seconds: Option<f64>, style: Style) -> Result<Value, TaskError> {
+    invoke_function(functions.get(name).map(|f| &**f), name, payload, timeout_seconds, style)
+}
+
+fn invoke_function(function: Option<&dyn Lambda>, name: &str, payload: &Value, timeout_seconds: Option<f64>, style: Style) -> Result<Value, TaskError> {
+    let Some(f) = function else { return Err(not_found(name)) };
     // A function ARN as the Resource sends the state's input as JSON; Invoke's
     // Payload parameter, when a string, is the JSON text itself.
     let body = if style == Style::Direct { payload.to_string() } else { request_body(payload) };
@@ -91,9 +133,8 @@ pub fn invoke(
         });
     }
     let limit = timeout_seconds.unwrap_or(MAX_LAMBDA_SECONDS).min(MAX_LAMBDA_SECONDS);
-    let (status, stdout) = run_command(f, &body, limit)?;
-    let text = String::from_utf8_lossy(&stdout).into_owned();
-    if !status {
+    let Reply { succeeded, payload: text } = f.run(&body, limit)?;
+    if !succeeded {
         // A function error: Step Functions reports the errorType as the error
         // and the error object, as Lambda returned it, as the cause.
         let obj: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({"errorMessage": text.trim(), "errorType": "Unhandled"}));

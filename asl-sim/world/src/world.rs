@@ -3,7 +3,7 @@
 //! engine's `Services` interface. Routing a Task's Resource ARN to a service
 //! happens here; each service's own behaviour lives in its crate.
 
-use crate::lambda::{self, LambdaFunction};
+use crate::lambda::{self, Invocation};
 use crate::mocks::MockConfig;
 use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError};
 use asl_dynamodb::{Database, IntegrationStyle};
@@ -34,7 +34,19 @@ impl SharedWorld {
 
 impl Services for SharedWorld {
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
-        self.lock().call(call, clock)
+        let invocation = {
+            let mut world = self.lock();
+            match world.answer_before_routing(call) {
+                Some(answer) => return answer,
+                None => match world.lambda_invocation(call) {
+                    Some(Ok(invocation)) => invocation,
+                    Some(Err(e)) => return Err(e),
+                    None => return world.route(call, clock),
+                },
+            }
+        };
+        // Without the lock: the function may call back into the world.
+        invocation.invoke(call.timeout_seconds)
     }
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         self.lock().read_items(reader, parameters)
@@ -54,7 +66,7 @@ pub struct World {
     pub dynamodb: Database,
     pub s3: S3,
     pub events: EventBridge,
-    pub lambdas: HashMap<String, LambdaFunction>,
+    pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
     /// Event deliveries to state machines, waiting for a driver (serve, simulate) to start them.
@@ -282,37 +294,48 @@ fn states_resource(resource: &str) -> Option<(&str, &str, &str)> {
     Some((service, action, pattern))
 }
 
-impl Services for World {
-    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+impl World {
+    /// The answer of the interceptor or of a mock, which come before any service.
+    fn answer_before_routing(&mut self, call: &TaskCall<'_>) -> Option<Result<Value, TaskError>> {
         if let Some(hook) = &mut self.interceptor {
             if let Some(r) = hook(call) {
-                return r;
+                return Some(r);
             }
         }
-        if let Some(mocks) = &mut self.mocks {
-            if let Some(r) = mocks.respond(call.state_name) {
-                return r;
+        self.mocks.as_mut().and_then(|mocks| mocks.respond(call.state_name))
+    }
+
+    /// The Lambda call a Task makes, if it calls Lambda: a function ARN as the Resource
+    /// (the bare payload), `lambda:invoke` (the Invoke envelope) or `aws-sdk:lambda:invoke`.
+    fn lambda_invocation(&self, call: &TaskCall<'_>) -> Option<Result<Invocation, TaskError>> {
+        let resource = call.resource;
+        let (name, payload, style) = if let Some(name) = lambda::function_name_from_arn(resource) {
+            (name, call.parameters.clone(), lambda::Style::Direct)
+        } else {
+            let style = match states_resource(resource) {
+                Some(("lambda", "invoke", _)) => lambda::Style::Optimized,
+                Some(("aws-sdk", "lambda:invoke", _)) => lambda::Style::AwsSdk,
+                _ => return None,
+            };
+            let p = &call.parameters;
+            let function = p.get("FunctionName").and_then(Value::as_str);
+            if function.is_none() && style == lambda::Style::Optimized {
+                return Some(Err(TaskError { error: "States.Runtime".into(), cause: Some("The field 'FunctionName' is required for lambda:invoke.".into()) }));
             }
-        }
+            (lambda::short_name(function.unwrap_or("")), p.get("Payload").cloned().unwrap_or(Value::Null), style)
+        };
+        Some(Ok(Invocation { function: self.lambdas.get(&name).cloned(), name, payload, style }))
+    }
+
+    /// A call to an embedded service (anything but Lambda, mocks and the interceptor).
+    fn route(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         let fail = |error: &str, cause: String| Err(TaskError { error: error.into(), cause: Some(cause) });
         let resource = call.resource;
-        // A Lambda function ARN as the Resource: the bare payload.
-        if let Some(name) = lambda::function_name_from_arn(resource) {
-            return lambda::invoke(&self.lambdas, &name, &call.parameters, call.timeout_seconds, lambda::Style::Direct);
-        }
         let Some((service, action, pattern)) = states_resource(resource) else {
             return fail("States.Runtime", format!("The resource '{resource}' is not a valid Step Functions resource ARN."));
         };
         let now = clock.now_millis();
         match (service, action) {
-            ("lambda", "invoke") => {
-                let p = &call.parameters;
-                let Some(f) = p.get("FunctionName").and_then(Value::as_str) else {
-                    return fail("States.Runtime", "The field 'FunctionName' is required for lambda:invoke.".into());
-                };
-                let payload = p.get("Payload").cloned().unwrap_or(Value::Null);
-                lambda::invoke(&self.lambdas, &lambda::short_name(f), &payload, call.timeout_seconds, lambda::Style::Optimized)
-            }
             ("dynamodb", a) => asl_dynamodb::step_functions_call(&mut self.dynamodb, IntegrationStyle::Optimized, a, &call.parameters)
                 .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
             ("events", "putEvents") => {
@@ -339,12 +362,6 @@ impl Services for World {
                         let ctx = self.call_context(call.config, now);
                         self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
-                    "lambda" if act == "invoke" => {
-                        let p = &call.parameters;
-                        let f = p.get("FunctionName").and_then(Value::as_str).unwrap_or("");
-                        let payload = p.get("Payload").cloned().unwrap_or(Value::Null);
-                        lambda::invoke(&self.lambdas, &lambda::short_name(f), &payload, call.timeout_seconds, lambda::Style::AwsSdk)
-                    }
                     _ => fail(
                         "States.Runtime",
                         format!("The resource '{resource}' is not supported: asl-sim embeds aws-sdk integrations for dynamodb, s3, eventbridge and lambda only."),
@@ -352,6 +369,18 @@ impl Services for World {
                 }
             }
             _ => fail("States.Runtime", format!("The resource '{resource}' is not supported by asl-sim.")),
+        }
+    }
+}
+
+impl Services for World {
+    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        if let Some(answer) = self.answer_before_routing(call) {
+            return answer;
+        }
+        match self.lambda_invocation(call) {
+            Some(invocation) => invocation?.invoke(call.timeout_seconds),
+            None => self.route(call, clock),
         }
     }
 

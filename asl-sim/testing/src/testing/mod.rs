@@ -182,7 +182,7 @@ pub fn run_case(s: &Suite, c: &Case, record: bool, keep_initial: bool) -> Result
     let dir = s.dir.canonicalize().unwrap_or_else(|_| s.dir.clone());
     for (name, cmd) in s.lambdas.iter().chain(&c.lambdas) {
         let command = format!("cd {} && {cmd}", shell_quote(&dir.display().to_string()));
-        world.lambdas.insert(name.clone(), LambdaFunction { command, env: Vec::new() });
+        world.lambdas.insert(name.clone(), std::sync::Arc::new(LambdaFunction { command, env: Vec::new() }));
     }
     for (name, def, ty) in &s.machines {
         world.machines.insert(name.clone(), ChildMachine { definition: def.clone(), execution_type: *ty });
