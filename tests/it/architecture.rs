@@ -11,29 +11,30 @@ use std::collections::{BTreeMap, BTreeSet};
 const LAYERS: &[(&str, u8)] = &[
     // 0: vocabulary shared by everything.
     ("asl-aws", 0),
-    ("jsonata", 0),
-    // 1: the language and the pure service emulations.
-    ("asl-core", 1),
-    ("asl-dynamodb", 1),
-    ("asl-s3", 1),
-    ("asl-eventbridge", 1),
-    ("asl-sqs", 1),
-    ("asl-sns", 1),
-    ("asl-item-reader", 1),
-    ("asl-http-task", 1),
-    // 2: the world behind Task states, and the pictures.
-    ("asl-world", 2),
-    ("asl-viz", 2),
-    ("asl-handler", 2),
-    // 3: the drivers.
-    ("asl-testing", 3),
-    ("asl-serve", 3),
-    // 4: the binaries and the test crates.
-    ("asl-sim", 4),
-    ("presign", 4),
-    ("asl-tests", 4),
-    ("asl-serve-tests", 4),
-    ("asl-fuzz", 4),
+    // 1: JSONata (its dates on asl-aws's calendar).
+    ("jsonata", 1),
+    // 2: the language and the pure service emulations.
+    ("asl-core", 2),
+    ("asl-dynamodb", 2),
+    ("asl-s3", 2),
+    ("asl-eventbridge", 2),
+    ("asl-sqs", 2),
+    ("asl-sns", 2),
+    ("asl-item-reader", 2),
+    ("asl-http-task", 2),
+    // 3: the world behind Task states, and the pictures.
+    ("asl-world", 3),
+    ("asl-viz", 3),
+    ("asl-handler", 3),
+    // 4: the drivers.
+    ("asl-testing", 4),
+    ("asl-serve", 4),
+    // 5: the binaries and the test crates.
+    ("asl-sim", 5),
+    ("presign", 5),
+    ("asl-tests", 5),
+    ("asl-serve-tests", 5),
+    ("asl-fuzz", 5),
 ];
 
 /// Crates that must stay pure: no clock, files, network or async runtime of their own.

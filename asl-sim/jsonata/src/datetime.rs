@@ -522,33 +522,14 @@ pub(crate) fn parse_integer(s: &str, pic: &str, pos: usize) -> Result<Value, Err
 
 // ------------------------------------------------------------------ calendar arithmetic
 
+/// Days since the epoch of a date whose month may overflow (`Date.UTC` accepts month 13),
+/// on the one proleptic Gregorian calendar of asl-aws.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    // m: 1..12 (may overflow; normalise first)
-    let (y, m) = {
-        let mm = m - 1;
-        (y + mm.div_euclid(12), mm.rem_euclid(12) + 1)
-    };
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    let months = m - 1;
+    asl_aws::time::days_from_civil(y + months.div_euclid(12), months.rem_euclid(12) + 1, d)
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use asl_aws::time::civil_from_days;
 
 /// Date.UTC(year, month0, day, h, m, s, ms)
 fn date_utc(y: f64, m0: f64, d: f64, h: f64, mi: f64, s: f64, ms: f64) -> f64 {

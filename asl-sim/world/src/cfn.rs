@@ -14,18 +14,9 @@ use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-/// A template problem with its position.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    pub pos: Pos,
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.pos, self.message)
-    }
-}
+/// A template problem with its position: the same shape (and `pos: message` text) as a
+/// document that cannot be read at all, so one type serves both.
+pub use asl_core::tree::LoadError as Problem;
 
 pub type R<T> = Result<T, Problem>;
 

@@ -536,6 +536,36 @@ pub fn main(args: TestArgs) -> i32 {
 }
 
 /// `asl-sim test` writing its report to `out`; returns the exit code.
+/// The verdicts counted so far, as cargo test reports them at the end.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+    failed_names: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one case's result; the word cargo test prints for it.
+    fn count(&mut self, result: &Result1, name: &str) -> &'static str {
+        match result {
+            Result1::Ok => {
+                self.passed += 1;
+                "ok"
+            }
+            Result1::Failed(_) => {
+                self.failed += 1;
+                self.failed_names.push(name.to_string());
+                "FAILED"
+            }
+            Result1::Ignored => {
+                self.ignored += 1;
+                "ignored"
+            }
+        }
+    }
+}
+
 pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
     let started = Instant::now();
     let files = match discover(&args.paths) {
@@ -577,13 +607,11 @@ pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
     let total = jobs.len() + load_errors.len();
     let _ = writeln!(out, "\nrunning {total} test{}", if total == 1 { "" } else { "s" });
     let mut results: Vec<Option<CaseResult>> = (0..jobs.len()).map(|_| None).collect();
-    let mut failed_names: Vec<String> = Vec::new();
-    let (mut passed, mut failed, mut ignored) = (0usize, 0usize, 0usize);
-    for (f, e) in &load_errors {
+    let mut tally = Tally::default();
+    for (f, _) in &load_errors {
         let _ = writeln!(out, "test {} ... FAILED", f.display());
-        failed += 1;
-        failed_names.push(f.display().to_string());
-        let _ = e;
+        tally.failed += 1;
+        tally.failed_names.push(f.display().to_string());
     }
     {
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -629,21 +657,7 @@ pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
                     let Some(r) = &results[printed] else { break };
                     let s = &suites[r.suite];
                     let name = format!("{}::{}", s.file.display(), s.cases[r.case].name);
-                    let word = match &r.result {
-                        Result1::Ok => {
-                            passed += 1;
-                            "ok"
-                        }
-                        Result1::Failed(_) => {
-                            failed += 1;
-                            failed_names.push(name.clone());
-                            "FAILED"
-                        }
-                        Result1::Ignored => {
-                            ignored += 1;
-                            "ignored"
-                        }
-                    };
+                    let word = tally.count(&r.result, &name);
                     let _ = writeln!(out, "test {name} ... {word}");
                     printed += 1;
                 }
@@ -695,24 +709,9 @@ pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
         for r in &results {
             let s = &suites[r.suite];
             let name = format!("{}::{}", s.file.display(), s.cases[r.case].name);
-            let word = match &r.result {
-                Result1::Ok => {
-                    passed += 1;
-                    if updated.contains(&(r.suite, r.case)) {
-                        "ok (updated)"
-                    } else {
-                        "ok"
-                    }
-                }
-                Result1::Failed(_) => {
-                    failed += 1;
-                    failed_names.push(name.clone());
-                    "FAILED"
-                }
-                Result1::Ignored => {
-                    ignored += 1;
-                    "ignored"
-                }
+            let word = match tally.count(&r.result, &name) {
+                "ok" if updated.contains(&(r.suite, r.case)) => "ok (updated)",
+                word => word,
             };
             let _ = writeln!(out, "test {name} ... {word}");
         }
@@ -724,6 +723,7 @@ pub fn run(args: TestArgs, out: &mut dyn Write) -> i32 {
         }
     }
 
+    let Tally { passed, failed, ignored, failed_names } = tally;
     let any_failed = failed > 0;
     if any_failed {
         let _ = writeln!(out, "\nfailures:\n");
