@@ -2,7 +2,7 @@
 //! CLI from the clock, tests and simulations from a fixed seed).
 
 /// SplitMix64: tiny, fast, and good enough for ids and `MathRandom`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
