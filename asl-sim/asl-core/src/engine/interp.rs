@@ -1215,13 +1215,19 @@ impl Engine<'_> {
         let now = self.now();
         let (scheduled, started, _, _) = task_event_names(&task.resource);
         let (resource_type, resource) = resource_split(&task.resource);
-        if is_lambda_function(&task.resource) {
-            // lambdaFunctionScheduledEventDetails: the function ARN and its input.
-            self.c.history.push(
-                now,
-                scheduled,
-                json!({"resource": task.resource, "input": crate::history::payload(&params), "inputDetails": {"truncated": false}, "timeoutInSeconds": timeout}),
-            );
+        if is_lambda_function(&task.resource) || is_activity(&task.resource) {
+            // lambdaFunctionScheduledEventDetails / activityScheduledEventDetails:
+            // the ARN and the input. An activity counts as started when it is
+            // offered to workers (this engine has no separate "worker took it" signal).
+            let mut d = Map::new();
+            d.insert("resource".into(), json!(task.resource));
+            d.insert("input".into(), crate::history::payload(&params));
+            d.insert("inputDetails".into(), json!({"truncated": false}));
+            d.insert("timeoutInSeconds".into(), json!(timeout));
+            if let (Some(h), true) = (heartbeat, is_activity(&task.resource)) {
+                d.insert("heartbeatInSeconds".into(), json!(h));
+            }
+            self.c.history.push(now, scheduled, Value::Object(d));
             self.c.history.push(now, started, json!({}));
         } else {
             let mut d = Map::new();
@@ -1319,7 +1325,7 @@ impl Engine<'_> {
                     self.c.history.push(now, failed, json!({"resourceType": resource_type, "resource": resource, "error": "States.DataLimitExceeded", "cause": cause}));
                     return Err(Failure::new("States.DataLimitExceeded", Some(cause)));
                 }
-                let details = if lambda_direct {
+                let details = if lambda_direct || is_activity(&task.resource) {
                     json!({"output": crate::history::payload(&v), "outputDetails": {"truncated": false}})
                 } else {
                     json!({"resourceType": resource_type, "resource": resource, "output": crate::history::payload(&v), "outputDetails": {"truncated": false}})
@@ -1329,7 +1335,7 @@ impl Engine<'_> {
             }
             Err((e, _)) => {
                 let mut d = Map::new();
-                if !lambda_direct {
+                if !lambda_direct && !is_activity(&task.resource) {
                     d.insert("resourceType".into(), Value::String(resource_type.into()));
                     d.insert("resource".into(), Value::String(resource.into()));
                 }
@@ -1338,7 +1344,11 @@ impl Engine<'_> {
                     d.insert("cause".into(), Value::String(c.clone()));
                 }
                 let timeout = e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout";
-                let ty = if timeout && !lambda_direct { "TaskTimedOut" } else { failed };
+                let ty = match (timeout, is_activity(&task.resource)) {
+                    (true, true) => "ActivityTimedOut",
+                    (true, false) if !lambda_direct => "TaskTimedOut",
+                    _ => failed,
+                };
                 self.c.history.push(now, ty, Value::Object(d));
                 if e.error == "States.Runtime" {
                     return Err(Failure { error: e.error, cause: e.cause, terminal: Some(Status::Failed) });
@@ -2146,7 +2156,9 @@ fn is_activity(resource: &str) -> bool {
 /// History event names for a task: a Lambda function given directly as the
 /// Resource is recorded as LambdaFunction* events.
 fn task_event_names(resource: &str) -> (&'static str, &'static str, &'static str, &'static str) {
-    if is_lambda_function(resource) {
+    if is_activity(resource) {
+        ("ActivityScheduled", "ActivityStarted", "ActivitySucceeded", "ActivityFailed")
+    } else if is_lambda_function(resource) {
         ("LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "LambdaFunctionFailed")
     } else {
         ("TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskFailed")
