@@ -44,11 +44,15 @@ struct Action {
     cause: Option<String>,
 }
 
-fn actions(case: &Value) -> HashMap<String, Vec<Action>> {
-    let mut out: HashMap<String, Vec<Action>> = HashMap::new();
+/// Scripts per (state, occurrence): an answer with `"occurrence": n` is for
+/// the n-th task that state starts; without, for every one.
+type Script = HashMap<(String, Option<u64>), Vec<Action>>;
+
+fn actions(case: &Value) -> Script {
+    let mut out: Script = HashMap::new();
     for a in case["answers"].as_array().into_iter().flatten() {
         let state = a["state"].as_str().expect("answer.state").to_string();
-        let list = out.entry(state).or_default();
+        let list = out.entry((state, a["occurrence"].as_u64())).or_default();
         for t in a["heartbeats"].as_array().into_iter().flatten() {
             list.push(Action { after: t.as_f64().unwrap(), kind: "heartbeat".into(), output: Value::Null, error: String::new(), cause: None });
         }
@@ -69,6 +73,10 @@ fn actions(case: &Value) -> HashMap<String, Vec<Action>> {
 struct Run {
     outcome: asl_core::engine::Outcome,
     resend_errors: Vec<String>,
+    /// Before a scripted redrive: the first outcome's status, and the redrive's refusal.
+    first_status: Option<String>,
+    redrive_error: Option<String>,
+    redrive_count: u32,
 }
 
 fn play(case: &Value) -> Run {
@@ -83,10 +91,14 @@ fn play(case: &Value) -> Run {
     let start = 1_700_000_000_000i64;
     let mut now = start;
     let mut exec = Execution::start(&def, case["input"].clone(), config, now, true);
-    let script = actions(case);
+    let mut script = actions(case);
+    let mut redrive = case.get("redrive").cloned();
+    let mut first_status = None;
+    let mut redrive_error = None;
     // Per wait id: when the task started and the answers still to send.
     let mut pending: HashMap<u64, (i64, Vec<Action>, Option<String>)> = HashMap::new();
-    let stop_at = case["stop"]["at_seconds"].as_f64().map(|s| start + (s * 1000.0) as i64);
+    let mut started: HashMap<String, u64> = HashMap::new();
+    let mut stop_at = case["stop"]["at_seconds"].as_f64().map(|s| start + (s * 1000.0) as i64);
     let mut resend_errors = Vec::new();
     let mut answered_tokens: Vec<String> = Vec::new();
     for steps in 0..100_000 {
@@ -99,18 +111,37 @@ fn play(case: &Value) -> Run {
         }
         let waits: Vec<Wait> = match exec.step_at(&def, &mut Driver, now) {
             Step::Done(outcome) => {
+                if let Some(r) = redrive.take() {
+                    first_status = Some(outcome.status.as_str().to_string());
+                    now += (r["after_seconds"].as_f64().unwrap_or(0.0) * 1000.0) as i64;
+                    match exec.redrive(&def, now) {
+                        Ok(()) => {
+                            script = actions(&r);
+                            pending.clear();
+                            started.clear();
+                            continue;
+                        }
+                        Err(e) => redrive_error = Some(e.code.to_string()),
+                    }
+                }
+                let redrive_count = exec.redrive_count();
                 for t in answered_tokens {
                     if let Err(e) = exec.send_task_success(&t, json!({}), now) {
                         resend_errors.push(e.code().to_string());
                     }
                 }
-                return Run { outcome: *outcome, resend_errors };
+                return Run { outcome: *outcome, resend_errors, first_status, redrive_error, redrive_count };
             }
             Step::Waiting(w) => w,
         };
         for w in &waits {
             if let WaitKind::Task { state, token, .. } = &w.kind {
-                pending.entry(w.id).or_insert_with(|| (now, script.get(state).cloned().unwrap_or_default(), token.clone()));
+                pending.entry(w.id).or_insert_with(|| {
+                    let n = started.entry(state.clone()).or_default();
+                    *n += 1;
+                    let acts = script.get(&(state.clone(), Some(*n))).or_else(|| script.get(&(state.clone(), None)));
+                    (now, acts.cloned().unwrap_or_default(), token.clone())
+                });
             }
         }
         // The next moment anything happens: a deadline, a scripted answer, the stop.
@@ -128,8 +159,9 @@ fn play(case: &Value) -> Run {
         now = now.max(next);
         if stop_at.is_some_and(|s| s <= now) {
             let stop = &case["stop"];
-            let out = exec.stop(&def, stop["error"].as_str(), stop["cause"].as_str(), now).clone();
-            return Run { outcome: out, resend_errors };
+            exec.stop(&def, stop["error"].as_str(), stop["cause"].as_str(), now);
+            stop_at = None;
+            continue;
         }
         for (started, acts, token) in pending.values_mut() {
             while acts.first().is_some_and(|a| *started + (a.after * 1000.0) as i64 <= now) {
@@ -191,6 +223,15 @@ fn check(name: &str, case: &Value) {
     }
     if let Some(errs) = exp.get("resend_errors") {
         assert_eq!(&json!(run.resend_errors), errs, "{name}: errors from answers sent too late or twice");
+    }
+    if let Some(s) = exp.get("first_status") {
+        assert_eq!(run.first_status.as_deref(), s.as_str(), "{name}: status before the redrive");
+    }
+    if let Some(e) = exp.get("redrive_error") {
+        assert_eq!(run.redrive_error.as_deref(), e.as_str(), "{name}: redrive refusal");
+    }
+    if let Some(n) = exp["redrive_count"].as_u64() {
+        assert_eq!(run.redrive_count as u64, n, "{name}: redrive count");
     }
     if let Some(n) = exp["history_events_at_most"].as_u64() {
         assert!(out.history.count() <= n, "{name}: {} events", out.history.count());

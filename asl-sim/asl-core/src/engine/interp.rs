@@ -45,6 +45,8 @@ impl Failure {
 enum Flow {
     Next(usize, Value),
     End(Value),
+    /// Next after a Catch: the output was not size-checked (the next state checks its input).
+    Caught(usize, Value),
 }
 
 /// `Blocked`: waiting for a timer, an answer or children.
@@ -70,7 +72,11 @@ struct Fiber {
     cur: usize,
     /// The input of `cur` before it is entered.
     data: Value,
-    run: Option<Box<StateRun>>,
+    /// `data` came from outside the fiber (execution input, branch or
+    /// iteration input) and has not been size-checked yet; a state's output
+    /// is checked when the state exits, so the next state need not again.
+    unchecked: bool,
+    run: Option<StateRun>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,6 +126,8 @@ struct MapRun {
     limit: usize,
     active: Vec<Fiber>,
     results: Vec<Value>,
+    /// Which iterations succeeded (a redrive keeps them).
+    succeeded: Vec<bool>,
     /// ResultWriter records: index, input, result, start and stop times.
     records: Vec<MapRecord>,
     failures: usize,
@@ -181,7 +189,22 @@ struct Core {
     tokens: HashMap<String, u64>,
     spent_tokens: HashMap<String, SpentToken>,
     redrive_count: u32,
+    redrive_ms: Option<i64>,
     failed_state: Option<FailedState>,
+    /// Where a redrive restarts: the top-level state that did not succeed.
+    redrive_point: Option<RedrivePoint>,
+    /// The results of a failed Map's iterations (`None`: not successful), for
+    /// the top-level Map a redrive restarts.
+    failed_map: Option<Vec<Option<Value>>>,
+    /// Successful iterations a redriven Map keeps.
+    map_resume: Option<Vec<Option<Value>>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RedrivePoint {
+    state: usize,
+    input: Value,
+    map_results: Option<Vec<Option<Value>>>,
 }
 
 /// A running (or finished) execution: a value, serialisable with serde.
@@ -220,7 +243,7 @@ impl Execution {
             cause: Some("The state machine input exceeds the maximum number of bytes service limit.".into()),
             terminal: Some(Status::Failed),
         });
-        let root = Fiber { scope: 0, item: None, cur: def.machine.start, data: input.clone(), run: None };
+        let root = Fiber { scope: 0, item: None, cur: def.machine.start, data: input.clone(), unchecked: true, run: None };
         Execution {
             core: Core {
                 rng: SplitMix64::new(config.seed),
@@ -238,7 +261,11 @@ impl Execution {
                 tokens: HashMap::new(),
                 spent_tokens: HashMap::new(),
                 redrive_count: 0,
+                redrive_ms: None,
                 failed_state: None,
+                redrive_point: None,
+                failed_map: None,
+                map_resume: None,
             },
             root: Some(root),
             early_failure,
@@ -289,6 +316,9 @@ impl Execution {
         match result {
             Some(r) => {
                 if let Some(fiber) = root.take() {
+                    if let Some(p) = redrive_point_of(&fiber) {
+                        eng.c.redrive_point = Some(p);
+                    }
                     eng.discard(&def.machine, fiber);
                 }
                 let now = eng.clock.now_millis();
@@ -389,6 +419,7 @@ impl Execution {
             let mut services = NoServices;
             let mut clock = VirtualClock { now: now_ms };
             if let Some(fiber) = self.root.take() {
+                self.core.redrive_point = redrive_point_of(&fiber);
                 let mut eng = Engine { c: &mut self.core, services: &mut services, clock: &mut clock };
                 eng.discard(&def.machine, fiber);
             }
@@ -396,6 +427,43 @@ impl Execution {
             self.outcome = Some(finish(&mut self.core, Err(f), now_ms));
         }
         self.outcome.as_ref().expect("outcome set above")
+    }
+
+    /// RedriveExecution: restarts an unsuccessful Standard execution from the
+    /// top-level state that did not succeed, with that state's input; a Map
+    /// keeps its successful iterations. Follows
+    /// https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
+    /// (Standard only; FAILED, TIMED_OUT or ABORTED; within 14 days of the
+    /// stop). The refusal texts are not documented; these say which rule.
+    pub fn redrive(&mut self, def: &Definition, now_ms: i64) -> Result<(), RedriveError> {
+        let arn = self.core.config.execution_arn();
+        let refuse = |why: &str| RedriveError { code: "ExecutionNotRedrivable", message: format!("Execution '{arn}' cannot be redriven: {why}") };
+        let Some(outcome) = &self.outcome else { return Err(refuse("it is still running")) };
+        if self.core.config.execution_type == ExecutionType::Express {
+            return Err(refuse("only Standard workflow executions can be redriven"));
+        }
+        if outcome.status == Status::Succeeded {
+            return Err(refuse("it succeeded"));
+        }
+        if now_ms - outcome.stop_millis > REDRIVE_WINDOW_MS {
+            return Err(refuse("it stopped more than 14 days ago"));
+        }
+        let Some(point) = self.core.redrive_point.take() else { return Err(refuse("it did not reach a state")) };
+        let c = &mut self.core;
+        c.redrive_count += 1;
+        c.redrive_ms = Some(now_ms);
+        c.failed_state = None;
+        c.deadline_ms = def.timeout_seconds.map(|s| now_ms + s as i64 * 1000);
+        c.map_resume = point.map_results;
+        c.history.push(now_ms, "ExecutionRedriven", json!({"redriveCount": c.redrive_count}));
+        self.root = Some(Fiber { scope: 0, item: None, cur: point.state, data: point.input, unchecked: true, run: None });
+        self.outcome = None;
+        Ok(())
+    }
+
+    /// `$$.Execution.RedriveCount`.
+    pub fn redrive_count(&self) -> u32 {
+        self.core.redrive_count
     }
 
     /// Ends the execution TIMED_OUT now (a driver's maximum duration).
@@ -406,6 +474,16 @@ impl Execution {
             self.outcome = Some(finish(&mut self.core, Err(Failure::timed_out()), now_ms));
         }
     }
+}
+
+/// Where a redrive of an execution stopped while `root` was running restarts.
+fn redrive_point_of(root: &Fiber) -> Option<RedrivePoint> {
+    let run = root.run.as_ref()?;
+    let map_results = match &run.phase {
+        Phase::Map(mr) => Some(mr.succeeded.iter().zip(&mr.results).map(|(ok, v)| ok.then(|| v.clone())).collect()),
+        _ => None,
+    };
+    Some(RedrivePoint { state: root.cur, input: run.raw.clone(), map_results })
 }
 
 /// Records the closing event and builds the outcome.
@@ -607,6 +685,11 @@ impl Engine<'_> {
         if let Some(run) = f.run {
             if let Some(st) = m.states.get(f.cur) {
                 self.discard_phase(st, run.phase);
+                // TaskStateAborted, WaitStateAborted, MapStateAborted, ParallelStateAborted.
+                if matches!(st.kind, Kind::Task(_) | Kind::Wait(_) | Kind::Map(_) | Kind::Parallel { .. }) {
+                    let now = self.now();
+                    self.c.history.push(now, &format!("{}StateAborted", type_prefix(&st.kind)), json!({"name": st.name}));
+                }
             }
         }
         self.free_scope(f.scope);
@@ -680,8 +763,9 @@ impl Engine<'_> {
                 if let Err(e) = self.check_limits() {
                     return Progress::Ready(Err(e));
                 }
-                match self.enter(st, std::mem::take(&mut f.data)) {
-                    Ok(run) => f.run = Some(Box::new(run)),
+                let check = std::mem::take(&mut f.unchecked);
+                match self.enter(st, std::mem::take(&mut f.data), check) {
+                    Ok(run) => f.run = Some(run),
                     Err(e) => return Progress::Ready(Err(e)),
                 }
             }
@@ -694,12 +778,24 @@ impl Engine<'_> {
                     f.cur = i;
                     f.data = out;
                 }
+                Progress::Ready(Ok(Flow::Caught(i, out))) => {
+                    f.run = None;
+                    f.cur = i;
+                    f.data = out;
+                    f.unchecked = true;
+                }
                 Progress::Ready(Ok(Flow::End(out))) => {
                     f.run = None;
                     return Progress::Ready(Ok(out));
                 }
                 Progress::Ready(Err(e)) => {
-                    f.run = None;
+                    let run = f.run.take();
+                    if f.scope == 0 {
+                        // The root fiber: a redrive restarts here, with this input.
+                        let map_results = if matches!(st.kind, Kind::Map(_)) { self.c.failed_map.take() } else { None };
+                        self.c.failed_map = None;
+                        self.c.redrive_point = run.map(|r| RedrivePoint { state: f.cur, input: r.raw, map_results });
+                    }
                     if self.c.failed_state.is_none() {
                         self.c.failed_state = Some(FailedState { name: st.name.clone(), line: st.pos.line as usize, col: st.pos.col as usize });
                     }
@@ -709,11 +805,11 @@ impl Engine<'_> {
         }
     }
 
-    fn enter(&mut self, st: &State, raw: Value) -> Result<StateRun, Failure> {
+    fn enter(&mut self, st: &State, raw: Value, check_size: bool) -> Result<StateRun, Failure> {
         let entered_ms = self.now();
         let entered_id = self.c.history.push_state(entered_ms, type_prefix(&st.kind), "Entered", &st.name, Some(&raw));
         self.c.path.push(st.name.clone());
-        if crate::size::json_len(&raw) > MAX_PAYLOAD_BYTES {
+        if check_size && crate::size::json_len(&raw) > MAX_PAYLOAD_BYTES {
             return Err(Failure {
                 error: "States.DataLimitExceeded".into(),
                 cause: Some(format!("The state/task '{}' received an input with a size exceeding the maximum number of bytes service limit.", st.name)),
@@ -783,7 +879,7 @@ impl Engine<'_> {
             match attempt {
                 Ok(flow) => {
                     let out = match &flow {
-                        Flow::Next(_, v) | Flow::End(v) => v,
+                        Flow::Next(_, v) | Flow::End(v) | Flow::Caught(_, v) => v,
                     };
                     if crate::size::json_len(out) > MAX_PAYLOAD_BYTES {
                         return Progress::Ready(Err(Failure {
@@ -865,6 +961,9 @@ impl Engine<'_> {
             exec.insert("Name".into(), Value::String(c.execution_name.clone()));
             exec.insert("RoleArn".into(), Value::String(c.role()));
             exec.insert("RedriveCount".into(), Value::from(self.c.redrive_count));
+            if let Some(t) = self.c.redrive_ms {
+                exec.insert("RedriveTime".into(), Value::String(crate::time::format_millis(t)));
+            }
             ctx.insert("Execution".into(), Value::Object(exec));
             ctx.insert("StateMachine".into(), json!({"Id": c.state_machine_arn(), "Name": c.state_machine_name}));
             ctx.insert(
@@ -1064,7 +1163,7 @@ impl Engine<'_> {
                 let mut fibers = Vec::with_capacity(branches.len());
                 for b in branches {
                     let scope = self.alloc_scope(sc.scope);
-                    fibers.push(Some(Fiber { scope, item: None, cur: b.start, data: input.clone(), run: None }));
+                    fibers.push(Some(Fiber { scope, item: None, cur: b.start, data: input.clone(), unchecked: true, run: None }));
                 }
                 let results = vec![Value::Null; branches.len()];
                 Ok(Began::Phase(Phase::Parallel(Box::new(ParallelRun { branches: fibers, results }))))
@@ -1553,6 +1652,7 @@ impl Engine<'_> {
             limit,
             active: Vec::new(),
             results: Vec::with_capacity(n),
+            succeeded: Vec::with_capacity(n),
             records: Vec::new(),
             failures: 0,
             tolerated_count,
@@ -1585,6 +1685,12 @@ impl Engine<'_> {
                 mr.next += 1;
                 progressed = true;
                 let item = std::mem::take(&mut mr.items[index]);
+                // A redriven Map keeps the iterations that succeeded before.
+                if let Some(Some(kept)) = self.c.map_resume.as_mut().and_then(|k| k.get_mut(index)).map(Option::take) {
+                    mr.results.push(kept);
+                    mr.succeeded.push(true);
+                    continue;
+                }
                 let input = if mr.batched {
                     item.clone()
                 } else {
@@ -1600,7 +1706,8 @@ impl Engine<'_> {
                 }
                 let scope = self.alloc_scope(sc.scope);
                 mr.results.push(Value::Null);
-                mr.active.push(Fiber { scope, item: Some((index, item)), cur: map.processor.start, data: input, run: None });
+                mr.succeeded.push(false);
+                mr.active.push(Fiber { scope, item: Some((index, item)), cur: map.processor.start, data: input, unchecked: true, run: None });
             }
             let mut i = 0;
             while i < mr.active.len() {
@@ -1624,6 +1731,7 @@ impl Engine<'_> {
                             rec.stop = now;
                         }
                         mr.results[index] = v;
+                        mr.succeeded[index] = true;
                     }
                     Err(f) => {
                         self.c.history.push(now, "MapIterationFailed", json!({"index": index, "name": name}));
@@ -1651,6 +1759,7 @@ impl Engine<'_> {
                 }
             }
             if mr.active.is_empty() && mr.next >= total {
+                self.c.map_resume = None;
                 let now = self.now();
                 self.c.history.push(now, "MapStateSucceeded", json!({}));
                 return Progress::Ready(Ok(Value::Array(std::mem::take(&mut mr.results))));
@@ -1673,6 +1782,14 @@ impl Engine<'_> {
 
     fn map_failed(&mut self, map: &MapState, mr: &mut MapRun, f: Failure) -> Progress<Result<Value, Failure>> {
         self.discard_iterations(map, mr);
+        let mut kept: Vec<Option<Value>> = vec![None; mr.items.len()];
+        for (i, ok) in mr.succeeded.iter().enumerate() {
+            if *ok {
+                kept[i] = Some(std::mem::take(&mut mr.results[i]));
+            }
+        }
+        self.c.failed_map = Some(kept);
+        self.c.map_resume = None;
         let now = self.now();
         self.c.history.push(now, "MapStateFailed", json!({}));
         Progress::Ready(Err(f))
@@ -1837,7 +1954,7 @@ impl Engine<'_> {
         let now = self.now();
         self.c.history.push_state(now, type_prefix(&st.kind), "Exited", &st.name, Some(&out));
         self.services.state_exited(&st.name);
-        Ok(Flow::Next(c.next, out))
+        Ok(Flow::Caught(c.next, out))
     }
 
     // ---------------------------------------------------------------
@@ -1900,7 +2017,9 @@ impl Engine<'_> {
         }
     }
 
-    fn eval_template(&mut self, t: &Template, input: &Value, sc: &StateCtx<'_>, field: &str, name: &str, id: u64) -> Result<Value, Failure> {
+    /// `_field` names the template's field for callers' symmetry with the JSONata
+    /// evaluator; JSONPath messages name the key instead.
+    fn eval_template(&mut self, t: &Template, input: &Value, sc: &StateCtx<'_>, _field: &str, name: &str, id: u64) -> Result<Value, Failure> {
         match t {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(entries) => {
@@ -1918,7 +2037,7 @@ impl Engine<'_> {
                                 ),
                             ))
                         })?,
-                        other => self.eval_template(other, input, sc, field, name, id)?,
+                        other => self.eval_template(other, input, sc, _field, name, id)?,
                     };
                     m.insert(k.clone(), v);
                 }
@@ -1927,7 +2046,7 @@ impl Engine<'_> {
             Template::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
-                    out.push(self.eval_template(i, input, sc, field, name, id)?);
+                    out.push(self.eval_template(i, input, sc, _field, name, id)?);
                 }
                 Ok(Value::Array(out))
             }

@@ -35,6 +35,9 @@ pub const EXPRESS_LIMIT_MS: i64 = 300_000;
 /// A Standard execution may run for one year
 /// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
 pub const STANDARD_LIMIT_MS: i64 = 365 * 24 * 3600 * 1000;
+/// A stopped execution can be redriven for 14 days
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
+pub const REDRIVE_WINDOW_MS: i64 = 14 * 24 * 3600 * 1000;
 /// Express executions have no history quota; a definition that loops without
 /// ever waiting would run until the five-minute limit on AWS. Locally it is
 /// timed out after this many transitions instead of spinning for five minutes.
