@@ -16,10 +16,33 @@ use super::*;
 use crate::definition::*;
 use crate::intrinsics::{self, Scope};
 use crate::path::{self, Path, Root, Selected, Step as PathStep};
-use crate::rng::SplitMix64;
 use serde_json::{json, Map};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+
+/// The execution's random stream: SplitMix64 (the same sequence as
+/// `asl_aws::ids::SplitMix64`, whose mixing function it uses) with its state
+/// in the open so the execution value can be serialised.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    fn new(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+    fn next_u64(&mut self) -> u64 {
+        let out = asl_aws::ids::splitmix64(self.state);
+        self.state = self.state.wrapping_add(Self::GAMMA);
+        out
+    }
+    /// Uniform in [0, 1).
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
 
 /// A failure travelling up the state stack.
 #[derive(Clone, Debug, Serialize, Deserialize)]
