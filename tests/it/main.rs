@@ -4,6 +4,7 @@
 mod cli;
 mod exec;
 mod file_manager;
+mod integrations;
 mod robustness;
 mod validate;
 

@@ -95,6 +95,12 @@ pub struct RunArgs {
     /// Seed for ids and randomness (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// EventBridge connections for HTTP Tasks: a JSON or YAML file with a `Connections` list, or a template's `AWS::Events::Connection` resources.
+    #[arg(long)]
+    pub connections: Option<PathBuf>,
+    /// Answer a service asl-sim does not emulate with a command: `SERVICE=COMMAND` (`*` for any); repeatable.
+    #[arg(long = "handler", value_name = "SERVICE=COMMAND")]
+    pub handlers: Vec<String>,
 }
 
 #[derive(Args)]
