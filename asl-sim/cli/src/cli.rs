@@ -13,7 +13,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run one execution of a state machine definition (JSON or YAML).
-    Run(RunArgs),
+    // Boxed: RunArgs is by far the largest variant.
+    Run(Box<RunArgs>),
     /// Check definitions as CreateStateMachine would, plus lints.
     Validate(ValidateArgs),
     /// Evaluate one JSONata expression, JSONPath or intrinsic call against a document.
