@@ -25,7 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     // 3: the world behind Task states, and the pictures.
     ("asl-world", 3),
     ("asl-viz", 3),
-    ("asl-handler", 3),
+    ("asl-handler", 2),
     // 4: the drivers.
     ("asl-testing", 4),
     ("asl-serve", 4),

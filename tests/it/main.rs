@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod exec;
 mod file_manager;
+mod integrations;
 mod robustness;
 mod validate;
 

@@ -13,7 +13,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run one execution of a state machine definition (JSON or YAML).
-    Run(RunArgs),
+    // Boxed: RunArgs is by far the largest variant.
+    Run(Box<RunArgs>),
     /// Check definitions as CreateStateMachine would, plus lints.
     Validate(ValidateArgs),
     /// Evaluate one JSONata expression, JSONPath or intrinsic call against a document.
@@ -95,6 +96,12 @@ pub struct RunArgs {
     /// Seed for ids and randomness (default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// EventBridge connections for HTTP Tasks: a JSON or YAML file with a `Connections` list, or a template's `AWS::Events::Connection` resources.
+    #[arg(long)]
+    pub connections: Option<PathBuf>,
+    /// Answer a service asl-sim does not emulate with a command: `SERVICE=COMMAND` (`*` for any); repeatable.
+    #[arg(long = "handler", value_name = "SERVICE=COMMAND")]
+    pub handlers: Vec<String>,
 }
 
 #[derive(Args)]

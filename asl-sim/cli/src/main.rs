@@ -10,7 +10,7 @@ use clap::Parser;
 fn main() {
     let args = cli::Cli::parse();
     let code = match args.command {
-        cli::Command::Run(a) => run::main(a),
+        cli::Command::Run(a) => run::main(*a),
         cli::Command::Validate(a) => validate::main(a),
         cli::Command::Eval(a) => eval::main(a),
         cli::Command::Test(a) => testing::main(a),

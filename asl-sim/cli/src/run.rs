@@ -189,6 +189,13 @@ fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, 
     for (name, command) in crate::cli::parse_pairs(&args.lambdas, "lambda")? {
         world.lambdas.insert(name, std::sync::Arc::new(crate::lambda::LambdaFunction { command, env: Vec::new() }));
     }
+    if let Some(f) = &args.connections {
+        let v = read_json_arg(&f.display().to_string())?;
+        world.connections.load_document(&v, &config.region, &config.account).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    for (service, command) in crate::cli::parse_pairs(&args.handlers, "handler")? {
+        world.handlers.insert(&service, &command);
+    }
     for (name, file) in crate::cli::parse_pairs(&args.machines, "machine")? {
         let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {file}: {e}"))?;
         let (def, diags) = asl_core::load_definition(&text, subs);

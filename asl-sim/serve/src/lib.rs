@@ -219,6 +219,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     // The world.
     let mut world = World::new(template::REGION, template::ACCOUNT);
+    for c in &model.connections {
+        world.connections.insert(c.clone());
+    }
     let mut machines = BTreeMap::new();
     let now = wall_millis();
     let mut errors = Vec::new();

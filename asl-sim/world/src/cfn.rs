@@ -110,7 +110,7 @@ fn name_properties(ty: &str) -> &'static [&'static str] {
     match ty {
         "AWS::S3::Bucket" => &["BucketName"],
         "AWS::DynamoDB::Table" => &["TableName"],
-        "AWS::Events::EventBus" | "AWS::Events::Rule" => &["Name"],
+        "AWS::Events::EventBus" | "AWS::Events::Rule" | "AWS::Events::Connection" => &["Name"],
         "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => &["Name", "StateMachineName"],
         "AWS::Serverless::Function" | "AWS::Lambda::Function" => &["FunctionName"],
         "AWS::IAM::Role" => &["RoleName"],
@@ -245,6 +245,7 @@ impl<'a> Resolver<'a> {
             ("AWS::DynamoDB::Table", "Arn") => asl_aws::arn::dynamodb_table(REGION, ACCOUNT, &id),
             ("AWS::Events::EventBus", "Arn") => asl_aws::arn::event_bus(REGION, ACCOUNT, &id),
             ("AWS::Events::Rule", "Arn") => asl_aws::arn::arn("events", REGION, ACCOUNT, &format!("rule/{id}")),
+            ("AWS::Events::Connection", "Arn") => asl_http_task::connection::connection_arn(REGION, ACCOUNT, &name()?),
             ("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine", "Arn") => id,
             ("AWS::Serverless::Function" | "AWS::Lambda::Function", "Arn") => asl_aws::arn::lambda_function(REGION, ACCOUNT, &id),
             ("AWS::IAM::Role", "Arn") => format!("arn:{PARTITION}:iam::{ACCOUNT}:role/{id}"),

@@ -105,6 +105,8 @@ pub struct Model {
     pub machines: Vec<MachineDef>,
     pub functions: Vec<FunctionDef>,
     pub api: Option<ApiDef>,
+    /// EventBridge connections for HTTP Tasks (`AWS::Events::Connection`).
+    pub connections: Vec<asl_http_task::Connection>,
     pub outputs: Vec<(String, String)>,
     /// Settings that serve does not emulate (it runs without them).
     pub notices: Vec<String>,
@@ -296,6 +298,20 @@ impl<'a> Ctx<'a> {
                     targets.push(t);
                 }
                 model.rules.push(RuleDef { logical: logical.into(), name: self.physical_id(logical, pos)?, bus: bus_name(&bus), pattern, targets });
+            }
+            "AWS::Events::Connection" => {
+                self.notice_props(logical, r, &["Name", "AuthorizationType", "AuthParameters"], &["Description", "InvocationConnectivityParameters", "KmsKeyIdentifier"], model)?;
+                let mut props = Map::new();
+                for key in ["AuthorizationType", "AuthParameters"] {
+                    if let Some(v) = self.prop(r, key)? {
+                        props.insert(key.into(), v);
+                    }
+                }
+                let name = self.physical_name(logical, pos)?;
+                let arn = asl_http_task::connection::connection_arn(REGION, ACCOUNT, &name);
+                let c = asl_http_task::Connection::from_properties(&name, &arn, &Value::Object(props), &format!("{logical}.Properties"))
+                    .map_err(|message| Problem { pos, message })?;
+                model.connections.push(c);
             }
             "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => self.machine(logical, r, base, model)?,
             "AWS::Serverless::Function" => self.function_res(logical, r, model)?,
@@ -580,6 +596,40 @@ Outputs:
         assert_eq!(m.rules[0].pattern, json!({"source": ["app-b"]}));
         assert_eq!(m.rules[0].targets[0]["Arn"], json!("a:arn:aws:s3:::app-b"));
         assert_eq!(m.outputs[0].1, "arn:aws:s3:::app-b/*");
+    }
+
+    /// AWS::Events::Connection (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-connection.html):
+    /// its properties become a connection, and `!GetAtt C.Arn` is the ARN the HTTP Task finds it by.
+    #[test]
+    fn connections_for_http_tasks() {
+        let t = r#"
+Parameters:
+  Key: {Type: String, Default: sk_test}
+Resources:
+  Api:
+    Type: AWS::Events::Connection
+    Properties:
+      Name: stripe
+      AuthorizationType: API_KEY
+      AuthParameters:
+        ApiKeyAuthParameters: {ApiKeyName: Authorization, ApiKeyValue: !Sub "Bearer ${Key}"}
+  Bad:
+    Type: AWS::Events::Connection
+    Properties:
+      AuthorizationType: DIGEST
+      AuthParameters: {}
+Outputs:
+  A: {Value: !GetAtt Api.Arn}
+"#;
+        let root = asl_core::tree::load(t).unwrap();
+        let p = build(&root, Path::new("."), &settings()).unwrap_err();
+        assert!(p.iter().any(|p| p.message.contains("Bad.Properties.AuthorizationType")), "{p:?}");
+        let root = asl_core::tree::load(&t.replace("AuthorizationType: DIGEST", "AuthorizationType: BASIC\n      Name: b").replace("AuthParameters: {}", "AuthParameters: {BasicAuthParameters: {Username: u, Password: p}}")).unwrap();
+        let m = build(&root, Path::new("."), &settings()).unwrap_or_else(|p| panic!("{p:?}"));
+        let api = m.connections.iter().find(|c| c.name == "stripe").unwrap();
+        assert_eq!(api.auth, asl_http_task::Auth::ApiKey { name: "Authorization".into(), value: "Bearer sk_test".into() });
+        assert_eq!(m.outputs[0].1, api.arn);
+        assert!(api.arn.starts_with("arn:aws:events:us-east-1:123456789012:connection/stripe/"), "{}", api.arn);
     }
 
     #[test]

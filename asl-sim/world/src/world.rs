@@ -74,6 +74,11 @@ pub struct World {
     /// Called before every service call: may answer it instead (fault injection,
     /// scheduling points in simulations). `None` lets the call through.
     pub interceptor: Option<Box<Interceptor>>,
+    /// EventBridge connections the HTTP Task (`http:invoke`) calls through.
+    pub connections: asl_http_task::Connections,
+    pub http: asl_http_task::HttpInvoker,
+    /// User commands answering the resources asl-sim does not emulate (`--handler`).
+    pub handlers: asl_handler::Handlers,
     ids: u64,
     depth: usize,
 }
@@ -89,6 +94,9 @@ impl World {
             mocks: None,
             pending: Vec::new(),
             interceptor: None,
+            connections: asl_http_task::Connections::new(),
+            http: asl_http_task::HttpInvoker::new(),
+            handlers: asl_handler::Handlers::new(),
             ids: 0,
             depth: 0,
         }
@@ -276,6 +284,36 @@ impl World {
     }
 }
 
+impl World {
+    /// A resource no embedded service runs: a `--handler` command answers it, or the task fails
+    /// naming the ways to provide it.
+    fn unsupported(&mut self, call: &TaskCall<'_>) -> Result<Value, TaskError> {
+        let config = call.config;
+        let mut context = json!({
+            "Execution": {"Id": config.execution_arn(), "Name": config.execution_name, "RoleArn": config.role_arn},
+            "StateMachine": {"Id": config.state_machine_arn(), "Name": config.state_machine_name},
+            "State": {"Name": call.state_name, "EnteredTime": asl_aws::time::format_iso8601_millis(call.now_millis)},
+        });
+        if let Some(token) = &call.task_token {
+            context["Task"] = json!({"Token": token});
+        }
+        let handled = asl_handler::Call { resource: call.resource, parameters: &call.parameters, context, timeout_seconds: call.timeout_seconds };
+        if let Some(answer) = self.handlers.call(&handled) {
+            return answer.map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) });
+        }
+        let service = asl_handler::parse_resource(call.resource).map_or("SERVICE", |r| r.service);
+        Err(TaskError {
+            error: "States.Runtime".into(),
+            cause: Some(format!(
+                "The resource '{}' is not supported by asl-sim, which embeds dynamodb, s3, events (EventBridge), lambda, states and http. \
+                 Provide it with a handler command (`--handler {service}=COMMAND`: the call as JSON on stdin, the result on stdout), \
+                 a Step Functions Local mock config (`--mock-config FILE --test-case NAME`), or a mocked response in a test file (`asl-sim test`).",
+                call.resource
+            )),
+        })
+    }
+}
+
 /// Splits `arn:aws:states:::service:action[.pattern]` into (service, action, pattern).
 fn states_resource(resource: &str) -> Option<(&str, &str, &str)> {
     let rest = resource.strip_prefix("arn:")?;
@@ -343,6 +381,10 @@ impl World {
                 self.put_events(asl_eventbridge::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
             ("states", "startExecution") => self.start_execution(call, pattern, clock),
+            ("http", "invoke") => self
+                .http
+                .invoke(&self.connections, &call.parameters, &call.config.region, call.timeout_seconds)
+                .map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) }),
             ("aws-sdk", sdk) => {
                 let (svc, act) = sdk.split_once(':').unwrap_or((sdk, ""));
                 let _ = act;
@@ -362,13 +404,10 @@ impl World {
                         let ctx = self.call_context(call.config, now);
                         self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
-                    _ => fail(
-                        "States.Runtime",
-                        format!("The resource '{resource}' is not supported: asl-sim embeds aws-sdk integrations for dynamodb, s3, eventbridge and lambda only."),
-                    ),
+                    _ => self.unsupported(call),
                 }
             }
-            _ => fail("States.Runtime", format!("The resource '{resource}' is not supported by asl-sim.")),
+            _ => self.unsupported(call),
         }
     }
 }
