@@ -18,7 +18,10 @@ mod http;
 mod json_api;
 pub mod jwt;
 mod lambda_rt;
+mod query;
 mod s3;
+mod sns;
+mod sqs;
 pub mod sigv4;
 pub mod template;
 
@@ -303,7 +306,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         }
         let mut env = f.env.clone();
         let aws = format!("http://{aws_addr}");
-        for k in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_EVENTBRIDGE"] {
+        for k in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SNS"] {
             env.push((k.into(), aws.clone()));
         }
         env.push(("AWS_ACCESS_KEY_ID".into(), args.access_key.clone()));
@@ -311,6 +314,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         functions.insert(f.name.clone(), Arc::new(lambda_rt::Function::new(f.clone(), bin, env, runtime.handle().clone())));
     }
 
+    // Queue URLs and the URLs in SNS envelopes point at this endpoint.
+    world.sqs.url_base = format!("http://{aws_addr}");
+    world.sns.endpoint = format!("http://{aws_addr}");
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
