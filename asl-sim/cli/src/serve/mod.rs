@@ -46,7 +46,7 @@ pub struct ServeArgs {
     /// The HTTP API's port (0 picks a free port).
     #[arg(long, default_value_t = 3000)]
     pub api_port: u16,
-    /// The port of every AWS-protocol endpoint: S3, DynamoDB, Step Functions, EventBridge (0 picks a free port).
+    /// The port of every AWS-protocol endpoint: S3, DynamoDB, Step Functions, EventBridge, SQS, SNS (0 picks a free port).
     #[arg(long, default_value_t = 4566)]
     pub aws_port: u16,
     /// The access key requests to the AWS endpoint must be signed with.
@@ -355,7 +355,7 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     let aws = format!("http://{}", state.aws_addr);
     let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
-    let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge; SigV4 key {})", state.keys.access_key);
+    let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
     for bk in &model.buckets {
         let _ = writeln!(b, "  bucket        {}{}", bk.name, if bk.eventbridge { "  (EventBridge notifications on)" } else { "" });
     }
