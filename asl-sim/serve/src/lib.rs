@@ -24,7 +24,10 @@ mod http;
 mod json_api;
 pub mod jwt;
 mod lambda_rt;
+mod query;
 mod s3;
+mod sns;
+mod sqs;
 pub mod sigv4;
 pub use asl_world::template;
 
@@ -49,7 +52,7 @@ pub struct ServeArgs {
     /// The HTTP API's port (0 picks a free port).
     #[arg(long, default_value_t = 3000)]
     pub api_port: u16,
-    /// The port of every AWS-protocol endpoint: S3, DynamoDB, Step Functions, EventBridge (0 picks a free port).
+    /// The port of every AWS-protocol endpoint: S3, DynamoDB, Step Functions, EventBridge, SQS, SNS (0 picks a free port).
     #[arg(long, default_value_t = 4566)]
     pub aws_port: u16,
     /// The access key requests to the AWS endpoint must be signed with.
@@ -312,7 +315,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         }
         let mut env = f.env.clone();
         let aws = format!("http://{aws_addr}");
-        for k in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_EVENTBRIDGE"] {
+        for k in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_EVENTBRIDGE", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SNS"] {
             env.push((k.into(), aws.clone()));
         }
         env.push(("AWS_ACCESS_KEY_ID".into(), args.access_key.clone()));
@@ -323,6 +326,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         functions.insert(f.name.clone(), function);
     }
 
+    // Queue URLs and the URLs in SNS envelopes point at this endpoint.
+    world.sqs.url_base = format!("http://{aws_addr}");
+    world.sns.endpoint = format!("http://{aws_addr}");
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
@@ -361,7 +367,7 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     let aws = format!("http://{}", state.aws_addr);
     let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
-    let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge; SigV4 key {})", state.keys.access_key);
+    let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
     for bk in &model.buckets {
         let _ = writeln!(b, "  bucket        {}{}", bk.name, if bk.eventbridge { "  (EventBridge notifications on)" } else { "" });
     }

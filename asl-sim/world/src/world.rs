@@ -66,6 +66,11 @@ pub struct World {
     pub dynamodb: Database,
     pub s3: S3,
     pub events: EventBridge,
+    pub sqs: asl_sqs::Sqs,
+    pub sns: asl_sns::Sns,
+    /// SNS deliveries the world cannot make in-process (HTTP(S) endpoints, unknown
+    /// functions), waiting for a driver.
+    pub pending_sns: Vec<asl_sns::Delivery>,
     pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
@@ -89,6 +94,9 @@ impl World {
             dynamodb: Database::default(),
             s3: S3::new(),
             events: EventBridge::new(account, region),
+            sqs: asl_sqs::Sqs::new(region, account, 0x5157),
+            sns: asl_sns::Sns::new(region, account, 0x5345),
+            pending_sns: Vec::new(),
             lambdas: HashMap::new(),
             machines: BTreeMap::new(),
             mocks: None,
@@ -117,8 +125,8 @@ impl World {
     pub fn load_fixture(&mut self, fixture: &Value) -> Result<(), String> {
         let Value::Object(top) = fixture else { return Err("the fixture must be an object".into()) };
         for key in top.keys() {
-            if key != "dynamodb" && key != "s3" {
-                return Err(format!("unknown fixture section \"{key}\"; expected dynamodb or s3"));
+            if !["dynamodb", "s3", "sqs", "sns"].contains(&key.as_str()) {
+                return Err(format!("unknown fixture section \"{key}\"; expected dynamodb, s3, sqs or sns"));
             }
         }
         if let Some(d) = top.get("dynamodb") {
@@ -139,6 +147,17 @@ impl World {
                         .call("PutItem", &json!({"TableName": name, "Item": item}))
                         .map_err(|e| format!("dynamodb.tables[{i}].Items[{j}]: {}: {}", e.code, e.message))?;
                 }
+            }
+        }
+        // SQS queues and SNS topics/subscriptions are given as their API requests.
+        for (section, list, action) in [("sqs", "queues", "CreateQueue"), ("sns", "topics", "CreateTopic"), ("sns", "subscriptions", "Subscribe")] {
+            for (i, req) in top.get(section).and_then(|s| s.get(list)).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                let r = if section == "sqs" {
+                    self.sqs.call(action, req, 0).map(drop).map_err(|e| format!("{}: {}", e.code, e.message))
+                } else {
+                    self.sns.call(action, req, 0).map(drop).map_err(|e| format!("{}: {}", e.code, e.message))
+                };
+                r.map_err(|e| format!("{section}.{list}[{i}]: {e}"))?;
             }
         }
         if let Some(s) = top.get("s3") {
@@ -206,6 +225,38 @@ impl World {
     /// Hands the pending event deliveries to the caller (serve, simulate).
     pub fn take_deliveries(&mut self) -> Vec<Delivery> {
         std::mem::take(&mut self.pending)
+    }
+
+    /// Makes SNS deliveries: to SQS queues and local functions in-process (a failed
+    /// delivery is dropped, as SNS drops it after its retries when no DLQ is set); HTTP(S)
+    /// endpoints are left in `pending_sns` for the driver.
+    pub fn deliver_sns(&mut self, deliveries: Vec<asl_sns::Delivery>, now_ms: i64) {
+        for d in deliveries {
+            match d.protocol.as_str() {
+                "sqs" => {
+                    let Some(url) = self.sqs.url_for_arn(&d.endpoint) else { continue };
+                    let fifo = self.sqs.is_fifo_arn(&d.endpoint).unwrap_or(false);
+                    let mut p = json!({"QueueUrl": url, "MessageBody": d.body});
+                    if let Some(a) = &d.sqs_message_attributes {
+                        p["MessageAttributes"] = a.clone();
+                    }
+                    if let Some(g) = d.message_group_id.as_ref().filter(|_| fifo) {
+                        p["MessageGroupId"] = json!(g);
+                        p["MessageDeduplicationId"] = json!(d.message_deduplication_id);
+                    }
+                    let _ = self.sqs.call("SendMessage", &p, now_ms);
+                }
+                "lambda" => match lambda::function_name_from_arn(&d.endpoint).filter(|n| self.lambdas.contains_key(n)) {
+                    Some(name) => {
+                        let event: Value = serde_json::from_str(&d.body).unwrap_or(Value::Null);
+                        // SNS invokes asynchronously: the function's answer is not observed.
+                        let _ = lambda::invoke(&self.lambdas, &name, &event, None, lambda::Style::Direct);
+                    }
+                    None => self.pending_sns.push(d),
+                },
+                _ => self.pending_sns.push(d),
+            }
+        }
     }
 
     fn route_s3_events(&mut self, events: Vec<asl_aws::Event>, ctx: &CallContext) {
@@ -385,6 +436,15 @@ impl World {
                 .http
                 .invoke(&self.connections, &call.parameters, &call.config.region, call.timeout_seconds)
                 .map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) }),
+            // `.waitForTaskToken`: the message is sent here; the engine waits for the token.
+            ("sqs", a) => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::Optimized, a, &call.parameters, now)
+                .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
+            ("sns", a) => {
+                let (v, deliveries) = asl_sns::step_functions_call(&mut self.sns, asl_sns::IntegrationStyle::Optimized, a, &call.parameters, now)
+                    .map_err(|(error, cause)| TaskError { error, cause: Some(cause) })?;
+                self.deliver_sns(deliveries, now);
+                Ok(v)
+            }
             ("aws-sdk", sdk) => {
                 let (svc, act) = sdk.split_once(':').unwrap_or((sdk, ""));
                 let _ = act;
@@ -403,6 +463,14 @@ impl World {
                     "eventbridge" => {
                         let ctx = self.call_context(call.config, now);
                         self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
+                    }
+                    "sqs" => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::AwsSdk, act, &call.parameters, now)
+                        .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
+                    "sns" => {
+                        let (v, deliveries) = asl_sns::step_functions_call(&mut self.sns, asl_sns::IntegrationStyle::AwsSdk, act, &call.parameters, now)
+                            .map_err(|(error, cause)| TaskError { error, cause: Some(cause) })?;
+                        self.deliver_sns(deliveries, now);
+                        Ok(v)
                     }
                     _ => self.unsupported(call),
                 }
