@@ -270,6 +270,15 @@ async fn complete(app: &App, req: &FileRequest) -> Result<Value, ApiError> {
         Ok(o) => Ok(response(200, &json!({"completed": true, "etag": o.e_tag(), "size": pending.size}))),
         Err(err) => {
             let code = err.as_service_error().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e)).unwrap_or("");
+            if code == "NoSuchUpload" {
+                // A retried complete whose first answer was lost finds the upload gone: the
+                // object is there, so the upload did complete.
+                if let Ok(head) = app.s3.head_object().bucket(&app.cfg.bucket).key(&req.key).send().await {
+                    if head.e_tag().is_some_and(|e| e.trim_matches('"').contains('-')) {
+                        return Ok(response(200, &json!({"completed": true, "etag": head.e_tag(), "size": pending.size})));
+                    }
+                }
+            }
             match code {
                 "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "NoSuchUpload" => {
                     let message = err.as_service_error().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::message(e)).unwrap_or(code);

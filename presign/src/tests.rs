@@ -313,7 +313,7 @@ fn the_reservation_is_one_conditional_transaction() {
     assert_eq!(item["UploadId"].as_s().unwrap(), "up-1");
     assert!(!*item["Live"].as_bool().unwrap());
     let update = items[1].update().unwrap();
-    assert_eq!(update.update_expression(), "ADD #reserved :delta, #committed :delta");
+    assert_eq!(update.update_expression(), "ADD #reserved :delta, #committed :delta, #total :zero");
     assert_eq!(update.condition_expression(), Some("attribute_not_exists(#committed) OR #committed <= :limit"));
     assert_eq!(update.expression_attribute_values().unwrap()[":limit"].as_n().unwrap(), "1000");
     let old = Pending { reservation_id: "old".into(), size: 5, expires: 1, upload_id: None };
