@@ -395,3 +395,26 @@ async fn presigned_get_uses_path_style_on_a_local_endpoint() {
     assert_eq!(query(req.uri())["X-Amz-Expires"], "60");
     assert_eq!(query(req.uri())["X-Amz-SignedHeaders"], "host");
 }
+
+#[test]
+fn the_simulated_client_reserves_with_the_lambdas_expressions() {
+    // tests/simulation/file-manager-quota.sim.yaml models this Lambda's create as a state
+    // machine (the simulator cannot run the Lambda); it must use the same conditional write.
+    let sim = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/simulation/file-manager-quota.sim.yaml"))
+        .expect("the simulation scenario");
+    let r = Reservation {
+        user: "u", key: "u/k", size: 1, reservation_id: "r", created: 0, expires: 1, upload_id: None, part_size: None,
+    };
+    let items = reservation_transaction("inventory", &r, None, 1, 19).unwrap();
+    let put = items[0].put().unwrap();
+    let update = items[1].update().unwrap();
+    for expr in [put.condition_expression().unwrap(), update.update_expression(), update.condition_expression().unwrap()] {
+        assert!(sim.contains(&format!("\"{expr}\"")), "the simulated client does not use {expr:?}");
+    }
+    for (placeholder, name) in update.expression_attribute_names().unwrap() {
+        assert!(sim.contains(&format!("\"{placeholder}\": \"{name}\"")), "{placeholder} = {name}");
+    }
+    for attr in put.item().keys() {
+        assert!(sim.contains(&format!("\"{attr}\": {{")), "the simulated reservation lacks {attr}");
+    }
+}

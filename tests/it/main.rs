@@ -4,6 +4,7 @@
 mod cli;
 mod exec;
 mod file_manager;
+mod file_manager_round2;
 mod robustness;
 mod validate;
 
