@@ -350,6 +350,8 @@ fn client(endpoint: Option<&str>) -> aws_sdk_s3::Client {
         table: "t".into(),
         quota_bytes: 1,
         url_expiry: Duration::from_secs(600),
+        multipart_threshold: 100 * 1024 * 1024,
+        multipart_lifetime: Duration::from_secs(86_400),
         s3_endpoint: endpoint.map(str::to_string),
         dynamodb_endpoint: None,
     };
@@ -417,4 +419,22 @@ fn the_simulated_client_reserves_with_the_lambdas_expressions() {
     for attr in put.item().keys() {
         assert!(sim.contains(&format!("\"{attr}\": {{")), "the simulated reservation lacks {attr}");
     }
+}
+
+#[tokio::test]
+async fn presigned_parts_sign_their_exact_length() {
+    let s3 = client(None);
+    let size = 6_000_000_000u64;
+    let plan = PartPlan::for_size(size);
+    let last = plan.part_count;
+    let req = presign_part(&s3, "files", "alice/big.bin", "up-1", last, plan.part_length(size, last), Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(req.method(), "PUT");
+    let q = query(req.uri());
+    assert_eq!((q["partNumber"].as_str(), q["uploadId"].as_str()), ("716", "up-1"));
+    assert!(q["X-Amz-SignedHeaders"].contains("content-length"), "{:?}", q["X-Amz-SignedHeaders"]);
+    let entry = part_entry(&req, last);
+    assert_eq!(entry["partNumber"], 716);
+    assert_eq!(entry["headers"]["content-length"], "2145280", "the last part: 6e9 - 715 x 8 MiB");
 }

@@ -648,12 +648,25 @@ fn bench_put_throughput_and_list_latency() {
     );
 }
 
+/// `wait_until` with more patience: these walks run several workflows per step (a folder move is
+/// a Distributed Map, then one update-inventory per event) on a loaded debug build.
+fn wait_long(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(90) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// Waits until the execution of a machine (by name) started with `input` ends; its output.
 async fn run_machine(c: &aws_sdk_sfn::Client, name: &str, input: Value) -> Value {
     let machines = c.list_state_machines().send().await.unwrap();
     let arn = machines.state_machines().iter().find(|m| m.name() == name).unwrap_or_else(|| panic!("no machine {name}")).state_machine_arn().to_string();
     let started = c.start_execution().state_machine_arn(&arn).input(input.to_string()).send().await.unwrap();
-    for _ in 0..500 {
+    for _ in 0..3000 {
         let d = c.describe_execution().execution_arn(started.execution_arn()).send().await.unwrap();
         match d.status().as_str() {
             "RUNNING" => tokio::time::sleep(Duration::from_millis(20)).await,
@@ -727,7 +740,7 @@ fn exact_quota_under_concurrent_creates() {
     rt().block_on(async {
         let cfg = sdk_config(&s.aws(), "test").await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        for _ in 0..500 {
+        for _ in 0..3000 {
             if quota_item(&ddb, "alice").await == (900, 0, 900) {
                 break;
             }
@@ -808,7 +821,7 @@ fn files_of_any_size_and_folders_over_http() {
         let out = sync_output(&api_call(&s, "POST", "/files/list", Some(&alice), &json!({})));
         out["items"].as_array().cloned().unwrap_or_default()
     };
-    wait_until("the multipart file in the inventory", || list_items().iter().any(|i| i["key"] == "alice/docs/video.mp4"));
+    wait_long("the multipart file in the inventory", || list_items().iter().any(|i| i["key"] == "alice/docs/video.mp4"));
     assert_eq!(list_items()[0]["size"], json!(size));
 
     // A few more files, then the folder view counts the folder's bytes and files.
@@ -817,7 +830,7 @@ fn files_of_any_size_and_folders_over_http() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(http("PUT", r.json()["url"].as_str().unwrap(), &[("content-length", &n.to_string())], &vec![b'x'; n]).status, 200);
     }
-    wait_until("four files listed", || list_items().len() == 4);
+    wait_long("four files listed", || list_items().len() == 4);
     let view = sync_output(&api_call(&s, "POST", "/files/list", Some(&alice), &json!({"view": "folders"})));
     assert_eq!(
         view["folders"],
@@ -828,10 +841,10 @@ fn files_of_any_size_and_folders_over_http() {
     // Move a file, move a folder, delete a folder: storage first, the inventory follows.
     let r = api_call(&s, "POST", "/files/move", Some(&alice), &json!({"from": "keep/c.txt", "to": "keep/renamed.txt"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
-    wait_until("the renamed file listed", || list_items().iter().any(|i| i["key"] == "alice/keep/renamed.txt") && list_items().len() == 4);
+    wait_long("the renamed file listed", || list_items().iter().any(|i| i["key"] == "alice/keep/renamed.txt") && list_items().len() == 4);
     let r = api_call(&s, "POST", "/files/move", Some(&alice), &json!({"from": "docs/", "to": "archive/docs/"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
-    wait_until("the moved folder listed", || {
+    wait_long("the moved folder listed", || {
         let keys: Vec<Value> = list_items().iter().map(|i| i["key"].clone()).collect();
         keys == [json!("alice/archive/docs/a.txt"), json!("alice/archive/docs/deep/b.txt"), json!("alice/archive/docs/video.mp4"), json!("alice/keep/renamed.txt")]
     });
@@ -839,7 +852,7 @@ fn files_of_any_size_and_folders_over_http() {
     assert_eq!(inventory, bucket, "after the moves the inventory equals the bucket");
     let r = api_call(&s, "POST", "/folders/delete", Some(&alice), &json!({"path": "archive/"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
-    wait_until("the deleted folder gone", || list_items().len() == 1);
+    wait_long("the deleted folder gone", || list_items().len() == 1);
     let (inventory, bucket) = rt().block_on(inventory_and_bucket(&s, "alice"));
     assert_eq!(inventory, bucket);
     assert_eq!(inventory, [("alice/keep/renamed.txt".to_string(), 5)]);
