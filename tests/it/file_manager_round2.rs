@@ -3,7 +3,7 @@
 //! and service faults (throttling, 5xx, lost answers, client-side timeouts). CI also runs
 //! `asl-sim simulate tests/simulation/file-manager-quota.sim.yaml --runs 2000` in release.
 
-use asl_sim::simulate::{explore, scenario};
+use asl_testing::simulate::{explore, scenario};
 
 fn load(name: &str) -> scenario::Scenario {
     let path = crate::root().join("tests/simulation").join(name);
