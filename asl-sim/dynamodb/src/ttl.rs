@@ -145,7 +145,7 @@ mod tests {
         let mut db = Database::new();
         db.call(
             "CreateTable",
-            &json!({"TableName": "t", "BillingMode": "PAY_PER_REQUEST",
+            &json!({"TableName": "ttl-test", "BillingMode": "PAY_PER_REQUEST",
                     "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
                     "AttributeDefinitions": [{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}]}),
         )
@@ -155,48 +155,48 @@ mod tests {
             if !exp.is_null() {
                 item["ExpiresAt"] = exp;
             }
-            db.call("PutItem", &json!({"TableName": "t", "Item": item})).unwrap();
+            db.call("PutItem", &json!({"TableName": "ttl-test", "Item": item})).unwrap();
         }
         db
     }
 
     fn keys(db: &mut Database) -> Vec<String> {
-        let out = db.call("Scan", &json!({"TableName": "t"})).unwrap();
+        let out = db.call("Scan", &json!({"TableName": "ttl-test"})).unwrap();
         out["Items"].as_array().unwrap().iter().map(|i| i["SK"]["S"].as_str().unwrap().to_string()).collect()
     }
 
     #[test]
     fn update_and_describe_follow_aws() {
         let mut db = db();
-        let off = db.call("DescribeTimeToLive", &json!({"TableName": "t"})).unwrap();
+        let off = db.call("DescribeTimeToLive", &json!({"TableName": "ttl-test"})).unwrap();
         assert_eq!(off, json!({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}));
-        let spec = json!({"TableName": "t", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
+        let spec = json!({"TableName": "ttl-test", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
         assert_eq!(
             db.call("UpdateTimeToLive", &spec).unwrap(),
             json!({"TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}})
         );
-        let on = db.call("DescribeTimeToLive", &json!({"TableName": "t"})).unwrap();
+        let on = db.call("DescribeTimeToLive", &json!({"TableName": "ttl-test"})).unwrap();
         assert_eq!(on, json!({"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}}));
         let again = db.call("UpdateTimeToLive", &spec).unwrap_err();
         assert_eq!((again.code.as_str(), again.message.as_str()), ("ValidationException", "TimeToLive is already enabled"));
-        let other = json!({"TableName": "t", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "Other"}});
+        let other = json!({"TableName": "ttl-test", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "Other"}});
         assert!(db.call("UpdateTimeToLive", &other).unwrap_err().message.contains("current AttributeName is ExpiresAt"));
-        let disable = json!({"TableName": "t", "TimeToLiveSpecification": {"Enabled": false, "AttributeName": "ExpiresAt"}});
+        let disable = json!({"TableName": "ttl-test", "TimeToLiveSpecification": {"Enabled": false, "AttributeName": "ExpiresAt"}});
         db.call("UpdateTimeToLive", &disable).unwrap();
         assert_eq!(db.call("UpdateTimeToLive", &disable).unwrap_err().message, "TimeToLive is already disabled");
         let missing = db.call("DescribeTimeToLive", &json!({"TableName": "nope"})).unwrap_err();
         assert_eq!(missing.code, "ResourceNotFoundException");
-        let bad = db.call("UpdateTimeToLive", &json!({"TableName": "t"})).unwrap_err();
+        let bad = db.call("UpdateTimeToLive", &json!({"TableName": "ttl-test"})).unwrap_err();
         assert_eq!(bad.code, "ValidationException");
     }
 
     #[test]
     fn expired_items_stay_readable_until_the_sweep() {
         let mut db = db();
-        let spec = json!({"TableName": "t", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
+        let spec = json!({"TableName": "ttl-test", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
         db.call("UpdateTimeToLive", &spec).unwrap();
         // Past its expiry but not swept: reads still return it (AWS documents this).
-        let got = db.call("GetItem", &json!({"TableName": "t", "Key": {"PK": {"S": "u"}, "SK": {"S": "old"}}})).unwrap();
+        let got = db.call("GetItem", &json!({"TableName": "ttl-test", "Key": {"PK": {"S": "u"}, "SK": {"S": "old"}}})).unwrap();
         assert!(got.get("Item").is_some());
         let deleted = db.sweep_expired(11.0 + FIVE_YEARS_SECS);
         // "old" (1000) is due; "new" (5000) too at this time; "ancient" (1) is over five years
@@ -210,11 +210,11 @@ mod tests {
     fn sweep_respects_the_expiry_and_disabled_tables() {
         let mut db = db();
         assert!(db.sweep_expired(10_000.0).is_empty(), "TTL not enabled: nothing is deleted");
-        let spec = json!({"TableName": "t", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
+        let spec = json!({"TableName": "ttl-test", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "ExpiresAt"}});
         db.call("UpdateTimeToLive", &spec).unwrap();
         let deleted = db.sweep_expired(1000.0);
         assert_eq!(deleted.len(), 2, "expiry 1000 is due at 1000, and so is 1: {deleted:?}");
         assert_eq!(keys(&mut db), ["new", "none", "str"]);
-        assert_eq!(db.time_to_live_attribute("t"), Some("ExpiresAt"));
+        assert_eq!(db.time_to_live_attribute("ttl-test"), Some("ExpiresAt"));
     }
 }
