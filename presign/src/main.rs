@@ -141,8 +141,10 @@ async fn create(app: &App, req: &FileRequest, request_id: &str) -> Result<Value,
         let expires = now + lifetime.as_secs();
         // Also the transaction's ClientRequestToken (at most 36 characters): the SDK's own
         // retries of a call whose answer was lost then apply it once.
-        let prefix: String = request_id.chars().take(33).collect();
-        let reservation_id = format!("{prefix}-{attempt}");
+        // The request id's last 33 characters: they differ between invocations (on AWS a UUID;
+        // a local runtime may count, so its ids share a long prefix).
+        let tail: String = request_id.chars().rev().take(33).collect::<Vec<_>>().into_iter().rev().collect();
+        let reservation_id = format!("{tail}-{attempt}");
         let reservation = Reservation {
             user: &req.user,
             key: &req.key,
