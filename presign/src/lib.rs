@@ -322,7 +322,7 @@ impl PartPlan {
     pub fn for_size(size: u64) -> PartPlan {
         const MIB: u64 = 1024 * 1024;
         let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
-        let part_size = needed.max(DEFAULT_PART_BYTES).min(MAX_PART_BYTES);
+        let part_size = needed.clamp(DEFAULT_PART_BYTES, MAX_PART_BYTES);
         PartPlan { part_size, part_count: size.div_ceil(part_size).max(1) }
     }
 
