@@ -140,8 +140,11 @@ fn body_errors_are_400() {
     assert!(err(parse_event(&e)).message.contains("whole number"));
     let e = event("POST /files/create", json!({"name": "a", "size": 1.5}), Some("u"));
     assert!(err(parse_event(&e)).message.contains("whole number"));
+    // Over 5 GiB is a multipart upload now; only S3's 5 TiB object limit refuses.
     let e = event("POST /files/create", json!({"name": "a", "size": MAX_SINGLE_PUT_BYTES + 1}), Some("u"));
-    assert!(err(parse_event(&e)).message.contains("limit of a single upload"));
+    assert_eq!(parse_event(&e).unwrap().size, Some(MAX_SINGLE_PUT_BYTES + 1));
+    let e = event("POST /files/create", json!({"name": "a", "size": MAX_OBJECT_BYTES + 1}), Some("u"));
+    assert!(err(parse_event(&e)).message.contains("5 TiB"));
     let e = event("POST /files/fetch", json!({"path": 3, "name": "a"}), Some("u"));
     assert!(err(parse_event(&e)).message.contains("path must be a string"));
     let e = event("POST /files/fetch", json!({"path": "a/"}), Some("u"));
@@ -168,22 +171,6 @@ fn base64_decoder() {
     assert_eq!(base64_decode("Zm9vYg").unwrap(), b"foob");
     assert!(base64_decode("Z").is_none());
     assert!(base64_decode("Zg=x").is_none());
-}
-
-#[test]
-fn quota_counts_the_difference_on_overwrite() {
-    let quota = 100;
-    assert!(check_quota(Usage { total_bytes: 90, existing_bytes: 0 }, 10, quota).is_ok());
-    let e = check_quota(Usage { total_bytes: 90, existing_bytes: 0 }, 11, quota).unwrap_err();
-    assert_eq!(e.status, 413);
-    assert_eq!(e.code, "QuotaExceeded");
-    assert!(e.message.contains("101 bytes"), "{}", e.message);
-    // Replacing a 50-byte file with a 60-byte one at 90/100 is fine.
-    assert!(check_quota(Usage { total_bytes: 90, existing_bytes: 50 }, 60, quota).is_ok());
-    assert!(check_quota(Usage { total_bytes: 90, existing_bytes: 50 }, 61, quota).is_err());
-    // An inconsistent reading never underflows.
-    assert!(check_quota(Usage { total_bytes: 0, existing_bytes: 50 }, 100, quota).is_ok());
-    assert!(check_quota(Usage::default(), u64::MAX, quota).is_err());
 }
 
 #[test]
@@ -236,6 +223,109 @@ fn config_from_env() {
     assert!(Config::from_env(env(&[("BUCKET_NAME", "b"), ("TABLE_NAME", "t"), ("QUOTA_BYTES", "x")])).is_err());
     assert!(Config::from_env(env(&[("BUCKET_NAME", "b"), ("TABLE_NAME", "t"), ("URL_EXPIRY_SECONDS", "604801")]))
         .is_err());
+    assert_eq!(cfg.multipart_threshold, 100 * 1024 * 1024);
+    let low = Config::from_env(env(&[("BUCKET_NAME", "b"), ("TABLE_NAME", "t"), ("MULTIPART_THRESHOLD_BYTES", "5242880")]));
+    assert_eq!(low.unwrap().multipart_threshold, MIN_PART_BYTES);
+    // Below S3's 5 MiB minimum part size a threshold would make uploads S3 refuses.
+    assert!(Config::from_env(env(&[("BUCKET_NAME", "b"), ("TABLE_NAME", "t"), ("MULTIPART_THRESHOLD_BYTES", "1000")]))
+        .unwrap_err()
+        .contains("MULTIPART_THRESHOLD_BYTES"));
+}
+
+#[test]
+fn part_plans_stay_within_s3_limits() {
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html: 5 TiB objects, 10,000
+    // parts, parts of 5 MiB to 5 GiB (the last one may be smaller).
+    for size in [1, MIN_PART_BYTES, 50 * 1000 * 1000, 6 * 1000 * 1000 * 1000, (1 << 31) + 1, (1 << 32) + 7, MAX_OBJECT_BYTES] {
+        let plan = PartPlan::for_size(size);
+        assert!(plan.part_count <= MAX_PARTS, "{size}: {plan:?}");
+        assert!((MIN_PART_BYTES..=MAX_PART_BYTES).contains(&plan.part_size), "{size}: {plan:?}");
+        let total: u64 = (1..=plan.part_count).map(|n| plan.part_length(size, n)).sum();
+        assert_eq!(total, size, "the parts add up to the file");
+        assert!(plan.part_length(size, plan.part_count) > 0);
+    }
+    assert_eq!(PartPlan::for_size(50 * 1000 * 1000), PartPlan { part_size: DEFAULT_PART_BYTES, part_count: 6 });
+    let biggest = PartPlan::for_size(MAX_OBJECT_BYTES);
+    assert_eq!(biggest, PartPlan { part_size: 525 * 1024 * 1024, part_count: 9_987 });
+}
+
+#[test]
+fn multipart_routes_need_an_upload_id_and_valid_parts() {
+    let e = event("POST /files/parts", json!({"name": "big.bin", "uploadId": "u1", "partNumbers": [1, 2]}), Some("alice"));
+    let r = parse_event(&e).unwrap();
+    assert_eq!((r.route, r.upload_id.as_deref(), r.part_numbers.clone()), (Route::Parts, Some("u1"), vec![1, 2]));
+    let e = event("POST /files/parts", json!({"name": "big.bin", "partNumbers": [1]}), Some("alice"));
+    assert!(err(parse_event(&e)).message.contains("uploadId is required"));
+    let e = event("POST /files/parts", json!({"name": "b", "uploadId": "u", "partNumbers": [0]}), Some("alice"));
+    assert!(err(parse_event(&e)).message.contains("from 1 to 10000"));
+    let many: Vec<u64> = (1..=101).collect();
+    let e = event("POST /files/parts", json!({"name": "b", "uploadId": "u", "partNumbers": many}), Some("alice"));
+    assert!(err(parse_event(&e)).message.contains("1 to 100 parts"));
+    let e = event(
+        "POST /files/complete",
+        json!({"name": "b", "uploadId": "u", "parts": [{"partNumber": 1, "etag": "\"e1\""}, {"partNumber": 2, "ETag": "e2"}]}),
+        Some("alice"),
+    );
+    let r = parse_event(&e).unwrap();
+    assert_eq!(r.parts, vec![UploadedPart { part_number: 1, etag: "\"e1\"".into() }, UploadedPart { part_number: 2, etag: "e2".into() }]);
+    let e = event("POST /files/complete", json!({"name": "b", "uploadId": "u", "parts": [{"partNumber": 2, "etag": "x"}, {"partNumber": 1, "etag": "y"}]}), Some("alice"));
+    assert!(err(parse_event(&e)).message.contains("ascending"));
+    let e = event("POST /files/complete", json!({"name": "b", "uploadId": "u", "parts": [{"partNumber": 1}]}), Some("alice"));
+    assert!(err(parse_event(&e)).message.contains("no etag"));
+    let e = event("POST /files/abort", json!({"name": "b", "uploadId": "u"}), Some("alice"));
+    assert_eq!(parse_event(&e).unwrap().route, Route::Abort);
+}
+
+#[test]
+fn reservations_are_exact_and_replace_only_expired_ones() {
+    assert_eq!(reservation_delta(None, 300, 1000).unwrap(), 300);
+    let live = Pending { reservation_id: "r1".into(), size: 200, expires: 1600, upload_id: None };
+    let e = reservation_delta(Some(&live), 300, 1000).unwrap_err();
+    assert_eq!((e.status, e.code), (409, "UploadInProgress"));
+    assert!(e.message.contains("600 more seconds"));
+    let expired = Pending { expires: 999, ..live.clone() };
+    assert_eq!(reservation_delta(Some(&expired), 300, 1000).unwrap(), 100, "the expired 200 bytes are reused");
+    assert_eq!(reservation_delta(Some(&expired), 50, 1000).unwrap(), -150);
+    // Committed + delta <= quota  <=>  Committed <= quota - delta.
+    assert_eq!(committed_limit(1000, 300), Some(700));
+    assert_eq!(committed_limit(1000, -150), Some(1150));
+    assert_eq!(committed_limit(1000, 1001), None);
+    let e = quota_exceeded(300, 900, 1000);
+    assert_eq!((e.status, e.code), (413, "QuotaExceeded"));
+    assert!(e.message.contains("1200 bytes") && e.message.contains("quota of 1000 bytes"), "{}", e.message);
+}
+
+#[test]
+fn the_reservation_is_one_conditional_transaction() {
+    let r = Reservation {
+        user: "alice", key: "alice/a.bin", size: 6_000_000_000, reservation_id: "req-1", created: 10, expires: 610,
+        upload_id: Some("up-1"), part_size: Some(DEFAULT_PART_BYTES),
+    };
+    let items = reservation_transaction("inv", &r, None, 6_000_000_000, 1_000).unwrap();
+    assert_eq!(items.len(), 2);
+    let put = items[0].put().unwrap();
+    assert_eq!(put.condition_expression(), Some("attribute_not_exists(#sk)"));
+    let item = put.item();
+    assert_eq!(item["SK"].as_s().unwrap(), "Reservation#alice/a.bin");
+    assert_eq!(item["Size"].as_n().unwrap(), "6000000000", "sizes past 2^32 are written exactly");
+    assert_eq!(item["Pending"].as_s().unwrap(), PENDING_RESERVATION);
+    assert_eq!(item["Expires"].as_n().unwrap(), "610");
+    assert_eq!(item["UploadId"].as_s().unwrap(), "up-1");
+    assert!(!*item["Live"].as_bool().unwrap());
+    let update = items[1].update().unwrap();
+    assert_eq!(update.update_expression(), "ADD #reserved :delta, #committed :delta, #total :zero");
+    assert_eq!(update.condition_expression(), Some("attribute_not_exists(#committed) OR #committed <= :limit"));
+    assert_eq!(update.expression_attribute_values().unwrap()[":limit"].as_n().unwrap(), "1000");
+    let old = Pending { reservation_id: "old".into(), size: 5, expires: 1, upload_id: None };
+    let single = Reservation { upload_id: None, part_size: None, ..r };
+    let items = reservation_transaction("inv", &single, Some(&old), 10, 990).unwrap();
+    let put = items[0].put().unwrap();
+    assert_eq!(put.condition_expression(), Some("#rid = :oldrid"));
+    assert!(!put.item().contains_key("UploadId"));
+    assert!(put.expression_attribute_names().unwrap().get("#sk").is_none(), "no unused names (DynamoDB refuses them)");
+    let release = release_transaction("inv", "alice", "alice/a.bin", &old).unwrap();
+    assert_eq!(release[0].delete().unwrap().condition_expression(), Some("#rid = :rid"));
+    assert_eq!(release[1].update().unwrap().expression_attribute_values().unwrap()[":minus"].as_n().unwrap(), "-5");
 }
 
 #[test]
@@ -260,6 +350,8 @@ fn client(endpoint: Option<&str>) -> aws_sdk_s3::Client {
         table: "t".into(),
         quota_bytes: 1,
         url_expiry: Duration::from_secs(600),
+        multipart_threshold: 100 * 1024 * 1024,
+        multipart_lifetime: Duration::from_secs(86_400),
         s3_endpoint: endpoint.map(str::to_string),
         dynamodb_endpoint: None,
     };
@@ -304,4 +396,45 @@ async fn presigned_get_uses_path_style_on_a_local_endpoint() {
     assert!(req.uri().starts_with("http://127.0.0.1:4566/files/alice/a%20b.txt?"), "{}", req.uri());
     assert_eq!(query(req.uri())["X-Amz-Expires"], "60");
     assert_eq!(query(req.uri())["X-Amz-SignedHeaders"], "host");
+}
+
+#[test]
+fn the_simulated_client_reserves_with_the_lambdas_expressions() {
+    // tests/simulation/file-manager-quota.sim.yaml models this Lambda's create as a state
+    // machine (the simulator cannot run the Lambda); it must use the same conditional write.
+    let sim = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/simulation/file-manager-quota.sim.yaml"))
+        .expect("the simulation scenario");
+    let r = Reservation {
+        user: "u", key: "u/k", size: 1, reservation_id: "r", created: 0, expires: 1, upload_id: None, part_size: None,
+    };
+    let items = reservation_transaction("inventory", &r, None, 1, 19).unwrap();
+    let put = items[0].put().unwrap();
+    let update = items[1].update().unwrap();
+    for expr in [put.condition_expression().unwrap(), update.update_expression(), update.condition_expression().unwrap()] {
+        assert!(sim.contains(&format!("\"{expr}\"")), "the simulated client does not use {expr:?}");
+    }
+    for (placeholder, name) in update.expression_attribute_names().unwrap() {
+        assert!(sim.contains(&format!("\"{placeholder}\": \"{name}\"")), "{placeholder} = {name}");
+    }
+    for attr in put.item().keys() {
+        assert!(sim.contains(&format!("\"{attr}\": {{")), "the simulated reservation lacks {attr}");
+    }
+}
+
+#[tokio::test]
+async fn presigned_parts_sign_their_exact_length() {
+    let s3 = client(None);
+    let size = 6_000_000_000u64;
+    let plan = PartPlan::for_size(size);
+    let last = plan.part_count;
+    let req = presign_part(&s3, "files", "alice/big.bin", "up-1", last, plan.part_length(size, last), Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(req.method(), "PUT");
+    let q = query(req.uri());
+    assert_eq!((q["partNumber"].as_str(), q["uploadId"].as_str()), ("716", "up-1"));
+    assert!(q["X-Amz-SignedHeaders"].contains("content-length"), "{:?}", q["X-Amz-SignedHeaders"]);
+    let entry = part_entry(&req, last);
+    assert_eq!(entry["partNumber"], 716);
+    assert_eq!(entry["headers"]["content-length"], "2145280", "the last part: 6e9 - 715 x 8 MiB");
 }

@@ -114,7 +114,23 @@ fn check_state(scenario: &Value, world: &mut World, what: &str, problems: &mut V
     let table = scenario["substitutions"]["TableName"].as_str().unwrap_or("Inventory").to_string();
     let items = table_items(world, &table);
     if let Some(want) = expect.get("tables").and_then(|t| t.get(&table)) {
-        if !matches(want, &Value::Array(items.clone())) {
+        // These scenarios (shared with the Python reference runner and the moto cross-check)
+        // predate the second round's bookkeeping: the Quota item's Committed and Reserved and the
+        // tombstones' TTL attribute ExpiresAt. Those are checked by tests/workflows/reservations.test.yaml
+        // and the simulation's reservations-exact invariant; here they are left out of the match.
+        let first_round: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let mut item = item.clone();
+                if let Some(m) = item.as_object_mut() {
+                    for k in ["Committed", "Reserved", "ExpiresAt"] {
+                        m.remove(k);
+                    }
+                }
+                item
+            })
+            .collect();
+        if !matches(want, &Value::Array(first_round)) {
             problems.push(format!("{what}: table {table} is {}, expected {want}", Value::Array(items.clone())));
         }
     }

@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod exec;
 mod file_manager;
+mod file_manager_round2;
 mod integrations;
 mod robustness;
 mod validate;

@@ -37,6 +37,7 @@ mod index;
 mod legacy;
 mod ops;
 mod sfn;
+mod ttl;
 pub mod value;
 
 use serde_json::Value;
@@ -163,6 +164,8 @@ pub struct Database {
     /// TransactWriteItems ClientRequestTokens seen, with their TransactItems. Without
     /// a clock they never expire (DynamoDB forgets them after 10 minutes).
     pub(crate) tx_tokens: BTreeMap<String, Value>,
+    /// Tables with Time to Live enabled, and their TTL attribute (see `ttl.rs`).
+    pub(crate) ttl: BTreeMap<String, String>,
 }
 
 impl Database {
@@ -195,6 +198,8 @@ impl Database {
             "BatchWriteItem" => self.batch_write_item(request),
             "TransactGetItems" => self.transact_get_items(request),
             "TransactWriteItems" => self.transact_write_items(request),
+            "UpdateTimeToLive" => self.update_time_to_live(request),
+            "DescribeTimeToLive" => self.describe_time_to_live(request),
             _ => Err(DynamoError::new("UnknownOperationException", "")),
         }
     }
