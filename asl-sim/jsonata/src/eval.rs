@@ -98,8 +98,6 @@ pub(crate) struct Ev<'x, 'a> {
 
 /// Nesting limit for evaluation (about 4 units per level of non-tail JSONata recursion).
 const MAX_DEPTH: usize = 16000;
-/// Limit on the iterations of one tail-call trampoline (an endless tail-recursive loop).
-const MAX_TAIL_CALLS: usize = 50_000_000;
 
 fn take_items(v: Value) -> Vec<Value> {
     match v {
@@ -1084,12 +1082,8 @@ impl<'x, 'a> Ev<'x, 'a> {
 
     pub fn apply(&mut self, f: &Value, args: Vec<Value>, input: &Value, pos: usize) -> R {
         let mut result = self.apply_inner(f, args, input, pos)?;
-        let mut iterations = 0usize;
+        // An endless tail-recursive loop ends at the step budget (U1002), counted in `eval`.
         loop {
-            iterations += 1;
-            if iterations > MAX_TAIL_CALLS {
-                return Err(err("U1002", pos));
-            }
             let (def, tinput, tenv) = match &result {
                 Value::Func(fr) => match &**fr {
                     Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
