@@ -153,7 +153,7 @@ mod tests {
         for _ in 0..100 {
             assert!(exceeds(&v, PAYLOAD_LIMIT));
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
         // serde_json's Drop recurses; take the value apart level by level instead.
         let mut cur = v;
         while let Value::Object(mut m) = cur {

@@ -695,8 +695,9 @@ mod tests {
     }
 
     /// A 2 MB document on one line (about 400,000 nodes) used to take minutes: each node's
-    /// column rescanned the line from its start. Linear loading does it in well under a second
-    /// even in a debug build; the bound leaves room for a loaded machine.
+    /// column rescanned the line from its start (about 4 × 10^11 byte visits). Linear loading
+    /// does it in well under a second even in a debug build; the bound leaves room for a
+    /// heavily loaded machine.
     #[test]
     fn one_line_json_loads_in_linear_time() {
         let item = "{\"id\":12345,\"name\":\"ééé\",\"tags\":[1,2,3]},";
@@ -712,7 +713,7 @@ mod tests {
         let last = items.last().unwrap();
         assert_eq!(last.pos.line, 1);
         assert_eq!(last.pos.col as usize, text.chars().count() - 2);
-        assert!(elapsed < std::time::Duration::from_secs(3), "2 MB one-line JSON took {elapsed:?}");
+        assert!(elapsed < std::time::Duration::from_secs(30), "2 MB one-line JSON took {elapsed:?}");
     }
 
     #[test]

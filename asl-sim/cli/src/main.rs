@@ -8,6 +8,7 @@ use asl_sim::{cli, eval, graph, run, serve, simulate, testing, validate};
 use clap::Parser;
 
 fn main() {
+    end_quietly_when_output_closes();
     let args = cli::Cli::parse();
     let code = match args.command {
         cli::Command::Run(a) => run::main(a),
@@ -20,4 +21,27 @@ fn main() {
         cli::Command::Simulate(a) => simulate::main(a),
     };
     std::process::exit(code);
+}
+
+/// `asl-sim run ... | head` closes stdout early; `println!` then panics (exit 101, a backtrace
+/// hint on stderr). Unix tools die of SIGPIPE there. Rust ignores SIGPIPE, and restoring it is
+/// not an option: a local Lambda command that exits without reading its stdin would then kill
+/// asl-sim. So a print to a closed stdout/stderr ends the process silently with the status a
+/// shell reports for SIGPIPE (128 + 13), and every other panic keeps the default report.
+fn end_quietly_when_output_closes() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // std's wording for a failed `print!`/`eprint!` (library/std/src/io/stdio.rs).
+        let failed_print = message.starts_with("failed printing to stdout") || message.starts_with("failed printing to stderr");
+        if failed_print && message.to_ascii_lowercase().contains("broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }

@@ -789,7 +789,7 @@ fn analyse_datetime_picture(picture: &str, pos: usize) -> Result<Vec<Part>, Erro
                     if s == "*" || s.is_empty() {
                         None
                     } else {
-                        s.parse::<u128>().ok().map(|w| w.min(crate::limits::MAX_STRING_BYTES as u128 + 1) as usize)
+                        s.parse::<u128>().ok().map(|w| w.min(u128::from(u32::MAX)) as usize)
                     }
                 };
                 m.width_min = pw(mn);
