@@ -263,16 +263,16 @@ fn run_dynamodb(bytes: &[u8]) {
     let setup = [
         (
             "CreateTable",
-            json!({"TableName": "t", "BillingMode": "PAY_PER_REQUEST",
+            json!({"TableName": "fuzz", "BillingMode": "PAY_PER_REQUEST",
                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}),
         ),
         (
             "PutItem",
-            json!({"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"N": "1"}, "n": {"N": "5"}, "s": {"S": "xyz"},
+            json!({"TableName": "fuzz", "Item": {"pk": {"S": "p"}, "sk": {"N": "1"}, "n": {"N": "5"}, "s": {"S": "xyz"},
                    "tags": {"L": [{"S": "a"}, {"N": "2"}]}, "m": {"M": {"a": {"N": "1"}, "b": {"BOOL": true}}}, "ss": {"SS": ["a"]}}}),
         ),
-        ("PutItem", json!({"TableName": "t", "Item": {"pk": {"S": "p"}, "sk": {"N": "2"}}})),
+        ("PutItem", json!({"TableName": "fuzz", "Item": {"pk": {"S": "p"}, "sk": {"N": "2"}}})),
     ];
     for (op, req) in &setup {
         db.call(op, req).expect("setup");
@@ -308,12 +308,12 @@ fn run_dynamodb(bytes: &[u8]) {
     };
     let key = json!({"pk": {"S": "p"}, "sk": {"N": "1"}});
     let calls = [
-        ("UpdateItem", with(json!({"TableName": "t", "Key": key, "UpdateExpression": expr, "ReturnValues": "ALL_NEW"}))),
-        ("UpdateItem", with(json!({"TableName": "t", "Key": key, "UpdateExpression": "REMOVE z", "ConditionExpression": expr}))),
-        ("Query", with(json!({"TableName": "t", "KeyConditionExpression": expr}))),
-        ("Scan", with(json!({"TableName": "t", "FilterExpression": expr, "Limit": 1}))),
-        ("Scan", with(json!({"TableName": "t", "ProjectionExpression": expr}))),
-        ("DeleteItem", with(json!({"TableName": "t", "Key": key, "ConditionExpression": expr, "ReturnValues": "ALL_OLD"}))),
+        ("UpdateItem", with(json!({"TableName": "fuzz", "Key": key, "UpdateExpression": expr, "ReturnValues": "ALL_NEW"}))),
+        ("UpdateItem", with(json!({"TableName": "fuzz", "Key": key, "UpdateExpression": "REMOVE z", "ConditionExpression": expr}))),
+        ("Query", with(json!({"TableName": "fuzz", "KeyConditionExpression": expr}))),
+        ("Scan", with(json!({"TableName": "fuzz", "FilterExpression": expr, "Limit": 1}))),
+        ("Scan", with(json!({"TableName": "fuzz", "ProjectionExpression": expr}))),
+        ("DeleteItem", with(json!({"TableName": "fuzz", "Key": key, "ConditionExpression": expr, "ReturnValues": "ALL_OLD"}))),
     ];
     for (op, req) in &calls {
         if let Err(e) = db.call(op, req) {

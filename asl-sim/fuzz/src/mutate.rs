@@ -110,7 +110,9 @@ mod tests {
             Edit::Replace { at: 7, byte: b'x' },
         ];
         let out = apply(&seeds, &["[["], 0, &edits);
-        assert_eq!(String::from_utf8_lossy(&out), "\"a\"{{{{x\"a[[\": ");
-        assert_eq!(apply(&seeds, &[], 1, &edits), b"".to_vec());
+        // {"a[[": 1}  ->  {{{{"a[[": 1}  ->  {{"a[[": 1}  ->  "a"{{"a[[": 1}  ->  "a"{{"ax[": 1}
+        assert_eq!(String::from_utf8_lossy(&out), "\"a\"{{\"ax[\": 1}");
+        // the empty seed only gets the splice, then the overwrite
+        assert_eq!(apply(&seeds, &[], 1, &edits), b"\"x\"".to_vec());
     }
 }
