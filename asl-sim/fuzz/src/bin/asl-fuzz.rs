@@ -108,11 +108,17 @@ fn main() {
     for (k, t) in o.targets.iter().enumerate() {
         let seeds = t.seeds();
         let strategy = mutate::inputs(seeds.clone(), t.dictionary);
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&o.seed.to_le_bytes());
-        key[8] = k as u8;
-        let config = Config { cases: 256, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() };
-        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+        // A runner runs its `cases` once; each batch gets a fresh runner whose generator is keyed
+        // by (seed, target, batch), so a run replays exactly from its seed.
+        let runner_for = |batch: u64| {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&o.seed.to_le_bytes());
+            key[8] = k as u8;
+            key[16..24].copy_from_slice(&batch.to_le_bytes());
+            let config = Config { cases: 256, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() };
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+        };
+        let mut batch = 0u64;
         let executions = AtomicU64::new(0);
         let started = Instant::now();
         let deadline = started + Duration::from_secs(o.seconds);
@@ -122,6 +128,8 @@ fn main() {
             if Instant::now() >= deadline {
                 break Ok(());
             }
+            let mut runner = runner_for(batch);
+            batch += 1;
             let r = runner.run(&strategy, |input| {
                 if let Ok(mut c) = CURRENT.lock() {
                     *c = Some((Instant::now(), name, input.clone()));
