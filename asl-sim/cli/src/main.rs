@@ -9,8 +9,12 @@ use clap::Parser;
 
 fn main() {
     end_quietly_when_output_closes();
+    std::process::exit(on_a_deep_stack(command));
+}
+
+fn command() -> i32 {
     let args = cli::Cli::parse();
-    let code = match args.command {
+    match args.command {
         cli::Command::Run(a) => run::main(a),
         cli::Command::Validate(a) => validate::main(a),
         cli::Command::Eval(a) => eval::main(a),
@@ -19,8 +23,20 @@ fn main() {
         cli::Command::Serve(a) => serve::main(a),
         cli::Command::Token(a) => serve::token_main(a),
         cli::Command::Simulate(a) => simulate::main(a),
-    };
-    std::process::exit(code);
+    }
+}
+
+/// Runs `f` on a thread with a 1 GiB stack. An execution can build values nested tens of
+/// thousands of levels deep within the 256 KiB payload limit (`[[[...]]]` is 2 bytes a level;
+/// a Pass state that nests its input, in a loop), and serde_json clones, drops and writes them
+/// recursively: on the main thread's 8 MiB that was a stack overflow (abort) instead of AWS's
+/// error. The stack is only reserved; pages are used as deep as a value goes.
+fn on_a_deep_stack(f: fn() -> i32) -> i32 {
+    match std::thread::Builder::new().name("main".into()).stack_size(1 << 30).spawn(f) {
+        Ok(worker) => worker.join().unwrap_or(101),
+        // no room for the big stack: run as before
+        Err(_) => f(),
+    }
 }
 
 /// `asl-sim run ... | head` closes stdout early; `println!` then panics (exit 101, a backtrace

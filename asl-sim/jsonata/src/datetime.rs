@@ -794,7 +794,9 @@ fn analyse_datetime_picture(picture: &str, pos: usize) -> Result<Vec<Part>, Erro
                 };
                 m.width_min = pw(mn);
                 m.width_max = mx.and_then(pw);
-                pres_mod = marker[component.len_utf8()..comma].to_string();
+                // `[,Y]`: the comma is the component itself, so there is no presentation
+                // modifier (slicing past the comma panicked; found by fuzzing)
+                pres_mod = marker.get(component.len_utf8()..comma).unwrap_or("").to_string();
             } else {
                 pres_mod = marker.get(component.len_utf8()..).unwrap_or("").to_string();
             }

@@ -119,3 +119,11 @@ fn array_builders_stop_before_exhausting_memory() {
     assert_eq!(e.code, "U1003", "{e}");
     assert_eq!(eval("$count($append([1..5000000], [1..5000000]))").unwrap(), Some(serde_json::json!(10000000)));
 }
+
+/// Found by fuzzing: a date/time marker whose first character is the width comma (`[,Y0001]`)
+/// panicked slicing the presentation modifier.
+#[test]
+fn picture_marker_starting_with_the_width_comma() {
+    let r = eval("$fromMillis(1510067557121, \"[,Y0001]-[M01]\")");
+    assert!(r.is_ok() || r.as_ref().is_err_and(|e| e.code.starts_with('D')), "{r:?}");
+}
