@@ -785,13 +785,13 @@ fn analyse_datetime_picture(picture: &str, pos: usize) -> Result<Vec<Part>, Erro
                 };
                 // A width past the string limit is refused when formatting (format_int); capping it
                 // here keeps `mandatory + optional` from overflowing on a width like 2^64-1.
-                let pw = |s: &str| {
+                fn pw(s: &str) -> Option<usize> {
                     if s == "*" || s.is_empty() {
                         None
                     } else {
                         s.parse::<u128>().ok().map(|w| w.min(u128::from(u32::MAX)) as usize)
                     }
-                };
+                }
                 m.width_min = pw(mn);
                 m.width_max = mx.and_then(pw);
                 // `[,Y]`: the comma is the component itself, so there is no presentation

@@ -1083,12 +1083,9 @@ impl<'x, 'a> Ev<'x, 'a> {
     pub fn apply(&mut self, f: &Value, args: Vec<Value>, input: &Value, pos: usize) -> R {
         let mut result = self.apply_inner(f, args, input, pos)?;
         // An endless tail-recursive loop ends at the step budget (U1002), counted in `eval`.
-        loop {
-            let (def, tinput, tenv) = match &result {
-                Value::Func(fr) => match &**fr {
-                    Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
-                    _ => break,
-                },
+        while let Value::Func(fr) = &result {
+            let (def, tinput, tenv) = match &**fr {
+                Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
                 _ => break,
             };
             let Kind::Function { proc_, args, .. } = &def.body.kind else { break };
