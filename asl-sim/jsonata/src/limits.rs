@@ -22,8 +22,10 @@ pub(crate) const MAX_STRING_BYTES: usize = 262_144;
 pub(crate) const MAX_ARRAY_ITEMS: usize = 10_000_000;
 
 /// Most values a result may expand to when it becomes JSON: shared sub-arrays (`[$a, $a]`
-/// nested 60 times) cost nothing inside the evaluator but 2^60 values once written out.
-pub(crate) const MAX_OUTPUT_VALUES: usize = 20_000_000;
+/// nested 60 times) cost nothing inside the evaluator but 2^60 values once written out. A
+/// 256 KiB payload holds at most 131,072 values (`1,` is two bytes), so a million leaves room
+/// for `asl-sim eval` while keeping the expansion to about 100 MB.
+pub(crate) const MAX_OUTPUT_VALUES: usize = 1_000_000;
 
 /// Evaluation steps (expression nodes evaluated) before an evaluation is declared endless
 /// (U1002). A step count, not jsonata-js's wall-clock guard, so that a run replays exactly
