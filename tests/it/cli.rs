@@ -117,3 +117,24 @@ fn lambda_commands_and_state_persistence() {
     // string the first run wrote comes back quoted.
     assert_eq!(out.trim(), r#"{"status":"SUCCEEDED","output":"\"{\\\"n\\\":41}\""}"#);
 }
+
+/// `asl-sim ... | head` closes stdout early. That used to panic ("failed printing to stdout:
+/// Broken pipe", exit 101); now the process ends quietly with the status a shell shows for
+/// SIGPIPE (141), like other Unix tools.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let mut child = bin()
+        .args(["eval", "--jsonata", "[1..200000]"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run asl-sim");
+    // Read a little, then close the pipe while asl-sim still has most of its ~1.3 MB to write.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(141), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -320,6 +320,23 @@ pub fn java_text(v: &Value) -> String {
     }
 }
 
+/// Refuses a result of `bytes` (its JSON text) built by `f`, before it is built: every value an
+/// intrinsic hands on ends up in a state's data, which is capped at 256 KiB
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>). AWS's intrinsic
+/// functions page documents no other size limit (only ArrayRange's 1000 items) nor the error of
+/// an oversized intermediate; the failure is the engine's `States.Runtime`, as for the other
+/// intrinsic failures, and its cause says which limit was hit.
+fn check_payload(f: Func, bytes: usize) -> Result<(), String> {
+    if bytes > crate::size::PAYLOAD_LIMIT {
+        return Err(format!(
+            "The result of {} would exceed the maximum number of bytes service limit ({} bytes)",
+            f.name(),
+            crate::size::PAYLOAD_LIMIT
+        ));
+    }
+    Ok(())
+}
+
 /// Text of a value as AWS writes it inside strings (`States.Format`, `JsonToString`).
 pub fn to_json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
@@ -348,7 +365,11 @@ fn apply(f: Func, mut a: Vec<Value>, call: &Call, scope: &mut Scope<'_>) -> Resu
                                 a.len() - 1
                             ));
                         };
-                        out.push_str(&java_text(v));
+                        // Each argument is at most a payload, but a template may repeat a large
+                        // one many times: check before each one is appended.
+                        let text = java_text(v);
+                        check_payload(f, out.len() + text.len())?;
+                        out.push_str(&text);
                         next += 1;
                     }
                     c => out.push(c),
@@ -370,14 +391,30 @@ fn apply(f: Func, mut a: Vec<Value>, call: &Call, scope: &mut Scope<'_>) -> Resu
                 serde_json::from_str(s).map_err(|e| format!("States.StringToJson could not parse its argument as JSON: {e}"))?
             }
         }
-        JsonToString => Value::String(to_json_text(&a[0])),
-        Array => Value::Array(a),
+        JsonToString => {
+            if crate::size::exceeds(&a[0], crate::size::PAYLOAD_LIMIT) {
+                return Err(check_payload(f, crate::size::PAYLOAD_LIMIT + 1).unwrap_err());
+            }
+            Value::String(to_json_text(&a[0]))
+        }
+        Array => {
+            let mut bytes = 2 + a.len().saturating_sub(1);
+            for x in &a {
+                bytes = bytes.saturating_add(crate::size::json_len_up_to(x, crate::size::PAYLOAD_LIMIT));
+                check_payload(f, bytes)?;
+            }
+            Value::Array(a)
+        }
         ArrayPartition => {
             let arr = want_array(f, &a[0], "first")?;
             let n = want_int(f, &a[1], "second")?;
             if n <= 0 {
                 return Err("The chunk size argument of States.ArrayPartition must be a positive integer".into());
             }
+            // The partition's text is the array's plus two brackets per chunk.
+            let chunks = arr.len().div_ceil(n as usize);
+            let bytes = crate::size::json_len_up_to(&a[0], crate::size::PAYLOAD_LIMIT).saturating_add(2 * chunks);
+            check_payload(f, bytes)?;
             Value::Array(arr.chunks(n as usize).map(|c| Value::Array(c.to_vec())).collect())
         }
         ArrayContains => {
@@ -469,6 +506,7 @@ fn apply(f: Func, mut a: Vec<Value>, call: &Call, scope: &mut Scope<'_>) -> Resu
             for (k, v) in over {
                 bm.insert(k, v);
             }
+            check_payload(f, crate::size::json_len_up_to(&base, crate::size::PAYLOAD_LIMIT))?;
             base
         }
         MathRandom => {
@@ -500,10 +538,19 @@ fn apply(f: Func, mut a: Vec<Value>, call: &Call, scope: &mut Scope<'_>) -> Resu
         StringSplit => {
             let s = want_str(f, &a[0], "first")?;
             let d = want_str(f, &a[1], "second")?;
+            let parts = || s.split(|c| d.contains(c)).filter(|p| !p.is_empty());
+            if !d.is_empty() {
+                // "a,a,a,..." splits into twice its size of JSON text ("a" plus quotes and a comma).
+                let mut bytes = 2usize;
+                for p in parts() {
+                    bytes = bytes.saturating_add(crate::size::string_len(p) + 1);
+                    check_payload(f, bytes)?;
+                }
+            }
             let parts: Vec<Value> = if d.is_empty() {
                 vec![Value::String(s.to_string())]
             } else {
-                s.split(|c| d.contains(c)).filter(|p| !p.is_empty()).map(|p| Value::String(p.to_string())).collect()
+                parts().map(|p| Value::String(p.to_string())).collect()
             };
             Value::Array(parts)
         }
@@ -592,6 +639,31 @@ mod tests {
         assert!(parse("States.Format('x'").is_err());
         let deep = format!("{}1{}", "States.Array(".repeat(11), ")".repeat(11));
         assert!(parse(&deep).is_err());
+    }
+
+    /// Builders that can multiply their input refuse a result past the 256 KiB payload limit
+    /// before building it (a template repeating a 200 KB string 1,000 times once built 200 MB).
+    #[test]
+    fn builders_refuse_results_past_the_payload_limit() {
+        let big = "x".repeat(200_000);
+        let input = json!({"big": big, "csv": "a,".repeat(100_000), "items": vec![0; 100_000], "o": {"k": big}});
+        let template = format!("States.Format('{}', {})", "{}".repeat(1000), vec!["$.big"; 1000].join(", "));
+        let too_big = |r: Result<Value, String>| {
+            let e = r.expect_err("should be refused");
+            assert!(e.contains("exceed the maximum number of bytes service limit (262144 bytes)"), "{e}");
+        };
+        too_big(run(&template, input.clone()));
+        too_big(run("States.Format('{}{}', $.big, $.big)", input.clone()));
+        too_big(run("States.StringSplit($.csv, ',')", input.clone()));
+        too_big(run("States.ArrayPartition($.items, 1)", input.clone()));
+        too_big(run("States.Array($.big, $.big)", input.clone()));
+        too_big(run("States.JsonToString(States.Array($.o, $.big))", input.clone()));
+        too_big(run("States.JsonMerge($.o, $.p, false)", json!({"o": {"k": big}, "p": {"j": big}})));
+        // up to the limit they work as before
+        assert_eq!(run("States.ArrayLength(States.StringSplit($.csv, ','))", json!({"csv": "a,".repeat(50_000)})), Ok(json!(50_000)));
+        assert_eq!(run("States.ArrayLength(States.ArrayPartition($.items, 2))", json!({"items": vec![0; 50_000]})), Ok(json!(25_000)));
+        assert_eq!(run("States.Format('{}', $.big)", input.clone()).map(|v| v.as_str().map(str::len)), Ok(Some(200_000)));
+        assert_eq!(run("States.ArrayLength(States.Array($.big))", input), Ok(json!(1)));
     }
 
     #[test]

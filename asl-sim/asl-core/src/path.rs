@@ -493,7 +493,12 @@ impl Parser<'_> {
     }
 
     fn quoted(&mut self) -> Result<String, String> {
-        let q = self.peek().unwrap_or(b'\'');
+        // A union's later members need their quote too: `$['a',é]` stepped into the middle
+        // of `é` here and panicked on the next slice (found by fuzzing).
+        let q = match self.peek() {
+            Some(q @ (b'\'' | b'"')) => q,
+            _ => return self.err("expected a quoted name"),
+        };
         self.i += 1;
         let mut out = String::new();
         loop {
@@ -831,6 +836,16 @@ mod tests {
         assert_eq!(Path::parse("$var.x").unwrap().root, Root::Variable("var".into()));
         assert!(Path::parse("a.b").is_err());
         assert!(Path::parse("$.a[").is_err());
+    }
+
+    /// Found by fuzzing: an unquoted union member after a quoted one that starts with a
+    /// multi-byte character panicked (a slice inside the character).
+    #[test]
+    fn union_members_must_all_be_quoted() {
+        for p in ["$['a',\u{fffd}====]['b c'", "$['a',é]", "$['a',b]", "$[\"a\", 1]"] {
+            assert!(Path::parse(p).unwrap_err().contains("expected a quoted name"), "{p}");
+        }
+        assert_eq!(sel("$['a','b']", json!({"a":1,"b":2})), Ok(json!([1, 2])));
     }
 
     #[test]

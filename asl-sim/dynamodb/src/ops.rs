@@ -94,7 +94,17 @@ fn get_arr<'a>(req: &'a Value, field: &str) -> Result<Option<&'a Vec<Value>>, Dy
 fn get_int(req: &Value, field: &str) -> Result<Option<i64>, DynamoError> {
     match req.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(Some(n.as_i64().unwrap_or_else(|| n.as_f64().map(|f| f as i64).unwrap_or(i64::MAX)))),
+        // Limit, Segment and TotalSegments are Integer members: 32-bit. A number that does not fit
+        // (2^64 used to become i64::MAX and pass) is refused when the request is read, like a
+        // string is; AWS documents no message for it, this is the JSON deserializer's wording
+        // for a token of the wrong kind ("STRING_VALUE cannot be converted to Integer").
+        Some(Value::Number(n)) => {
+            let whole = n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e18).map(|f| f as i64));
+            match whole.and_then(|i| i32::try_from(i).ok()) {
+                Some(i) => Ok(Some(i64::from(i))),
+                None => Err(DynamoError::serialization("NUMBER_VALUE cannot be converted to Integer")),
+            }
+        }
         Some(Value::String(_)) => Err(DynamoError::serialization("class java.lang.String can not be converted to an Integer")),
         Some(Value::Bool(_)) => Err(DynamoError::serialization("class java.lang.Boolean can not be converted to an Integer")),
         Some(_) => Err(DynamoError::serialization("Start of structure or map found where not expected.")),

@@ -256,3 +256,102 @@ fn no_panics_on_garbage() {
         }
     }
 }
+
+/// Arithmetic that leaves DynamoDB's number range, and numbers written outside it, are refused
+/// with DynamoDB's ValidationException; nothing is written. Range and messages:
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number>
+/// ("Positive range: 1E-130 to 9.9999999999999999999999999999999999999E+125").
+#[test]
+fn numbers_outside_dynamodb_range_are_refused() {
+    let mut db = Database::default();
+    db.call(
+        "CreateTable",
+        &json!({"TableName": "Nums", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}),
+    )
+    .unwrap();
+    let max = "9.9999999999999999999999999999999999999E+125";
+    db.call("PutItem", &json!({"TableName": "Nums", "Item": {"pk": {"S": "a"}, "n": {"N": max}, "m": {"N": format!("-{max}")}}})).unwrap();
+    let overflow = "Number overflow. Attempting to store a number with magnitude larger than supported range";
+    let underflow = "Number underflow. Attempting to store a number with magnitude smaller than supported range";
+    let update = |expr: &str, values: Value| {
+        json!({"TableName": "Nums", "Key": {"pk": {"S": "a"}}, "UpdateExpression": expr, "ExpressionAttributeValues": values})
+    };
+    let cases = [
+        (update("ADD n :v", json!({":v": {"N": max}})), overflow),
+        (update("ADD n :v", json!({":v": {"N": "1E+125"}})), overflow),
+        (update("ADD m :v", json!({":v": {"N": "-1E+125"}})), overflow),
+        (update("SET n = n + :v", json!({":v": {"N": max}})), overflow),
+        (update("SET n = m - :v", json!({":v": {"N": max}})), overflow),
+        (update("SET x = :v", json!({":v": {"N": "1E+126"}})), overflow),
+        (update("SET x = :v", json!({":v": {"N": "1E-131"}})), underflow),
+        (update("ADD x :v", json!({":v": {"N": "-1E-131"}})), underflow),
+        (json!({"TableName": "Nums", "Item": {"pk": {"S": "b"}, "n": {"N": "1E-131"}}}), underflow),
+        (json!({"TableName": "Nums", "Item": {"pk": {"S": "b"}, "n": {"NS": ["1", "1E+126"]}}}), overflow),
+        (json!({"TableName": "Nums", "Key": {"pk": {"S": "a"}}, "AttributeUpdates": {"n": {"Action": "ADD", "Value": {"N": max}}}}), overflow),
+        (json!({"TableName": "Nums", "Key": {"pk": {"S": "a"}}, "AttributeUpdates": {"m": {"Action": "ADD", "Value": {"N": format!("-{max}")}}}}), overflow),
+    ];
+    for (req, message) in cases {
+        let op = if req.get("Item").is_some() { "PutItem" } else { "UpdateItem" };
+        let e = db.call(op, &req).expect_err(&req.to_string());
+        assert_eq!((e.code.as_str(), e.status), ("ValidationException", 400), "{req}");
+        // a value given in the request is named ("ExpressionAttributeValues contains invalid
+        // value: <message> for key :v", "One or more parameter values were invalid: <message>")
+        assert!(e.message.contains(message), "{req}: {}", e.message);
+    }
+    // through Step Functions' integrations and inside a transaction too
+    for style in [IntegrationStyle::Optimized, IntegrationStyle::AwsSdk] {
+        let (error, cause) = step_functions_call(&mut db, style, "updateItem", &update("ADD n :v", json!({":v": {"N": max}}))).unwrap_err();
+        assert!(error.starts_with("DynamoDb") || error.starts_with("DynamoDB"), "{error}");
+        assert!(cause.starts_with(overflow), "{cause}");
+    }
+    let e = db
+        .call("TransactWriteItems", &json!({"TransactItems": [{"Update": update("SET n = n + :v", json!({":v": {"N": "1E+125"}}))}]}))
+        .unwrap_err();
+    assert_eq!(e.code, "TransactionCanceledException");
+    assert_eq!(e.message, "Transaction cancelled, please refer cancellation reasons for specific reasons [ValidationError]");
+    assert_eq!(e.extra.as_ref().and_then(|x| x["CancellationReasons"][0]["Message"].as_str()), Some(overflow), "{e:?}");
+    let got = db.call("GetItem", &json!({"TableName": "Nums", "Key": {"pk": {"S": "a"}}})).unwrap();
+    let nines = format!("{}{}", "9".repeat(38), "0".repeat(88));
+    assert_eq!(got["Item"], json!({"pk": {"S": "a"}, "n": {"N": nines}, "m": {"N": format!("-{nines}")}}));
+    // the edges themselves are accepted
+    db.call("UpdateItem", &update("SET x = :a, y = :b", json!({":a": {"N": "1E-130"}, ":b": {"N": "-1E-130"}}))).unwrap();
+}
+
+/// `Limit` is an Integer of at least 1 (Query/Scan API references: "Type: Integer, Valid Range:
+/// Minimum value of 1"); 2^64 used to be read as i64::MAX and answered 200.
+#[test]
+fn limit_must_be_a_positive_int32() {
+    let mut db = files_db();
+    for limit in [json!(0), json!(-1), json!(-2147483648)] {
+        let e = db.call("Scan", &json!({"TableName": "Files", "Limit": limit})).unwrap_err();
+        assert_eq!(e.code, "ValidationException", "{limit}");
+        assert_eq!(
+            e.message,
+            format!("1 validation error detected: Value '{}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", limit_text(&limit)),
+            "{limit}"
+        );
+    }
+    for limit in [json!(18446744073709551616.0), json!(-18446744073709551616.0), json!(2147483648u64), json!(-2147483649i64), json!(9223372036854775807i64), json!(1.5)] {
+        for op in ["Scan", "Query"] {
+            let mut req = json!({"TableName": "Files", "Limit": limit});
+            if op == "Query" {
+                req["KeyConditionExpression"] = json!("Id = :u");
+                req["ExpressionAttributeValues"] = json!({":u": {"S": "u"}});
+            }
+            let e = db.call(op, &req).unwrap_err();
+            assert_eq!((e.code.as_str(), e.status), ("SerializationException", 400), "{op} {limit}: {e:?}");
+            assert_eq!(e.message, "NUMBER_VALUE cannot be converted to Integer", "{op} {limit}");
+        }
+    }
+    let e = db.call("ListTables", &json!({"Limit": 18446744073709551616.0})).unwrap_err();
+    assert_eq!(e.code, "SerializationException");
+    assert_eq!(db.call("Scan", &json!({"TableName": "Files", "Limit": 2147483647})).unwrap()["Count"], json!(0));
+}
+
+fn limit_text(v: &Value) -> String {
+    match v.as_i64() {
+        Some(i) => i.to_string(),
+        None => v.to_string(),
+    }
+}

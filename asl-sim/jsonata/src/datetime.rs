@@ -376,6 +376,7 @@ fn format_int(value: f64, f: &IntFormat, pos: usize) -> Result<String, Error> {
         Primary::Decimal => {
             let mut s = format!("{}", value as u128);
             let len = s.chars().count();
+            crate::limits::check_string("A date/time or integer picture's width", f.mandatory as u128, pos)?;
             if f.mandatory > len {
                 s = format!("{}{}", "0".repeat(f.mandatory - len), s);
             }
@@ -763,10 +764,20 @@ fn analyse_datetime_picture(picture: &str, pos: usize) -> Result<Vec<Part>, Erro
                     None => (wm, None),
                     Some(d) => (&wm[..d], Some(&wm[d + 1..])),
                 };
-                let pw = |s: &str| if s == "*" || s.is_empty() { None } else { s.parse::<usize>().ok() };
+                // A width past the string limit is refused when formatting (format_int); capping it
+                // here keeps `mandatory + optional` from overflowing on a width like 2^64-1.
+                fn pw(s: &str) -> Option<usize> {
+                    if s == "*" || s.is_empty() {
+                        None
+                    } else {
+                        s.parse::<u128>().ok().map(|w| w.min(u128::from(u32::MAX)) as usize)
+                    }
+                }
                 m.width_min = pw(mn);
                 m.width_max = mx.and_then(pw);
-                pres_mod = marker[component.len_utf8()..comma].to_string();
+                // `[,Y]`: the comma is the component itself, so there is no presentation
+                // modifier (slicing past the comma panicked; found by fuzzing)
+                pres_mod = marker.get(component.len_utf8()..comma).unwrap_or("").to_string();
             } else {
                 pres_mod = marker.get(component.len_utf8()..).unwrap_or("").to_string();
             }

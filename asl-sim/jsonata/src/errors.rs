@@ -102,6 +102,8 @@ fn template(code: &str) -> &'static str {
         "D3141" => "{{{message}}}",
         "U1001" => "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
         "U1002" => "Expression evaluation timeout: Check for infinite loop",
+        // not a jsonata-js code: this implementation's size limits (see limits.rs)
+        "U1003" => "Size limit exceeded: {{value}}",
         _ => "Error",
     }
 }

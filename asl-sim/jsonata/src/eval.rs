@@ -90,14 +90,14 @@ pub(crate) fn arity(f: &Func) -> usize {
 pub(crate) struct Ev<'x, 'a> {
     pub env: &'x mut Env<'a>,
     pub depth: usize,
+    /// Nodes evaluated so far, against `limits::MAX_STEPS`.
+    pub steps: u64,
     pub globals: HashMap<String, Value>,
     pub call_env: Option<Rc<Frame>>,
 }
 
 /// Nesting limit for evaluation (about 4 units per level of non-tail JSONata recursion).
 const MAX_DEPTH: usize = 16000;
-/// Limit on the iterations of one tail-call trampoline (an endless tail-recursive loop).
-const MAX_TAIL_CALLS: usize = 50_000_000;
 
 fn take_items(v: Value) -> Vec<Value> {
     match v {
@@ -207,6 +207,17 @@ pub(crate) fn append(a: Value, b: Value) -> Value {
     Value::array(items)
 }
 
+/// `append`, refusing a result past `limits::MAX_ARRAY_ITEMS` before building it.
+pub(crate) fn append_checked(a: Value, b: Value, pos: usize) -> R {
+    let len = |v: &Value| match v {
+        Value::Undefined => 0,
+        Value::Arr(x) => x.items.len(),
+        _ => 1,
+    };
+    crate::limits::check_array("$append", len(&a) as u128 + len(&b) as u128, pos)?;
+    Ok(append(a, b))
+}
+
 fn set_flag(v: &mut Value, f: impl FnOnce(&mut Arr)) {
     if let Value::Arr(a) = v {
         f(Rc::make_mut(a));
@@ -215,6 +226,10 @@ fn set_flag(v: &mut Value, f: impl FnOnce(&mut Arr)) {
 
 impl<'x, 'a> Ev<'x, 'a> {
     pub fn eval(&mut self, node: &Node, input: &Value, env: &Rc<Frame>) -> R {
+        self.steps += 1;
+        if self.steps > crate::limits::MAX_STEPS {
+            return Err(err("U1002", node.pos));
+        }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
@@ -529,6 +544,11 @@ impl<'x, 'a> Ev<'x, 'a> {
                 }
             }
         }
+        let total: u128 = results.iter().map(|r| match r {
+            Value::Arr(a) if !a.cons => a.items.len() as u128,
+            _ => 1,
+        }).sum();
+        crate::limits::check_array("A path step", total, step.pos)?;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             match r {
@@ -928,13 +948,18 @@ impl<'x, 'a> Ev<'x, 'a> {
                 }))
             }
             "&" => {
-                let mut s = String::new();
-                if !lhs.is_undef() {
-                    s.push_str(&crate::functions::to_string(&lhs, false).map_err(|e| at(e, pos))?);
-                }
-                if !rhs.is_undef() {
-                    s.push_str(&crate::functions::to_string(&rhs, false).map_err(|e| at(e, pos))?);
-                }
+                let text = |v: &Value| -> Result<Rc<str>, Error> {
+                    Ok(match v {
+                        Value::Undefined => Rc::from(""),
+                        Value::Str(s) => s.clone(),
+                        v => Rc::from(crate::functions::to_string(v, false).map_err(|e| at(e, pos))?),
+                    })
+                };
+                let (l, r) = (text(&lhs)?, text(&rhs)?);
+                crate::limits::check_string("The & operator", l.len() as u128 + r.len() as u128, pos)?;
+                let mut s = String::with_capacity(l.len() + r.len());
+                s.push_str(&l);
+                s.push_str(&r);
                 Ok(Value::string(s))
             }
             ".." => {
@@ -1057,17 +1082,10 @@ impl<'x, 'a> Ev<'x, 'a> {
 
     pub fn apply(&mut self, f: &Value, args: Vec<Value>, input: &Value, pos: usize) -> R {
         let mut result = self.apply_inner(f, args, input, pos)?;
-        let mut iterations = 0usize;
-        loop {
-            iterations += 1;
-            if iterations > MAX_TAIL_CALLS {
-                return Err(err("U1002", pos));
-            }
-            let (def, tinput, tenv) = match &result {
-                Value::Func(fr) => match &**fr {
-                    Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
-                    _ => break,
-                },
+        // An endless tail-recursive loop ends at the step budget (U1002), counted in `eval`.
+        while let Value::Func(fr) = &result {
+            let (def, tinput, tenv) = match &**fr {
+                Func::Lambda { def, input, env } if def.thunk => (def.clone(), input.clone(), env.clone()),
                 _ => break,
             };
             let Kind::Function { proc_, args, .. } = &def.body.kind else { break };

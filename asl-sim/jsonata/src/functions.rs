@@ -1,7 +1,7 @@
 //! The standard library (and the AWS Step Functions additions).
 
 use crate::errors::make;
-use crate::eval::{append, boolean, Builtin, Ev, Func, NativeFn, R};
+use crate::eval::{boolean, Builtin, Ev, Func, NativeFn, R};
 use crate::signature::Signature;
 use crate::value::{deep_equal, fmt_number, to_precision_num, Map, Value};
 use crate::Error;
@@ -145,6 +145,11 @@ fn json_quote(s: &str, out: &mut String) {
 }
 
 fn stringify(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
+    // Checked before each value (each at most a string of the input) so a huge or hugely shared
+    // value stops near the limit instead of being written out whole.
+    if out.len() > crate::limits::MAX_STRING_BYTES {
+        return Err(crate::limits::too_big("$string", out.len() as u128, "bytes", crate::limits::MAX_STRING_BYTES, None));
+    }
     stacker::maybe_grow(32 * 1024, 1024 * 1024, || stringify_inner(v, pretty, indent, out))
 }
 
@@ -224,6 +229,9 @@ pub(crate) fn to_string(v: &Value, pretty: bool) -> Result<String, Error> {
         v => {
             let mut s = String::new();
             stringify(v, pretty, 0, &mut s)?;
+            if s.len() > crate::limits::MAX_STRING_BYTES {
+                return Err(crate::limits::too_big("$string", s.len() as u128, "bytes", crate::limits::MAX_STRING_BYTES, None));
+            }
             s
         }
     })
@@ -371,7 +379,7 @@ fn f_trim(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
     let out = out.strip_suffix(' ').unwrap_or(out);
     Ok(Value::str(out))
 }
-fn f_pad(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
+fn f_pad(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Str(s) = arg(a, 0) else { return Ok(Value::Undefined) };
     let width = opt_num(a, 1).unwrap_or(0.0);
     let ch = match arg(a, 2) {
@@ -381,6 +389,14 @@ fn f_pad(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
     let len = s.chars().count() as f64;
     let pad_len = width.abs().trunc() - len;
     if pad_len > 0.0 {
+        // Size the result before building it: a width of 1e9 would allocate a gigabyte and one
+        // near 2^63 overflow the capacity. Whole cycles of the padding text, then a prefix of it.
+        let cycle_chars = ch.chars().count() as f64;
+        let whole = (pad_len / cycle_chars).floor();
+        let rest = (pad_len - whole * cycle_chars) as usize;
+        let rest_bytes: usize = ch.chars().take(rest).map(char::len_utf8).sum();
+        let bytes = s.len() as f64 + whole * ch.len() as f64 + rest_bytes as f64;
+        crate::limits::check_string("$pad", bytes.min(u128::MAX as f64) as u128, pos)?;
         let padding: String = ch.chars().cycle().take(pad_len as usize).collect();
         Ok(Value::string(if width > 0.0 { format!("{}{}", s, padding) } else { format!("{}{}", padding, s) }))
     } else {
@@ -650,6 +666,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
                     break;
                 }
             }
+            crate::limits::check_string("$replace", out.len() as u128 + i as u128 + reps.len() as u128, pos)?;
             out.push_str(&rest[..i]);
             out.push_str(&reps);
             rest = &rest[i + p.len()..];
@@ -665,6 +682,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let mut out = String::new();
     let mut last = 0;
     for m in &ms {
+        crate::limits::check_string("$replace", out.len() as u128 + s.len() as u128, pos)?;
         out.push_str(&s[last..m.start.max(last)]);
         match &rep {
             Value::Str(r) => out.push_str(&expand_replacement(r, m)),
@@ -725,13 +743,17 @@ fn f_split(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     Ok(Value::array(out))
 }
 
-fn f_join(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
+fn f_join(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let v = arg(a, 0);
     if v.is_undef() {
         return Ok(Value::Undefined);
     }
     let sep = arg(a, 1).as_str().unwrap_or("").to_string();
-    let parts: Vec<String> = v.members().iter().map(|x| x.as_str().unwrap_or("").to_string()).collect();
+    let members = v.members();
+    let bytes: u128 = members.iter().map(|x| x.as_str().map_or(0, str::len) as u128).sum::<u128>()
+        + (sep.len() as u128) * (members.len().saturating_sub(1) as u128);
+    crate::limits::check_string("$join", bytes, pos)?;
+    let parts: Vec<&str> = members.iter().map(|x| x.as_str().unwrap_or("")).collect();
     Ok(Value::string(parts.join(&sep)))
 }
 
@@ -1141,8 +1163,8 @@ fn f_lookup(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
     let k = arg(a, 1).as_str().unwrap_or("").to_string();
     Ok(crate::eval::lookup_key(arg(a, 0), &k))
 }
-fn f_append(_: &mut Ev, a: &[Value], _: &Value, _: usize) -> R {
-    Ok(append(arg(a, 0).clone(), arg(a, 1).clone()))
+fn f_append(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
+    crate::eval::append_checked(arg(a, 0).clone(), arg(a, 1).clone(), pos)
 }
 fn spread_into(v: &Value, out: &mut Vec<Value>) -> bool {
     match v {

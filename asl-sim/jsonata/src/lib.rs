@@ -14,7 +14,9 @@
 //!   random source (`$random()`, `$shuffle`, `$uuid()`).
 //! * Errors carry JSONata's codes (`S0xxx` syntax, `T0xxx`/`T1xxx`/`T2xxx` type, `D1xxx`/`D2xxx`/
 //!   `D3xxx` dynamic). Deep nesting or runaway recursion gives `U1001` instead of a stack
-//!   overflow; an endless tail-recursive loop gives `U1002` after 50 million iterations.
+//!   overflow; an endless loop (tail recursion, or any evaluation past 30 million steps) gives
+//!   `U1002`; a string past 256 KiB or an array past 10 million items gives `U1003` before it is
+//!   allocated (`limits.rs` says why and cites AWS's quotas).
 //! * Results: `Ok(None)` is `undefined`; functions become `""`; integral numbers are JSON
 //!   integers carrying the digits JavaScript prints; non-finite numbers are `D1001`.
 //! * Step Functions additions, always available: `$partition(array, size)`,
@@ -31,6 +33,7 @@ mod datetime;
 mod errors;
 mod eval;
 mod functions;
+mod limits;
 mod numfmt;
 mod parser;
 mod regex_conv;
@@ -106,7 +109,7 @@ impl Expression {
             Some(v) => value::from_json(v),
             None => value::Value::Undefined,
         };
-        let mut ev = eval::Ev { env, depth: 0, globals: std::collections::HashMap::new(), call_env: None };
+        let mut ev = eval::Ev { env, depth: 0, steps: 0, globals: std::collections::HashMap::new(), call_env: None };
         let frame = eval::Frame::new(None);
         frame.bind_str("$", input.clone());
         let input = match &input {

@@ -312,17 +312,23 @@ pub(crate) fn num_to_json(n: f64) -> Option<serde_json::Value> {
 const MAX_OUTPUT_DEPTH: usize = 2000;
 
 pub(crate) fn to_json(v: &Value) -> Result<Option<serde_json::Value>, crate::Error> {
-    to_json_at(v, 0)
+    let mut budget = crate::limits::MAX_OUTPUT_VALUES;
+    to_json_at(v, 0, &mut budget)
 }
 
-fn to_json_at(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, crate::Error> {
+fn to_json_at(v: &Value, depth: usize, budget: &mut usize) -> Result<Option<serde_json::Value>, crate::Error> {
     if depth > MAX_OUTPUT_DEPTH {
         return Err(crate::errors::make("U1001", None, None, None));
     }
-    stacker::maybe_grow(32 * 1024, 1024 * 1024, || to_json_inner(v, depth))
+    if *budget == 0 {
+        let limit = crate::limits::MAX_OUTPUT_VALUES;
+        return Err(crate::limits::too_big("The result", limit as u128 + 1, "values", limit, None));
+    }
+    *budget -= 1;
+    stacker::maybe_grow(32 * 1024, 1024 * 1024, || to_json_inner(v, depth, budget))
 }
 
-fn to_json_inner(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, crate::Error> {
+fn to_json_inner(v: &Value, depth: usize, budget: &mut usize) -> Result<Option<serde_json::Value>, crate::Error> {
     Ok(match v {
         Value::Undefined => None,
         Value::Null => Some(serde_json::Value::Null),
@@ -332,7 +338,7 @@ fn to_json_inner(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, c
         Value::Arr(a) => {
             let mut out = Vec::with_capacity(a.items.len());
             for i in &a.items {
-                if let Some(j) = to_json_at(i, depth + 1)? {
+                if let Some(j) = to_json_at(i, depth + 1, budget)? {
                     out.push(j);
                 }
             }
@@ -341,7 +347,7 @@ fn to_json_inner(v: &Value, depth: usize) -> Result<Option<serde_json::Value>, c
         Value::Obj(o) => {
             let mut m = serde_json::Map::new();
             for (k, v) in o.iter() {
-                if let Some(j) = to_json_at(v, depth + 1)? {
+                if let Some(j) = to_json_at(v, depth + 1, budget)? {
                     m.insert(k.to_string(), j);
                 }
             }

@@ -55,3 +55,73 @@ fn api_shapes() {
     fn send_sync<T: Send + Sync>(_: &T) {}
     send_sync(&e);
 }
+
+/// Endless loops end at the step budget, quickly and deterministically, with JSONata's
+/// timeout code; before the budget an endless tail call ran 50 million iterations (11.6 s).
+#[test]
+fn endless_loops_stop_at_the_step_budget() {
+    for expr in [
+        "($f := function($x){ $f($x) }; $f(1))",
+        "($even := function($n){ $odd($n + 1) }; $odd := function($n){ $even($n + 1) }; $even(0))",
+    ] {
+        // 30 million steps: well under a second in a release build (the budget counts steps,
+        // not time, so the outcome is the same on a loaded machine)
+        let e = eval(expr).unwrap_err();
+        assert_eq!(e.code, "U1002", "{expr}: {e}");
+        assert_eq!(e.message, "Expression evaluation timeout: Check for infinite loop");
+    }
+    // Work within the budget still runs: a million-item map, a 200,000-step tail loop.
+    assert_eq!(eval("$count($map([1..1000000], function($v){ $v * 2 }))").unwrap(), Some(serde_json::json!(1000000)));
+    assert_eq!(eval("$sum([1..10000000])").unwrap(), Some(serde_json::json!(50000005000000u64)));
+}
+
+/// String builders size their result before allocating it: `$pad` with a width near 2^63
+/// panicked ("capacity overflow") and with 1e9 allocated a gigabyte.
+#[test]
+fn string_builders_refuse_results_past_256_kib() {
+    for expr in [
+        "$pad('x', 9223372036854775807)",
+        "$pad('x', -9223372036854775807)",
+        "$pad('x', 1e9)",
+        "$pad('', 1e300, 'ab')",
+        "$pad('x', 300000, 'é')",
+        "$join($map([1..100000], function($v){ 'abcdef' }), ',')",
+        "($s := $pad('x', 200000); $s & $s)",
+        "($f := function($s){ $f($s & $s) }; $f('ab'))",
+        "$replace($pad('x', 100000, 'a'), 'a', 'aaaa')",
+        "$replace($pad('x', 100000, 'a'), /a/, 'bbbb')",
+        "$string([1..100000])",
+        "$fromMillis(0, '[Y,1000000000]')",
+        "$fromMillis(0, '[Y,18446744073709551616]')",
+    ] {
+        let e = eval(expr).unwrap_err();
+        assert_eq!(e.code, "U1003", "{expr}: {e}");
+        assert!(e.message.starts_with("Size limit exceeded: "), "{expr}: {e}");
+        assert!(e.message.ends_with("at most 262144 are allowed"), "{expr}: {e}");
+    }
+    // below the limit they work as before
+    let v = eval("$pad('x', 262144)").unwrap().unwrap();
+    assert_eq!(v.as_str().map(str::len), Some(262144));
+    assert_eq!(eval("$length($pad('ab', -20000, 'é'))").unwrap(), Some(serde_json::json!(20000)));
+    assert_eq!(eval("$fromMillis(0, '[Y,8]')").unwrap(), Some(serde_json::json!("00001970")));
+}
+
+/// Arrays doubled in a loop stop at 10 million items, values shared inside the evaluator stop
+/// when they would expand past 20 million values as JSON.
+#[test]
+fn array_builders_stop_before_exhausting_memory() {
+    // (doubling with $append or a path until 10 million items is refused too, but needs
+    // about a gigabyte on the way: it is left to the fuzzing runs, not the unit tests)
+    assert_eq!(eval("$count($append([1..500000], [1..500000]))").unwrap(), Some(serde_json::json!(1000000)));
+    // a result of more than a million values is refused before it is expanded
+    assert_eq!(eval("[1..1000001]").unwrap_err().code, "U1003");
+    assert_eq!(eval("[1..1000000] ~> $count()").unwrap(), Some(serde_json::json!(1000000)));
+}
+
+/// Found by fuzzing: a date/time marker whose first character is the width comma (`[,Y0001]`)
+/// panicked slicing the presentation modifier.
+#[test]
+fn picture_marker_starting_with_the_width_comma() {
+    let r = eval("$fromMillis(1510067557121, \"[,Y0001]-[M01]\")");
+    assert!(r.is_ok() || r.as_ref().is_err_and(|e| e.code.starts_with('D')), "{r:?}");
+}
