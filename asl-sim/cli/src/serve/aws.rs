@@ -138,12 +138,8 @@ impl Front for AwsFront {
                 let r = s3::error_resp(&head.method, 501, "NotImplemented", "A header you provided implies functionality that is not implemented", &[("Header".into(), "Transfer-Encoding".into())]);
                 return Err(self.refuse(head, r));
             }
-            if head.content_length() != Ok(None) && head.content_length().is_err() {
-                return Err(self.refuse(head, s3::error_resp(&head.method, 400, "InvalidArgument", "Content-Length is not a number", &[])));
-            }
-            if head.content_length() == Ok(None) {
-                return Err(self.refuse(head, s3::error_resp(&head.method, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.", &[])));
-            }
+            // (Without Content-Length or chunked framing an HTTP/1.1 body is empty, so a PUT
+            // without a length stores nothing it did not mean to: it is not refused here.)
         }
         let limit = Self::limit(head, target.as_deref());
         let decoded = head.header("x-amz-decoded-content-length").and_then(|v| v.trim().parse::<u64>().ok());
