@@ -3,7 +3,7 @@
 //! against the embedded world on a virtual clock.
 
 use asl_core::engine::{self, ExecutionConfig, VirtualClock};
-use asl_sim::world::World;
+use asl_world::world::World;
 use serde_json::{json, Value};
 
 fn run_case(case: &Value) -> Value {

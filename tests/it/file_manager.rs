@@ -5,7 +5,7 @@
 //! buckets and the inventory invariants are checked.
 
 use asl_core::engine::{self, Clock, ExecutionConfig, Outcome, Services, TaskCall, TaskError, VirtualClock};
-use asl_sim::world::{SharedWorld, World};
+use asl_world::world::{SharedWorld, World};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::mpsc;

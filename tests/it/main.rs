@@ -1,6 +1,7 @@
 //! One integration-test binary for the workspace (matklad's "one binary"):
 //! each module is a layer, each driven by data files under `tests/cases/`.
 
+mod architecture;
 mod cli;
 mod exec;
 mod file_manager;

@@ -21,7 +21,7 @@ fn validate_snapshots() {
         } else {
             assert!(!diags.is_empty(), "{name}: expected diagnostics");
         }
-        let rendered: String = diags.iter().map(|d| asl_sim::render::diagnostic(&name, &text, d)).collect();
+        let rendered: String = diags.iter().map(|d| asl_core::render::diagnostic(&name, &text, d)).collect();
         insta::assert_snapshot!(name.clone(), rendered);
     }
 }

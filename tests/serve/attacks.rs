@@ -45,7 +45,7 @@ fn send(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> H
 }
 
 fn sha256(b: &[u8]) -> String {
-    asl_sim::serve::sigv4::sha256_hex(b)
+    asl_serve::sigv4::sha256_hex(b)
 }
 
 fn object(s: &Serve, key: &str) -> Option<Vec<u8>> {
@@ -262,7 +262,7 @@ fn streaming_headers(url: &str, decoded_len: usize, encoded_len: usize, payload:
 
 fn date_of(headers: &[(String, String)]) -> SystemTime {
     let d = &headers.iter().find(|(k, _)| k == "x-amz-date").unwrap().1;
-    let secs = asl_sim::serve::sigv4::parse_amz_date(d).unwrap();
+    let secs = asl_serve::sigv4::parse_amz_date(d).unwrap();
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
 }
 
@@ -369,7 +369,7 @@ fn identity_and_limits_before_the_body() {
 
 #[test]
 fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
-    let limits = asl_sim::serve::ConnectionLimits { header_timeout_ms: 600, idle_timeout_ms: 600, max_connections: 2 };
+    let limits = asl_serve::ConnectionLimits { header_timeout_ms: 600, idle_timeout_ms: 600, max_connections: 2 };
     let s = Serve::start_with(&[], limits);
     let aws = s.h().aws_addr;
     // A client that opens a connection and sends nothing is closed.
@@ -418,9 +418,9 @@ fn the_identity_cannot_be_injected_or_missing() {
     assert_eq!(sync_output(&r)["items"].as_array().map(Vec::len).unwrap_or(0), 0);
 
     // Tokens without a usable sub or with NumericDates of the wrong type: 401.
-    let issuer = asl_sim::serve::jwt::Issuer::open(&s.data_dir).unwrap();
+    let issuer = asl_serve::jwt::Issuer::open(&s.data_dir).unwrap();
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let base = asl_sim::serve::jwt::claims("alice", asl_sim::serve::template::LOCAL_ISSUER, asl_sim::serve::template::LOCAL_AUDIENCE, now, 3600);
+    let base = asl_serve::jwt::claims("alice", asl_serve::template::LOCAL_ISSUER, asl_serve::template::LOCAL_AUDIENCE, now, 3600);
     for (k, v) in [
         ("sub", Value::Null),
         ("sub", json!("")),
@@ -496,7 +496,7 @@ fn malformed_s3_xml_changes_nothing() {
 /// More cases: `SERVE_FUZZ_CASES=20000 cargo test -p asl-serve-tests fuzz`.
 #[test]
 fn fuzz_the_http_front_door() {
-    let s = Serve::start_with(&[], asl_sim::serve::ConnectionLimits { header_timeout_ms: 500, idle_timeout_ms: 500, max_connections: 64 });
+    let s = Serve::start_with(&[], asl_serve::ConnectionLimits { header_timeout_ms: 500, idle_timeout_ms: 500, max_connections: 64 });
     let n: usize = std::env::var("SERVE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let aws = s.h().aws_addr;
     let url = format!("http://{aws}/{BUCKET}/fuzz/k");

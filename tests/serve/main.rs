@@ -43,7 +43,7 @@ fn presign_binary() -> PathBuf {
 }
 
 struct Serve {
-    handle: Option<asl_sim::serve::Handle>,
+    handle: Option<asl_serve::Handle>,
     data_dir: PathBuf,
 }
 
@@ -51,7 +51,7 @@ impl Serve {
     fn start(params: &[&str]) -> Serve {
         Serve::start_with(params, Default::default())
     }
-    fn start_with(params: &[&str], limits: asl_sim::serve::ConnectionLimits) -> Serve {
+    fn start_with(params: &[&str], limits: asl_serve::ConnectionLimits) -> Serve {
         let n = std::sync::atomic::AtomicU64::new(0);
         let data_dir = std::env::temp_dir().join(format!(
             "asl-serve-test-{}-{}-{}",
@@ -59,7 +59,7 @@ impl Serve {
             SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos(),
             n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let args = asl_sim::serve::ServeArgs {
+        let args = asl_serve::ServeArgs {
             template: root().join("template.yaml"),
             parameters: params.iter().map(|s| s.to_string()).collect(),
             api_port: 0,
@@ -73,11 +73,11 @@ impl Serve {
             quiet: std::env::var("SERVE_LOG").is_err(),
             limits,
         };
-        let (handle, banner) = asl_sim::serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
+        let (handle, banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         assert!(banner.contains(&format!("http://{}", handle.api_addr)), "{banner}");
         Serve { handle: Some(handle), data_dir }
     }
-    fn h(&self) -> &asl_sim::serve::Handle {
+    fn h(&self) -> &asl_serve::Handle {
         self.handle.as_ref().unwrap()
     }
     fn aws(&self) -> String {
@@ -87,7 +87,7 @@ impl Serve {
         format!("http://{}", self.h().api_addr)
     }
     fn token(&self, user: &str, expires: i64) -> String {
-        asl_sim::serve::mint_token(&self.data_dir, user, asl_sim::serve::template::LOCAL_ISSUER, asl_sim::serve::template::LOCAL_AUDIENCE, expires).unwrap()
+        asl_serve::mint_token(&self.data_dir, user, asl_serve::template::LOCAL_ISSUER, asl_serve::template::LOCAL_AUDIENCE, expires).unwrap()
     }
 }
 
@@ -510,7 +510,7 @@ fn unknown_routes_and_template_errors() {
     let dir = std::env::temp_dir().join(format!("asl-serve-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("t.yaml"), "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  K:\n    Type: AWS::Kinesis::Stream\n").unwrap();
-    let args = asl_sim::serve::ServeArgs {
+    let args = asl_serve::ServeArgs {
         template: dir.join("t.yaml"),
         parameters: vec![],
         api_port: 0,
@@ -524,7 +524,7 @@ fn unknown_routes_and_template_errors() {
         quiet: true,
         limits: Default::default(),
     };
-    let err = asl_sim::serve::start(&args).err().expect("refused");
+    let err = asl_serve::start(&args).err().expect("refused");
     assert!(err.contains("t.yaml:5:5") && err.contains("AWS::Kinesis::Stream"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,10 +24,14 @@ pub mod history;
 pub mod intrinsics;
 pub mod path;
 pub mod query;
-pub mod rng;
+pub mod render;
 pub mod size;
-pub mod time;
 pub mod tree;
+
+// Ids, randomness and timestamps are shared with the AWS services (asl-aws); the
+// old module paths stay so `crate::rng::…` and `crate::time::…` keep working.
+pub use asl_aws::ids as rng;
+pub use asl_aws::time;
 
 use std::collections::HashMap;
 

@@ -1,19 +1,18 @@
-//! The `asl-sim` engine crate: the embedded AWS world behind Task states, the
-//! CLI commands, and (later) the HTTP front door. `main.rs` only dispatches.
+//! The `asl-sim` binary's commands: clap declarations (`cli`) and the thin glue of
+//! `run`, `validate`, `eval` and `graph`; `test`, `simulate` and `serve` are their own
+//! crates (asl-testing, asl-serve). `main.rs` only dispatches.
 
 pub mod cli;
-pub mod clock;
 pub mod eval;
 pub mod graph;
-pub mod item_reader;
-pub mod lambda;
-pub mod mocks;
-pub mod render;
-pub mod report;
 pub mod run;
-pub mod serve;
-pub mod simulate;
-pub mod testing;
 pub mod validate;
-pub mod world;
-pub mod xml;
+
+// Where the commands' building blocks live; imported at the root so the commands read
+// `crate::world::World`, `crate::report::write`, ... as before the split.
+use asl_core::render;
+use asl_viz::report;
+use asl_world::{clock, lambda, mocks, world};
+
+pub use asl_serve as serve;
+pub use asl_testing::{simulate, testing};

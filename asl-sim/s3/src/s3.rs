@@ -1,0 +1,1076 @@
+//! In-memory S3: buckets, objects, multipart uploads, with S3's error codes and messages
+//! and the EventBridge notifications S3 sends for buckets that have them on.
+//!
+//! Mutating calls push their events to an outbox; [`S3::drain_events`] hands them to the
+//! caller, which puts them on the account's default bus.
+
+use crate::util::{b64_decode, b64_encode, crc32, form_urlencode_key, md5_bytes, md5_hex};
+use asl_aws::time::format_iso8601;
+use asl_aws::{CallContext, Event};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// An S3 error: `code` and `message` as in S3's XML error body, the HTTP `status`, and the
+/// extra elements S3 puts in the body (`BucketName`, `Key`, `UploadId`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Error {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+    pub extra: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl S3Error {
+    pub fn new(code: &str, message: &str, status: u16) -> Self {
+        S3Error { code: code.to_string(), message: message.to_string(), status, extra: Vec::new() }
+    }
+    fn with(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.extra.push((k.to_string(), v.into()));
+        self
+    }
+    pub fn no_such_bucket(bucket: &str) -> Self {
+        Self::new("NoSuchBucket", "The specified bucket does not exist", 404).with("BucketName", bucket)
+    }
+    pub fn no_such_key(key: &str) -> Self {
+        Self::new("NoSuchKey", "The specified key does not exist.", 404).with("Key", key)
+    }
+    pub fn no_such_upload(upload_id: &str) -> Self {
+        Self::new(
+            "NoSuchUpload",
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            404,
+        )
+        .with("UploadId", upload_id)
+    }
+    fn invalid_argument(message: &str, name: &str, value: &str) -> Self {
+        Self::new("InvalidArgument", message, 400).with("ArgumentName", name).with("ArgumentValue", value)
+    }
+    fn malformed_xml() -> Self {
+        Self::new(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+            400,
+        )
+    }
+}
+
+type R<T> = Result<T, S3Error>;
+
+/// How object keys are written in EventBridge events. AWS does not document it (see
+/// aws-services.md §4.4); the default is the raw key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyEncoding {
+    #[default]
+    Raw,
+    /// As classic notifications: space → `+`, other reserved bytes `%XX`, `/` kept.
+    FormUrlEncoded,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub body: Vec<u8>,
+    /// Quoted: `"<md5 hex>"` or `"<md5 of part md5s>-N"`.
+    pub etag: String,
+    pub content_type: String,
+    /// User metadata, keys lowercased, without the `x-amz-meta-` prefix.
+    pub metadata: BTreeMap<String, String>,
+    pub last_modified_ms: i64,
+    /// Number of parts for multipart objects.
+    pub parts_count: Option<u32>,
+}
+
+impl Object {
+    pub fn size(&self) -> u64 {
+        self.body.len() as u64
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub body: Vec<u8>,
+    pub etag: String,
+    pub last_modified_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub key: String,
+    pub initiated_ms: i64,
+    pub content_type: String,
+    pub metadata: BTreeMap<String, String>,
+    pub parts: BTreeMap<u32, Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub name: String,
+    pub creation_ms: i64,
+    /// "EventBridge notifications on" (`NotificationConfiguration.EventBridgeConfiguration`).
+    pub eventbridge: bool,
+    pub objects: BTreeMap<String, Object>,
+    pub uploads: BTreeMap<String, Upload>,
+    /// The last sequencer issued for this bucket.
+    pub last_sequencer: u64,
+}
+
+/// Buckets and objects of one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3 {
+    pub buckets: BTreeMap<String, Bucket>,
+    pub key_encoding: KeyEncoding,
+    /// Emit "Object Deleted" for DeleteObject on a key that does not exist
+    /// (UNVERIFIED on AWS; default true).
+    pub delete_event_for_missing_key: bool,
+    /// Minimum size of every part but the last (5 MiB on AWS).
+    pub min_part_size: usize,
+    outbox: Vec<Event>,
+}
+
+/// The default `Content-Type` S3 gives an object stored without one.
+pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+pub const MAX_KEY_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PutObjectInput {
+    pub bucket: String,
+    pub key: String,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutObjectOutput {
+    /// Quoted.
+    pub etag: String,
+    /// Base64 of the big-endian CRC-32.
+    pub checksum_crc32: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetObjectOutput {
+    /// The bytes returned (the range when one was applied).
+    pub body: Vec<u8>,
+    pub content_length: u64,
+    /// `bytes a-b/size` for a range request.
+    pub content_range: Option<String>,
+    /// 200, or 206 for a range.
+    pub status: u16,
+    pub etag: String,
+    pub content_type: String,
+    pub metadata: BTreeMap<String, String>,
+    pub last_modified_ms: i64,
+    pub parts_count: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MetadataDirective {
+    #[default]
+    Copy,
+    Replace,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CopyObjectInput {
+    pub source_bucket: String,
+    pub source_key: String,
+    pub bucket: String,
+    pub key: String,
+    pub metadata_directive: MetadataDirective,
+    /// Used with REPLACE.
+    pub content_type: Option<String>,
+    /// Used with REPLACE.
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyObjectOutput {
+    pub etag: String,
+    pub last_modified_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListObjectsV2Input {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub delimiter: Option<String>,
+    /// Default 1000; values above 1000 are capped at 1000.
+    pub max_keys: Option<i64>,
+    pub continuation_token: Option<String>,
+    pub start_after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedObject {
+    pub key: String,
+    pub last_modified_ms: i64,
+    pub etag: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListObjectsV2Output {
+    pub name: String,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub max_keys: i64,
+    pub key_count: usize,
+    pub is_truncated: bool,
+    pub contents: Vec<ListedObject>,
+    pub common_prefixes: Vec<String>,
+    pub continuation_token: Option<String>,
+    pub next_continuation_token: Option<String>,
+    pub start_after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteObjectsOutput {
+    pub deleted: Vec<String>,
+    /// (key, code, message)
+    pub errors: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteMultipartUploadOutput {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartInfo {
+    pub part_number: u32,
+    pub etag: String,
+    pub size: u64,
+    pub last_modified_ms: i64,
+}
+
+/// S3 keeps LastModified to the second.
+fn whole_seconds(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
+}
+
+fn quoted_md5(body: &[u8]) -> String {
+    format!("\"{}\"", md5_hex(body))
+}
+
+fn unquote(etag: &str) -> &str {
+    etag.trim().trim_matches('"')
+}
+
+/// Orders two sequencers of events on the same key: right-pad the shorter with `0`, then
+/// compare (as AWS documents). Case-insensitive hex.
+pub fn compare_sequencers(a: &str, b: &str) -> std::cmp::Ordering {
+    let n = a.len().max(b.len());
+    let pad = |s: &str| {
+        let mut t = s.to_ascii_uppercase();
+        while t.len() < n {
+            t.push('0');
+        }
+        t
+    };
+    pad(a).cmp(&pad(b))
+}
+
+/// Bucket-name rules (general purpose buckets).
+pub fn valid_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.len() < 3 || b.len() > 63 {
+        return false;
+    }
+    if !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-') {
+        return false;
+    }
+    let first_last_ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !first_last_ok(b[0]) || !first_last_ok(b[b.len() - 1]) {
+        return false;
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return false;
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return false;
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return false;
+    }
+    true
+}
+
+/// Parses a Range header as S3 does: `Ok(None)` means "ignore it, return the whole object"
+/// (not a byte range, several ranges, or syntactically invalid); `Err` is InvalidRange.
+pub fn parse_range(header: &str, size: u64) -> R<Option<(u64, u64)>> {
+    let invalid = || {
+        S3Error::new("InvalidRange", "The requested range is not satisfiable", 416)
+            .with("RangeRequested", header)
+            .with("ActualObjectSize", size.to_string())
+    };
+    let Some(spec) = header.trim().strip_prefix("bytes=") else { return Ok(None) };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else { return Ok(None) };
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| -> Option<u64> {
+        if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+    };
+    if a.is_empty() {
+        let Some(n) = num(b) else { return Ok(None) };
+        if n == 0 || size == 0 {
+            return Err(invalid());
+        }
+        let n = n.min(size);
+        return Ok(Some((size - n, size - 1)));
+    }
+    let Some(start) = num(a) else { return Ok(None) };
+    let end = if b.is_empty() {
+        None
+    } else {
+        match num(b) {
+            Some(e) => Some(e),
+            None => return Ok(None),
+        }
+    };
+    if let Some(e) = end {
+        if e < start {
+            return Ok(None);
+        }
+    }
+    if start >= size {
+        return Err(invalid());
+    }
+    let end = end.map_or(size - 1, |e| e.min(size - 1));
+    Ok(Some((start, end)))
+}
+
+fn check_key(key: &str) -> R<()> {
+    if key.is_empty() {
+        return Err(S3Error::new("InvalidArgument", "Invalid argument.", 400));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(S3Error::new("KeyTooLongError", "Your key is too long", 400));
+    }
+    Ok(())
+}
+
+fn normalize_metadata(m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    m.iter()
+        .map(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            let k = k.strip_prefix("x-amz-meta-").map(str::to_string).unwrap_or(k);
+            (k, v.clone())
+        })
+        .collect()
+}
+
+impl Default for S3 {
+    fn default() -> Self {
+        S3::new()
+    }
+}
+
+enum Change {
+    Created { size: u64, etag: String, reason: &'static str },
+    Deleted { reason: &'static str },
+}
+
+impl S3 {
+    pub fn new() -> Self {
+        S3 {
+            buckets: BTreeMap::new(),
+            key_encoding: KeyEncoding::Raw,
+            delete_event_for_missing_key: true,
+            min_part_size: 5 * 1024 * 1024,
+            outbox: Vec::new(),
+        }
+    }
+
+    /// Takes the events produced since the last call, oldest first.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn bucket(&self, name: &str) -> R<&Bucket> {
+        self.buckets.get(name).ok_or_else(|| S3Error::no_such_bucket(name))
+    }
+
+    fn bucket_mut(&mut self, name: &str) -> R<&mut Bucket> {
+        self.buckets.get_mut(name).ok_or_else(|| S3Error::no_such_bucket(name))
+    }
+
+    fn emit(&mut self, bucket: &str, key: &str, change: Change, ctx: &CallContext) {
+        let encoding = self.key_encoding;
+        let Some(b) = self.buckets.get_mut(bucket) else { return };
+        if !b.eventbridge {
+            return;
+        }
+        // Real events carry 18 uppercase hex digits: `00`, the epoch seconds (8 digits),
+        // then 8 more (e.g. `0069B21FFD0745EE4E` at 2026-03-12T02:07:57Z). Here the low
+        // 8 digits count up, so sequencers increase per bucket.
+        let base = ((ctx.now_ms.max(0) / 1000) as u64) << 32;
+        let seq = base.max(b.last_sequencer.saturating_add(1));
+        b.last_sequencer = seq;
+        let sequencer = format!("00{seq:016X}");
+        let key = match encoding {
+            KeyEncoding::Raw => key.to_string(),
+            KeyEncoding::FormUrlEncoded => form_urlencode_key(key),
+        };
+        let mut detail = Map::new();
+        detail.insert("version".into(), json!("0"));
+        detail.insert("bucket".into(), json!({"name": bucket}));
+        let (detail_type, reason, deletion_type) = match change {
+            Change::Created { size, etag, reason } => {
+                detail.insert(
+                    "object".into(),
+                    json!({"key": key, "size": size, "etag": unquote(&etag), "sequencer": sequencer}),
+                );
+                ("Object Created", reason, None)
+            }
+            Change::Deleted { reason } => {
+                detail.insert("object".into(), json!({"key": key, "sequencer": sequencer}));
+                ("Object Deleted", reason, Some("Permanently Deleted"))
+            }
+        };
+        detail.insert("request-id".into(), json!(ctx.request_id));
+        detail.insert("requester".into(), json!(ctx.requester));
+        if let Some(ip) = &ctx.source_ip {
+            detail.insert("source-ip-address".into(), json!(ip));
+        }
+        detail.insert("reason".into(), json!(reason));
+        if let Some(dt) = deletion_type {
+            detail.insert("deletion-type".into(), json!(dt));
+        }
+        self.outbox.push(Event {
+            id: ctx.ids.next_uuid(),
+            detail_type: detail_type.to_string(),
+            source: "aws.s3".to_string(),
+            account: ctx.account.clone(),
+            time: format_iso8601(ctx.now_ms),
+            region: ctx.region.clone(),
+            resources: vec![format!("arn:aws:s3:::{bucket}")],
+            detail: Value::Object(detail),
+        });
+    }
+
+    // ------------------------------------------------------------------ buckets
+
+    /// CreateBucket.
+    pub fn create_bucket(&mut self, name: &str, ctx: &CallContext) -> R<()> {
+        if !valid_bucket_name(name) {
+            return Err(S3Error::new("InvalidBucketName", "The specified bucket is not valid.", 400)
+                .with("BucketName", name));
+        }
+        if self.buckets.contains_key(name) {
+            return Err(S3Error::new(
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+                409,
+            )
+            .with("BucketName", name));
+        }
+        self.buckets.insert(
+            name.to_string(),
+            Bucket {
+                name: name.to_string(),
+                creation_ms: ctx.now_ms,
+                eventbridge: false,
+                objects: BTreeMap::new(),
+                uploads: BTreeMap::new(),
+                last_sequencer: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// DeleteBucket: the bucket must be empty.
+    pub fn delete_bucket(&mut self, name: &str) -> R<()> {
+        let b = self.bucket(name)?;
+        if !b.objects.is_empty() {
+            return Err(S3Error::new("BucketNotEmpty", "The bucket you tried to delete is not empty", 409)
+                .with("BucketName", name));
+        }
+        self.buckets.remove(name);
+        Ok(())
+    }
+
+    /// HeadBucket.
+    pub fn head_bucket(&self, name: &str) -> R<()> {
+        self.bucket(name).map(|_| ())
+    }
+
+    /// ListBuckets: (name, creation time), by name.
+    pub fn list_buckets(&self) -> Vec<(String, i64)> {
+        self.buckets.values().map(|b| (b.name.clone(), b.creation_ms)).collect()
+    }
+
+    /// PutBucketNotificationConfiguration with/without `EventBridgeConfiguration`.
+    pub fn set_eventbridge(&mut self, bucket: &str, on: bool) -> R<()> {
+        self.bucket_mut(bucket)?.eventbridge = on;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ objects
+
+    /// PutObject.
+    pub fn put_object(&mut self, input: PutObjectInput, ctx: &CallContext) -> R<PutObjectOutput> {
+        check_key(&input.key)?;
+        self.bucket(&input.bucket)?;
+        let etag = quoted_md5(&input.body);
+        let checksum = b64_encode(&crc32(&input.body).to_be_bytes());
+        let size = input.body.len() as u64;
+        let obj = Object {
+            body: input.body,
+            etag: etag.clone(),
+            content_type: input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+            metadata: normalize_metadata(&input.metadata),
+            last_modified_ms: whole_seconds(ctx.now_ms),
+            parts_count: None,
+        };
+        self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "PutObject" }, ctx);
+        Ok(PutObjectOutput { etag, checksum_crc32: checksum })
+    }
+
+    /// The stored object, if any.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<&Object> {
+        self.buckets.get(bucket)?.objects.get(key)
+    }
+
+    /// GetObject with an optional `Range` header value.
+    pub fn get_object(&self, bucket: &str, key: &str, range: Option<&str>) -> R<GetObjectOutput> {
+        let o = self.bucket(bucket)?.objects.get(key).ok_or_else(|| S3Error::no_such_key(key))?;
+        let size = o.size();
+        let r = match range {
+            Some(h) => parse_range(h, size)?,
+            None => None,
+        };
+        let (body, content_range, status) = match r {
+            Some((a, b)) => (o.body[a as usize..=b as usize].to_vec(), Some(format!("bytes {a}-{b}/{size}")), 206),
+            None => (o.body.clone(), None, 200),
+        };
+        Ok(GetObjectOutput {
+            content_length: body.len() as u64,
+            body,
+            content_range,
+            status,
+            etag: o.etag.clone(),
+            content_type: o.content_type.clone(),
+            metadata: o.metadata.clone(),
+            last_modified_ms: o.last_modified_ms,
+            parts_count: o.parts_count,
+        })
+    }
+
+    /// HeadObject: GetObject without the body. A missing key is a 404 without a body
+    /// (the code is reported as `NoSuchKey` here, as the SDKs model it).
+    pub fn head_object(&self, bucket: &str, key: &str) -> R<GetObjectOutput> {
+        let mut out = self.get_object(bucket, key, None)?;
+        out.body.clear();
+        Ok(out)
+    }
+
+    /// DeleteObject: succeeds whether or not the key exists (unversioned bucket).
+    pub fn delete_object(&mut self, bucket: &str, key: &str, ctx: &CallContext) -> R<()> {
+        check_key(key)?;
+        let existed = self.bucket_mut(bucket)?.objects.remove(key).is_some();
+        if existed || self.delete_event_for_missing_key {
+            self.emit(bucket, key, Change::Deleted { reason: "DeleteObject" }, ctx);
+        }
+        Ok(())
+    }
+
+    /// DeleteObjects (1–1000 keys): per-key results. Every key is reported deleted, as S3
+    /// does for unversioned buckets.
+    pub fn delete_objects(&mut self, bucket: &str, keys: &[String], ctx: &CallContext) -> R<DeleteObjectsOutput> {
+        self.bucket(bucket)?;
+        if keys.is_empty() || keys.len() > 1000 {
+            return Err(S3Error::malformed_xml());
+        }
+        let mut out = DeleteObjectsOutput { deleted: Vec::new(), errors: Vec::new() };
+        for k in keys {
+            if k.is_empty() || k.len() > MAX_KEY_BYTES {
+                let (code, msg) = if k.is_empty() {
+                    ("InvalidArgument", "Invalid argument.")
+                } else {
+                    ("KeyTooLongError", "Your key is too long")
+                };
+                out.errors.push((k.clone(), code.to_string(), msg.to_string()));
+                continue;
+            }
+            self.delete_object(bucket, k, ctx)?;
+            out.deleted.push(k.clone());
+        }
+        Ok(out)
+    }
+
+    /// CopyObject.
+    pub fn copy_object(&mut self, input: CopyObjectInput, ctx: &CallContext) -> R<CopyObjectOutput> {
+        check_key(&input.key)?;
+        let src = self
+            .bucket(&input.source_bucket)?
+            .objects
+            .get(&input.source_key)
+            .ok_or_else(|| S3Error::no_such_key(&input.source_key))?
+            .clone();
+        self.bucket(&input.bucket)?;
+        if input.source_bucket == input.bucket
+            && input.source_key == input.key
+            && input.metadata_directive == MetadataDirective::Copy
+        {
+            return Err(S3Error::new(
+                "InvalidRequest",
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+                400,
+            ));
+        }
+        let (content_type, metadata) = match input.metadata_directive {
+            MetadataDirective::Copy => (src.content_type.clone(), src.metadata.clone()),
+            MetadataDirective::Replace => (
+                input.content_type.clone().unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
+                normalize_metadata(&input.metadata),
+            ),
+        };
+        let etag = quoted_md5(&src.body);
+        let size = src.size();
+        let obj = Object {
+            body: src.body,
+            etag: etag.clone(),
+            content_type,
+            metadata,
+            last_modified_ms: whole_seconds(ctx.now_ms),
+            parts_count: None,
+        };
+        self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject" }, ctx);
+        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
+    }
+
+    /// ListObjectsV2: keys in UTF-8 byte order, `Delimiter` rolls keys up into
+    /// CommonPrefixes, `MaxKeys` counts both, the continuation token is opaque.
+    pub fn list_objects_v2(&self, input: &ListObjectsV2Input) -> R<ListObjectsV2Output> {
+        let b = self.bucket(&input.bucket)?;
+        let max_keys = match input.max_keys {
+            None => 1000,
+            Some(n) if n < 0 => {
+                return Err(S3Error::invalid_argument(
+                    "Argument maxKeys must be an integer between 0 and 2147483647",
+                    "maxKeys",
+                    &n.to_string(),
+                ))
+            }
+            Some(n) => n,
+        };
+        let limit = max_keys.min(1000) as usize;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+        let marker = match &input.continuation_token {
+            Some(t) => {
+                let decoded = b64_decode(t)
+                    .and_then(|v| String::from_utf8(v).ok())
+                    .and_then(|s| s.strip_prefix("v2:").map(str::to_string));
+                match decoded {
+                    Some(m) => Some(m),
+                    None => {
+                        return Err(S3Error::invalid_argument(
+                            "The continuation token provided is incorrect",
+                            "continuation-token",
+                            t,
+                        ))
+                    }
+                }
+            }
+            None => input.start_after.clone(),
+        };
+        let mut contents = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut truncated = false;
+        let mut last_emitted: Option<String> = None;
+        let range_start = match &marker {
+            Some(m) if m.as_str() > prefix.as_str() => std::ops::Bound::Excluded(m.clone()),
+            _ => std::ops::Bound::Included(prefix.clone()),
+        };
+        for (k, o) in b.objects.range((range_start, std::ops::Bound::Unbounded)) {
+            if !k.starts_with(&prefix) {
+                if k.as_str() > prefix.as_str() {
+                    break;
+                }
+                continue;
+            }
+            // A key rolled up into a common prefix already returned is skipped.
+            let rolled = delimiter.as_ref().and_then(|d| {
+                k[prefix.len()..].find(d.as_str()).map(|i| k[..prefix.len() + i + d.len()].to_string())
+            });
+            if let Some(cp) = &rolled {
+                if marker.as_deref() == Some(cp.as_str()) || prefixes.last() == Some(cp) {
+                    continue;
+                }
+            }
+            if contents.len() + prefixes.len() >= limit {
+                truncated = true;
+                break;
+            }
+            match rolled {
+                Some(cp) => {
+                    last_emitted = Some(cp.clone());
+                    prefixes.push(cp);
+                }
+                None => {
+                    last_emitted = Some(k.clone());
+                    contents.push(ListedObject {
+                        key: k.clone(),
+                        last_modified_ms: o.last_modified_ms,
+                        etag: o.etag.clone(),
+                        size: o.size(),
+                    });
+                }
+            }
+        }
+        let next = if truncated {
+            last_emitted.map(|m| b64_encode(format!("v2:{m}").as_bytes()))
+        } else {
+            None
+        };
+        Ok(ListObjectsV2Output {
+            name: b.name.clone(),
+            prefix,
+            delimiter,
+            max_keys,
+            key_count: contents.len() + prefixes.len(),
+            is_truncated: truncated,
+            contents,
+            common_prefixes: prefixes,
+            continuation_token: input.continuation_token.clone(),
+            next_continuation_token: next,
+            start_after: input.start_after.clone(),
+        })
+    }
+
+    // ------------------------------------------------------------------ multipart
+
+    /// CreateMultipartUpload → UploadId.
+    pub fn create_multipart_upload(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        content_type: Option<&str>,
+        metadata: &BTreeMap<String, String>,
+        ctx: &CallContext,
+    ) -> R<String> {
+        check_key(key)?;
+        let id = ctx.ids.next_token(64);
+        let b = self.bucket_mut(bucket)?;
+        b.uploads.insert(
+            id.clone(),
+            Upload {
+                key: key.to_string(),
+                initiated_ms: ctx.now_ms,
+                content_type: content_type.unwrap_or(DEFAULT_CONTENT_TYPE).to_string(),
+                metadata: normalize_metadata(metadata),
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn upload_mut(&mut self, bucket: &str, key: &str, upload_id: &str) -> R<&mut Upload> {
+        let b = self.bucket_mut(bucket)?;
+        match b.uploads.get_mut(upload_id) {
+            Some(u) if u.key == key => Ok(u),
+            _ => Err(S3Error::no_such_upload(upload_id)),
+        }
+    }
+
+    /// UploadPart (part numbers 1–10000) → the part's quoted ETag.
+    pub fn upload_part(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i64,
+        body: Vec<u8>,
+        ctx: &CallContext,
+    ) -> R<String> {
+        self.upload_mut(bucket, key, upload_id)?;
+        if !(1..=10_000).contains(&part_number) {
+            return Err(S3Error::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+                "partNumber",
+                &part_number.to_string(),
+            ));
+        }
+        let etag = quoted_md5(&body);
+        let u = self.upload_mut(bucket, key, upload_id)?;
+        u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
+        Ok(etag)
+    }
+
+    /// ListParts.
+    pub fn list_parts(&mut self, bucket: &str, key: &str, upload_id: &str) -> R<Vec<PartInfo>> {
+        let u = self.upload_mut(bucket, key, upload_id)?;
+        Ok(u.parts
+            .iter()
+            .map(|(n, p)| PartInfo {
+                part_number: *n,
+                etag: p.etag.clone(),
+                size: p.body.len() as u64,
+                last_modified_ms: p.last_modified_ms,
+            })
+            .collect())
+    }
+
+    /// AbortMultipartUpload.
+    pub fn abort_multipart_upload(&mut self, bucket: &str, key: &str, upload_id: &str) -> R<()> {
+        self.upload_mut(bucket, key, upload_id)?;
+        self.bucket_mut(bucket)?.uploads.remove(upload_id);
+        Ok(())
+    }
+
+    /// CompleteMultipartUpload with the (PartNumber, ETag) list. The object's ETag is
+    /// `"<md5 of the concatenated binary part MD5s>-<number of parts>"`.
+    pub fn complete_multipart_upload(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i64, String)],
+        ctx: &CallContext,
+    ) -> R<CompleteMultipartUploadOutput> {
+        let min_part = self.min_part_size;
+        let u = self.upload_mut(bucket, key, upload_id)?;
+        if parts.is_empty() {
+            return Err(S3Error::new("InvalidRequest", "You must specify at least one part", 400));
+        }
+        let mut prev = 0i64;
+        for (n, _) in parts {
+            if *n <= prev {
+                return Err(S3Error::new(
+                    "InvalidPartOrder",
+                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
+                    400,
+                )
+                .with("UploadId", upload_id));
+            }
+            prev = *n;
+        }
+        let mut chosen: Vec<&Part> = Vec::with_capacity(parts.len());
+        for (n, etag) in parts {
+            let p = u32::try_from(*n).ok().and_then(|n| u.parts.get(&n));
+            match p {
+                Some(p) if unquote(&p.etag) == unquote(etag) => chosen.push(p),
+                _ => {
+                    return Err(S3Error::new(
+                        "InvalidPart",
+                        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                        400,
+                    )
+                    .with("UploadId", upload_id)
+                    .with("PartNumber", n.to_string())
+                    .with("ETag", unquote(etag).to_string()))
+                }
+            }
+        }
+        for (i, p) in chosen.iter().enumerate() {
+            if i + 1 < chosen.len() && p.body.len() < min_part {
+                return Err(S3Error::new(
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed object size.",
+                    400,
+                )
+                .with("ProposedSize", p.body.len().to_string())
+                .with("MinSizeAllowed", min_part.to_string())
+                .with("PartNumber", parts[i].0.to_string())
+                .with("ETag", unquote(&p.etag).to_string()));
+            }
+        }
+        let mut digests = Vec::with_capacity(16 * chosen.len());
+        let mut body = Vec::new();
+        for p in &chosen {
+            digests.extend_from_slice(&md5_bytes(&p.body));
+            body.extend_from_slice(&p.body);
+        }
+        let etag = format!("\"{}-{}\"", md5_hex(&digests), chosen.len());
+        let (content_type, metadata) = (u.content_type.clone(), u.metadata.clone());
+        let count = chosen.len() as u32;
+        let size = body.len() as u64;
+        let b = self.bucket_mut(bucket)?;
+        b.uploads.remove(upload_id);
+        b.objects.insert(
+            key.to_string(),
+            Object { body, etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
+        );
+        self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload" }, ctx);
+        Ok(CompleteMultipartUploadOutput {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            etag,
+            location: format!("https://{bucket}.s3.{}.amazonaws.com/{}", ctx.region, crate::util::form_urlencode_key(key).replace('+', "%20")),
+        })
+    }
+
+    // ------------------------------------------------------------------ persistence
+
+    /// State as JSON. Bodies are stored as UTF-8 text when valid, base64 otherwise
+    /// (`"encoding": "utf8" | "base64"`). The event outbox is not saved.
+    pub fn to_json(&self) -> Value {
+        fn body_json(body: &[u8]) -> (Value, &'static str) {
+            match std::str::from_utf8(body) {
+                Ok(s) => (json!(s), "utf8"),
+                Err(_) => (json!(b64_encode(body)), "base64"),
+            }
+        }
+        let mut buckets = Map::new();
+        for (name, b) in &self.buckets {
+            let mut objects = Map::new();
+            for (k, o) in &b.objects {
+                let (body, enc) = body_json(&o.body);
+                let mut m = Map::new();
+                m.insert("body".into(), body);
+                m.insert("encoding".into(), json!(enc));
+                m.insert("etag".into(), json!(o.etag));
+                m.insert("contentType".into(), json!(o.content_type));
+                m.insert("metadata".into(), json!(o.metadata));
+                m.insert("lastModified".into(), json!(o.last_modified_ms));
+                if let Some(n) = o.parts_count {
+                    m.insert("partsCount".into(), json!(n));
+                }
+                objects.insert(k.clone(), Value::Object(m));
+            }
+            let mut uploads = Map::new();
+            for (id, u) in &b.uploads {
+                let mut parts = Map::new();
+                for (n, p) in &u.parts {
+                    let (body, enc) = body_json(&p.body);
+                    parts.insert(
+                        n.to_string(),
+                        json!({"body": body, "encoding": enc, "etag": p.etag, "lastModified": p.last_modified_ms}),
+                    );
+                }
+                uploads.insert(
+                    id.clone(),
+                    json!({"key": u.key, "initiated": u.initiated_ms, "contentType": u.content_type,
+                           "metadata": u.metadata, "parts": parts}),
+                );
+            }
+            buckets.insert(
+                name.clone(),
+                json!({"created": b.creation_ms, "eventBridge": b.eventbridge, "lastSequencer": b.last_sequencer,
+                       "objects": objects, "uploads": uploads}),
+            );
+        }
+        json!({
+            "keyEncoding": match self.key_encoding { KeyEncoding::Raw => "raw", KeyEncoding::FormUrlEncoded => "form" },
+            "deleteEventForMissingKey": self.delete_event_for_missing_key,
+            "minPartSize": self.min_part_size,
+            "buckets": buckets,
+        })
+    }
+
+    /// Restores [`S3::to_json`] output.
+    pub fn from_json(v: &Value) -> Result<S3, String> {
+        fn body_of(v: &Value) -> Result<Vec<u8>, String> {
+            let s = v.get("body").and_then(Value::as_str).ok_or("missing body")?;
+            match v.get("encoding").and_then(Value::as_str).unwrap_or("utf8") {
+                "utf8" => Ok(s.as_bytes().to_vec()),
+                "base64" => b64_decode(s).ok_or_else(|| "invalid base64 body".to_string()),
+                other => Err(format!("unknown body encoding {other}")),
+            }
+        }
+        fn meta_of(v: &Value) -> Result<BTreeMap<String, String>, String> {
+            let mut m = BTreeMap::new();
+            if let Some(o) = v.get("metadata").and_then(Value::as_object) {
+                for (k, x) in o {
+                    m.insert(k.clone(), x.as_str().ok_or("metadata values must be strings")?.to_string());
+                }
+            }
+            Ok(m)
+        }
+        let i64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let str_of = |v: &Value, k: &str| -> Result<String, String> {
+            v.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| format!("missing {k}"))
+        };
+        let mut s3 = S3::new();
+        s3.key_encoding = match v.get("keyEncoding").and_then(Value::as_str) {
+            Some("form") => KeyEncoding::FormUrlEncoded,
+            _ => KeyEncoding::Raw,
+        };
+        if let Some(b) = v.get("deleteEventForMissingKey").and_then(Value::as_bool) {
+            s3.delete_event_for_missing_key = b;
+        }
+        if let Some(n) = v.get("minPartSize").and_then(Value::as_u64) {
+            s3.min_part_size = n as usize;
+        }
+        let buckets = v.get("buckets").and_then(Value::as_object).ok_or("missing buckets")?;
+        for (name, b) in buckets {
+            let mut bucket = Bucket {
+                name: name.clone(),
+                creation_ms: i64_of(b, "created"),
+                eventbridge: b.get("eventBridge").and_then(Value::as_bool).unwrap_or(false),
+                objects: BTreeMap::new(),
+                uploads: BTreeMap::new(),
+                last_sequencer: b.get("lastSequencer").and_then(Value::as_u64).unwrap_or(0),
+            };
+            if let Some(objs) = b.get("objects").and_then(Value::as_object) {
+                for (k, o) in objs {
+                    let body = body_of(o)?;
+                    let etag = match o.get("etag").and_then(Value::as_str) {
+                        Some(e) => e.to_string(),
+                        None => quoted_md5(&body),
+                    };
+                    bucket.objects.insert(
+                        k.clone(),
+                        Object {
+                            body,
+                            etag,
+                            content_type: o
+                                .get("contentType")
+                                .and_then(Value::as_str)
+                                .unwrap_or(DEFAULT_CONTENT_TYPE)
+                                .to_string(),
+                            metadata: meta_of(o)?,
+                            last_modified_ms: i64_of(o, "lastModified"),
+                            parts_count: o.get("partsCount").and_then(Value::as_u64).map(|n| n as u32),
+                        },
+                    );
+                }
+            }
+            if let Some(ups) = b.get("uploads").and_then(Value::as_object) {
+                for (id, u) in ups {
+                    let mut parts = BTreeMap::new();
+                    if let Some(ps) = u.get("parts").and_then(Value::as_object) {
+                        for (n, p) in ps {
+                            let n: u32 = n.parse().map_err(|_| format!("bad part number {n}"))?;
+                            let body = body_of(p)?;
+                            parts.insert(
+                                n,
+                                Part { etag: str_of(p, "etag")?, body, last_modified_ms: i64_of(p, "lastModified") },
+                            );
+                        }
+                    }
+                    bucket.uploads.insert(
+                        id.clone(),
+                        Upload {
+                            key: str_of(u, "key")?,
+                            initiated_ms: i64_of(u, "initiated"),
+                            content_type: u
+                                .get("contentType")
+                                .and_then(Value::as_str)
+                                .unwrap_or(DEFAULT_CONTENT_TYPE)
+                                .to_string(),
+                            metadata: meta_of(u)?,
+                            parts,
+                        },
+                    );
+                }
+            }
+            s3.buckets.insert(name.clone(), bucket);
+        }
+        Ok(s3)
+    }
+}

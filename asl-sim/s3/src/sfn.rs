@@ -1,0 +1,399 @@
+//! The Step Functions service integration for S3 (`arn:aws:states:::aws-sdk:s3:<action>`).
+//!
+//! Results have the SDK's PascalCase shapes; failures are `(error, cause)` as the task
+//! reports them (aws-services.md §3.3).
+
+use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, S3};
+use crate::util::percent_decode;
+use asl_aws::time::format_iso8601;
+use asl_aws::{CallContext, Event};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The S3 actions [`s3_step_functions_call`] implements.
+pub const S3_ACTIONS: &[&str] = &[
+    "putObject",
+    "getObject",
+    "headObject",
+    "deleteObject",
+    "deleteObjects",
+    "copyObject",
+    "listObjectsV2",
+    "createBucket",
+    "deleteBucket",
+    "headBucket",
+    "listBuckets",
+    "createMultipartUpload",
+    "uploadPart",
+    "completeMultipartUpload",
+    "abortMultipartUpload",
+    "listParts",
+];
+
+/// S3 error codes that the AWS SDK for Java v2 models as their own exception class; the
+/// others surface as the service's base exception, `S3Exception` (as DynamoDB's
+/// ValidationException surfaces as `DynamoDbException`).
+const S3_MODELLED: &[&str] = &[
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "EncryptionTypeMismatch",
+    "IdempotencyParameterMismatch",
+    "InvalidObjectState",
+    "InvalidRequest",
+    "InvalidWriteOffset",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "ObjectAlreadyInActiveTierError",
+    "ObjectNotInActiveTierError",
+    "TooManyParts",
+];
+
+/// The `(error, cause)` of an S3 error in an aws-sdk task, e.g.
+/// `S3.NoSuchKeyException` / `The specified key does not exist. (Service: S3, Status Code: 404,
+/// Request ID: …, Extended Request ID: …)`. A HEAD request has no error body, so its cause
+/// starts with `null`.
+pub fn s3_sdk_error(e: &S3Error, ctx: &CallContext, head: bool) -> (String, String) {
+    let name = if S3_MODELLED.contains(&e.code.as_str()) {
+        if e.code.ends_with("Exception") { e.code.clone() } else { format!("{}Exception", e.code) }
+    } else {
+        "S3Exception".to_string()
+    };
+    let message = if head { "null" } else { e.message.as_str() };
+    (
+        format!("S3.{name}"),
+        format!(
+            "{message} (Service: S3, Status Code: {}, Request ID: {}, Extended Request ID: {})",
+            e.status, ctx.request_id, ctx.extended_request_id
+        ),
+    )
+}
+
+fn unsupported(service: &str, action: &str) -> (String, String) {
+    (
+        "States.Runtime".to_string(),
+        format!(
+            "The resource provided arn:aws:states:::aws-sdk:{service}:{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
+        ),
+    )
+}
+
+fn client_error(msg: String) -> (String, String) {
+    // UNVERIFIED: what the SDK integration reports for a request the SDK rejects locally.
+    ("S3.SdkClientException".to_string(), msg)
+}
+
+fn req_str(p: &Value, k: &str) -> Result<String, (String, String)> {
+    match p.get(k) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Err(client_error(format!("Parameter '{k}' must not be null"))),
+        Some(other) => Err(client_error(format!("Parameter '{k}' must be a string, got {other}"))),
+    }
+}
+
+fn opt_str(p: &Value, k: &str) -> Result<Option<String>, (String, String)> {
+    match p.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(client_error(format!("Parameter '{k}' must be a string, got {other}"))),
+    }
+}
+
+fn opt_int(p: &Value, k: &str) -> Result<Option<i64>, (String, String)> {
+    match p.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| client_error(format!("Parameter '{k}' must be an integer, got {v}"))),
+    }
+}
+
+fn metadata_param(p: &Value) -> Result<BTreeMap<String, String>, (String, String)> {
+    let mut m = BTreeMap::new();
+    match p.get("Metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(o)) => {
+            for (k, v) in o {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                m.insert(k.clone(), s);
+            }
+        }
+        Some(other) => return Err(client_error(format!("Parameter 'Metadata' must be a map, got {other}"))),
+    }
+    Ok(m)
+}
+
+/// The object bytes for PutObject/UploadPart's `Body`: Step Functions serializes the value
+/// as JSON, so a string is stored with its quotes (recorded on AWS: `"text data"` →
+/// ETag of `"text data"` with quotes; `false` → `false`; `0` → `0`).
+fn body_param(p: &Value) -> Vec<u8> {
+    match p.get("Body") {
+        None => Vec::new(),
+        Some(v) => v.to_string().into_bytes(),
+    }
+}
+
+fn metadata_json(m: &BTreeMap<String, String>) -> Value {
+    Value::Object(m.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+fn head_json(o: &GetObjectOutput) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("AcceptRanges".into(), json!("bytes"));
+    m.insert("ContentLength".into(), json!(o.content_length));
+    if let Some(r) = &o.content_range {
+        m.insert("ContentRange".into(), json!(r));
+    }
+    m.insert("ContentType".into(), json!(o.content_type));
+    m.insert("ETag".into(), json!(o.etag));
+    m.insert("LastModified".into(), json!(format_iso8601(o.last_modified_ms)));
+    m.insert("Metadata".into(), metadata_json(&o.metadata));
+    m.insert("ServerSideEncryption".into(), json!("AES256"));
+    m
+}
+
+/// `CopySource`: `bucket/key` or `/bucket/key`, URL-encoded, optionally `?versionId=…`.
+fn parse_copy_source(s: &str) -> Option<(String, String)> {
+    let s = s.strip_prefix('/').unwrap_or(s);
+    let s = s.split_once("?versionId=").map_or(s, |(a, _)| a);
+    let (b, k) = s.split_once('/')?;
+    if b.is_empty() || k.is_empty() {
+        return None;
+    }
+    Some((percent_decode(b)?, percent_decode(k)?))
+}
+
+/// Runs an `arn:aws:states:::aws-sdk:s3:<action>` task. Returns the task result and the
+/// S3 events the call produced (for the default bus).
+pub fn s3_step_functions_call(
+    s3: &mut S3,
+    action: &str,
+    parameters: &Value,
+    ctx: &CallContext,
+) -> Result<(Value, Vec<Event>), (String, String)> {
+    let p = parameters;
+    let head = action == "headObject" || action == "headBucket";
+    let map_err = |e: S3Error| s3_sdk_error(&e, ctx, head);
+    let result = match action {
+        "putObject" => {
+            let out = s3
+                .put_object(
+                    PutObjectInput {
+                        bucket: req_str(p, "Bucket")?,
+                        key: req_str(p, "Key")?,
+                        body: body_param(p),
+                        content_type: opt_str(p, "ContentType")?,
+                        metadata: metadata_param(p)?,
+                    },
+                    ctx,
+                )
+                .map_err(map_err)?;
+            json!({"ChecksumCRC32": out.checksum_crc32, "ChecksumType": "FULL_OBJECT", "ETag": out.etag,
+                   "ServerSideEncryption": "AES256"})
+        }
+        "getObject" => {
+            let bucket = req_str(p, "Bucket")?;
+            let key = req_str(p, "Key")?;
+            let range = opt_str(p, "Range")?;
+            let o = s3.get_object(&bucket, &key, range.as_deref()).map_err(map_err)?;
+            let mut m = head_json(&o);
+            m.insert("Body".into(), json!(String::from_utf8_lossy(&o.body)));
+            Value::Object(m)
+        }
+        "headObject" => {
+            let o = s3.head_object(&req_str(p, "Bucket")?, &req_str(p, "Key")?).map_err(map_err)?;
+            Value::Object(head_json(&o))
+        }
+        "deleteObject" => {
+            s3.delete_object(&req_str(p, "Bucket")?, &req_str(p, "Key")?, ctx).map_err(map_err)?;
+            json!({})
+        }
+        "deleteObjects" => {
+            let bucket = req_str(p, "Bucket")?;
+            let del = p.get("Delete").ok_or_else(|| client_error("Parameter 'Delete' must not be null".into()))?;
+            let objs = del.get("Objects").and_then(Value::as_array).cloned().unwrap_or_default();
+            let keys: Vec<String> = objs.iter().map(|o| req_str(o, "Key")).collect::<Result<_, _>>()?;
+            let quiet = del.get("Quiet").and_then(Value::as_bool).unwrap_or(false);
+            let out = s3.delete_objects(&bucket, &keys, ctx).map_err(map_err)?;
+            let mut m = Map::new();
+            if !quiet && !out.deleted.is_empty() {
+                m.insert("Deleted".into(), Value::Array(out.deleted.iter().map(|k| json!({"Key": k})).collect()));
+            }
+            if !out.errors.is_empty() {
+                m.insert(
+                    "Errors".into(),
+                    Value::Array(
+                        out.errors.iter().map(|(k, c, msg)| json!({"Code": c, "Key": k, "Message": msg})).collect(),
+                    ),
+                );
+            }
+            Value::Object(m)
+        }
+        "copyObject" => {
+            let src = req_str(p, "CopySource")?;
+            let (sb, sk) = parse_copy_source(&src).ok_or_else(|| {
+                s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false)
+            })?;
+            let directive = match opt_str(p, "MetadataDirective")?.as_deref() {
+                None | Some("COPY") => MetadataDirective::Copy,
+                Some("REPLACE") => MetadataDirective::Replace,
+                Some(other) => {
+                    return Err(s3_sdk_error(
+                        &S3Error::new("InvalidArgument", &format!("Unknown metadata directive: {other}"), 400),
+                        ctx,
+                        false,
+                    ))
+                }
+            };
+            let out = s3
+                .copy_object(
+                    CopyObjectInput {
+                        source_bucket: sb,
+                        source_key: sk,
+                        bucket: req_str(p, "Bucket")?,
+                        key: req_str(p, "Key")?,
+                        metadata_directive: directive,
+                        content_type: opt_str(p, "ContentType")?,
+                        metadata: metadata_param(p)?,
+                    },
+                    ctx,
+                )
+                .map_err(map_err)?;
+            json!({"CopyObjectResult": {"ETag": out.etag, "LastModified": format_iso8601(out.last_modified_ms)},
+                   "ServerSideEncryption": "AES256"})
+        }
+        "listObjectsV2" => {
+            let input = ListObjectsV2Input {
+                bucket: req_str(p, "Bucket")?,
+                prefix: opt_str(p, "Prefix")?,
+                delimiter: opt_str(p, "Delimiter")?,
+                max_keys: opt_int(p, "MaxKeys")?,
+                continuation_token: opt_str(p, "ContinuationToken")?,
+                start_after: opt_str(p, "StartAfter")?,
+            };
+            let out = s3.list_objects_v2(&input).map_err(map_err)?;
+            let mut m = Map::new();
+            if !out.common_prefixes.is_empty() {
+                m.insert(
+                    "CommonPrefixes".into(),
+                    Value::Array(out.common_prefixes.iter().map(|cp| json!({"Prefix": cp})).collect()),
+                );
+            }
+            if !out.contents.is_empty() {
+                m.insert(
+                    "Contents".into(),
+                    Value::Array(
+                        out.contents
+                            .iter()
+                            .map(|o| {
+                                json!({"ETag": o.etag, "Key": o.key, "LastModified": format_iso8601(o.last_modified_ms),
+                                       "Size": o.size, "StorageClass": "STANDARD"})
+                            })
+                            .collect(),
+                    ),
+                );
+            }
+            if let Some(t) = &out.continuation_token {
+                m.insert("ContinuationToken".into(), json!(t));
+            }
+            if let Some(d) = &out.delimiter {
+                m.insert("Delimiter".into(), json!(d));
+            }
+            m.insert("IsTruncated".into(), json!(out.is_truncated));
+            m.insert("KeyCount".into(), json!(out.key_count));
+            m.insert("MaxKeys".into(), json!(out.max_keys));
+            m.insert("Name".into(), json!(out.name));
+            if let Some(t) = &out.next_continuation_token {
+                m.insert("NextContinuationToken".into(), json!(t));
+            }
+            m.insert("Prefix".into(), json!(out.prefix));
+            if let Some(s) = &out.start_after {
+                m.insert("StartAfter".into(), json!(s));
+            }
+            Value::Object(m)
+        }
+        "createBucket" => {
+            let b = req_str(p, "Bucket")?;
+            s3.create_bucket(&b, ctx).map_err(map_err)?;
+            json!({"Location": format!("/{b}")})
+        }
+        "deleteBucket" => {
+            s3.delete_bucket(&req_str(p, "Bucket")?).map_err(map_err)?;
+            json!({})
+        }
+        "headBucket" => {
+            s3.head_bucket(&req_str(p, "Bucket")?).map_err(map_err)?;
+            json!({"BucketRegion": ctx.region})
+        }
+        "listBuckets" => {
+            let buckets: Vec<Value> = s3
+                .list_buckets()
+                .into_iter()
+                .map(|(n, t)| json!({"CreationDate": format_iso8601(t), "Name": n}))
+                .collect();
+            json!({"Buckets": buckets, "Owner": {"ID": ctx.account}})
+        }
+        "createMultipartUpload" => {
+            let bucket = req_str(p, "Bucket")?;
+            let key = req_str(p, "Key")?;
+            let ct = opt_str(p, "ContentType")?;
+            let id = s3
+                .create_multipart_upload(&bucket, &key, ct.as_deref(), &metadata_param(p)?, ctx)
+                .map_err(map_err)?;
+            json!({"Bucket": bucket, "Key": key, "ServerSideEncryption": "AES256", "UploadId": id})
+        }
+        "uploadPart" => {
+            let n = opt_int(p, "PartNumber")?
+                .ok_or_else(|| client_error("Parameter 'PartNumber' must not be null".into()))?;
+            let etag = s3
+                .upload_part(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?, n, body_param(p), ctx)
+                .map_err(map_err)?;
+            json!({"ETag": etag, "ServerSideEncryption": "AES256"})
+        }
+        "completeMultipartUpload" => {
+            let parts_v = p
+                .get("MultipartUpload")
+                .and_then(|m| m.get("Parts"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut parts = Vec::new();
+            for part in &parts_v {
+                let n = opt_int(part, "PartNumber")?
+                    .ok_or_else(|| client_error("Parameter 'PartNumber' must not be null".into()))?;
+                parts.push((n, req_str(part, "ETag")?));
+            }
+            let out = s3
+                .complete_multipart_upload(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?, &parts, ctx)
+                .map_err(map_err)?;
+            json!({"Bucket": out.bucket, "ETag": out.etag, "Key": out.key, "Location": out.location,
+                   "ServerSideEncryption": "AES256"})
+        }
+        "abortMultipartUpload" => {
+            s3.abort_multipart_upload(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?)
+                .map_err(map_err)?;
+            json!({})
+        }
+        "listParts" => {
+            let bucket = req_str(p, "Bucket")?;
+            let key = req_str(p, "Key")?;
+            let id = req_str(p, "UploadId")?;
+            let parts = s3.list_parts(&bucket, &key, &id).map_err(map_err)?;
+            let parts: Vec<Value> = parts
+                .iter()
+                .map(|x| {
+                    json!({"ETag": x.etag, "LastModified": format_iso8601(x.last_modified_ms),
+                           "PartNumber": x.part_number, "Size": x.size})
+                })
+                .collect();
+            json!({"Bucket": bucket, "IsTruncated": false, "Key": key, "MaxParts": 1000, "Parts": parts,
+                   "StorageClass": "STANDARD", "UploadId": id})
+        }
+        other => return Err(unsupported("s3", other)),
+    };
+    Ok((result, s3.drain_events()))
+}

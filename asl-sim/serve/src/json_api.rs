@@ -1,0 +1,265 @@
+//! The JSON protocols: DynamoDB (JSON 1.0, `DynamoDB_20120810.*`), Step Functions
+//! (JSON 1.0, `AWSStepFunctions.*`) and EventBridge PutEvents (JSON 1.1, `AWSEvents.*`).
+
+use super::exec;
+use super::http::{Req, Resp};
+use super::sigv4::AuthError;
+use super::State;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const JSON10: &str = "application/x-amz-json-1.0";
+const JSON11: &str = "application/x-amz-json-1.1";
+
+fn content_type(prefix: &str) -> &'static str {
+    if prefix == "AWSEvents" {
+        JSON11
+    } else {
+        JSON10
+    }
+}
+
+pub fn error(prefix: &str, status: u16, code: &str, message: &str) -> Resp {
+    let ty = if prefix.starts_with("DynamoDB") { format!("com.amazonaws.dynamodb.v20120810#{code}") } else { code.to_string() };
+    Resp::json(status, content_type(prefix), &json!({"__type": ty, "message": message})).header("x-amzn-errortype", code)
+}
+
+pub fn auth_error(prefix: &str, e: &AuthError) -> Resp {
+    // The JSON services name these differently from S3.
+    let unsigned_headers = e.extra.iter().find(|(k, _)| k == "HeadersNotSigned").map(|(_, v)| v.as_str());
+    let code = match e.code {
+        "AccessDenied" if unsigned_headers.is_some() => "InvalidSignatureException",
+        "SignatureDoesNotMatch" => "InvalidSignatureException",
+        "InvalidAccessKeyId" => "UnrecognizedClientException",
+        "RequestTimeTooSkewed" => "InvalidSignatureException",
+        "AccessDenied" => "MissingAuthenticationTokenException",
+        other => other,
+    };
+    let msg = match code {
+        "UnrecognizedClientException" => "The security token included in the request is invalid.".to_string(),
+        "MissingAuthenticationTokenException" => "Request is missing Authentication Token".to_string(),
+        "InvalidSignatureException" if unsigned_headers.is_some() => format!("{}: {}", e.message, unsigned_headers.unwrap_or("")),
+        _ => e.message.clone(),
+    };
+    error(prefix, if e.status == 400 { 400 } else { 400.max(e.status) }, code, &msg)
+}
+
+pub fn handle(state: &Arc<State>, prefix: &str, op: &str, req: &Req) -> Resp {
+    let body: Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(_) => return error(prefix, 400, "SerializationException", "The request body is not valid JSON"),
+        }
+    };
+    match prefix {
+        "DynamoDB_20120810" => dynamodb(state, op, &body),
+        "AWSStepFunctions" => sfn(state, op, &body),
+        "AWSEvents" => events(state, op, &body),
+        _ => error(prefix, 400, "UnknownOperationException", &format!("asl-sim serve does not implement {prefix}.{op}")),
+    }
+}
+
+fn dynamodb(state: &Arc<State>, op: &str, body: &Value) -> Resp {
+    let result = state.world.lock().dynamodb.call(op, body);
+    match result {
+        Ok(v) => Resp::json(200, JSON10, &v),
+        Err(e) => {
+            let mut b = json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{}", e.code), "message": e.message});
+            if let (Some(Value::Object(extra)), Some(m)) = (&e.extra, b.as_object_mut()) {
+                for (k, v) in extra {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            Resp::json(e.status, JSON10, &b).header("x-amzn-errortype", e.code.clone())
+        }
+    }
+}
+
+fn str_field<'a>(body: &'a Value, k: &str) -> Option<&'a str> {
+    body.get(k).and_then(Value::as_str)
+}
+
+fn epoch(ms: i64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
+    let p = "AWSStepFunctions";
+    let machine = |k: &str| -> Result<Arc<super::Machine>, Resp> {
+        let arn = str_field(body, k).unwrap_or("");
+        state.machine_by_arn(arn).ok_or_else(|| error(p, 400, "StateMachineDoesNotExist", &format!("State Machine Does Not Exist: '{arn}'")))
+    };
+    let input = || -> Result<Value, Resp> {
+        match body.get("input") {
+            None | Some(Value::Null) => Ok(json!({})),
+            Some(Value::String(s)) => super::validate::input_size(s)
+                .map_err(|(c, m)| error(p, 400, &c, &m))
+                .and_then(|_| serde_json::from_str(s).map_err(|e| error(p, 400, "InvalidExecutionInput", &format!("Invalid State Machine Execution Input: '{e}'")))),
+            Some(_) => Err(error(p, 400, "InvalidExecutionInput", "input must be a string")),
+        }
+    };
+    match op {
+        "ListStateMachines" => {
+            let list: Vec<Value> = state
+                .machines
+                .values()
+                .map(|m| json!({"stateMachineArn": m.arn, "name": m.name, "type": if m.express {"EXPRESS"} else {"STANDARD"}, "creationDate": epoch(m.created_ms)}))
+                .collect();
+            Resp::json(200, JSON10, &json!({"stateMachines": list}))
+        }
+        "DescribeStateMachine" => match machine("stateMachineArn") {
+            Ok(m) => Resp::json(
+                200,
+                JSON10,
+                &json!({"stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.text,
+                    "roleArn": format!("arn:aws:iam::{}:role/{}Role", super::template::ACCOUNT, m.logical),
+                    "type": if m.express {"EXPRESS"} else {"STANDARD"}, "creationDate": epoch(m.created_ms)}),
+            ),
+            Err(r) => r,
+        },
+        "StartExecution" => {
+            let m = match machine("stateMachineArn") {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
+            let input = match input() {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            if let Some(Err((c, msg))) = str_field(body, "name").map(|n| super::validate::name("name", n)) {
+                return error(p, 400, &c, &msg);
+            }
+            match exec::start_async(state, &m, str_field(body, "name").map(str::to_string), input) {
+                Ok((arn, start)) => Resp::json(200, JSON10, &json!({"executionArn": arn, "startDate": epoch(start)})),
+                Err((c, msg)) => error(p, 400, &c, &msg),
+            }
+        }
+        "StartSyncExecution" => {
+            let m = match machine("stateMachineArn") {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
+            if !m.express {
+                return error(p, 400, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine");
+            }
+            let input = match input() {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            if let Some(Err((c, msg))) = str_field(body, "name").map(|n| super::validate::name("name", n)) {
+                return error(p, 400, &c, &msg);
+            }
+            let name = str_field(body, "name").map(str::to_string).unwrap_or_else(|| state.uuid());
+            let rec = exec::run(state, &m, &name, input);
+            Resp::json(200, JSON10, &sync_result(&rec))
+        }
+        "DescribeExecution" => match state.executions.get(str_field(body, "executionArn").unwrap_or("")) {
+            Some(r) => Resp::json(200, JSON10, &exec::describe_json(&r)),
+            None => error(p, 400, "ExecutionDoesNotExist", &format!("Execution Does Not Exist: '{}'", str_field(body, "executionArn").unwrap_or(""))),
+        },
+        "GetExecutionHistory" => match state.executions.get(str_field(body, "executionArn").unwrap_or("")) {
+            Some(r) if r.express => error(p, 400, "InvalidArn", "Express executions have no history (GetExecutionHistory is for Standard executions)"),
+            Some(r) => {
+                let mut events: Vec<Value> = r
+                    .history
+                    .iter()
+                    .map(|e| {
+                        let mut e = e.clone();
+                        if let Some(ts) = e.get("timestamp").and_then(Value::as_str).and_then(asl_core::time::parse_timestamp) {
+                            e["timestamp"] = epoch(ts);
+                        }
+                        e
+                    })
+                    .collect();
+                if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+                    events.reverse();
+                }
+                if body.get("includeExecutionData").and_then(Value::as_bool) == Some(false) {
+                    for e in &mut events {
+                        if let Some(m) = e.as_object_mut() {
+                            for (_, d) in m.iter_mut() {
+                                if let Some(d) = d.as_object_mut() {
+                                    d.remove("input");
+                                    d.remove("output");
+                                }
+                            }
+                        }
+                    }
+                }
+                Resp::json(200, JSON10, &json!({"events": events}))
+            }
+            None => error(p, 400, "ExecutionDoesNotExist", &format!("Execution Does Not Exist: '{}'", str_field(body, "executionArn").unwrap_or(""))),
+        },
+        "ListExecutions" => {
+            let m = match machine("stateMachineArn") {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
+            let filter = str_field(body, "statusFilter");
+            let max = body.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100) as usize;
+            let recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
+            let mut list: Vec<&exec::Record> = recs.values().filter(|r| r.machine_arn == m.arn && filter.is_none_or(|f| r.status == f)).collect();
+            list.sort_by_key(|r| std::cmp::Reverse(r.start_ms));
+            let items: Vec<Value> = list
+                .iter()
+                .take(max)
+                .map(|r| {
+                    let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.machine_arn, "name": r.name, "status": r.status, "startDate": epoch(r.start_ms)});
+                    if let Some(s) = r.stop_ms {
+                        v["stopDate"] = epoch(s);
+                    }
+                    v
+                })
+                .collect();
+            Resp::json(200, JSON10, &json!({"executions": items}))
+        }
+        _ => error(p, 400, "UnknownOperationException", &format!("asl-sim serve does not implement Step Functions {op}")),
+    }
+}
+
+/// StartSyncExecution's response.
+pub fn sync_result(r: &exec::Record) -> Value {
+    let mut v = exec::describe_json(r);
+    let dur = r.stop_ms.unwrap_or(r.start_ms) - r.start_ms;
+    v["billingDetails"] = json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": ((dur + 99) / 100 * 100).max(100)});
+    v
+}
+
+fn events(state: &Arc<State>, op: &str, body: &Value) -> Resp {
+    let p = "AWSEvents";
+    if op != "PutEvents" {
+        return error(p, 400, "UnknownOperationException", &format!("asl-sim serve implements EventBridge PutEvents only, not {op}"));
+    }
+    let entries = match body.get("Entries").and_then(Value::as_array) {
+        Some(a) => a,
+        None => return error(p, 400, "ValidationException", "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null"),
+    };
+    let mut parsed = Vec::new();
+    for e in entries {
+        match asl_eventbridge::events::entry_from_json(e, false) {
+            Ok(x) => parsed.push(x),
+            Err(m) => return error(p, 400, "ValidationException", &m),
+        }
+    }
+    match put_events(state, &parsed) {
+        Ok(v) => Resp::json(200, JSON11, &v),
+        Err(e) => error(p, e.status, &e.code, &e.message),
+    }
+}
+
+/// PutEvents on the world; deliveries start their executions.
+pub fn put_events(state: &Arc<State>, entries: &[asl_eventbridge::events::PutEventsEntry]) -> Result<Value, asl_eventbridge::EventsError> {
+    let mut ctx = asl_aws::CallContext::new(super::wall_millis(), state.next_seed());
+    ctx.region = super::template::REGION.into();
+    ctx.account = super::template::ACCOUNT.into();
+    let result = {
+        let mut w = state.world.lock();
+        let (result, deliveries) = w.events.put_events(entries, &ctx)?;
+        w.pending.extend(deliveries);
+        result
+    };
+    exec::dispatch(state);
+    Ok(result.to_json())
+}

@@ -1,0 +1,517 @@
+//! S3's REST/XML protocol over the embedded `asl_s3::S3`. Path-style
+//! (`/bucket/key`) and virtual-host style (`bucket.localhost:4566/key`). Every change
+//! emits its EventBridge event on the default bus; deliveries start executions.
+
+use super::http::{Req, Resp};
+use super::{exec, State};
+use asl_s3::s3::{CopyObjectInput, ListObjectsV2Input, MetadataDirective, PutObjectInput};
+use asl_aws::time::{format_http_date, format_iso8601_millis};
+use asl_aws::CallContext;
+use asl_s3::S3Error;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+pub use asl_aws::xml::escape as esc;
+
+fn unesc(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+fn request_id(state: &State) -> String {
+    format!("{:016X}", state.next_seed())
+}
+
+pub fn error_resp(method: &str, status: u16, code: &str, message: &str, extra: &[(String, String)]) -> Resp {
+    let mut x = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>", esc(code), esc(message));
+    for (k, v) in extra {
+        x.push_str(&format!("<{k}>{}</{k}>", esc(v)));
+    }
+    x.push_str("<RequestId>0000000000000000</RequestId><HostId>asl-sim</HostId></Error>");
+    let r = Resp::new(status).header("content-type", "application/xml").header("x-amz-request-id", "0000000000000000");
+    if method == "HEAD" {
+        r
+    } else {
+        r.body(x.into_bytes())
+    }
+}
+
+fn malformed_xml(method: &str) -> Resp {
+    error_resp(method, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", &[])
+}
+
+fn s3_error(method: &str, e: &S3Error) -> Resp {
+    error_resp(method, e.status, &e.code, &e.message, &e.extra)
+}
+
+fn xml(body: String) -> Resp {
+    Resp::new(200).header("content-type", "application/xml").body(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}").into_bytes())
+}
+
+/// (bucket, key) from the Host header and the path.
+fn address(req: &Req) -> (Option<String>, Option<String>) {
+    let host = req.header("host").unwrap_or("");
+    let hostname = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    let path = req.path.trim_start_matches('/');
+    let is_ip = hostname.parse::<std::net::IpAddr>().is_ok() || hostname.starts_with('[');
+    let vhost = if is_ip || hostname == "localhost" || hostname.is_empty() {
+        None
+    } else if let Some(b) = hostname.strip_suffix(".localhost") {
+        Some(b.strip_suffix(".s3").unwrap_or(b).to_string())
+    } else {
+        hostname.find(".s3.").or_else(|| hostname.find(".s3-")).map(|i| hostname[..i].to_string())
+    };
+    let decode = |s: &str| super::sigv4::decode(s);
+    match vhost {
+        Some(b) => (Some(b), if path.is_empty() { None } else { Some(decode(path)) }),
+        None => {
+            if path.is_empty() {
+                return (None, None);
+            }
+            match path.split_once('/') {
+                Some((b, k)) if !k.is_empty() => (Some(decode(b)), Some(decode(k))),
+                Some((b, _)) => (Some(decode(b)), None),
+                None => (Some(decode(path)), None),
+            }
+        }
+    }
+}
+
+fn ctx(state: &State, req: &Req) -> CallContext {
+    let mut c = CallContext::new(super::wall_millis(), state.next_seed());
+    c.region = super::template::REGION.into();
+    c.account = super::template::ACCOUNT.into();
+    c.requester = super::template::ACCOUNT.into();
+    c.request_id = request_id(state);
+    c.source_ip = Some(req.peer.ip().to_string());
+    c
+}
+
+/// Routes the S3 events of the last change to EventBridge and starts the executions.
+fn emit(state: &Arc<State>, c: &CallContext) {
+    {
+        let mut w = state.world.lock();
+        let events = w.s3.drain_events();
+        for e in events {
+            let d = w.events.put_service_event(None, &e, c);
+            w.pending.extend(d);
+        }
+    }
+    exec::dispatch(state);
+}
+
+/// The object data: the AWS front door has already checked it against the signature and
+/// removed any `aws-chunked` framing (sigv4::check_payload).
+fn payload(req: &Req) -> Result<Vec<u8>, S3Error> {
+    Ok(req.body.to_vec())
+}
+
+fn metadata(req: &Req) -> BTreeMap<String, String> {
+    req.headers.iter().filter_map(|(k, v)| k.strip_prefix("x-amz-meta-").map(|m| (m.to_string(), v.clone()))).collect()
+}
+
+pub fn handle(state: &Arc<State>, req: &Req) -> Resp {
+    let m = req.method.as_str();
+    match address(req) {
+        (None, _) => match m {
+            "GET" => list_buckets(state),
+            _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
+        },
+        (Some(b), None) => bucket_op(state, req, &b),
+        (Some(b), Some(k)) => object_op(state, req, &b, &k),
+    }
+}
+
+fn list_buckets(state: &Arc<State>) -> Resp {
+    let list = state.world.lock().s3.list_buckets();
+    let mut x = format!("<ListAllMyBucketsResult xmlns=\"{NS}\"><Owner><ID>asl-sim</ID><DisplayName>asl-sim</DisplayName></Owner><Buckets>");
+    for (n, t) in list {
+        x.push_str(&format!("<Bucket><Name>{}</Name><CreationDate>{}</CreationDate></Bucket>", esc(&n), format_iso8601_millis(t)));
+    }
+    x.push_str("</Buckets></ListAllMyBucketsResult>");
+    xml(x)
+}
+
+const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
+    "acl", "tagging", "versioning", "notification", "policy", "cors", "lifecycle", "website", "logging", "encryption", "replication",
+    "versions", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "analytics", "metrics", "inventory",
+    "intelligent-tiering", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "attributes",
+];
+
+fn not_implemented(req: &Req) -> Option<Resp> {
+    for s in UNSUPPORTED_SUBRESOURCES {
+        if req.has_query(s) {
+            return Some(error_resp(&req.method, 501, "NotImplemented", &format!("asl-sim serve does not implement the ?{s} subresource"), &[]));
+        }
+    }
+    None
+}
+
+fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
+    if let Some(r) = not_implemented(req) {
+        return r;
+    }
+    let m = req.method.as_str();
+    match m {
+        "PUT" => {
+            let c = ctx(state, req);
+            match state.world.lock().s3.create_bucket(bucket, &c) {
+                Ok(()) => Resp::new(200).header("location", format!("/{bucket}")),
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        "HEAD" => match state.world.lock().s3.head_bucket(bucket) {
+            Ok(()) => Resp::new(200).header("x-amz-bucket-region", super::template::REGION),
+            Err(e) => s3_error(m, &e),
+        },
+        "DELETE" => match state.world.lock().s3.delete_bucket(bucket) {
+            Ok(()) => Resp::new(204),
+            Err(e) => s3_error(m, &e),
+        },
+        "GET" if req.has_query("location") => match state.world.lock().s3.head_bucket(bucket) {
+            Ok(()) => xml(format!("<LocationConstraint xmlns=\"{NS}\"/>")),
+            Err(e) => s3_error(m, &e),
+        },
+        "GET" if req.has_query("uploads") => error_resp(m, 501, "NotImplemented", "asl-sim serve does not implement ListMultipartUploads", &[]),
+        "GET" => list_objects(state, req, bucket),
+        "POST" if req.has_query("delete") => delete_objects(state, req, bucket),
+        _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
+    }
+}
+
+fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
+    let v2 = req.query_param("list-type").as_deref() == Some("2");
+    let max_keys = match req.query_param("max-keys") {
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)]),
+        },
+        None => None,
+    };
+    let input = ListObjectsV2Input {
+        bucket: bucket.to_string(),
+        prefix: req.query_param("prefix"),
+        delimiter: req.query_param("delimiter").filter(|d| !d.is_empty()),
+        max_keys,
+        continuation_token: if v2 { req.query_param("continuation-token") } else { None },
+        start_after: if v2 { req.query_param("start-after") } else { req.query_param("marker") },
+    };
+    let out = match state.world.lock().s3.list_objects_v2(&input) {
+        Ok(o) => o,
+        Err(e) => return s3_error("GET", &e),
+    };
+    let mut x = format!("<ListBucketResult xmlns=\"{NS}\"><Name>{}</Name><Prefix>{}</Prefix>", esc(&out.name), esc(&out.prefix));
+    if v2 {
+        x.push_str(&format!("<KeyCount>{}</KeyCount>", out.key_count));
+    } else {
+        x.push_str(&format!("<Marker>{}</Marker>", esc(input.start_after.as_deref().unwrap_or(""))));
+    }
+    x.push_str(&format!("<MaxKeys>{}</MaxKeys>", out.max_keys));
+    if let Some(d) = &out.delimiter {
+        x.push_str(&format!("<Delimiter>{}</Delimiter>", esc(d)));
+    }
+    x.push_str(&format!("<IsTruncated>{}</IsTruncated>", out.is_truncated));
+    if v2 {
+        if let Some(t) = &out.continuation_token {
+            x.push_str(&format!("<ContinuationToken>{}</ContinuationToken>", esc(t)));
+        }
+        if let Some(t) = &out.next_continuation_token {
+            x.push_str(&format!("<NextContinuationToken>{}</NextContinuationToken>", esc(t)));
+        }
+        if let Some(t) = &out.start_after {
+            x.push_str(&format!("<StartAfter>{}</StartAfter>", esc(t)));
+        }
+    } else if out.is_truncated {
+        let last = out.contents.last().map(|o| o.key.clone()).into_iter().chain(out.common_prefixes.last().cloned()).max().unwrap_or_default();
+        x.push_str(&format!("<NextMarker>{}</NextMarker>", esc(&last)));
+    }
+    for o in &out.contents {
+        x.push_str(&format!(
+            "<Contents><Key>{}</Key><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
+            esc(&o.key),
+            format_iso8601_millis(o.last_modified_ms),
+            esc(&o.etag),
+            o.size
+        ));
+    }
+    for p in &out.common_prefixes {
+        x.push_str(&format!("<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>", esc(p)));
+    }
+    x.push_str("</ListBucketResult>");
+    xml(x)
+}
+
+/// The text of every `<tag>…</tag>` in `s`, in order.
+fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+fn delete_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
+    let body = String::from_utf8_lossy(&req.body).into_owned();
+    let quiet = elements(&body, "Quiet").first().is_some_and(|q| q.trim() == "true");
+    let objects = elements(&body, "Object");
+    let keys: Vec<String> = objects.iter().filter_map(|o| elements(o, "Key").first().map(|k| unesc(k))).collect();
+    // A body that is not a <Delete> of 1 to 1,000 objects, each with its key, deletes nothing.
+    if !body.contains("<Delete") || keys.is_empty() || keys.len() != objects.len() || keys.len() > 1000 {
+        return malformed_xml("POST");
+    }
+    let c = ctx(state, req);
+    let out = state.world.lock().s3.delete_objects(bucket, &keys, &c);
+    match out {
+        Ok(out) => {
+            emit(state, &c);
+            let mut x = format!("<DeleteResult xmlns=\"{NS}\">");
+            if !quiet {
+                for k in &out.deleted {
+                    x.push_str(&format!("<Deleted><Key>{}</Key></Deleted>", esc(k)));
+                }
+            }
+            for (k, code, msg) in &out.errors {
+                x.push_str(&format!("<Error><Key>{}</Key><Code>{}</Code><Message>{}</Message></Error>", esc(k), esc(code), esc(msg)));
+            }
+            x.push_str("</DeleteResult>");
+            xml(x)
+        }
+        Err(e) => s3_error("POST", &e),
+    }
+}
+
+fn object_headers(mut r: Resp, o: &asl_s3::s3::GetObjectOutput) -> Resp {
+    r = r
+        .header("etag", o.etag.clone())
+        .header("content-type", o.content_type.clone())
+        .header("last-modified", format_http_date(o.last_modified_ms))
+        .header("accept-ranges", "bytes")
+        .header("content-length", o.content_length.to_string());
+    if let Some(cr) = &o.content_range {
+        r = r.header("content-range", cr.clone());
+    }
+    if let Some(n) = o.parts_count {
+        r = r.header("x-amz-mp-parts-count", n.to_string());
+    }
+    for (k, v) in &o.metadata {
+        r = r.header(&format!("x-amz-meta-{k}"), v.clone());
+    }
+    r
+}
+
+fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
+    if let Some(r) = not_implemented(req) {
+        return r;
+    }
+    let m = req.method.as_str();
+    let upload_id = req.query_param("uploadId");
+    match (m, upload_id) {
+        ("GET", None) => {
+            let out = state.world.lock().s3.get_object(bucket, key, req.header("range"));
+            match out {
+                Ok(o) => {
+                    let r = object_headers(Resp::new(o.status), &o);
+                    r.body(o.body)
+                }
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("HEAD", None) => {
+            let out = state.world.lock().s3.get_object(bucket, key, req.header("range"));
+            match out {
+                Ok(o) => object_headers(Resp::new(o.status), &o),
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("PUT", None) => {
+            let body = match payload(req) {
+                Ok(b) => b,
+                Err(e) => return s3_error(m, &e),
+            };
+            let c = ctx(state, req);
+            if let Some(src) = req.header("x-amz-copy-source") {
+                let src = super::sigv4::decode(src.split('?').next().unwrap_or(src));
+                let src = src.trim_start_matches('/');
+                let Some((sb, sk)) = src.split_once('/') else {
+                    return error_resp(m, 400, "InvalidArgument", "Invalid copy source object key", &[]);
+                };
+                let replace = req.header("x-amz-metadata-directive") == Some("REPLACE");
+                let input = CopyObjectInput {
+                    source_bucket: sb.to_string(),
+                    source_key: sk.to_string(),
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                    metadata_directive: if replace { MetadataDirective::Replace } else { MetadataDirective::Copy },
+                    content_type: req.header("content-type").map(str::to_string),
+                    metadata: metadata(req),
+                };
+                let out = state.world.lock().s3.copy_object(input, &c);
+                return match out {
+                    Ok(o) => {
+                        emit(state, &c);
+                        xml(format!(
+                            "<CopyObjectResult xmlns=\"{NS}\"><LastModified>{}</LastModified><ETag>{}</ETag></CopyObjectResult>",
+                            format_iso8601_millis(o.last_modified_ms),
+                            esc(&o.etag)
+                        ))
+                    }
+                    Err(e) => s3_error(m, &e),
+                };
+            }
+            let input = PutObjectInput {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                body,
+                content_type: req.header("content-type").map(str::to_string),
+                metadata: metadata(req),
+            };
+            let out = state.world.lock().s3.put_object(input, &c);
+            match out {
+                Ok(o) => {
+                    emit(state, &c);
+                    let mut r = Resp::new(200).header("etag", o.etag).header("x-amz-request-id", c.request_id.clone());
+                    if req.headers.iter().any(|(k, _)| k.starts_with("x-amz-checksum-") || k == "x-amz-sdk-checksum-algorithm" || k == "x-amz-trailer") {
+                        r = r.header("x-amz-checksum-crc32", o.checksum_crc32);
+                    }
+                    r
+                }
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("DELETE", None) => {
+            let c = ctx(state, req);
+            let out = state.world.lock().s3.delete_object(bucket, key, &c);
+            match out {
+                Ok(()) => {
+                    emit(state, &c);
+                    Resp::new(204)
+                }
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("POST", None) if req.has_query("uploads") => {
+            let c = ctx(state, req);
+            let out = state.world.lock().s3.create_multipart_upload(bucket, key, req.header("content-type"), &metadata(req), &c);
+            match out {
+                Ok(id) => xml(format!(
+                    "<InitiateMultipartUploadResult xmlns=\"{NS}\"><Bucket>{}</Bucket><Key>{}</Key><UploadId>{}</UploadId></InitiateMultipartUploadResult>",
+                    esc(bucket),
+                    esc(key),
+                    esc(&id)
+                )),
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("PUT", Some(id)) => {
+            let n: i64 = req.query_param("partNumber").and_then(|s| s.parse().ok()).unwrap_or(0);
+            if req.header("x-amz-copy-source").is_some() {
+                return error_resp(m, 501, "NotImplemented", "asl-sim serve does not implement UploadPartCopy", &[]);
+            }
+            let body = match payload(req) {
+                Ok(b) => b,
+                Err(e) => return s3_error(m, &e),
+            };
+            let c = ctx(state, req);
+            let out = state.world.lock().s3.upload_part(bucket, key, &id, n, body, &c);
+            match out {
+                Ok(etag) => Resp::new(200).header("etag", etag),
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("POST", Some(id)) => {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            let parts: Option<Vec<(i64, String)>> = elements(&body, "Part")
+                .iter()
+                .map(|p| {
+                    let n = elements(p, "PartNumber").first().and_then(|s| s.trim().parse().ok())?;
+                    let e = elements(p, "ETag").first().map(|s| unesc(s))?;
+                    Some((n, e))
+                })
+                .collect();
+            // Every part needs its number and ETag; a body without parts completes nothing.
+            let Some(parts) = parts.filter(|_| body.contains("<CompleteMultipartUpload")) else {
+                return malformed_xml(m);
+            };
+            if parts.is_empty() {
+                return error_resp(m, 400, "InvalidRequest", "You must specify at least one part", &[]);
+            }
+            let c = ctx(state, req);
+            let out = state.world.lock().s3.complete_multipart_upload(bucket, key, &id, &parts, &c);
+            match out {
+                Ok(o) => {
+                    emit(state, &c);
+                    xml(format!(
+                        "<CompleteMultipartUploadResult xmlns=\"{NS}\"><Location>{}</Location><Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+                        esc(&o.location),
+                        esc(&o.bucket),
+                        esc(&o.key),
+                        esc(&o.etag)
+                    ))
+                }
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("GET", Some(id)) => {
+            let out = state.world.lock().s3.list_parts(bucket, key, &id);
+            match out {
+                Ok(parts) => {
+                    let mut x = format!(
+                        "<ListPartsResult xmlns=\"{NS}\"><Bucket>{}</Bucket><Key>{}</Key><UploadId>{}</UploadId><IsTruncated>false</IsTruncated>",
+                        esc(bucket),
+                        esc(key),
+                        esc(&id)
+                    );
+                    for p in parts {
+                        x.push_str(&format!(
+                            "<Part><PartNumber>{}</PartNumber><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size></Part>",
+                            p.part_number,
+                            format_iso8601_millis(p.last_modified_ms),
+                            esc(&p.etag),
+                            p.size
+                        ));
+                    }
+                    x.push_str("</ListPartsResult>");
+                    xml(x)
+                }
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        ("DELETE", Some(id)) => match state.world.lock().s3.abort_multipart_upload(bucket, key, &id) {
+            Ok(()) => Resp::new(204),
+            Err(e) => s3_error(m, &e),
+        },
+        _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(host: &str, path: &str) -> Req {
+        Req {
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: vec![("host".into(), host.into())],
+            body: Default::default(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn addressing() {
+        assert_eq!(address(&req("127.0.0.1:4566", "/b/a%20b/c")), (Some("b".into()), Some("a b/c".into())));
+        assert_eq!(address(&req("localhost:4566", "/b")), (Some("b".into()), None));
+        assert_eq!(address(&req("b.localhost:4566", "/k")), (Some("b".into()), Some("k".into())));
+        assert_eq!(address(&req("b.s3.localhost:4566", "/")), (Some("b".into()), None));
+        assert_eq!(address(&req("127.0.0.1:4566", "/")), (None, None));
+    }
+}

@@ -1,0 +1,594 @@
+//! The SAM/CloudFormation template as serve sees it: the resources serve creates, read
+//! through the one intrinsic resolver ([`crate::cfn`]). Constructs serve cannot emulate are
+//! listed with their line:column, as errors (serve refuses to start) or notices (not
+//! emulated).
+
+pub use crate::cfn::Problem;
+use crate::cfn::{err, scalar, Naming, Options, Resolver, Resource, R};
+use asl_core::tree::{Node, NodeKind, Pos};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use asl_aws::defaults::REGION;
+pub use asl_aws::defaults::ACCOUNT;
+/// The issuer serve's local tokens carry (see `jwt.rs`).
+pub const LOCAL_ISSUER: &str = "https://asl-sim.localhost/issuer";
+pub const LOCAL_AUDIENCE: &str = "asl-sim";
+
+pub struct Settings {
+    pub stack_name: String,
+    pub parameters: BTreeMap<String, String>,
+    pub api_endpoint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BucketDef {
+    pub logical: String,
+    pub name: String,
+    pub eventbridge: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    pub logical: String,
+    pub name: String,
+    pub bus: String,
+    pub pattern: Value,
+    /// PutTargets JSON (`Id`, `Arn`, `Input`, `InputPath`, `InputTransformer`).
+    pub targets: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MachineDef {
+    pub logical: String,
+    pub name: String,
+    pub arn: String,
+    pub express: bool,
+    pub path: PathBuf,
+    pub text: String,
+    pub subs: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub logical: String,
+    pub name: String,
+    pub arn: String,
+    /// The cargo binary (Metadata.BuildProperties.Binary) or the Handler.
+    pub binary: String,
+    pub env: Vec<(String, String)>,
+    pub timeout_s: u64,
+    pub memory_mb: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Integration {
+    /// AWS_PROXY to a Lambda function (payload format 2.0).
+    Lambda { function: String },
+    /// StepFunctions-StartSyncExecution / StepFunctions-StartExecution.
+    StepFunctions { sync: bool, params: BTreeMap<String, String> },
+    /// EventBridge-PutEvents.
+    PutEvents { params: BTreeMap<String, String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub identity_header: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteDef {
+    pub method: String,
+    pub path: String,
+    pub route_key: String,
+    pub integration: Integration,
+    pub authorizer: Option<Authorizer>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiDef {
+    pub logical: String,
+    pub id: String,
+    pub routes: Vec<RouteDef>,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub buckets: Vec<BucketDef>,
+    /// CreateTable requests.
+    pub tables: Vec<(String, Value)>,
+    pub buses: Vec<(String, String)>,
+    pub rules: Vec<RuleDef>,
+    pub machines: Vec<MachineDef>,
+    pub functions: Vec<FunctionDef>,
+    pub api: Option<ApiDef>,
+    pub outputs: Vec<(String, String)>,
+    /// Settings that serve does not emulate (it runs without them).
+    pub notices: Vec<String>,
+}
+
+/// serve's reading of a template: the resolver plus what only serve needs.
+struct Ctx<'a> {
+    cfn: Resolver<'a>,
+    settings: &'a Settings,
+}
+
+impl<'a> std::ops::Deref for Ctx<'a> {
+    type Target = Resolver<'a>;
+    fn deref(&self) -> &Resolver<'a> {
+        &self.cfn
+    }
+}
+
+pub fn load(path: &Path, settings: &Settings) -> Result<Model, Vec<Problem>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Problem { pos: Pos::default(), message: format!("cannot read the template: {e}") }])?;
+    let root = asl_core::tree::load(&text).map_err(|e| vec![Problem { pos: e.pos, message: e.message }])?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    build(&root, &base, settings)
+}
+
+fn build(root: &Node, base: &Path, settings: &Settings) -> Result<Model, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut model = Model::default();
+    for e in root.entries() {
+        match e.key.as_str() {
+            "AWSTemplateFormatVersion" | "Description" | "Parameters" | "Resources" | "Outputs" | "Metadata" => {}
+            "Transform" => {
+                let ok = match &e.value.kind {
+                    NodeKind::String(s) => s == "AWS::Serverless-2016-10-31",
+                    NodeKind::Array(a) => a.iter().all(|n| n.as_str() == Some("AWS::Serverless-2016-10-31")),
+                    _ => false,
+                };
+                if !ok {
+                    problems.push(Problem { pos: e.value.pos, message: "only the AWS::Serverless-2016-10-31 transform is supported".into() });
+                }
+            }
+            "Globals" => model.notices.push(format!("{}: Globals are not applied", e.key_pos)),
+            other => problems.push(Problem { pos: e.key_pos, message: format!("template section {other} is not supported") }),
+        }
+    }
+    // serve is its own JWT issuer unless told otherwise.
+    let fallback_parameters = [("JwtIssuer", LOCAL_ISSUER), ("JwtAudience", LOCAL_AUDIENCE)].map(|(k, v)| (k.to_string(), v.to_string())).into();
+    let options = Options {
+        stack_name: settings.stack_name.clone(),
+        naming: Naming::Stack,
+        parameters: settings.parameters.clone(),
+        fallback_parameters,
+        names: HashMap::new(),
+        api_endpoint: settings.api_endpoint.clone(),
+        hint: "pass --parameter NAME=VALUE".into(),
+    };
+    let cfn = Resolver::new(root, options);
+    for (name, pos) in &cfn.missing_params {
+        problems.push(Problem { pos: *pos, message: format!("parameter {name} has no Default: pass --parameter {name}=VALUE") });
+    }
+    for k in settings.parameters.keys() {
+        if !cfn.params.contains_key(k) && !cfn.missing_params.contains_key(k) {
+            problems.push(Problem { pos: Pos::default(), message: format!("--parameter {k}: the template has no such parameter") });
+        }
+    }
+    let Some(res) = root.get("Resources") else {
+        problems.push(Problem { pos: root.pos, message: "the template has no Resources".into() });
+        return Err(problems);
+    };
+    for r in res.entries() {
+        for k in r.value.entries() {
+            match k.key.as_str() {
+                "Type" | "Properties" | "DeletionPolicy" | "UpdateReplacePolicy" | "Metadata" | "DependsOn" => {}
+                other => problems.push(Problem { pos: k.key_pos, message: format!("{}: resource attribute {other} is not supported", r.key) }),
+            }
+        }
+    }
+    let ctx = Ctx { cfn, settings };
+    let mut api = ApiDef::default();
+    let mut routes: Vec<(String, &Node)> = Vec::new();
+    for (logical, r) in &ctx.resources {
+        if let Err(p) = ctx.resource(logical, r, base, &mut model, &mut api, &mut routes) {
+            problems.push(p);
+        }
+    }
+    for (logical, node) in routes {
+        match ctx.route(&logical, node) {
+            Ok(route) => api.routes.push(route),
+            Err(p) => problems.push(p),
+        }
+    }
+    if !api.id.is_empty() || !api.routes.is_empty() {
+        model.api = Some(api);
+    }
+    for o in root.get("Outputs").map(Node::entries).unwrap_or(&[]) {
+        if let Some(v) = o.value.get("Value") {
+            match ctx.resolve(v) {
+                Ok(v) => model.outputs.push((o.key.clone(), scalar(&v))),
+                Err(p) => problems.push(p),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(model)
+    } else {
+        Err(problems)
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn notice_props(&self, logical: &str, r: &Resource<'_>, known: &[&str], ignored: &[&str], model: &mut Model) -> R<()> {
+        for e in r.props.map(Node::entries).unwrap_or(&[]) {
+            if known.contains(&e.key.as_str()) {
+                continue;
+            }
+            if ignored.contains(&e.key.as_str()) {
+                model.notices.push(format!("{}: {logical}.{} is not emulated", e.key_pos, e.key));
+                continue;
+            }
+            return err(e.key_pos, format!("{logical}: property {} of {} is not supported by asl-sim serve", e.key, r.ty));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resource(
+        &self,
+        logical: &str,
+        r: &'a Resource<'a>,
+        base: &Path,
+        model: &mut Model,
+        api: &mut ApiDef,
+        routes: &mut Vec<(String, &'a Node)>,
+    ) -> R<()> {
+        let pos = r.node.pos;
+        match r.ty.as_str() {
+            "AWS::S3::Bucket" => {
+                self.notice_props(
+                    logical,
+                    r,
+                    &["BucketName", "NotificationConfiguration"],
+                    &["BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls", "VersioningConfiguration", "LifecycleConfiguration", "CorsConfiguration", "Tags"],
+                    model,
+                )?;
+                let notif = self.prop(r, "NotificationConfiguration")?;
+                if let Some(Value::Object(m)) = &notif {
+                    for k in m.keys() {
+                        if k != "EventBridgeConfiguration" {
+                            model.notices.push(format!("{pos}: {logical}.NotificationConfiguration.{k} is not emulated"));
+                        }
+                    }
+                }
+                let eb = notif.as_ref().and_then(|n| n.pointer("/EventBridgeConfiguration/EventBridgeEnabled")).is_some_and(|v| v == &json!(true) || v == &json!("true"));
+                model.buckets.push(BucketDef { logical: logical.into(), name: self.physical_id(logical, pos)?, eventbridge: eb });
+            }
+            "AWS::DynamoDB::Table" => {
+                self.notice_props(
+                    logical,
+                    r,
+                    &["TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"],
+                    &["SSESpecification", "PointInTimeRecoverySpecification", "StreamSpecification", "TimeToLiveSpecification", "Tags", "DeletionProtectionEnabled", "TableClass"],
+                    model,
+                )?;
+                let mut req = Map::new();
+                req.insert("TableName".into(), json!(self.physical_id(logical, pos)?));
+                for k in ["AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+                    if let Some(v) = self.prop(r, k)? {
+                        req.insert(k.into(), v);
+                    }
+                }
+                if !req.contains_key("BillingMode") && !req.contains_key("ProvisionedThroughput") {
+                    req.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
+                }
+                model.tables.push((logical.into(), Value::Object(req)));
+            }
+            "AWS::Events::EventBus" => {
+                self.notice_props(logical, r, &["Name"], &["Tags", "Policy", "DeadLetterConfig", "Description", "KmsKeyIdentifier"], model)?;
+                model.buses.push((logical.into(), self.physical_id(logical, pos)?));
+            }
+            "AWS::Events::Rule" => {
+                self.notice_props(logical, r, &["Name", "EventPattern", "EventBusName", "Targets", "State", "Description"], &["RoleArn"], model)?;
+                let Some(pattern) = self.prop(r, "EventPattern")? else {
+                    return err(pos, format!("{logical}: only rules with an EventPattern are supported (no ScheduleExpression)"));
+                };
+                let bus = self.prop(r, "EventBusName")?.map(|v| scalar(&v)).unwrap_or_else(|| "default".into());
+                let mut targets = Vec::new();
+                for t in self.prop(r, "Targets")?.and_then(|v| v.as_array().cloned()).unwrap_or_default() {
+                    targets.push(t);
+                }
+                model.rules.push(RuleDef { logical: logical.into(), name: self.physical_id(logical, pos)?, bus: bus_name(&bus), pattern, targets });
+            }
+            "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => self.machine(logical, r, base, model)?,
+            "AWS::Serverless::Function" => self.function_res(logical, r, model)?,
+            "AWS::ApiGatewayV2::Api" => {
+                self.notice_props(logical, r, &["Name", "ProtocolType", "Description"], &["CorsConfiguration", "Tags", "DisableExecuteApiEndpoint"], model)?;
+                if self.prop(r, "ProtocolType")?.map(|v| scalar(&v)).as_deref() != Some("HTTP") {
+                    return err(pos, format!("{logical}: only HTTP APIs (ProtocolType: HTTP) are supported"));
+                }
+                if !api.logical.is_empty() {
+                    return err(pos, format!("{logical}: asl-sim serve runs one HTTP API per template ({} is the first)", api.logical));
+                }
+                api.logical = logical.into();
+                api.id = self.physical_id(logical, pos)?;
+            }
+            "AWS::ApiGatewayV2::Route" => routes.push((logical.into(), r.node)),
+            "AWS::ApiGatewayV2::Authorizer" | "AWS::ApiGatewayV2::Integration" => {} // read through the routes
+            "AWS::ApiGatewayV2::Stage" => {
+                let name = self.prop(r, "StageName")?.map(|v| scalar(&v)).unwrap_or_default();
+                if name != "$default" {
+                    model.notices.push(format!("{pos}: {logical}: stage {name} is served at the root, as $default"));
+                }
+                model.notices.push(format!("{pos}: {logical}: throttling and access logs are not emulated"));
+            }
+            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::Queue" => {
+                model.notices.push(format!("{pos}: {logical} ({}) is not enforced or emulated", r.ty));
+            }
+            other => return err(pos, format!("{logical}: resource type {other} is not supported by asl-sim serve")),
+        }
+        Ok(())
+    }
+
+    fn machine(&self, logical: &str, r: &Resource<'_>, base: &Path, model: &mut Model) -> R<()> {
+        let pos = r.node.pos;
+        self.notice_props(
+            logical,
+            r,
+            &["Type", "DefinitionUri", "DefinitionSubstitutions", "Events", "Name", "StateMachineType", "StateMachineName", "Definition", "DefinitionString"],
+            &["Policies", "Role", "RoleArn", "Logging", "LoggingConfiguration", "Tracing", "TracingConfiguration", "Tags", "PermissionsBoundary"],
+            model,
+        )?;
+        let arn = self.physical_id(logical, pos)?;
+        let name = arn.rsplit(':').next().unwrap_or(logical).to_string();
+        let ty = self.prop(r, "Type")?.or(self.prop(r, "StateMachineType")?).map(|v| scalar(&v)).unwrap_or_else(|| "STANDARD".into());
+        let express = match ty.as_str() {
+            "STANDARD" => false,
+            "EXPRESS" => true,
+            other => return err(pos, format!("{logical}: unknown state machine Type {other}")),
+        };
+        let subs: HashMap<String, String> = match self.prop(r, "DefinitionSubstitutions")? {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
+            Some(_) => return err(pos, format!("{logical}: DefinitionSubstitutions must be a map")),
+            None => HashMap::new(),
+        };
+        let (path, text) = if let Some(uri) = self.prop(r, "DefinitionUri")? {
+            let Some(rel) = uri.as_str() else { return err(pos, format!("{logical}: only a local file DefinitionUri is supported")) };
+            let path = base.join(rel);
+            let text = std::fs::read_to_string(&path).map_err(|e| Problem { pos, message: format!("{logical}: cannot read {}: {e}", path.display()) })?;
+            (path, text)
+        } else if let Some(d) = self.prop(r, "Definition")? {
+            (PathBuf::from(format!("{logical}.Definition")), serde_json::to_string_pretty(&d).unwrap_or_default())
+        } else if let Some(Value::String(s)) = self.prop(r, "DefinitionString")? {
+            (PathBuf::from(format!("{logical}.DefinitionString")), s)
+        } else {
+            return err(pos, format!("{logical}: the state machine has no DefinitionUri or Definition"));
+        };
+        // SAM events.
+        for e in r.props.and_then(|p| p.get("Events")).map(Node::entries).unwrap_or(&[]) {
+            let ev = &e.value;
+            let ety = ev.get("Type").and_then(Node::as_str).unwrap_or("");
+            if ety != "EventBridgeRule" && ety != "CloudWatchEvent" {
+                return err(ev.pos, format!("{logical}.Events.{}: event type {ety} is not supported (EventBridgeRule only)", e.key));
+            }
+            let p = ev.get("Properties");
+            let get = |k: &str| -> R<Option<Value>> { p.and_then(|p| p.get(k)).map(|n| self.resolve(n)).transpose() };
+            for pe in p.map(Node::entries).unwrap_or(&[]) {
+                match pe.key.as_str() {
+                    "Pattern" | "EventBusName" | "Input" | "InputPath" | "InputTransformer" | "RuleName" | "Target" | "State" => {}
+                    "RetryPolicy" | "DeadLetterConfig" => model.notices.push(format!(
+                        "{}: {logical}.Events.{}.{}: delivery to the local state machine does not fail, so retries and the dead-letter queue are not emulated",
+                        pe.key_pos, e.key, pe.key
+                    )),
+                    other => return err(pe.key_pos, format!("{logical}.Events.{}: property {other} is not supported", e.key)),
+                }
+            }
+            let Some(pattern) = get("Pattern")? else { return err(ev.pos, format!("{logical}.Events.{}: a Pattern is required", e.key)) };
+            let bus = get("EventBusName")?.map(|v| scalar(&v)).unwrap_or_else(|| "default".into());
+            let mut target = Map::new();
+            let id = get("Target")?.and_then(|t| t.get("Id").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| format!("{logical}{}StepFunctionsTarget", e.key));
+            target.insert("Id".into(), json!(id));
+            target.insert("Arn".into(), json!(arn));
+            for k in ["Input", "InputPath", "InputTransformer"] {
+                if let Some(v) = get(k)? {
+                    target.insert(k.into(), v);
+                }
+            }
+            let rule_name = get("RuleName")?.map(|v| scalar(&v)).unwrap_or_else(|| format!("{}-{logical}{}", self.settings.stack_name, e.key));
+            model.rules.push(RuleDef {
+                logical: format!("{logical}{}", e.key),
+                name: rule_name,
+                bus: bus_name(&bus),
+                pattern,
+                targets: vec![Value::Object(target)],
+            });
+        }
+        model.machines.push(MachineDef { logical: logical.into(), name, arn, express, path, text, subs });
+        Ok(())
+    }
+
+    fn function_res(&self, logical: &str, r: &Resource<'_>, model: &mut Model) -> R<()> {
+        let pos = r.node.pos;
+        self.notice_props(
+            logical,
+            r,
+            &["CodeUri", "Handler", "Runtime", "Environment", "Timeout", "MemorySize", "FunctionName"],
+            &["Architectures", "Policies", "Role", "Tracing", "Tags", "ReservedConcurrentExecutions", "LoggingConfig", "Description"],
+            model,
+        )?;
+        if let Some(ev) = r.props.and_then(|p| p.get("Events")) {
+            return err(ev.pos, format!("{logical}: function Events are not supported; declare AWS::ApiGatewayV2 routes"));
+        }
+        let runtime = self.prop(r, "Runtime")?.map(|v| scalar(&v)).unwrap_or_default();
+        if !runtime.starts_with("provided") {
+            return err(pos, format!("{logical}: runtime {runtime} is not supported: serve runs custom-runtime (provided.*) binaries"));
+        }
+        let binary = r
+            .node
+            .get("Metadata")
+            .and_then(|m| m.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+            .and_then(Node::as_str)
+            .map(str::to_string)
+            .or(self.prop(r, "Handler")?.map(|v| scalar(&v)))
+            .unwrap_or_else(|| "bootstrap".into());
+        let mut env = Vec::new();
+        if let Some(Value::Object(vars)) = self.prop(r, "Environment")?.and_then(|e| e.get("Variables").cloned()) {
+            for (k, v) in vars {
+                env.push((k, scalar(&v)));
+            }
+        }
+        let num = |v: Option<Value>, d: u64| v.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(d);
+        let name = self.physical_id(logical, pos)?;
+        model.functions.push(FunctionDef {
+            logical: logical.into(),
+            arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
+            name,
+            binary,
+            env,
+            timeout_s: num(self.prop(r, "Timeout")?, 3),
+            memory_mb: num(self.prop(r, "MemorySize")?, 128),
+        });
+        Ok(())
+    }
+
+    fn route(&self, logical: &str, node: &Node) -> R<RouteDef> {
+        let r = &self.resources[logical];
+        let pos = node.pos;
+        let key = self.prop(r, "RouteKey")?.map(|v| scalar(&v)).ok_or(Problem { pos, message: format!("{logical}: RouteKey is required") })?;
+        let (method, path) = match key.split_once(' ') {
+            Some((m, p)) => (m.to_string(), p.to_string()),
+            None if key == "$default" => ("ANY".to_string(), "$default".to_string()),
+            None => return err(pos, format!("{logical}: RouteKey {key} is not METHOD /path")),
+        };
+        let target = self.prop(r, "Target")?.map(|v| scalar(&v)).unwrap_or_default();
+        let Some(int_id) = target.strip_prefix("integrations/") else {
+            return err(pos, format!("{logical}: Target must be integrations/ID"));
+        };
+        let int_logical = self.logical_of(int_id, "AWS::ApiGatewayV2::Integration").ok_or(Problem { pos, message: format!("{logical}: no integration {int_id}") })?;
+        let integration = self.integration(int_logical)?;
+        let auth_type = self.prop(r, "AuthorizationType")?.map(|v| scalar(&v)).unwrap_or_else(|| "NONE".into());
+        let authorizer = match auth_type.as_str() {
+            "NONE" => None,
+            "JWT" => {
+                let id = self.prop(r, "AuthorizerId")?.map(|v| scalar(&v)).unwrap_or_default();
+                let a = self.logical_of(&id, "AWS::ApiGatewayV2::Authorizer").ok_or(Problem { pos, message: format!("{logical}: no authorizer {id}") })?;
+                Some(self.authorizer(a)?)
+            }
+            other => return err(pos, format!("{logical}: AuthorizationType {other} is not supported (NONE or JWT)")),
+        };
+        if let Some(n) = r.props.and_then(|p| p.get("AuthorizationScopes")) {
+            return err(n.pos, format!("{logical}: AuthorizationScopes are not supported"));
+        }
+        Ok(RouteDef { method, path, route_key: key, integration, authorizer })
+    }
+
+    /// The logical id of a resource of type `ty` whose physical id is `id`.
+    fn logical_of(&self, id: &str, ty: &str) -> Option<&str> {
+        self.resources.iter().find(|(l, r)| r.ty == ty && self.physical_id(l, Pos::default()).ok().as_deref() == Some(id)).map(|(l, _)| l.as_str())
+    }
+
+    fn integration(&self, logical: &str) -> R<Integration> {
+        let r = &self.resources[logical];
+        let pos = r.node.pos;
+        let ty = self.prop(r, "IntegrationType")?.map(|v| scalar(&v)).unwrap_or_default();
+        if ty != "AWS_PROXY" {
+            return err(pos, format!("{logical}: IntegrationType {ty} is not supported (AWS_PROXY only)"));
+        }
+        let params: BTreeMap<String, String> = match self.prop(r, "RequestParameters")? {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
+            _ => BTreeMap::new(),
+        };
+        match self.prop(r, "IntegrationSubtype")?.map(|v| scalar(&v)) {
+            None => {
+                let uri = self.prop(r, "IntegrationUri")?.map(|v| scalar(&v)).unwrap_or_default();
+                let version = self.prop(r, "PayloadFormatVersion")?.map(|v| scalar(&v)).unwrap_or_else(|| "2.0".into());
+                if version != "2.0" {
+                    return err(pos, format!("{logical}: Lambda payload format {version} is not supported (2.0 only)"));
+                }
+                let function = crate::lambda::function_name_from_arn(&uri)
+                    .ok_or(Problem { pos, message: format!("{logical}: IntegrationUri {uri} is not a Lambda function ARN") })?;
+                Ok(Integration::Lambda { function })
+            }
+            Some(s) if s == "StepFunctions-StartSyncExecution" => Ok(Integration::StepFunctions { sync: true, params }),
+            Some(s) if s == "StepFunctions-StartExecution" => Ok(Integration::StepFunctions { sync: false, params }),
+            Some(s) if s == "EventBridge-PutEvents" => Ok(Integration::PutEvents { params }),
+            Some(other) => err(pos, format!("{logical}: IntegrationSubtype {other} is not supported")),
+        }
+    }
+
+    fn authorizer(&self, logical: &str) -> R<Authorizer> {
+        let r = &self.resources[logical];
+        let pos = r.node.pos;
+        let ty = self.prop(r, "AuthorizerType")?.map(|v| scalar(&v)).unwrap_or_default();
+        if ty != "JWT" {
+            return err(pos, format!("{logical}: AuthorizerType {ty} is not supported (JWT only)"));
+        }
+        let cfg = self.prop(r, "JwtConfiguration")?.unwrap_or(Value::Null);
+        let issuer = cfg.get("Issuer").map(scalar).unwrap_or_default();
+        let audience = match cfg.get("Audience") {
+            Some(Value::Array(a)) => a.iter().map(scalar).collect(),
+            Some(v) => vec![scalar(v)],
+            None => vec![],
+        };
+        let source = self.prop(r, "IdentitySource")?.and_then(|v| v.as_array().and_then(|a| a.first().map(scalar)).or(v.as_str().map(str::to_string)));
+        let identity_header = match source.as_deref().and_then(|s| s.strip_prefix("$request.header.")) {
+            Some(h) => h.to_ascii_lowercase(),
+            None => return err(pos, format!("{logical}: IdentitySource must be $request.header.NAME")),
+        };
+        Ok(Authorizer { issuer, audience, identity_header })
+    }
+}
+
+/// A bus name or ARN → the name.
+fn bus_name(s: &str) -> String {
+    s.rsplit('/').next().unwrap_or(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings { stack_name: "app".into(), parameters: BTreeMap::new(), api_endpoint: "http://127.0.0.1:3000".into() }
+    }
+
+    #[test]
+    fn intrinsics() {
+        let t = r#"
+Parameters:
+  P: {Type: String, Default: x}
+Resources:
+  B:
+    Type: AWS::S3::Bucket
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Sub "${AWS::StackName}-bus-${P}"
+  R:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !GetAtt Bus.Name
+      EventPattern: {source: [!Ref B]}
+      Targets:
+        - Id: t
+          Arn: !Join [":", ["a", {"Fn::Sub": ["${X}", {X: !GetAtt B.Arn}]}]]
+Outputs:
+  O: {Value: !Sub "${B.Arn}/*"}
+"#;
+        let root = asl_core::tree::load(t).unwrap();
+        let m = build(&root, Path::new("."), &settings()).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(m.buses[0].1, "app-bus-x");
+        assert_eq!(m.rules[0].bus, "app-bus-x");
+        assert_eq!(m.rules[0].pattern, json!({"source": ["app-b"]}));
+        assert_eq!(m.rules[0].targets[0]["Arn"], json!("a:arn:aws:s3:::app-b"));
+        assert_eq!(m.outputs[0].1, "arn:aws:s3:::app-b/*");
+    }
+
+    #[test]
+    fn unsupported_is_reported_with_position() {
+        let t = "Resources:\n  Q:\n    Type: AWS::Kinesis::Stream\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      Foo: !ImportValue x\n";
+        let root = asl_core::tree::load(t).unwrap();
+        let p = build(&root, Path::new("."), &settings()).unwrap_err();
+        let text: Vec<String> = p.iter().map(|p| format!("{}: {}", p.pos, p.message)).collect();
+        assert!(text.iter().any(|t| t.starts_with("3:") && t.contains("AWS::Kinesis::Stream")), "{text:?}");
+        assert!(text.iter().any(|t| t.starts_with("7:") && t.contains("Foo")), "{text:?}");
+    }
+}
