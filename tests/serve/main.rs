@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
+mod attacks;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
@@ -47,6 +49,9 @@ struct Serve {
 
 impl Serve {
     fn start(params: &[&str]) -> Serve {
+        Serve::start_with(params, Default::default())
+    }
+    fn start_with(params: &[&str], limits: asl_serve::ConnectionLimits) -> Serve {
         let n = std::sync::atomic::AtomicU64::new(0);
         let data_dir = std::env::temp_dir().join(format!(
             "asl-serve-test-{}-{}-{}",
@@ -67,6 +72,7 @@ impl Serve {
             stack_name: "file-manager".into(),
             function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
             quiet: std::env::var("SERVE_LOG").is_err(),
+            limits,
         };
         let (handle, banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         assert!(banner.contains(&format!("http://{}", handle.api_addr)), "{banner}");
@@ -560,6 +566,7 @@ fn unknown_routes_and_template_errors() {
         stack_name: "x".into(),
         function_binaries: vec![],
         quiet: true,
+        limits: Default::default(),
     };
     let err = asl_serve::start(&args).err().expect("refused");
     assert!(err.contains("t.yaml:5:5") && err.contains("AWS::Kinesis::Stream"), "{err}");

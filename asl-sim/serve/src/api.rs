@@ -2,7 +2,7 @@
 //! (Lambda proxy with payload format 2.0, StepFunctions-StartSyncExecution /
 //! StartExecution and EventBridge-PutEvents with their request-parameter mappings).
 
-use super::http::{blocking, BoxFut, Req, Resp};
+use super::http::{blocking, Admitted, BodyError, BoxFut, Front, Head, Req, Resp};
 use super::template::{Integration, RouteDef};
 use super::{exec, json_api, State};
 use base64::Engine;
@@ -13,13 +13,58 @@ use std::time::Instant;
 
 const JSON: &str = "application/json";
 
-pub fn handle(state: Arc<State>, req: Req) -> BoxFut {
-    blocking(move || {
-        let t = Instant::now();
-        let (resp, what) = route(&state, &req);
-        state.log(format_args!("api {} {} {} → {what} {:.1} ms", resp.status, req.method, req.path, t.elapsed().as_secs_f64() * 1000.0));
-        resp
-    })
+/// API Gateway HTTP APIs take payloads up to 10 MB
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+pub const API_MAX_PAYLOAD: u64 = 10 * 1024 * 1024;
+
+pub struct ApiFront {
+    pub state: Arc<State>,
+}
+
+/// The route found and the identity checked from the head.
+pub struct Ticket {
+    route: usize,
+    path_params: BTreeMap<String, String>,
+    claims: Option<Value>,
+    what: String,
+}
+
+impl Front for ApiFront {
+    type Ticket = Ticket;
+
+    /// Routing and the JWT authorizer run on the head: a request without a valid token is
+    /// refused before a byte of its body is read.
+    fn admit(&self, head: &Head) -> Result<Admitted<Ticket>, Resp> {
+        match admit(&self.state, head) {
+            Ok(ticket) => Ok(Admitted { limit: API_MAX_PAYLOAD, ticket }),
+            Err((r, what)) => {
+                self.state.log(format_args!("api {} {} {} → {what}", r.status, head.method, head.path));
+                Err(r)
+            }
+        }
+    }
+
+    fn body_error(&self, head: &Head, e: BodyError) -> Resp {
+        // API Gateway's answers: 413 for a payload over its quota; a body that never
+        // arrives whole is not documented, 400 "Bad Request" is its generic client error.
+        let r = match e {
+            BodyError::TooLarge { .. } => message(413, "Request Entity Too Large"),
+            BodyError::Incomplete => message(400, "Bad Request"),
+            BodyError::Timeout => message(408, "Request Timeout"),
+        };
+        self.state.log(format_args!("api {} {} {} → body refused ({e:?})", r.status, head.method, head.path));
+        r
+    }
+
+    fn handle(&self, req: Req, ticket: Ticket) -> BoxFut {
+        let state = self.state.clone();
+        blocking(move || {
+            let t = Instant::now();
+            let resp = integrate(&state, &req, ticket.route, &ticket.path_params, ticket.claims.as_ref());
+            state.log(format_args!("api {} {} {} → {} {:.1} ms", resp.status, req.method, req.path, ticket.what, t.elapsed().as_secs_f64() * 1000.0));
+            resp
+        })
+    }
 }
 
 fn message(status: u16, m: &str) -> Resp {
@@ -76,14 +121,15 @@ fn find_route<'a>(routes: &'a [RouteDef], method: &str, path: &str) -> Option<(&
     best.map(|(r, p, _)| (r, p)).or_else(|| routes.iter().find(|r| r.path == "$default").map(|r| (r, BTreeMap::new())))
 }
 
-fn route(state: &Arc<State>, req: &Req) -> (Resp, String) {
-    let Some(api) = &state.api else { return (message(404, "Not Found"), "no HTTP API in the template".into()) };
+fn admit(state: &Arc<State>, req: &Head) -> Result<Ticket, (Resp, String)> {
+    let Some(api) = &state.api else { return Err((message(404, "Not Found"), "no HTTP API in the template".into())) };
     let Some((route, path_params)) = find_route(&api.routes, &req.method, &req.path) else {
         if req.method == "GET" && req.path == "/.well-known/jwks.json" {
-            return (Resp::json(200, JSON, &state.issuer.jwks()), "local JWKS".into());
+            return Err((Resp::json(200, JSON, &state.issuer.jwks()), "local JWKS".into()));
         }
-        return (message(404, "Not Found"), "no route".into());
+        return Err((message(404, "Not Found"), "no route".into()));
     };
+    let index = api.routes.iter().position(|r| std::ptr::eq(r, route)).unwrap_or(0);
     let what = match &route.integration {
         Integration::Lambda { function } => format!("Lambda {function}"),
         Integration::StepFunctions { sync, params } => format!(
@@ -105,18 +151,23 @@ fn route(state: &Arc<State>, req: &Req) -> (Resp, String) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     let r = message(401, "Unauthorized").header("www-authenticate", format!("Bearer scope=\"\" error=\"invalid_token\" error_description=\"{e}\""));
-                    return (r, format!("{what} (401: {e})"));
+                    return Err((r, format!("{what} (401: {e})")));
                 }
             }
         }
     };
-    let ctx = RequestCtx { state, req, route, path_params: &path_params, claims: claims.as_ref(), request_id: state.uuid() };
+    Ok(Ticket { route: index, path_params, claims, what })
+}
+
+fn integrate(state: &Arc<State>, req: &Req, route: usize, path_params: &BTreeMap<String, String>, claims: Option<&Value>) -> Resp {
+    let Some(route) = state.api.as_ref().and_then(|a| a.routes.get(route)) else { return message(500, "Internal Server Error") };
+    let ctx = RequestCtx { state, req, route, path_params, claims, request_id: state.uuid() };
     let resp = match &route.integration {
         Integration::Lambda { function } => ctx.lambda(function),
         Integration::StepFunctions { sync, params } => ctx.step_functions(*sync, params),
         Integration::PutEvents { params } => ctx.put_events(params),
     };
-    (resp.header("apigw-requestid", ctx.request_id.clone()), what)
+    resp.header("apigw-requestid", ctx.request_id.clone())
 }
 
 struct RequestCtx<'a> {
@@ -210,6 +261,57 @@ impl RequestCtx<'_> {
         }
         out.push_str(rest);
         out
+    }
+
+    /// A mapping whose result is a JSON document (StartExecution's `Input`, PutEvents'
+    /// `Detail`): each `${selector}` is encoded for where it stands, so no value can change
+    /// the document's structure (a `sub` of `mallory","user":"alice` stays one string).
+    /// Inside a JSON string a value is escaped as JSON string content (what API Gateway's
+    /// `$util.escapeJavaScript` is for); elsewhere it is inserted as one JSON value: a
+    /// JSON text re-serialised, anything else as a JSON string. `Err` carries the parse
+    /// error of a selector that had to be a JSON document (`${request.body}`) and is not.
+    fn mapping_json(&self, v: &str) -> Result<String, String> {
+        if v.starts_with('$') && !v.starts_with("${") {
+            return Ok(self.mapping(v));
+        }
+        let mut out = String::with_capacity(v.len());
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut rest = v;
+        loop {
+            let Some(i) = rest.find("${") else {
+                out.push_str(rest);
+                return Ok(out);
+            };
+            for c in rest[..i].chars() {
+                if in_string && escaped {
+                    escaped = false;
+                } else if in_string && c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = !in_string;
+                }
+            }
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                return Ok(out);
+            };
+            let sel = &after[..end];
+            let value = self.selector(sel).unwrap_or_default();
+            if in_string {
+                let quoted = Value::String(value).to_string();
+                out.push_str(&quoted[1..quoted.len() - 1]);
+            } else {
+                match serde_json::from_str::<Value>(&value) {
+                    Ok(doc) => out.push_str(&doc.to_string()),
+                    Err(e) if sel == "request.body" => return Err(e.to_string()),
+                    Err(_) => out.push_str(&Value::String(value).to_string()),
+                }
+            }
+            rest = &after[end + 1..];
+        }
     }
 
     fn lambda(&self, function: &str) -> Resp {
@@ -313,14 +415,23 @@ impl RequestCtx<'_> {
         let Some(m) = self.state.machine_by_arn(&arn) else {
             return Resp::json(400, JSON, &json!({"__type": "StateMachineDoesNotExist", "message": format!("State Machine Does Not Exist: '{arn}'")}));
         };
-        let input_text = params.get("Input").map(|v| self.mapping(v)).unwrap_or_else(|| "{}".into());
-        let input: Value = match serde_json::from_str(&input_text) {
+        let input_text = match params.get("Input").map(|v| self.mapping_json(v)) {
+            None => Ok("{}".to_string()),
+            Some(r) => r,
+        };
+        if let Ok(Err((c, msg))) = input_text.as_deref().map(super::validate::input_size) {
+            return Resp::json(400, JSON, &json!({"__type": c, "message": msg}));
+        }
+        let input: Value = match input_text.map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
             Ok(v) => v,
             Err(e) => {
                 return Resp::json(400, JSON, &json!({"__type": "InvalidExecutionInput", "message": format!("Invalid State Machine Execution Input: '{e}'")}))
             }
         };
         let name = params.get("Name").map(|v| self.mapping(v)).filter(|n| !n.is_empty());
+        if let Some(Err((c, msg))) = name.as_deref().map(|n| super::validate::name("name", n)) {
+            return Resp::json(400, JSON, &json!({"__type": c, "message": msg}));
+        }
         if sync {
             if !m.express {
                 return Resp::json(400, JSON, &json!({"__type": "StateMachineTypeNotSupported", "message": "This operation is not supported by this type of state machine"}));
@@ -336,7 +447,16 @@ impl RequestCtx<'_> {
     }
 
     fn put_events(&self, params: &BTreeMap<String, String>) -> Resp {
-        let get = |k: &str| params.get(k).map(|v| self.mapping(v));
+        let get = |k: &str| {
+            params.get(k).map(|v| {
+                if k == "Detail" {
+                    // A body that is not JSON makes the Detail malformed, as the body itself.
+                    self.mapping_json(v).unwrap_or_else(|_| self.body_text())
+                } else {
+                    self.mapping(v)
+                }
+            })
+        };
         let resources = get("Resources").map(|r| match serde_json::from_str::<Vec<String>>(&r) {
             Ok(v) => v,
             Err(_) => r.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),

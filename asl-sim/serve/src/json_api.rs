@@ -19,14 +19,16 @@ fn content_type(prefix: &str) -> &'static str {
     }
 }
 
-fn error(prefix: &str, status: u16, code: &str, message: &str) -> Resp {
+pub fn error(prefix: &str, status: u16, code: &str, message: &str) -> Resp {
     let ty = if prefix.starts_with("DynamoDB") { format!("com.amazonaws.dynamodb.v20120810#{code}") } else { code.to_string() };
     Resp::json(status, content_type(prefix), &json!({"__type": ty, "message": message})).header("x-amzn-errortype", code)
 }
 
 pub fn auth_error(prefix: &str, e: &AuthError) -> Resp {
     // The JSON services name these differently from S3.
+    let unsigned_headers = e.extra.iter().find(|(k, _)| k == "HeadersNotSigned").map(|(_, v)| v.as_str());
     let code = match e.code {
+        "AccessDenied" if unsigned_headers.is_some() => "InvalidSignatureException",
         "SignatureDoesNotMatch" => "InvalidSignatureException",
         "InvalidAccessKeyId" => "UnrecognizedClientException",
         "RequestTimeTooSkewed" => "InvalidSignatureException",
@@ -36,6 +38,7 @@ pub fn auth_error(prefix: &str, e: &AuthError) -> Resp {
     let msg = match code {
         "UnrecognizedClientException" => "The security token included in the request is invalid.".to_string(),
         "MissingAuthenticationTokenException" => "Request is missing Authentication Token".to_string(),
+        "InvalidSignatureException" if unsigned_headers.is_some() => format!("{}: {}", e.message, unsigned_headers.unwrap_or("")),
         _ => e.message.clone(),
     };
     error(prefix, if e.status == 400 { 400 } else { 400.max(e.status) }, code, &msg)
@@ -91,7 +94,9 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
     let input = || -> Result<Value, Resp> {
         match body.get("input") {
             None | Some(Value::Null) => Ok(json!({})),
-            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| error(p, 400, "InvalidExecutionInput", &format!("Invalid State Machine Execution Input: '{e}'"))),
+            Some(Value::String(s)) => super::validate::input_size(s)
+                .map_err(|(c, m)| error(p, 400, &c, &m))
+                .and_then(|_| serde_json::from_str(s).map_err(|e| error(p, 400, "InvalidExecutionInput", &format!("Invalid State Machine Execution Input: '{e}'")))),
             Some(_) => Err(error(p, 400, "InvalidExecutionInput", "input must be a string")),
         }
     };
@@ -123,6 +128,9 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
                 Ok(v) => v,
                 Err(r) => return r,
             };
+            if let Some(Err((c, msg))) = str_field(body, "name").map(|n| super::validate::name("name", n)) {
+                return error(p, 400, &c, &msg);
+            }
             match exec::start_async(state, &m, str_field(body, "name").map(str::to_string), input) {
                 Ok((arn, start)) => Resp::json(200, JSON10, &json!({"executionArn": arn, "startDate": epoch(start)})),
                 Err((c, msg)) => error(p, 400, &c, &msg),
@@ -140,6 +148,9 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
                 Ok(v) => v,
                 Err(r) => return r,
             };
+            if let Some(Err((c, msg))) = str_field(body, "name").map(|n| super::validate::name("name", n)) {
+                return error(p, 400, &c, &msg);
+            }
             let name = str_field(body, "name").map(str::to_string).unwrap_or_else(|| state.uuid());
             let rec = exec::run(state, &m, &name, input);
             Resp::json(200, JSON10, &sync_result(&rec))

@@ -84,18 +84,45 @@ impl Issuer {
         if !aud_ok {
             return Err("the token does not have a valid audience".into());
         }
-        match claims.get("exp").and_then(Value::as_i64) {
-            Some(exp) if exp > now => {}
-            Some(_) => return Err("the token has expired".into()),
-            None => return Err("the token has no exp claim".into()),
-        }
-        for k in ["nbf", "iat"] {
-            if claims.get(k).and_then(Value::as_i64).is_some_and(|t| t > now + 5) {
-                return Err(format!("the token's {k} is in the future"));
-            }
+        check_times(&claims, now)?;
+        // The integrations identify the caller by `sub`: a token without one (or with a
+        // number, an object, "") would act as a user nobody is.
+        match claims.get("sub") {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            _ => return Err("the token has no valid sub claim".into()),
         }
         Ok(claims)
     }
+}
+
+/// Leeway for clocks that differ a little (RFC 7519 §4.1.4 allows "some small leeway").
+const LEEWAY_SECONDS: f64 = 5.0;
+
+/// `exp` (required), `nbf` and `iat` (optional) are RFC 7519 NumericDates: JSON numbers,
+/// integer or not. Any other type makes the token invalid, as API Gateway's JWT authorizer
+/// validates them (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html):
+/// `exp` after now, `nbf` and `iat` before now.
+fn check_times(claims: &Value, now: i64) -> Result<(), String> {
+    let now = now as f64;
+    let date = |k: &str| -> Result<Option<f64>, String> {
+        match claims.get(k) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| format!("the token's {k} claim is not a NumericDate")),
+            Some(_) => Err(format!("the token's {k} claim is not a NumericDate")),
+        }
+    };
+    match date("exp")? {
+        None => return Err("the token has no exp claim".into()),
+        Some(exp) if exp <= now => return Err("the token has expired".into()),
+        Some(_) => {}
+    }
+    if date("nbf")?.is_some_and(|t| t > now + LEEWAY_SECONDS) {
+        return Err("the token is not valid yet (nbf is in the future)".into());
+    }
+    if date("iat")?.is_some_and(|t| t > now + LEEWAY_SECONDS) {
+        return Err("the token's iat is in the future".into());
+    }
+    Ok(())
 }
 
 fn decode_json(part: &str) -> Option<Value> {
@@ -170,5 +197,43 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(parse_duration("1h"), Some(3600));
         assert_eq!(parse_duration("-5m"), Some(-300));
+    }
+
+    /// The claims an attacker controls the types of (issue 18): each refused with its reason.
+    #[test]
+    fn claim_types_and_times() {
+        let dir = std::env::temp_dir().join(format!("asl-sim-jwt-claims-{}", std::process::id()));
+        let i = Issuer::open(&dir).unwrap();
+        let aud = vec!["a".to_string()];
+        let base = claims("alice", "iss", "a", 1000, 3600);
+        let with = |k: &str, v: Value| {
+            let mut c = base.clone();
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v;
+            }
+            i.sign(&c).unwrap()
+        };
+        let check = |t: String| i.verify(&t, "iss", &aud, 1000);
+        assert!(check(with("exp", json!(4600.5))).is_ok(), "a fractional exp is a NumericDate");
+        for (k, v, why) in [
+            ("sub", Value::Null, "sub"),
+            ("sub", json!(""), "sub"),
+            ("sub", json!(42), "sub"),
+            ("sub", json!({"user": "alice"}), "sub"),
+            ("exp", Value::Null, "no exp"),
+            ("exp", json!("4600"), "NumericDate"),
+            ("exp", json!(999.5), "expired"),
+            ("nbf", json!(2000.5), "not valid yet"),
+            ("nbf", json!("2000"), "NumericDate"),
+            ("nbf", json!(true), "NumericDate"),
+            ("iat", json!(2000.25), "iat"),
+            ("iat", json!("1000"), "NumericDate"),
+        ] {
+            let e = check(with(k, v.clone())).expect_err(&format!("{k}={v} accepted"));
+            assert!(e.contains(why), "{k}={v}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

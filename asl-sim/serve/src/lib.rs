@@ -30,6 +30,7 @@ mod sns;
 mod sqs;
 pub mod sigv4;
 pub use asl_world::template;
+mod validate;
 
 use crate::world::{ChildMachine, SharedWorld, World};
 use asl_core::engine::ExecutionType;
@@ -77,6 +78,29 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// Connection limits of both front doors.
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
+}
+
+/// How long a client may take and how many may be served at once (see the SECURITY section of docs/serve.md).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Most milliseconds to send a request head, and to keep an idle connection open between requests.
+    #[arg(long, default_value_t = 20_000)]
+    pub header_timeout_ms: u64,
+    /// Most milliseconds between two bytes of a request body.
+    #[arg(long, default_value_t = 20_000)]
+    pub idle_timeout_ms: u64,
+    /// Concurrent connections per front door; more clients wait until one ends.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits { header_timeout_ms: 20_000, idle_timeout_ms: 20_000, max_connections: 256 }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -232,6 +256,10 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         let (def, diags) = asl_core::load_definition(&m.text, &m.subs);
         let fatal: Vec<_> = diags.iter().filter(|d| d.severity == asl_core::diagnostic::Severity::Error).collect();
         let name = m.path.display().to_string();
+        if let Err((_, message)) = validate::name("name", &m.name) {
+            errors.push(format!("{name}: state machine {}: {message}\n", m.logical));
+            continue;
+        }
         if !fatal.is_empty() || def.is_none() {
             for d in fatal {
                 errors.push(crate::render::diagnostic(&name, &m.text, d));
@@ -351,10 +379,13 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     {
-        let s = state.clone();
-        runtime.spawn(http::serve(aws_listener, rx.clone(), move |req| aws::handle(s.clone(), req)));
-        let s = state.clone();
-        runtime.spawn(http::serve(api_listener, rx, move |req| api::handle(s.clone(), req)));
+        let limits = http::Limits {
+            header_timeout: Some(std::time::Duration::from_millis(args.limits.header_timeout_ms)),
+            body_idle_timeout: Some(std::time::Duration::from_millis(args.limits.idle_timeout_ms)),
+            max_connections: args.limits.max_connections,
+        };
+        runtime.spawn(http::serve_front(aws_listener, rx.clone(), Arc::new(aws::AwsFront { state: state.clone() }), limits));
+        runtime.spawn(http::serve_front(api_listener, rx, Arc::new(api::ApiFront { state: state.clone() }), limits));
     }
 
     let banner = banner(&state, &model, &notices, &args.template, restored, args, t0);

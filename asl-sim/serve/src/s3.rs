@@ -37,6 +37,10 @@ pub fn error_resp(method: &str, status: u16, code: &str, message: &str, extra: &
     }
 }
 
+fn malformed_xml(method: &str) -> Resp {
+    error_resp(method, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", &[])
+}
+
 fn s3_error(method: &str, e: &S3Error) -> Resp {
     error_resp(method, e.status, &e.code, &e.message, &e.extra)
 }
@@ -97,33 +101,10 @@ fn emit(state: &Arc<State>, c: &CallContext) {
     exec::dispatch(state);
 }
 
-/// The body, with `aws-chunked` framing removed (chunk signatures are not checked).
+/// The object data: the AWS front door has already checked it against the signature and
+/// removed any `aws-chunked` framing (sigv4::check_payload).
 fn payload(req: &Req) -> Result<Vec<u8>, S3Error> {
-    let chunked = req.header("content-encoding").is_some_and(|e| e.contains("aws-chunked"))
-        || req.header("x-amz-content-sha256").is_some_and(|h| h.starts_with("STREAMING-"));
-    if !chunked {
-        return Ok(req.body.to_vec());
-    }
-    let b = &req.body[..];
-    let mut out = Vec::new();
-    let mut i = 0;
-    let bad = || S3Error::new("IncompleteBody", "The request body terminated unexpectedly", 400);
-    loop {
-        let line_end = b[i..].windows(2).position(|w| w == b"\r\n").ok_or_else(bad)? + i;
-        let line = std::str::from_utf8(&b[i..line_end]).map_err(|_| bad())?;
-        let size_hex = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad())?;
-        i = line_end + 2;
-        if size == 0 {
-            break;
-        }
-        if i + size > b.len() {
-            return Err(bad());
-        }
-        out.extend_from_slice(&b[i..i + size]);
-        i += size + 2;
-    }
-    Ok(out)
+    Ok(req.body.to_vec())
 }
 
 fn metadata(req: &Req) -> BTreeMap<String, String> {
@@ -279,7 +260,12 @@ fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
 fn delete_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     let body = String::from_utf8_lossy(&req.body).into_owned();
     let quiet = elements(&body, "Quiet").first().is_some_and(|q| q.trim() == "true");
-    let keys: Vec<String> = elements(&body, "Object").iter().filter_map(|o| elements(o, "Key").first().map(|k| unesc(k))).collect();
+    let objects = elements(&body, "Object");
+    let keys: Vec<String> = objects.iter().filter_map(|o| elements(o, "Key").first().map(|k| unesc(k))).collect();
+    // A body that is not a <Delete> of 1 to 1,000 objects, each with its key, deletes nothing.
+    if !body.contains("<Delete") || keys.is_empty() || keys.len() != objects.len() || keys.len() > 1000 {
+        return malformed_xml("POST");
+    }
     let c = ctx(state, req);
     let out = state.world.lock().s3.delete_objects(bucket, &keys, &c);
     match out {
@@ -441,14 +427,21 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         }
         ("POST", Some(id)) => {
             let body = String::from_utf8_lossy(&req.body).into_owned();
-            let parts: Vec<(i64, String)> = elements(&body, "Part")
+            let parts: Option<Vec<(i64, String)>> = elements(&body, "Part")
                 .iter()
                 .map(|p| {
-                    let n = elements(p, "PartNumber").first().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-                    let e = elements(p, "ETag").first().map(|s| unesc(s)).unwrap_or_default();
-                    (n, e)
+                    let n = elements(p, "PartNumber").first().and_then(|s| s.trim().parse().ok())?;
+                    let e = elements(p, "ETag").first().map(|s| unesc(s))?;
+                    Some((n, e))
                 })
                 .collect();
+            // Every part needs its number and ETag; a body without parts completes nothing.
+            let Some(parts) = parts.filter(|_| body.contains("<CompleteMultipartUpload")) else {
+                return malformed_xml(m);
+            };
+            if parts.is_empty() {
+                return error_resp(m, 400, "InvalidRequest", "You must specify at least one part", &[]);
+            }
             let c = ctx(state, req);
             let out = state.world.lock().s3.complete_multipart_upload(bucket, key, &id, &parts, &c);
             match out {
@@ -520,13 +513,5 @@ mod tests {
         assert_eq!(address(&req("b.localhost:4566", "/k")), (Some("b".into()), Some("k".into())));
         assert_eq!(address(&req("b.s3.localhost:4566", "/")), (Some("b".into()), None));
         assert_eq!(address(&req("127.0.0.1:4566", "/")), (None, None));
-    }
-
-    #[test]
-    fn chunked_payload() {
-        let mut r = req("h", "/b/k");
-        r.headers.push(("content-encoding".into(), "aws-chunked".into()));
-        r.body = bytes::Bytes::from_static(b"5;chunk-signature=abc\r\nhello\r\n0;chunk-signature=def\r\nx-amz-checksum-crc32:AAAA\r\n\r\n");
-        assert_eq!(payload(&r).unwrap(), b"hello");
     }
 }
