@@ -94,6 +94,8 @@ impl Drop for Serve {
     }
 }
 
+mod control;
+
 const BUCKET: &str = "file-manager-filebucket";
 const TABLE: &str = "file-manager-InventoryTable";
 

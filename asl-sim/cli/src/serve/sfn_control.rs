@@ -447,6 +447,10 @@ pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
         };
         out.push(AwsDiagnostic { code, severity, message, location: loc });
     }
+    // lower() stops at a missing States before it looks for StartAt; AWS names both (recorded).
+    if required.iter().any(|r| r.1.as_deref() == Some("/")) && root.get("StartAt").is_none() && !required.iter().any(|r| r.0 == "StartAt") {
+        required.push(("StartAt", Some("/".into())));
+    }
     if !required.is_empty() {
         // AWS names the missing fields together, States first (recorded: "[States, StartAt]").
         let mut names: Vec<&str> = required.iter().map(|r| r.0).collect();
