@@ -1287,7 +1287,11 @@ pub fn check_resource(r: &str) -> Result<(), String> {
             if parts[5] == "activity" {
                 return if parts.len() == 7 && !parts[6].is_empty() { Ok(()) } else { Err(format!("\"{r}\" is not a valid activity ARN")) };
             }
-            if parts.len() < 7 || !parts[3].is_empty() || !parts[4].is_empty() {
+            // AWS deploys integration ARNs that name their own region and account
+            // (`arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject`, seen in
+            // AWS's public samples); one without the other is not an ARN it accepts.
+            let scoped = !parts[3].is_empty() && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit());
+            if parts.len() < 7 || !(scoped || parts[3].is_empty() && parts[4].is_empty()) {
                 return Err(format!("\"{r}\" is not a Step Functions integration ARN (arn:aws:states:::service:action)"));
             }
             let service = parts[5];
@@ -1345,6 +1349,8 @@ mod tests {
             "arn:aws:lambda:us-east-1:111111111111:function:f:live",
             "arn:aws:states:us-east-1:111111111111:activity:a",
             "arn:aws-cn:states:::dynamodb:getItem",
+            "arn:aws:states:us-east-1:776177632559:aws-sdk:s3:getObject",
+            "arn:aws:states:eu-west-1:123456789012:sns:publish",
         ] {
             assert_eq!(check_resource(ok), Ok(()), "{ok}");
         }
@@ -1357,6 +1363,8 @@ mod tests {
             "arn:aws:states:::sqs:sendMessage.later",
             "arn:aws:s3:::bucket",
             "arn:aws:lambda:us-east-1:1:layer:x",
+            "arn:aws:states:us-east-1::sns:publish",
+            "arn:aws:states::123456789012:sns:publish",
         ] {
             assert!(check_resource(bad).is_err(), "{bad}");
         }

@@ -45,6 +45,8 @@ enum Filter {
 #[derive(Clone, Debug, PartialEq)]
 enum Operand {
     Current(Vec<Seg>),
+    /// `$.x` inside a filter: Jayway reads it from the document's root.
+    Root(Vec<Seg>),
     Literal(Value),
 }
 
@@ -107,6 +109,8 @@ impl Selected<'_> {
 
 impl Path {
     pub fn parse(src: &str) -> Result<Path, String> {
+        // Jayway trims the path before compiling it (`$.a ` reads `a`).
+        let src = src.trim_matches(|c: char| c == ' ' || c == '\t');
         let mut p = Parser { s: src.as_bytes(), i: 0, src };
         let root = p.root()?;
         let mut segs = Vec::new();
@@ -200,7 +204,7 @@ impl Path {
                 }
                 let mut next = Vec::new();
                 for v in &cur {
-                    apply(seg, v, &mut next);
+                    apply(seg, v, doc, &mut next);
                 }
                 cur = next;
             }
@@ -263,7 +267,7 @@ fn length(v: &Value) -> Option<usize> {
     }
 }
 
-fn apply<'a>(seg: &Seg, v: &'a Value, out: &mut Vec<&'a Value>) {
+fn apply<'a>(seg: &Seg, v: &'a Value, root: &Value, out: &mut Vec<&'a Value>) {
     match seg {
         Seg::Key(k) => {
             if let Value::Object(m) = v {
@@ -317,11 +321,11 @@ fn apply<'a>(seg: &Seg, v: &'a Value, out: &mut Vec<&'a Value>) {
                 }
             }
         }
-        Seg::Descend(inner) => descend(inner, v, out, 0),
+        Seg::Descend(inner) => descend(inner, v, root, out, 0),
         Seg::Filter(f) => match v {
-            Value::Array(a) => out.extend(a.iter().filter(|x| test(f, x))),
+            Value::Array(a) => out.extend(a.iter().filter(|x| test(f, x, root))),
             Value::Object(_) => {
-                if test(f, v) {
+                if test(f, v, root) {
                     out.push(v)
                 }
             }
@@ -331,14 +335,14 @@ fn apply<'a>(seg: &Seg, v: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
-fn descend<'a>(seg: &Seg, v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+fn descend<'a>(seg: &Seg, v: &'a Value, root: &Value, out: &mut Vec<&'a Value>, depth: usize) {
     if depth > 1000 {
         return;
     }
-    apply(seg, v, out);
+    apply(seg, v, root, out);
     match v {
-        Value::Array(a) => a.iter().for_each(|x| descend(seg, x, out, depth + 1)),
-        Value::Object(m) => m.values().for_each(|x| descend(seg, x, out, depth + 1)),
+        Value::Array(a) => a.iter().for_each(|x| descend(seg, x, root, out, depth + 1)),
+        Value::Object(m) => m.values().for_each(|x| descend(seg, x, root, out, depth + 1)),
         _ => {}
     }
 }
@@ -355,16 +359,17 @@ fn relative<'a>(segs: &[Seg], v: &'a Value) -> Option<&'a Value> {
     Some(cur)
 }
 
-fn test(f: &Filter, v: &Value) -> bool {
+fn test(f: &Filter, v: &Value, root: &Value) -> bool {
     match f {
         Filter::Exists(segs) => relative(segs, v).is_some(),
-        Filter::Not(f) => !test(f, v),
-        Filter::And(a, b) => test(a, v) && test(b, v),
-        Filter::Or(a, b) => test(a, v) || test(b, v),
+        Filter::Not(f) => !test(f, v, root),
+        Filter::And(a, b) => test(a, v, root) && test(b, v, root),
+        Filter::Or(a, b) => test(a, v, root) || test(b, v, root),
         Filter::Cmp(a, op, b) => {
             let get = |o: &Operand| -> Option<Value> {
                 match o {
                     Operand::Current(segs) => relative(segs, v).cloned(),
+                    Operand::Root(segs) => relative(segs, root).cloned(),
                     Operand::Literal(l) => Some(l.clone()),
                 }
             };
@@ -465,6 +470,10 @@ impl Parser<'_> {
                 if self.peek() == Some(b'*') {
                     self.i += 1;
                     return Ok(Seg::Wildcard);
+                }
+                // Jayway accepts a dot before a bracket: `$.[0]`, `$.a.[0].b`, `$.['a','b']`.
+                if self.peek() == Some(b'[') {
+                    return self.bracket();
                 }
                 let name = self.name()?;
                 if name == "length()" {
@@ -671,7 +680,7 @@ impl Parser<'_> {
         match op {
             None => match left {
                 Operand::Current(segs) => Ok(Filter::Exists(segs)),
-                Operand::Literal(_) => self.err("expected a comparison"),
+                Operand::Root(_) | Operand::Literal(_) => self.err("expected a comparison"),
             },
             Some((op, n)) => {
                 self.i += n;
@@ -684,7 +693,7 @@ impl Parser<'_> {
     fn operand(&mut self) -> Result<Operand, String> {
         self.skip_ws();
         match self.peek() {
-            Some(b'@') => {
+            Some(c @ (b'@' | b'$')) => {
                 self.i += 1;
                 let mut segs = Vec::new();
                 while matches!(self.peek(), Some(b'.') | Some(b'[')) {
@@ -701,12 +710,12 @@ impl Parser<'_> {
                     } else {
                         let seg = self.bracket()?;
                         if !matches!(seg, Seg::Key(_) | Seg::Index(_)) {
-                            return self.err("only names and indexes may follow '@'");
+                            return self.err("only names and indexes may follow '@' or '$' in a filter");
                         }
                         segs.push(seg);
                     }
                 }
-                Ok(Operand::Current(segs))
+                Ok(if c == b'@' { Operand::Current(segs) } else { Operand::Root(segs) })
             }
             Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
             _ => {
@@ -787,6 +796,19 @@ mod tests {
         assert_eq!(sel("$.a[5]", json!({"a":[1]})), Err("No results for path: $['a'][5]".into()));
         assert_eq!(sel("$.a[-1]", json!({"a":[1,2]})), Ok(json!(2)));
         assert_eq!(sel("$.a.length()", json!({"a":[1,2,3]})), Ok(json!(3)));
+    }
+
+    /// Jayway forms that AWS deploys (seen in AWS's public sample workflows):
+    /// a dot before a bracket, a trailing space, `$` paths inside filters.
+    #[test]
+    fn jayway_leniencies() {
+        assert_eq!(sel("$.Snapshots.[0].State", json!({"Snapshots":[{"State":"ok"}]})), Ok(json!("ok")));
+        assert_eq!(sel("$.[0]", json!([7, 8])), Ok(json!(7)));
+        assert_eq!(sel("$.[0].body", json!([{"body":"b"}])), Ok(json!("b")));
+        assert_eq!(sel("$.[*].['bucket', 'key']", json!([{"bucket":"b","key":"k","x":1}])), Ok(json!(["b", "k"])));
+        assert_eq!(sel("$.a ", json!({"a":1})), Ok(json!(1)));
+        assert_eq!(sel("$.items[?(@.n > $.min)]", json!({"min":1,"items":[{"n":1},{"n":2}]})), Ok(json!([{"n":2}])));
+        assert_eq!(sel("$.items[?(@.n == $.want.n)].n", json!({"want":{"n":1},"items":[{"n":1},{"n":2}]})), Ok(json!([1])));
     }
 
     #[test]
