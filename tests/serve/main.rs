@@ -143,6 +143,7 @@ fn serve_template(dir: &Path) -> PathBuf {
     std::fs::write(&path, out).expect("write the served template");
     path
 }
+mod control;
 
 const BUCKET: &str = "file-manager-filebucket";
 const TABLE: &str = "file-manager-InventoryTable";

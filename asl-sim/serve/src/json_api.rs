@@ -81,61 +81,16 @@ fn str_field<'a>(body: &'a Value, k: &str) -> Option<&'a str> {
     body.get(k).and_then(Value::as_str)
 }
 
-fn epoch(ms: i64) -> Value {
-    json!(ms as f64 / 1000.0)
-}
-
 fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
     let p = "AWSStepFunctions";
     let machine = |k: &str| -> Result<Arc<super::Machine>, Resp> {
         let arn = str_field(body, k).unwrap_or("");
         state.machine_by_arn(arn).ok_or_else(|| error(p, 400, "StateMachineDoesNotExist", &format!("State Machine Does Not Exist: '{arn}'")))
     };
-    let input = || -> Result<Value, Resp> {
-        match body.get("input") {
-            None | Some(Value::Null) => Ok(json!({})),
-            Some(Value::String(s)) => super::validate::input_size(s)
-                .map_err(|(c, m)| error(p, 400, &c, &m))
-                .and_then(|_| serde_json::from_str(s).map_err(|e| error(p, 400, "InvalidExecutionInput", &format!("Invalid State Machine Execution Input: '{e}'")))),
-            Some(_) => Err(error(p, 400, "InvalidExecutionInput", "input must be a string")),
-        }
-    };
+    if let Some(r) = super::sfn_control::handle(state, op, body) {
+        return r;
+    }
     match op {
-        "ListStateMachines" => {
-            let list: Vec<Value> = state
-                .machines
-                .values()
-                .map(|m| json!({"stateMachineArn": m.arn, "name": m.name, "type": if m.express {"EXPRESS"} else {"STANDARD"}, "creationDate": epoch(m.created_ms)}))
-                .collect();
-            Resp::json(200, JSON10, &json!({"stateMachines": list}))
-        }
-        "DescribeStateMachine" => match machine("stateMachineArn") {
-            Ok(m) => Resp::json(
-                200,
-                JSON10,
-                &json!({"stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.text,
-                    "roleArn": format!("arn:aws:iam::{}:role/{}Role", super::template::ACCOUNT, m.logical),
-                    "type": if m.express {"EXPRESS"} else {"STANDARD"}, "creationDate": epoch(m.created_ms)}),
-            ),
-            Err(r) => r,
-        },
-        "StartExecution" => {
-            let m = match machine("stateMachineArn") {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            let input = match input() {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            if let Some(Err((c, msg))) = str_field(body, "name").map(|n| super::validate::name("name", n)) {
-                return error(p, 400, &c, &msg);
-            }
-            match exec::start_async(state, &m, str_field(body, "name").map(str::to_string), input) {
-                Ok((arn, start)) => Resp::json(200, JSON10, &json!({"executionArn": arn, "startDate": epoch(start)})),
-                Err((c, msg)) => error(p, 400, &c, &msg),
-            }
-        }
         "StartSyncExecution" => {
             let m = match machine("stateMachineArn") {
                 Ok(m) => m,
@@ -144,7 +99,7 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
             if !m.express {
                 return error(p, 400, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine");
             }
-            let input = match input() {
+            let input = match super::sfn_control::execution_input(body) {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -154,66 +109,6 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
             let name = str_field(body, "name").map(str::to_string).unwrap_or_else(|| state.uuid());
             let rec = exec::run(state, &m, &name, input);
             Resp::json(200, JSON10, &sync_result(&rec))
-        }
-        "DescribeExecution" => match state.executions.get(str_field(body, "executionArn").unwrap_or("")) {
-            Some(r) => Resp::json(200, JSON10, &exec::describe_json(&r)),
-            None => error(p, 400, "ExecutionDoesNotExist", &format!("Execution Does Not Exist: '{}'", str_field(body, "executionArn").unwrap_or(""))),
-        },
-        "GetExecutionHistory" => match state.executions.get(str_field(body, "executionArn").unwrap_or("")) {
-            Some(r) if r.express => error(p, 400, "InvalidArn", "Express executions have no history (GetExecutionHistory is for Standard executions)"),
-            Some(r) => {
-                let mut events: Vec<Value> = r
-                    .history
-                    .iter()
-                    .map(|e| {
-                        let mut e = e.clone();
-                        if let Some(ts) = e.get("timestamp").and_then(Value::as_str).and_then(asl_core::time::parse_timestamp) {
-                            e["timestamp"] = epoch(ts);
-                        }
-                        e
-                    })
-                    .collect();
-                if body.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-                    events.reverse();
-                }
-                if body.get("includeExecutionData").and_then(Value::as_bool) == Some(false) {
-                    for e in &mut events {
-                        if let Some(m) = e.as_object_mut() {
-                            for (_, d) in m.iter_mut() {
-                                if let Some(d) = d.as_object_mut() {
-                                    d.remove("input");
-                                    d.remove("output");
-                                }
-                            }
-                        }
-                    }
-                }
-                Resp::json(200, JSON10, &json!({"events": events}))
-            }
-            None => error(p, 400, "ExecutionDoesNotExist", &format!("Execution Does Not Exist: '{}'", str_field(body, "executionArn").unwrap_or(""))),
-        },
-        "ListExecutions" => {
-            let m = match machine("stateMachineArn") {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            let filter = str_field(body, "statusFilter");
-            let max = body.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100) as usize;
-            let recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
-            let mut list: Vec<&exec::Record> = recs.values().filter(|r| r.machine_arn == m.arn && filter.is_none_or(|f| r.status == f)).collect();
-            list.sort_by_key(|r| std::cmp::Reverse(r.start_ms));
-            let items: Vec<Value> = list
-                .iter()
-                .take(max)
-                .map(|r| {
-                    let mut v = json!({"executionArn": r.arn, "stateMachineArn": r.machine_arn, "name": r.name, "status": r.status, "startDate": epoch(r.start_ms)});
-                    if let Some(s) = r.stop_ms {
-                        v["stopDate"] = epoch(s);
-                    }
-                    v
-                })
-                .collect();
-            Resp::json(200, JSON10, &json!({"executions": items}))
         }
         _ => error(p, 400, "UnknownOperationException", &format!("asl-sim serve does not implement Step Functions {op}")),
     }
@@ -229,8 +124,11 @@ pub fn sync_result(r: &exec::Record) -> Value {
 
 fn events(state: &Arc<State>, op: &str, body: &Value) -> Resp {
     let p = "AWSEvents";
+    if let Some(r) = super::events_api::handle(state, op, body) {
+        return r;
+    }
     if op != "PutEvents" {
-        return error(p, 400, "UnknownOperationException", &format!("asl-sim serve implements EventBridge PutEvents only, not {op}"));
+        return error(p, 400, "UnknownOperationException", &format!("asl-sim serve does not implement EventBridge {op}"));
     }
     let entries = match body.get("Entries").and_then(Value::as_array) {
         Some(a) => a,

@@ -19,6 +19,7 @@ use asl_world::{clock, world};
 pub use crate::clock::wall_millis;
 mod api;
 mod aws;
+mod events_api;
 mod exec;
 mod http;
 mod json_api;
@@ -28,6 +29,8 @@ mod query;
 mod s3;
 mod sns;
 mod sqs;
+mod s3_extra;
+mod sfn_control;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;
@@ -135,8 +138,11 @@ pub struct Machine {
 pub struct State {
     pub world: SharedWorld,
     pub keys: sigv4::Keys,
-    pub machines: BTreeMap<String, Arc<Machine>>,
+    /// The template's state machines and those created through the API.
+    pub machines: sfn_control::Registry,
     pub executions: exec::Executions,
+    /// EventBridge targets' fields the embedded EventBridge does not keep (RetryPolicy, DeadLetterConfig).
+    pub target_extras: events_api::TargetExtras,
     pub functions: HashMap<String, Arc<lambda_rt::Function>>,
     pub api: Option<template::ApiDef>,
     pub issuer: jwt::Issuer,
@@ -160,8 +166,7 @@ impl State {
         asl_core::rng::uuid_v4(s, s.rotate_left(17) ^ 0x5555)
     }
     pub fn machine_by_arn(&self, arn: &str) -> Option<Arc<Machine>> {
-        let name = arn.rsplit(':').next().unwrap_or(arn);
-        self.machines.get(name).filter(|m| m.arn == arn || m.name == arn).cloned()
+        self.machines.machine(arn, self.next_seed())
     }
     pub fn log(&self, line: std::fmt::Arguments<'_>) {
         if !self.quiet {
@@ -360,8 +365,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
-        machines,
+        machines: sfn_control::Registry::from_template(machines),
         executions: exec::Executions::new(if args.in_memory { None } else { Some(args.data_dir.clone()) }),
+        target_extras: Default::default(),
         functions,
         api: model.api.clone(),
         issuer,

@@ -139,17 +139,18 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "intelligent-tiering", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "attributes",
 ];
 
-fn not_implemented(req: &Req) -> Option<Resp> {
+fn not_implemented(req: &Req, on_object: bool) -> Option<Resp> {
     for s in UNSUPPORTED_SUBRESOURCES {
         if req.has_query(s) {
-            return Some(error_resp(&req.method, 501, "NotImplemented", &format!("asl-sim serve does not implement the ?{s} subresource"), &[]));
+            let op = super::s3_extra::operation_name(&req.method, s, on_object);
+            return Some(error_resp(&req.method, 501, "NotImplemented", &format!("asl-sim serve does not implement {op} (the ?{s} subresource)"), &[]));
         }
     }
     None
 }
 
 fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
-    if let Some(r) = not_implemented(req) {
+    if let Some(r) = not_implemented(req, false) {
         return r;
     }
     let m = req.method.as_str();
@@ -307,7 +308,7 @@ fn object_headers(mut r: Resp, o: &asl_s3::s3::GetObjectOutput) -> Resp {
 }
 
 fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
-    if let Some(r) = not_implemented(req) {
+    if let Some(r) = not_implemented(req, true) {
         return r;
     }
     let m = req.method.as_str();
@@ -412,7 +413,10 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         ("PUT", Some(id)) => {
             let n: i64 = req.query_param("partNumber").and_then(|s| s.parse().ok()).unwrap_or(0);
             if req.header("x-amz-copy-source").is_some() {
-                return error_resp(m, 501, "NotImplemented", "asl-sim serve does not implement UploadPartCopy", &[]);
+                return match super::s3_extra::upload_part_copy(state, req, bucket, key, &id, n) {
+                    Ok(x) => xml(x),
+                    Err(e) => s3_error(m, &e),
+                };
             }
             let body = match payload(req) {
                 Ok(b) => b,

@@ -1,0 +1,485 @@
+//! The control planes with the AWS SDK for Rust: Step Functions (machines created at run time,
+//! versions, aliases, tags, validation, paging), the `sync-` host prefix, EventBridge's buses,
+//! rules and targets, and S3's UploadPartCopy. Expected codes and messages are AWS's recorded
+//! ones (`reference/aws-recorded/stepfunctions-api.jsonl`) unless a comment cites the API reference.
+
+use super::*;
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::types::{LogLevel, LoggingConfiguration, RoutingConfigurationListItem, StateMachineType, Tag};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/local";
+const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":1},"End":true}}}"#;
+const PASS2: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":2},"End":true}}}"#;
+const ECHO: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+
+async fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(&sdk_config(endpoint, "test").await)
+}
+
+async fn finished(c: &aws_sdk_sfn::Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..500 {
+        let d = c.describe_execution().execution_arn(arn).send().await.unwrap();
+        if d.status().as_str() != "RUNNING" {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{arn} still running");
+}
+
+fn message<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
+    (e.code().unwrap_or("").to_string(), e.message().unwrap_or("").to_string())
+}
+
+#[test]
+fn state_machines_created_at_run_time() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = sfn(&s.aws()).await;
+        let template_machines = c.list_state_machines().send().await.unwrap().state_machines().len();
+        let created = c.create_state_machine().name("made").definition(PASS).role_arn(ROLE).send().await.unwrap();
+        let arn = created.state_machine_arn().to_string();
+        assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:made");
+        // Same request again: idempotent, same ARN and creation date (API reference, CreateStateMachine).
+        let again = c.create_state_machine().name("made").definition(PASS).role_arn(ROLE).send().await.unwrap();
+        assert_eq!(again.creation_date(), created.creation_date());
+        let e = c.create_state_machine().name("made").definition(PASS2).role_arn(ROLE).send().await.unwrap_err().into_service_error();
+        assert!(e.is_state_machine_already_exists(), "{e:?}");
+        assert_eq!(message(&e).1, format!("State Machine Already Exists: '{arn}'"));
+
+        let d = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap();
+        assert_eq!(d.definition(), PASS);
+        assert_eq!(d.role_arn(), ROLE);
+        assert_eq!(d.r#type().as_str(), "STANDARD");
+        assert_eq!(d.logging_configuration().unwrap().level().unwrap().as_str(), "OFF");
+        assert!(d.revision_id().is_none(), "no revision before the first update (recorded)");
+
+        // It runs like a template machine.
+        let started = c.start_execution().state_machine_arn(&arn).name("one").input("{}").send().await.unwrap();
+        let done = finished(&c, started.execution_arn()).await;
+        assert_eq!(done.status().as_str(), "SUCCEEDED");
+        assert_eq!(done.output(), Some(r#"{"v":1}"#));
+        let fe = c.describe_state_machine_for_execution().execution_arn(started.execution_arn()).send().await.unwrap();
+        assert_eq!(fe.definition(), PASS);
+
+        // Update: a new revision, the old execution keeps its definition.
+        let u = c.update_state_machine().state_machine_arn(&arn).definition(PASS2).send().await.unwrap();
+        let rev = u.revision_id().unwrap().to_string();
+        assert_eq!(c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap().revision_id(), Some(rev.as_str()));
+        let fe = c.describe_state_machine_for_execution().execution_arn(started.execution_arn()).send().await.unwrap();
+        assert_eq!(fe.definition(), PASS);
+        let e = c.update_state_machine().state_machine_arn(&arn).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("MissingRequiredParameter".into(), "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified".into()));
+
+        // A created machine is a child another machine can start (the world knows it).
+        let parent_def = format!(
+            r#"{{"StartAt":"Run","States":{{"Run":{{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2","Parameters":{{"StateMachineArn":"{arn}","Input":{{}}}},"OutputPath":"$.Output","End":true}}}}}}"#
+        );
+        let parent = c.create_state_machine().name("parent").definition(parent_def).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
+        let x = c.start_execution().state_machine_arn(&parent).send().await.unwrap();
+        let d = finished(&c, x.execution_arn()).await;
+        assert_eq!((d.status().as_str(), d.output()), ("SUCCEEDED", Some(r#"{"v":2}"#)), "{d:?}");
+        let names: Vec<String> = c.list_state_machines().send().await.unwrap().state_machines().iter().map(|m| m.name().to_string()).collect();
+        assert!(names.contains(&"made".to_string()) && names.len() == template_machines + 2, "{names:?}");
+
+        c.delete_state_machine().state_machine_arn(&arn).send().await.unwrap();
+        // Deleting again succeeds (recorded).
+        c.delete_state_machine().state_machine_arn(&arn).send().await.unwrap();
+        let e = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap_err().into_service_error();
+        assert!(e.is_state_machine_does_not_exist(), "{e:?}");
+        let e = c.start_execution().state_machine_arn(&arn).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, format!("State Machine Does Not Exist: '{arn}'"));
+    });
+}
+
+#[test]
+fn definitions_are_validated_as_aws_does() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = sfn(&s.aws()).await;
+        let e = c.create_state_machine().name("bad").definition(r#"{"StartAt":"A"}"#).role_arn(ROLE).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("InvalidDefinition".into(), "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'".into()));
+        let express_wait = r#"{"StartAt":"Publish","States":{"Publish":{"Type":"Task","Resource":"arn:aws:states:::sns:publish.waitForTaskToken","Parameters":{"TopicArn":"arn:aws:sns:us-east-1:123456789012:t","Message.$":"$$.Task.Token"},"End":true}}}"#;
+        let e = c.create_state_machine().name("bad").definition(express_wait).role_arn(ROLE).r#type(StateMachineType::Express).send().await.unwrap_err().into_service_error();
+        assert_eq!(
+            message(&e).1,
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.waitForTaskToken' service integration  at /States/Publish/Resource'"
+        );
+        // Several problems: all of them, joined as AWS joins them.
+        let two = r#"{"StartAt":"pass1","States":{"pass1":{"Type":"Pass","Next":"pass3"},"pass2":{"Type":"Pass","End":true}}}"#;
+        let e = c.create_state_machine().name("bad").definition(two).role_arn(ROLE).send().await.unwrap_err().into_service_error();
+        assert_eq!(
+            message(&e).1,
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: pass3 at /States/pass1/Next, MISSING_TRANSITION_TARGET: State \"pass2\" is not reachable. at /States/pass2'"
+        );
+        let e = c.create_state_machine().name("has space").definition(PASS).role_arn(ROLE).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("InvalidName".into(), "Invalid Name: 'has space'".into()));
+        let e = c
+            .create_state_machine()
+            .name("logs")
+            .definition(PASS)
+            .role_arn(ROLE)
+            .logging_configuration(LoggingConfiguration::builder().level(LogLevel::All).build())
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(message(&e), ("InvalidLoggingConfiguration".into(), "Invalid Logging Configuration: Must specify exactly one Log Destination.".into()));
+        let e = c.create_state_machine().name("v").definition(PASS).role_arn(ROLE).version_description("d").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("ValidationException".into(), "Version description can only be set when publish is true".into()));
+        // Logging and tracing configuration are accepted and described back.
+        use aws_sdk_sfn::types::{CloudWatchLogsLogGroup, LogDestination, TracingConfiguration};
+        let dest = LogDestination::builder().cloud_watch_logs_log_group(CloudWatchLogsLogGroup::builder().log_group_arn("arn:aws:logs:us-east-1:123456789012:log-group:g:*").build()).build();
+        let arn = c
+            .create_state_machine()
+            .name("logged")
+            .definition(PASS)
+            .role_arn(ROLE)
+            .r#type(StateMachineType::Express)
+            .logging_configuration(LoggingConfiguration::builder().level(LogLevel::Error).include_execution_data(true).destinations(dest).build())
+            .tracing_configuration(TracingConfiguration::builder().enabled(true).build())
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn()
+            .to_string();
+        let d = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap();
+        assert_eq!(d.r#type().as_str(), "EXPRESS");
+        assert_eq!(d.logging_configuration().unwrap().level().unwrap().as_str(), "ERROR");
+        assert!(d.logging_configuration().unwrap().include_execution_data());
+        assert!(d.tracing_configuration().unwrap().enabled());
+
+        // ValidateStateMachineDefinition: AWS's diagnostics.
+        let v = c.validate_state_machine_definition().definition(PASS).send().await.unwrap();
+        assert_eq!(v.result().as_str(), "OK");
+        assert!(v.diagnostics().is_empty());
+        let v = c.validate_state_machine_definition().definition("{}").send().await.unwrap();
+        assert_eq!(v.result().as_str(), "FAIL");
+        let d = &v.diagnostics()[0];
+        assert_eq!((d.code(), d.message(), d.location()), ("SCHEMA_VALIDATION_FAILED", "These fields are required: [States, StartAt]", Some("/")));
+        let v = c.validate_state_machine_definition().definition(express_wait).r#type(StateMachineType::Express).send().await.unwrap();
+        assert_eq!(v.diagnostics()[0].location(), Some("/States/Publish/Resource"));
+        let v = c.validate_state_machine_definition().definition("not a definition").send().await.unwrap();
+        assert_eq!(v.diagnostics()[0].code(), "INVALID_JSON_DESCRIPTION");
+    });
+}
+
+#[test]
+fn versions_aliases_and_tags() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = sfn(&s.aws()).await;
+        let created = c.create_state_machine().name("versioned").definition(PASS).role_arn(ROLE).publish(true).version_description("first").send().await.unwrap();
+        let arn = created.state_machine_arn().to_string();
+        assert_eq!(created.state_machine_version_arn(), Some(format!("{arn}:1").as_str()));
+        // Publishing an unchanged revision again is idempotent.
+        let p = c.publish_state_machine_version().state_machine_arn(&arn).send().await.unwrap();
+        assert_eq!(p.state_machine_version_arn(), format!("{arn}:1"));
+        let u = c.update_state_machine().state_machine_arn(&arn).definition(PASS2).publish(true).send().await.unwrap();
+        assert_eq!(u.state_machine_version_arn(), Some(format!("{arn}:2").as_str()));
+        let e = c.publish_state_machine_version().state_machine_arn(&arn).revision_id("stale").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "ConflictException");
+        let versions: Vec<String> = c.list_state_machine_versions().state_machine_arn(&arn).send().await.unwrap().state_machine_versions().iter().map(|v| v.state_machine_version_arn().to_string()).collect();
+        assert_eq!(versions, [format!("{arn}:2"), format!("{arn}:1")], "newest first");
+        let v1 = c.describe_state_machine().state_machine_arn(format!("{arn}:1")).send().await.unwrap();
+        assert_eq!((v1.definition(), v1.description()), (PASS, Some("first")));
+
+        // An execution of a version runs that version.
+        let x = c.start_execution().state_machine_arn(format!("{arn}:1")).send().await.unwrap();
+        let d = finished(&c, x.execution_arn()).await;
+        assert_eq!(d.output(), Some(r#"{"v":1}"#));
+        assert_eq!(d.state_machine_version_arn(), Some(format!("{arn}:1").as_str()));
+
+        // Aliases, with AWS's checks.
+        let route = |v: u32, w: i32| RoutingConfigurationListItem::builder().state_machine_version_arn(format!("{arn}:{v}")).weight(w).build().unwrap();
+        let e = c.create_state_machine_alias().name("PROD").routing_configuration(route(1, 70)).routing_configuration(route(2, 29)).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Sum of routing configuration weights must equal 100. Received: [70, 29]");
+        let e = c.create_state_machine_alias().name("123").routing_configuration(route(1, 100)).send().await.unwrap_err().into_service_error();
+        assert!(message(&e).1.contains("Member must satisfy regular expression pattern"), "{e:?}");
+        let e = c
+            .create_state_machine_alias()
+            .name("PROD")
+            .routing_configuration(RoutingConfigurationListItem::builder().state_machine_version_arn(&arn).weight(100).build().unwrap())
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(message(&e).1, format!("Routing configuration must contain state machine version ARNs. Received: [{arn}]"));
+        let alias = c.create_state_machine_alias().name("PROD").description("d").routing_configuration(route(1, 50)).routing_configuration(route(2, 50)).send().await.unwrap();
+        let alias_arn = alias.state_machine_alias_arn().to_string();
+        assert_eq!(alias_arn, format!("{arn}:PROD"));
+        let e = c.create_state_machine_alias().name("PROD").routing_configuration(route(1, 100)).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Failed to create alias because an alias with the same name and a different routing configuration already exists.");
+
+        // Routing by weight: 40 executions through a 50/50 alias reach both versions.
+        let mut outputs = std::collections::BTreeSet::new();
+        for i in 0..40 {
+            let x = c.start_execution().state_machine_arn(&alias_arn).name(format!("a{i}")).send().await.unwrap();
+            let d = finished(&c, x.execution_arn()).await;
+            assert_eq!(d.state_machine_alias_arn(), Some(alias_arn.as_str()));
+            outputs.insert(d.output().unwrap().to_string());
+        }
+        assert_eq!(outputs.len(), 2, "{outputs:?}");
+        let via_alias = c.list_executions().state_machine_arn(&alias_arn).send().await.unwrap();
+        assert_eq!(via_alias.executions().len(), 40);
+
+        let e = c.delete_state_machine_version().state_machine_version_arn(format!("{arn}:1")).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [PROD]");
+        c.update_state_machine_alias().state_machine_alias_arn(&alias_arn).routing_configuration(route(2, 100)).description("new description").send().await.unwrap();
+        let d = c.describe_state_machine_alias().state_machine_alias_arn(&alias_arn).send().await.unwrap();
+        assert_eq!(d.description(), Some("new description"));
+        assert_eq!(d.routing_configuration().len(), 1);
+        assert!(d.update_date().is_some());
+        c.delete_state_machine_version().state_machine_version_arn(format!("{arn}:1")).send().await.unwrap();
+        assert_eq!(c.list_state_machine_aliases().state_machine_arn(&arn).send().await.unwrap().state_machine_aliases().len(), 1);
+        c.delete_state_machine_alias().state_machine_alias_arn(&alias_arn).send().await.unwrap();
+        let e = c.describe_state_machine_alias().state_machine_alias_arn(&alias_arn).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("ResourceNotFound".into(), "Request references a resource that does not exist.".into()));
+
+        // Tags, on template machines too.
+        let template_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:DeleteStateMachine";
+        for r in [arn.as_str(), template_arn] {
+            c.tag_resource().resource_arn(r).tags(Tag::builder().key("team").value("files").build()).tags(Tag::builder().key("tier").value("1").build()).send().await.unwrap();
+            c.untag_resource().resource_arn(r).tag_keys("tier").send().await.unwrap();
+            let t = c.list_tags_for_resource().resource_arn(r).send().await.unwrap();
+            let t: Vec<(&str, &str)> = t.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+            assert_eq!(t, [("team", "files")]);
+        }
+        let e = c.tag_resource().resource_arn(format!("{arn}:2")).tags(Tag::builder().key("k").value("v").build()).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("ResourceNotFound".into(), format!("Resource not found: '{arn}:2'")));
+    });
+}
+
+#[test]
+fn executions_page_and_are_idempotent_by_name() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = sfn(&s.aws()).await;
+        let template_machines = c.list_state_machines().send().await.unwrap().state_machines().len();
+        let arn = c.create_state_machine().name("echo").definition(ECHO).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
+        let mut arns = Vec::new();
+        for i in 0..5 {
+            let x = c.start_execution().state_machine_arn(&arn).name(format!("e{i}")).input(format!("{{\"i\":{i}}}")).send().await.unwrap();
+            arns.push(x.execution_arn().to_string());
+        }
+        for a in &arns {
+            finished(&c, a).await;
+        }
+        // A closed execution of that name: ExecutionAlreadyExists (AWS's rule: only a RUNNING one with the same input is returned again).
+        let e = c.start_execution().state_machine_arn(&arn).name("e0").input(r#"{"i":0}"#).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("ExecutionAlreadyExists".into(), format!("Execution Already Exists: '{}'", arns[0])));
+
+        // The paginator follows nextToken through pages of 2.
+        let all: Vec<_> = c.list_executions().state_machine_arn(&arn).max_results(2).into_paginator().items().send().collect::<Vec<_>>().await;
+        let names: Vec<String> = all.into_iter().map(|r| r.unwrap().name().to_string()).collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        let first = c.list_executions().state_machine_arn(&arn).max_results(2).send().await.unwrap();
+        assert_eq!(first.executions().len(), 2);
+        assert!(first.next_token().is_some());
+        let succeeded = c.list_executions().state_machine_arn(&arn).status_filter(aws_sdk_sfn::types::ExecutionStatus::Succeeded).send().await.unwrap();
+        assert_eq!(succeeded.executions().len(), 5);
+        let failed = c.list_executions().state_machine_arn(&arn).status_filter(aws_sdk_sfn::types::ExecutionStatus::Failed).send().await.unwrap();
+        assert!(failed.executions().is_empty());
+        let e = c.list_executions().state_machine_arn(&arn).max_results(1001).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000");
+        let e = c.list_executions().state_machine_arn(&arn).next_token("garbage").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("InvalidToken".into(), "Invalid Token: 'Invalid token'".into()));
+        let e = c.list_executions().state_machine_arn("invalid_state_machine_arn").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("InvalidArn".into(), "Invalid Arn: 'Invalid ARN prefix: invalid_state_machine_arn'".into()));
+
+        // History: pages of 1 through the paginator, reverse order, without data.
+        let events: Vec<_> = c.get_execution_history().execution_arn(&arns[0]).max_results(1).into_paginator().items().send().collect::<Vec<_>>().await;
+        let types: Vec<String> = events.into_iter().map(|e| e.unwrap().r#type().as_str().to_string()).collect();
+        assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]);
+        let rev = c.get_execution_history().execution_arn(&arns[0]).reverse_order(true).include_execution_data(false).send().await.unwrap();
+        assert_eq!(rev.events()[0].r#type().as_str(), "ExecutionSucceeded");
+        assert_eq!(rev.events()[0].execution_succeeded_event_details().unwrap().output(), None);
+        let fwd = c.get_execution_history().execution_arn(&arns[0]).send().await.unwrap();
+        assert_eq!(fwd.events()[3].execution_succeeded_event_details().unwrap().output(), Some(r#"{"i":0}"#));
+
+        // ListStateMachines pages too.
+        let machines: Vec<_> = c.list_state_machines().max_results(2).into_paginator().items().send().collect::<Vec<_>>().await;
+        assert_eq!(machines.len(), template_machines + 1);
+
+        // Oversized input (256 KiB) and bad JSON input.
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(262_144));
+        let e = c.start_execution().state_machine_arn(&arn).input(big).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "ValidationException");
+        let e = c.start_execution().state_machine_arn(&arn).input("not json").send().await.unwrap_err().into_service_error();
+        assert!(e.is_invalid_execution_input(), "{e:?}");
+        let e = c.start_execution().state_machine_arn(&arn).name("a b").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("InvalidName".into(), "Invalid Name: 'a b'".into()));
+        let e = c.describe_execution().execution_arn("invalid_execution_arn").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "InvalidArn");
+    });
+}
+
+/// A DNS resolver for the Rust SDK that sends every `*localhost` name to 127.0.0.1: with it
+/// the `sync-` host prefix the SDK puts on StartSyncExecution (`sync-localhost`) resolves.
+#[derive(Debug, Clone)]
+struct Loopback;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
+    fn resolve_dns<'a>(&'a self, name: &'a str) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        let r = if name == "localhost" || name.ends_with(".localhost") || name.ends_with("-localhost") {
+            Ok(vec![std::net::IpAddr::from([127, 0, 0, 1])])
+        } else {
+            Err(aws_smithy_runtime_api::client::dns::ResolveDnsError::new(format!("{name}: not a local name")))
+        };
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(r)
+    }
+}
+
+#[test]
+fn start_sync_execution_through_the_sync_host_prefix() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_with_resolver(Loopback);
+        let port = s.h().aws_addr.port();
+        let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "tests"))
+            .endpoint_url(format!("http://localhost:{port}"))
+            .load()
+            .await;
+        let c = aws_sdk_sfn::Client::new(&cfg);
+        let arn = c.create_state_machine().name("quick").definition(PASS).role_arn(ROLE).r#type(StateMachineType::Express).send().await.unwrap().state_machine_arn().to_string();
+        // The SDK sends this one to sync-localhost:PORT (Host: sync-localhost:PORT); serve answers whatever the Host says.
+        let out = c.start_sync_execution().state_machine_arn(&arn).input("{}").send().await.unwrap();
+        assert_eq!(out.status().as_str(), "SUCCEEDED");
+        assert_eq!(out.output(), Some(r#"{"v":1}"#));
+        let std_arn = c.create_state_machine().name("slow").definition(PASS).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
+        let e = c.start_sync_execution().state_machine_arn(&std_arn).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("StateMachineTypeNotSupported".into(), "This operation is not supported by this type of state machine".into()));
+        // Express executions have no history and are not listed (recorded).
+        let e = c.list_executions().state_machine_arn(&arn).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "StateMachineTypeNotSupported");
+    });
+}
+
+#[test]
+fn eventbridge_rules_created_at_run_time_route_events() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let cfg = sdk_config(&s.aws(), "test").await;
+        let eb = aws_sdk_eventbridge::Client::new(&cfg);
+        let c = aws_sdk_sfn::Client::new(&cfg);
+        let machine = c.create_state_machine().name("sink").definition(ECHO).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
+        let bus_arn = eb.create_event_bus().name("orders").send().await.unwrap().event_bus_arn().unwrap().to_string();
+        assert_eq!(bus_arn, "arn:aws:events:us-east-1:123456789012:event-bus/orders");
+        let e = eb.create_event_bus().name("orders").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Event bus orders already exists.");
+        let buses: Vec<String> = eb.list_event_buses().send().await.unwrap().event_buses().iter().map(|b| b.name().unwrap().to_string()).collect();
+        assert!(buses.contains(&"orders".into()) && buses.contains(&"default".into()), "{buses:?}");
+        assert_eq!(eb.describe_event_bus().name("orders").send().await.unwrap().arn(), Some(bus_arn.as_str()));
+
+        let rule_arn = eb
+            .put_rule()
+            .name("placed")
+            .event_bus_name("orders")
+            .event_pattern(r#"{"source":["shop"],"detail-type":["placed"]}"#)
+            .description("orders placed")
+            .send()
+            .await
+            .unwrap()
+            .rule_arn()
+            .unwrap()
+            .to_string();
+        assert_eq!(rule_arn, "arn:aws:events:us-east-1:123456789012:rule/orders/placed");
+        use aws_sdk_eventbridge::types::{DeadLetterConfig, InputTransformer, RetryPolicy, Target};
+        let target = Target::builder()
+            .id("t1")
+            .arn(&machine)
+            .input_transformer(InputTransformer::builder().input_paths_map("order", "$.detail.order").input_template(r#"{"order": <order>}"#).build().unwrap())
+            .retry_policy(RetryPolicy::builder().maximum_retry_attempts(3).maximum_event_age_in_seconds(600).build())
+            .dead_letter_config(DeadLetterConfig::builder().arn("arn:aws:sqs:us-east-1:123456789012:dlq").build())
+            .build()
+            .unwrap();
+        let put = eb.put_targets().rule("placed").event_bus_name("orders").targets(target).send().await.unwrap();
+        assert_eq!(put.failed_entry_count(), 0);
+        let listed = eb.list_targets_by_rule().rule("placed").event_bus_name("orders").send().await.unwrap();
+        let t = &listed.targets()[0];
+        assert_eq!(t.retry_policy().unwrap().maximum_retry_attempts(), Some(3));
+        assert_eq!(t.dead_letter_config().unwrap().arn(), Some("arn:aws:sqs:us-east-1:123456789012:dlq"));
+        assert_eq!(t.input_transformer().unwrap().input_template(), r#"{"order": <order>}"#);
+
+        let d = eb.describe_rule().name("placed").event_bus_name("orders").send().await.unwrap();
+        assert_eq!((d.state().unwrap().as_str(), d.description()), ("ENABLED", Some("orders placed")));
+        assert_eq!(eb.list_rules().event_bus_name("orders").send().await.unwrap().rules().len(), 1);
+
+        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+        let entry = || PutEventsRequestEntry::builder().event_bus_name("orders").source("shop").detail_type("placed").detail(r#"{"order":{"id":7}}"#).build();
+        eb.put_events().entries(entry()).send().await.unwrap();
+        let mut seen = 0;
+        for _ in 0..300 {
+            seen = c.list_executions().state_machine_arn(&machine).send().await.unwrap().executions().len();
+            if seen > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen, 1, "the rule's delivery started the machine");
+        let x = c.list_executions().state_machine_arn(&machine).send().await.unwrap().executions()[0].execution_arn().to_string();
+        let done = finished(&c, &x).await;
+        assert_eq!(done.output(), Some(r#"{"order":{"id":7}}"#));
+
+        // Disabled: no delivery.
+        eb.disable_rule().name("placed").event_bus_name("orders").send().await.unwrap();
+        eb.put_events().entries(entry()).send().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(c.list_executions().state_machine_arn(&machine).send().await.unwrap().executions().len(), 1);
+        eb.enable_rule().name("placed").event_bus_name("orders").send().await.unwrap();
+
+        let e = eb.delete_rule().name("placed").event_bus_name("orders").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Rule can't be deleted since it has targets.");
+        let e = eb.delete_event_bus().name("orders").send().await.unwrap_err();
+        assert!(format!("{e:?}").contains("because it has rules"), "{e:?}");
+        eb.remove_targets().rule("placed").event_bus_name("orders").ids("t1").send().await.unwrap();
+        eb.delete_rule().name("placed").event_bus_name("orders").send().await.unwrap();
+        let e = eb.describe_rule().name("placed").event_bus_name("orders").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e), ("ResourceNotFoundException".into(), "Rule placed does not exist on EventBus orders.".into()));
+        eb.delete_event_bus().name("orders").send().await.unwrap();
+        let e = eb.describe_event_bus().name("orders").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).1, "Event bus orders does not exist.");
+        let e = eb.put_rule().name("bad name!").event_pattern("{}").send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "ValidationException");
+    });
+}
+
+#[test]
+fn s3_upload_part_copy_and_unimplemented_operations() {
+    let s = Serve::start(&[]);
+    rt().block_on(async {
+        let c = s3_client(&s.aws(), "test").await;
+        let body: Vec<u8> = (0..(6 * 1024 * 1024 + 17)).map(|i| (i % 251) as u8).collect();
+        c.put_object().bucket(BUCKET).key("big").body(body.clone().into()).send().await.unwrap();
+        let up = c.create_multipart_upload().bucket(BUCKET).key("copy").send().await.unwrap();
+        let id = up.upload_id().unwrap().to_string();
+        let split = 5 * 1024 * 1024;
+        let mut parts = Vec::new();
+        for (n, range) in [(1, format!("bytes=0-{}", split - 1)), (2, format!("bytes={split}-{}", body.len() - 1))] {
+            let p = c.upload_part_copy().bucket(BUCKET).key("copy").upload_id(&id).part_number(n).copy_source(format!("{BUCKET}/big")).copy_source_range(range).send().await.unwrap();
+            let etag = p.copy_part_result().unwrap().e_tag().unwrap().to_string();
+            parts.push(aws_sdk_s3::types::CompletedPart::builder().part_number(n).e_tag(etag).build());
+        }
+        let e = c.upload_part_copy().bucket(BUCKET).key("copy").upload_id(&id).part_number(3).copy_source(format!("{BUCKET}/big")).copy_source_range("bytes=0-99999999").send().await.unwrap_err();
+        assert!(format!("{e:?}").contains("Range specified is not valid for source object of size"), "{e:?}");
+        c.complete_multipart_upload()
+            .bucket(BUCKET)
+            .key("copy")
+            .upload_id(&id)
+            .multipart_upload(aws_sdk_s3::types::CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .unwrap();
+        let got = c.get_object().bucket(BUCKET).key("copy").send().await.unwrap().body.collect().await.unwrap().into_bytes();
+        assert!(got.as_ref() == body.as_slice(), "the copy differs");
+        let e = c.get_object_tagging().bucket(BUCKET).key("copy").send().await.unwrap_err();
+        let raw = e.raw_response().map(|r| (r.status().as_u16(), String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned()));
+        let (status, text) = raw.expect("a response");
+        assert_eq!(status, 501);
+        assert!(text.contains("GetObjectTagging"), "{text}");
+    });
+}
