@@ -154,9 +154,20 @@ pub struct MapState {
     pub label: Option<String>,
     pub item_reader: Option<Value>,
     pub item_reader_params: Option<Template>,
-    pub item_batcher: Option<Value>,
+    /// `ReaderConfig.MaxItemsPath` (JSONPath) or a `{% %}` `MaxItems` (JSONata), lowered once.
+    pub item_reader_max_items: Option<Dyn<f64>>,
+    pub item_batcher: Option<ItemBatcher>,
     pub result_writer: Option<Value>,
     pub result_writer_params: Option<Template>,
+}
+
+/// `ItemBatcher`, lowered at load time: its numbers and `BatchInput` are
+/// evaluated per Map run, never re-parsed.
+#[derive(Debug)]
+pub struct ItemBatcher {
+    pub max_items: Option<Dyn<f64>>,
+    pub max_bytes: Option<Dyn<f64>>,
+    pub batch_input: Option<Template>,
 }
 
 #[derive(Debug)]
@@ -1247,7 +1258,16 @@ impl Lowering<'_> {
             .get("ItemReader")
             .and_then(|r| r.get("Parameters").or_else(|| r.get("Arguments")))
             .map(|p| self.template(p, ql, "ItemReader.Parameters"));
-        let item_batcher = n.get("ItemBatcher").map(|r| self.subst_node(r).to_value());
+        let item_reader_max_items = n
+            .get("ItemReader")
+            .and_then(|r| r.get("ReaderConfig"))
+            .and_then(|c| self.number_pair(c, "MaxItems", "MaxItemsPath", ql))
+            .filter(|d| !matches!(d, Dyn::Literal(_)));
+        let item_batcher = n.get("ItemBatcher").map(|b| ItemBatcher {
+            max_items: self.number_pair(b, "MaxItemsPerBatch", "MaxItemsPerBatchPath", ql),
+            max_bytes: self.number_pair(b, "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", ql),
+            batch_input: b.get("BatchInput").map(|t| self.template(t, ql, "BatchInput")),
+        });
         let result_writer = n.get("ResultWriter").map(|r| self.subst_node(r).to_value());
         let result_writer_params = n
             .get("ResultWriter")
@@ -1265,6 +1285,7 @@ impl Lowering<'_> {
             label,
             item_reader,
             item_reader_params,
+            item_reader_max_items,
             item_batcher,
             result_writer,
             result_writer_params,

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct History {
     record: bool,
     count: u64,

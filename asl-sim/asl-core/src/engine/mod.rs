@@ -1,0 +1,365 @@
+//! The interpreter: runs a `Definition` against a `Services` implementation
+//! and a `Clock`, producing AWS's outcome and (optionally) its history.
+//!
+//! An execution is a value ([`Execution`]): everything a run needs between
+//! two steps (the frames of machines and states, data, variable scopes, retry
+//! counters, pending branches and iterations, history, RNG state, transition
+//! count, deadlines) is held in it, serialisable with serde. A driver calls
+//! [`Execution::step`]; the engine runs until nothing can progress without
+//! the outside world and returns what it waits for ([`Step::Waiting`]: timers,
+//! task answers, callback tokens, activities), or the outcome. The driver
+//! answers with [`Execution::resume`] (or the token functions) and steps
+//! again, in the same process or after deserialising. [`run`] is the
+//! driver for virtual or real time over a synchronous `Services`.
+//!
+//! Everything observable follows AWS: the order of data processing within a
+//! state, error names and causes (including the event id in
+//! "entered at the event id #N"), which errors `States.ALL` can catch, retry
+//! timing, and the quotas. The engine does no I/O itself.
+
+mod interp;
+
+use crate::definition::Definition;
+use crate::history::History;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use interp::{error_matches, service_name, Execution};
+
+/// AWS's payload quota: 256 KiB of UTF-8.
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+/// A Standard execution fails once its history would exceed this many events.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+/// An Express execution may run for five minutes.
+pub const EXPRESS_LIMIT_MS: i64 = 300_000;
+/// A Standard execution may run for one year
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+pub const STANDARD_LIMIT_MS: i64 = 365 * 24 * 3600 * 1000;
+/// Express executions have no history quota; a definition that loops without
+/// ever waiting would run until the five-minute limit on AWS. Locally it is
+/// timed out after this many transitions instead of spinning for five minutes.
+pub const EXPRESS_MAX_TRANSITIONS: u64 = 1_000_000;
+/// Iterations an inline Map runs at once when MaxConcurrency is 0 or absent
+/// ("Inline mode supports up to 40 concurrent iterations",
+/// https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html).
+pub const INLINE_MAP_CONCURRENCY: usize = 40;
+/// Child executions a Distributed Map runs at once by default
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).
+pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecutionType {
+    Standard,
+    Express,
+}
+
+/// Who and where: used for `$$` and every ARN the run produces.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExecutionConfig {
+    pub region: String,
+    pub partition: String,
+    pub account: String,
+    pub state_machine_name: String,
+    pub execution_name: String,
+    pub role_arn: Option<String>,
+    pub execution_type: ExecutionType,
+    pub seed: u64,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            state_machine_name: "StateMachine".into(),
+            execution_name: "execution".into(),
+            role_arn: None,
+            execution_type: ExecutionType::Standard,
+            seed: 0,
+        }
+    }
+}
+
+impl ExecutionConfig {
+    pub fn state_machine_arn(&self) -> String {
+        format!("arn:{}:states:{}:{}:stateMachine:{}", self.partition, self.region, self.account, self.state_machine_name)
+    }
+    /// Standard: `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`.
+    /// Express: `arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:UUID`
+    /// (nine colon-separated parts; the UUID is derived from the seed so a
+    /// run replays).
+    pub fn execution_arn(&self) -> String {
+        match self.execution_type {
+            ExecutionType::Standard => format!(
+                "arn:{}:states:{}:{}:execution:{}:{}",
+                self.partition, self.region, self.account, self.state_machine_name, self.execution_name
+            ),
+            ExecutionType::Express => {
+                let mut rng = crate::rng::SplitMix64::new(self.seed ^ 0x4558_5052_4553_5321);
+                let uuid = crate::rng::uuid_v4(rng.next_u64(), rng.next_u64());
+                format!(
+                    "arn:{}:states:{}:{}:express:{}:{}:{uuid}",
+                    self.partition, self.region, self.account, self.state_machine_name, self.execution_name
+                )
+            }
+        }
+    }
+    pub fn role(&self) -> String {
+        self.role_arn
+            .clone()
+            .unwrap_or_else(|| format!("arn:{}:iam::{}:role/StepFunctionsRole", self.partition, self.account))
+    }
+}
+
+/// Time as the execution sees it.
+pub trait Clock {
+    fn now_millis(&self) -> i64;
+    /// Waits `ms` milliseconds (a virtual clock just moves forward).
+    fn sleep(&mut self, ms: i64);
+}
+
+/// A virtual clock: starts at `start` and moves only when told to.
+pub struct VirtualClock {
+    pub now: i64,
+}
+
+impl Clock for VirtualClock {
+    fn now_millis(&self) -> i64 {
+        self.now
+    }
+    fn sleep(&mut self, ms: i64) {
+        self.now += ms.max(0);
+    }
+}
+
+/// One Task state's call, as the services see it.
+pub struct TaskCall<'a> {
+    pub resource: &'a str,
+    pub parameters: Value,
+    pub state_name: &'a str,
+    pub timeout_seconds: Option<f64>,
+    pub heartbeat_seconds: Option<f64>,
+    pub credentials: Option<Value>,
+    pub config: &'a ExecutionConfig,
+    /// Milliseconds since the epoch on the execution's clock.
+    pub now_millis: i64,
+    /// `$$.Task.Token` for `.waitForTaskToken` resources and activities.
+    pub task_token: Option<String>,
+}
+
+/// A failed service call: the error name and cause Step Functions reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskError {
+    pub error: String,
+    pub cause: Option<String>,
+}
+
+/// How a service takes a task it was handed.
+pub enum TaskStart {
+    /// Answered now (a request-response call, or a callback/activity the
+    /// service answers itself, as a Step Functions Local mock does).
+    Done(Result<Value, TaskError>),
+    /// Answered later: the driver resumes the execution with the task's wait
+    /// id or its token. `submitted` is the integration's own response to a
+    /// `.waitForTaskToken` call (AWS records it in a TaskSubmitted event).
+    Pending { submitted: Option<Value> },
+}
+
+/// How Task states reach services. The default fails as AWS does when it
+/// cannot call a resource.
+pub trait Services {
+    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError>;
+
+    /// Hands a task over. The default answers at once through `call`, so a
+    /// synchronous `Services` needs nothing else; a driver that answers
+    /// callbacks, activities or child executions later returns `Pending`.
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        TaskStart::Done(self.call(call, clock))
+    }
+
+    /// Called after each state exits: a driver may pause the execution here
+    /// (interleaving executions in tests and simulations). Default: nothing.
+    fn state_exited(&mut self, state: &str) {
+        let _ = state;
+    }
+
+    /// Writes one object for a Distributed Map's ResultWriter (`s3:putObject`).
+    fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
+        let _ = (bucket, key, body);
+        Err(TaskError { error: "States.ResultWriterFailed".into(), cause: Some("no S3 service is available to write results".into()) })
+    }
+
+    /// Reads the items of a Distributed Map's ItemReader (`s3:getObject`, `s3:listObjectsV2`).
+    fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
+        let _ = (reader, parameters);
+        Err(TaskError { error: "States.ItemReaderFailed".into(), cause: Some("no S3 service is available to read items".into()) })
+    }
+}
+
+/// A `Services` with nothing behind it.
+pub struct NoServices;
+
+impl Services for NoServices {
+    fn call(&mut self, call: &TaskCall<'_>, _clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        Err(TaskError {
+            error: "States.Runtime".into(),
+            cause: Some(format!("The resource '{}' is not supported by this simulator.", call.resource)),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: History,
+    /// State names in the order they were entered (top level and nested).
+    pub path: Vec<String>,
+    pub start_millis: i64,
+    pub stop_millis: i64,
+}
+
+/// Where an unsuccessful execution stopped (`Execution::failed_state`):
+/// drivers print `file:line:col`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedState {
+    pub name: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// What `step` returns.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Done(Box<Outcome>),
+    /// Nothing can progress until one of these is answered or its deadline
+    /// (milliseconds on the execution's clock) passes; step again then.
+    Waiting(Vec<Wait>),
+}
+
+/// One thing the execution waits for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Wait {
+    pub id: u64,
+    pub kind: WaitKind,
+    /// When the engine stops waiting by itself (a timer fires, a task times
+    /// out, the execution times out). `None`: only an answer ends it.
+    pub deadline: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WaitKind {
+    /// A Wait state or a retry back-off.
+    Timer,
+    /// A task handed to `Services::start_task` that answered `Pending`:
+    /// a `.waitForTaskToken` callback, an activity, a `.sync` child execution.
+    Task { state: String, resource: String, token: Option<String>, heartbeat_seconds: Option<f64> },
+    /// The execution's own TimeoutSeconds (or the Express five-minute limit).
+    ExecutionTimeout,
+}
+
+/// An answer to a `WaitKind::Task`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Answer {
+    /// SendTaskSuccess: the task's result.
+    Success(Value),
+    /// SendTaskFailure.
+    Failure { error: String, cause: Option<String> },
+    /// SendTaskHeartbeat: restarts the HeartbeatSeconds countdown.
+    Heartbeat,
+}
+
+/// Why `resume` (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat)
+/// refused an answer: AWS's error codes, for a front door to map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResumeError {
+    /// The token is not one this engine issued (`InvalidToken`).
+    InvalidToken(String),
+    /// The task was answered already, cancelled, or its execution ended (`TaskDoesNotExist`).
+    TaskDoesNotExist(String),
+    /// The task timed out before the answer came (`TaskTimedOut`).
+    TaskTimedOut(String),
+}
+
+impl ResumeError {
+    /// AWS's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResumeError::InvalidToken(_) => "InvalidToken",
+            ResumeError::TaskDoesNotExist(_) => "TaskDoesNotExist",
+            ResumeError::TaskTimedOut(_) => "TaskTimedOut",
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            ResumeError::InvalidToken(m) | ResumeError::TaskDoesNotExist(m) | ResumeError::TaskTimedOut(m) => m,
+        }
+    }
+}
+
+/// Why a redrive was refused (AWS's RedriveExecution errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedriveError {
+    /// `ExecutionNotRedrivable`, `ExecutionLimitExceeded`, ...
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Runs `def` on `input` to completion: the driver for a synchronous
+/// `Services`. Timers are waited on `clock` (a virtual clock jumps to the
+/// earliest deadline, a real one sleeps); a task left pending with no
+/// deadline at all ends at the Standard one-year limit.
+pub fn run(
+    def: &Definition,
+    input: Value,
+    config: &ExecutionConfig,
+    services: &mut dyn Services,
+    clock: &mut dyn Clock,
+    record_history: bool,
+) -> Outcome {
+    let mut exec = Execution::start(def, input, config.clone(), clock.now_millis(), record_history);
+    loop {
+        match exec.step(def, services, clock) {
+            Step::Done(outcome) => return *outcome,
+            Step::Waiting(waits) => {
+                let now = clock.now_millis();
+                match waits.iter().filter_map(|w| w.deadline).min() {
+                    Some(at) if at > now => clock.sleep(at - now),
+                    Some(_) => {}
+                    None => {
+                        // Nobody will answer and nothing expires before AWS's
+                        // own maximum duration: time out there.
+                        let at = (exec.start_millis() + STANDARD_LIMIT_MS).max(now);
+                        clock.sleep(at - now);
+                        exec.time_out(clock.now_millis());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fidelity_tests;
