@@ -5,7 +5,8 @@
 
 use crate::lambda::{self, LambdaFunction};
 use crate::mocks::MockConfig;
-use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError};
+use crate::activities::{Activities, ActivityTask};
+use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError, TaskStart};
 use asl_dynamodb::{Database, IntegrationStyle};
 use asl_aws::CallContext;
 use asl_eventbridge::{Delivery, EventBridge};
@@ -36,6 +37,9 @@ impl Services for SharedWorld {
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         self.lock().call(call, clock)
     }
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        self.lock().start_task(call, clock)
+    }
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         self.lock().read_items(reader, parameters)
     }
@@ -62,6 +66,8 @@ pub struct World {
     /// Called before every service call: may answer it instead (fault injection,
     /// scheduling points in simulations). `None` lets the call through.
     pub interceptor: Option<Box<Interceptor>>,
+    /// Activity tasks waiting for a worker (GetActivityTask).
+    pub activities: Activities,
     ids: u64,
     depth: usize,
 }
@@ -77,6 +83,7 @@ impl World {
             mocks: None,
             pending: Vec::new(),
             interceptor: None,
+            activities: Activities::default(),
             ids: 0,
             depth: 0,
         }
@@ -282,18 +289,30 @@ fn states_resource(resource: &str) -> Option<(&str, &str, &str)> {
     Some((service, action, pattern))
 }
 
-impl Services for World {
-    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+/// `arn:PARTITION:states:REGION:ACCOUNT:activity:NAME`.
+pub fn is_activity(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
+}
+
+impl World {
+    /// An interceptor's or a Step Functions Local mock's answer, if either has one.
+    fn answer_now(&mut self, call: &TaskCall<'_>) -> Option<Result<Value, TaskError>> {
         if let Some(hook) = &mut self.interceptor {
             if let Some(r) = hook(call) {
-                return r;
+                return Some(r);
             }
         }
         if let Some(mocks) = &mut self.mocks {
             if let Some(r) = mocks.respond(call.state_name) {
-                return r;
+                return Some(r);
             }
         }
+        None
+    }
+
+    /// The integration itself: routes the Resource to the embedded service.
+    fn integration(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         let fail = |error: &str, cause: String| Err(TaskError { error: error.into(), cause: Some(cause) });
         let resource = call.resource;
         // A Lambda function ARN as the Resource: the bare payload.
@@ -353,6 +372,49 @@ impl Services for World {
             }
             _ => fail("States.Runtime", format!("The resource '{resource}' is not supported by asl-sim.")),
         }
+    }
+}
+
+impl Services for World {
+    /// Callbacks and activities wait for their answer: a `.waitForTaskToken`
+    /// integration is called (its response is the TaskSubmitted output) and the
+    /// task stays pending until SendTaskSuccess/Failure with its token; an
+    /// activity task is offered to workers. A mock or an interceptor that
+    /// answers the state answers the callback itself, as Step Functions Local's
+    /// mocked responses do (the mocked response is the callback's result).
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        let callback = call.resource.ends_with(".waitForTaskToken");
+        let activity = is_activity(call.resource);
+        if !callback && !activity {
+            return TaskStart::Done(self.call(call, clock));
+        }
+        if let Some(r) = self.answer_now(call) {
+            return TaskStart::Done(r);
+        }
+        let Some(token) = call.task_token.clone() else {
+            return TaskStart::Done(Err(TaskError { error: "States.Runtime".into(), cause: Some("the engine gave no task token".into()) }));
+        };
+        if activity {
+            let task = ActivityTask {
+                token,
+                input: call.parameters.clone(),
+                execution_arn: call.config.execution_arn(),
+                state_name: call.state_name.to_string(),
+            };
+            self.activities.offer(call.resource, task);
+            return TaskStart::Pending { submitted: None };
+        }
+        match self.integration(call, clock) {
+            Ok(v) => TaskStart::Pending { submitted: Some(v) },
+            Err(e) => TaskStart::Done(Err(e)),
+        }
+    }
+
+    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        if let Some(r) = self.answer_now(call) {
+            return r;
+        }
+        self.integration(call, clock)
     }
 
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
