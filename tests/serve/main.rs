@@ -47,6 +47,9 @@ struct Serve {
 
 impl Serve {
     fn start(params: &[&str]) -> Serve {
+        Serve::start_with(&root().join("template.yaml"), params)
+    }
+    fn start_with(template: &Path, params: &[&str]) -> Serve {
         let n = std::sync::atomic::AtomicU64::new(0);
         let data_dir = std::env::temp_dir().join(format!(
             "asl-serve-test-{}-{}-{}",
@@ -55,7 +58,7 @@ impl Serve {
             n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let args = asl_serve::ServeArgs {
-            template: root().join("template.yaml"),
+            template: template.to_path_buf(),
             parameters: params.iter().map(|s| s.to_string()).collect(),
             api_port: 0,
             aws_port: 0,
@@ -603,3 +606,5 @@ fn bench_put_throughput_and_list_latency() {
         lat[lat.len() * 99 / 100].as_secs_f64() * 1000.0
     );
 }
+
+mod callbacks;

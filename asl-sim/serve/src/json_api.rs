@@ -96,6 +96,7 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
         }
     };
     match op {
+        op if super::sfn_tasks::handles(op) => super::sfn_tasks::handle(state, op, body),
         "ListStateMachines" => {
             let list: Vec<Value> = state
                 .machines

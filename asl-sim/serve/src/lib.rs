@@ -25,6 +25,7 @@ mod json_api;
 pub mod jwt;
 mod lambda_rt;
 mod s3;
+mod sfn_tasks;
 pub mod sigv4;
 pub use asl_world::template;
 
@@ -131,6 +132,10 @@ impl State {
     pub fn uuid(&self) -> String {
         let s = self.next_seed();
         asl_core::rng::uuid_v4(s, s.rotate_left(17) ^ 0x5555)
+    }
+    /// Executions waiting (a timer, a callback, an activity) without a thread.
+    pub fn parked_executions(&self) -> usize {
+        self.executions.parked()
     }
     pub fn machine_by_arn(&self, arn: &str) -> Option<Arc<Machine>> {
         let name = arn.rsplit(':').next().unwrap_or(arn);
