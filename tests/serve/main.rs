@@ -52,6 +52,10 @@ impl Serve {
         Serve::start_with(params, Default::default())
     }
     fn start_with(params: &[&str], limits: asl_serve::ConnectionLimits) -> Serve {
+        Serve::start_full(None, params, limits)
+    }
+    /// `template`: another template than the project's (None: template.yaml as served).
+    fn start_full(template: Option<&Path>, params: &[&str], limits: asl_serve::ConnectionLimits) -> Serve {
         let n = std::sync::atomic::AtomicU64::new(0);
         let data_dir = std::env::temp_dir().join(format!(
             "asl-serve-test-{}-{}-{}",
@@ -61,7 +65,7 @@ impl Serve {
         ));
         std::fs::create_dir_all(&data_dir).expect("data dir");
         let args = asl_serve::ServeArgs {
-            template: serve_template(&data_dir),
+            template: template.map(Path::to_path_buf).unwrap_or_else(|| serve_template(&data_dir)),
             parameters: params.iter().map(|s| s.to_string()).collect(),
             api_port: 0,
             aws_port: 0,
@@ -867,3 +871,4 @@ fn files_of_any_size_and_folders_over_http() {
     let quota = sync_output(&api_call(&s, "GET", "/quota", Some(&alice), &Value::Null));
     assert_eq!(quota["usedBytes"], json!(5), "{quota}");
 }
+mod callbacks;

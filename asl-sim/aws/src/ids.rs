@@ -19,7 +19,7 @@ pub fn splitmix64(x: u64) -> u64 {
 }
 
 /// SplitMix64: tiny, fast, and good enough for ids and `MathRandom`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {

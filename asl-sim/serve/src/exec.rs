@@ -1,16 +1,26 @@
 //! Executions: started by the Step Functions API, the HTTP API and event deliveries.
-//! Asynchronous ones (StartExecution, rule targets) run on a small pool of worker
-//! threads; StartSyncExecution runs on the caller's thread. Each finished execution
-//! logs one line (machine/name, status, duration, state path) and hands the
-//! event deliveries it caused to the pool.
+//!
+//! An execution is a value (`asl_core::engine::Execution`): a worker thread steps it
+//! until it ends or must wait (a Wait state, a retry back-off, a callback token, an
+//! activity), then PARKS it here and is free for other work. A parked execution
+//! holds no thread: the timer thread re-queues it when its earliest deadline
+//! passes, and SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat / StopExecution
+//! reach it through its task token or ARN. So 1,000 executions in a 10 s Wait cost
+//! 1,000 parked values, not 1,000 threads.
+//!
+//! StartSyncExecution (Express only) runs on the caller's thread. Each finished
+//! execution logs one line (machine/name, status, duration, state path) and hands
+//! the event deliveries it caused to the pool.
 
 use super::{Machine, State};
 use crate::clock::{wall_millis, RealClock};
-use asl_core::engine::{self, ExecutionConfig, ExecutionType, Outcome};
+use asl_core::engine::{Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Record {
@@ -28,27 +38,73 @@ pub struct Record {
     pub history: Vec<Value>,
 }
 
-pub struct Job {
-    pub machine: Arc<Machine>,
-    pub name: String,
-    pub input: Value,
+enum Job {
+    Start { machine: Arc<Machine>, name: String, input: Value },
+    Resume { arn: String },
+}
+
+/// An execution waiting for a deadline or an answer.
+struct Parked {
+    exec: Execution,
+    machine: Arc<Machine>,
+    /// The earliest deadline it waits for (a timer, a task timeout, the execution timeout).
+    deadline: Option<i64>,
+}
+
+/// Running executions that are not on a worker right now, and how to reach them.
+#[derive(Default)]
+struct Parking {
+    parked: HashMap<String, Parked>,
+    /// Executions a worker is stepping: an answer for one waits until it is parked again.
+    busy: HashSet<String>,
+    /// Task token → execution ARN, for every token an execution waits on (and, after
+    /// it ended, so that late answers get TaskTimedOut/TaskDoesNotExist, not InvalidToken).
+    tokens: HashMap<String, String>,
+    /// (deadline, execution ARN), earliest first; stale entries are skipped.
+    timers: BinaryHeap<Reverse<(i64, String)>>,
 }
 
 pub struct Executions {
     pub records: Mutex<BTreeMap<String, Record>>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
+    parking: Mutex<Parking>,
+    /// Signalled when an execution is parked (answers waiting for a busy one) and
+    /// when a new timer is set (the timer thread).
+    changed: Condvar,
     #[allow(dead_code)]
     data_dir: Option<PathBuf>,
 }
 
+/// Why an answer (SendTask*, StopExecution) was refused: AWS's error code and message.
+pub type Refusal = (&'static str, String);
 
 impl Executions {
     pub fn new(data_dir: Option<PathBuf>) -> Executions {
-        Executions { records: Mutex::new(BTreeMap::new()), queue: Mutex::new(None), data_dir }
+        Executions {
+            records: Mutex::new(BTreeMap::new()),
+            queue: Mutex::new(None),
+            parking: Mutex::new(Parking::default()),
+            changed: Condvar::new(),
+            data_dir,
+        }
     }
     pub fn get(&self, arn: &str) -> Option<Record> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner()).get(arn).cloned()
+        lock(&self.records).get(arn).cloned()
     }
+    fn enqueue(&self, job: Job) {
+        if let Some(q) = lock(&self.queue).clone() {
+            let _ = q.send(job);
+        }
+    }
+    /// How many executions are parked (waiting without a thread).
+    pub fn parked(&self) -> usize {
+        lock(&self.parking).parked.len()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in another thread must not make serve unusable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 const WORKERS: usize = 4;
@@ -60,16 +116,67 @@ pub fn start_workers(state: &Arc<State>) {
         let rx = rx.clone();
         let st = Arc::downgrade(state);
         let _ = std::thread::Builder::new().name(format!("exec-{i}")).spawn(move || loop {
-            let job = {
-                let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
-                rx.recv()
-            };
+            let job = lock(&rx).recv();
             let Ok(job) = job else { return };
             let Some(state) = st.upgrade() else { return };
-            run(&state, &job.machine, &job.name, job.input);
+            match job {
+                Job::Start { machine, name, input } => {
+                    let exec = begin(&state, &machine, &name, input);
+                    advance(&state, machine, exec);
+                }
+                Job::Resume { arn } => {
+                    let taken = {
+                        let mut p = lock(&state.executions.parking);
+                        let taken = p.parked.remove(&arn);
+                        if taken.is_some() {
+                            p.busy.insert(arn.clone());
+                        }
+                        taken
+                    };
+                    if let Some(parked) = taken {
+                        advance(&state, parked.machine, parked.exec);
+                    }
+                }
+            }
         });
     }
-    *state.executions.queue.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    *lock(&state.executions.queue) = Some(tx);
+    start_timer(state);
+}
+
+/// The timer thread: re-queues parked executions whose deadline has passed.
+fn start_timer(state: &Arc<State>) {
+    let st = Arc::downgrade(state);
+    let _ = std::thread::Builder::new().name("exec-timer".into()).spawn(move || loop {
+        let Some(state) = st.upgrade() else { return };
+        if state.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let ex = &state.executions;
+        let mut due = Vec::new();
+        {
+            let mut p = lock(&ex.parking);
+            let now = wall_millis();
+            while let Some(Reverse((t, arn))) = p.timers.peek().cloned() {
+                if t > now {
+                    break;
+                }
+                p.timers.pop();
+                // Stale when the execution moved on (answered, stopped, re-parked later).
+                if p.parked.get(&arn).is_some_and(|x| x.deadline.is_some_and(|d| d <= now)) {
+                    due.push(arn);
+                }
+            }
+            if due.is_empty() {
+                let wait = p.timers.peek().map_or(500, |Reverse((t, _))| (t - now).clamp(1, 500)) as u64;
+                let _ = ex.changed.wait_timeout(p, Duration::from_millis(wait));
+                continue;
+            }
+        }
+        for arn in due {
+            ex.enqueue(Job::Resume { arn });
+        }
+    });
 }
 
 pub fn execution_arn(m: &Machine, name: &str) -> String {
@@ -84,7 +191,7 @@ pub fn start_async(state: &Arc<State>, m: &Arc<Machine>, name: Option<String>, i
     let arn = execution_arn(m, &name);
     let now = wall_millis();
     {
-        let mut recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recs = lock(&state.executions.records);
         if let Some(r) = recs.get(&arn) {
             if r.input == input && r.status == "RUNNING" {
                 return Ok((arn, r.start_ms));
@@ -93,10 +200,7 @@ pub fn start_async(state: &Arc<State>, m: &Arc<Machine>, name: Option<String>, i
         }
         recs.insert(arn.clone(), record(m, &arn, &name, &input, now));
     }
-    let queue = state.executions.queue.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some(q) = queue {
-        let _ = q.send(Job { machine: m.clone(), name, input });
-    }
+    state.executions.enqueue(Job::Start { machine: m.clone(), name, input });
     Ok((arn, now))
 }
 
@@ -117,14 +221,12 @@ fn record(m: &Machine, arn: &str, name: &str, input: &Value, now: i64) -> Record
     }
 }
 
-/// Runs an execution to its end on this thread and records it.
-pub fn run(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Record {
+/// The execution value for a new run (its record exists or is created here).
+fn begin(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Execution {
     let arn = execution_arn(m, name);
     let start = wall_millis();
-    {
-        let mut recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
-        recs.entry(arn.clone()).or_insert_with(|| record(m, &arn, name, &input, start));
-    }
+    lock(&state.executions.records).entry(arn.clone()).or_insert_with(|| record(m, &arn, name, &input, start));
+    lock(&state.executions.parking).busy.insert(arn);
     let config = ExecutionConfig {
         region: super::template::REGION.into(),
         account: super::template::ACCOUNT.into(),
@@ -134,36 +236,198 @@ pub fn run(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Re
         seed: state.next_seed(),
         ..ExecutionConfig::default()
     };
+    Execution::start(&m.definition, input, config, start, !m.express)
+}
+
+/// Steps `exec` (this thread is its only owner) until it ends or must wait; then
+/// finishes its record or parks it.
+fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
+    let arn = exec.config().execution_arn();
     let mut services = state.world.clone();
-    let mut clock = RealClock;
-    let t = std::time::Instant::now();
-    let out: Outcome = engine::run(&m.definition, input.clone(), &config, &mut services, &mut clock, !m.express);
-    let ms = t.elapsed().as_secs_f64() * 1000.0;
-    let rec = Record {
-        arn: arn.clone(),
-        machine_arn: m.arn.clone(),
-        name: name.to_string(),
-        express: m.express,
-        status: out.status.as_str().to_string(),
-        input,
-        output: out.output.clone(),
-        error: out.error.clone(),
-        cause: out.cause.clone(),
-        start_ms: out.start_millis,
-        stop_ms: Some(out.stop_millis),
-        history: out.history.events().to_vec(),
+    match exec.step(&m.definition, &mut services, &mut RealClock) {
+        Step::Done(out) => finish(state, &m, &arn, &out),
+        Step::Waiting(waits) => {
+            let deadline = waits.iter().filter_map(|w| w.deadline).min();
+            {
+                let mut rec = lock(&state.executions.records);
+                if let Some(r) = rec.get_mut(&arn) {
+                    // The history so far, for DescribeExecution / GetExecutionHistory of a running execution.
+                    r.history = exec.history().events().to_vec();
+                }
+            }
+            let mut p = lock(&state.executions.parking);
+            for w in &waits {
+                if let WaitKind::Task { token: Some(t), .. } = &w.kind {
+                    p.tokens.insert(t.clone(), arn.clone());
+                }
+            }
+            if let Some(d) = deadline {
+                p.timers.push(Reverse((d, arn.clone())));
+            }
+            p.busy.remove(&arn);
+            p.parked.insert(arn, Parked { exec, machine: m, deadline });
+            drop(p);
+            state.executions.changed.notify_all();
+        }
+    }
+}
+
+/// Records an ended execution, logs it and dispatches what it caused.
+fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
+    let rec = {
+        let mut recs = lock(&state.executions.records);
+        let Some(r) = recs.get_mut(arn) else { return };
+        r.status = out.status.as_str().to_string();
+        r.output = out.output.clone();
+        r.error = out.error.clone();
+        r.cause = out.cause.clone();
+        r.start_ms = out.start_millis;
+        r.stop_ms = Some(out.stop_millis);
+        r.history = out.history.events().to_vec();
+        r.clone()
     };
+    {
+        let mut p = lock(&state.executions.parking);
+        p.busy.remove(arn);
+        p.parked.remove(arn);
+    }
+    state.executions.changed.notify_all();
     let path = out.path.join(" → ");
     let err = match (&out.error, &out.cause) {
         (Some(e), Some(c)) => format!("  {e}: {}", c.chars().take(200).collect::<String>()),
         (Some(e), None) => format!("  {e}"),
         _ => String::new(),
     };
-    state.log(format_args!("exec {}/{} {} {ms:.1} ms  {path}{err}", m.name, short(name), out.status.as_str()));
-    state.executions.records.lock().unwrap_or_else(|e| e.into_inner()).insert(arn, rec.clone());
+    let ms = (out.stop_millis - out.start_millis).max(0);
+    state.log(format_args!("exec {}/{} {} {ms} ms  {path}{err}", m.name, short(&rec.name), out.status.as_str()));
     state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
     dispatch(state);
-    rec
+}
+
+/// Runs an execution to its end on this thread (StartSyncExecution, the HTTP
+/// API's synchronous route) and returns its record. Waits sleep this thread:
+/// Express executions are short and take no callbacks.
+pub fn run(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Record {
+    let mut exec = begin(state, m, name, input);
+    let arn = exec.config().execution_arn();
+    let mut services = state.world.clone();
+    loop {
+        match exec.step(&m.definition, &mut services, &mut RealClock) {
+            Step::Done(out) => {
+                finish(state, m, &arn, &out);
+                break;
+            }
+            Step::Waiting(waits) => {
+                let now = wall_millis();
+                let until = waits.iter().filter_map(|w| w.deadline).min().unwrap_or(now + 1000);
+                std::thread::sleep(Duration::from_millis((until - now).clamp(1, 1000) as u64));
+            }
+        }
+    }
+    state.executions.get(&arn).unwrap_or_else(|| record(m, &arn, name, &Value::Null, 0))
+}
+
+/// Waits (a bounded time) until `arn` is parked, and runs `f` on it then.
+fn with_parked<T>(state: &Arc<State>, arn: &str, f: impl FnOnce(&mut Parked) -> T) -> Option<T> {
+    let ex = &state.executions;
+    let mut p = lock(&ex.parking);
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while p.busy.contains(arn) && std::time::Instant::now() < give_up {
+        p = ex.changed.wait_timeout(p, Duration::from_millis(50)).map(|r| r.0).unwrap_or_else(|e| e.into_inner().0);
+    }
+    let r = p.parked.get_mut(arn).map(f);
+    r
+}
+
+/// What a SendTask* call does with its token.
+pub enum TaskAnswer {
+    Success(Value),
+    Failure { error: String, cause: Option<String> },
+    Heartbeat,
+}
+
+/// SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
+pub fn answer_task(state: &Arc<State>, token: &str, answer: TaskAnswer) -> Result<(), Refusal> {
+    let arn = lock(&state.executions.parking).tokens.get(token).cloned();
+    let Some(arn) = arn else {
+        return Err(("InvalidToken", "Invalid Token: 'Invalid token'".into()));
+    };
+    let now = wall_millis();
+    let heartbeat = matches!(answer, TaskAnswer::Heartbeat);
+    let r = with_parked(state, &arn, |p| match answer {
+        TaskAnswer::Success(v) => p.exec.send_task_success(token, v, now),
+        TaskAnswer::Failure { error, cause } => p.exec.send_task_failure(token, &error, cause.as_deref(), now),
+        TaskAnswer::Heartbeat => p.exec.send_task_heartbeat(token, now),
+    });
+    match r {
+        // The execution ended (or is not parked any more): the task is gone.
+        None => Err(("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'".into())),
+        Some(Err(e)) => Err(refusal(&e)),
+        Some(Ok(())) => {
+            if heartbeat {
+                // A heartbeat moves the deadline: the timer must learn the new one.
+                let mut p = lock(&state.executions.parking);
+                if let Some(x) = p.parked.get_mut(&arn) {
+                    x.deadline = x.exec.waits().iter().filter_map(|w| w.deadline).min();
+                    if let Some(d) = x.deadline {
+                        p.timers.push(Reverse((d, arn.clone())));
+                    }
+                }
+                drop(p);
+                state.executions.changed.notify_all();
+            } else {
+                state.executions.enqueue(Job::Resume { arn });
+            }
+            Ok(())
+        }
+    }
+}
+
+fn refusal(e: &ResumeError) -> Refusal {
+    (e.code(), e.message().to_string())
+}
+
+/// StopExecution: ends a running execution ABORTED. Returns the stop time.
+pub fn stop(state: &Arc<State>, arn: &str, error: Option<&str>, cause: Option<&str>) -> Result<i64, Refusal> {
+    let Some(rec) = state.executions.get(arn) else {
+        return Err(("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")));
+    };
+    if rec.status != "RUNNING" {
+        // AWS answers a stop of an ended execution with its stop date, changing nothing.
+        return Ok(rec.stop_ms.unwrap_or(rec.start_ms));
+    }
+    let now = wall_millis();
+    let stopped = {
+        let ex = &state.executions;
+        let mut p = lock(&ex.parking);
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while p.busy.contains(arn) && std::time::Instant::now() < give_up {
+            p = ex.changed.wait_timeout(p, Duration::from_millis(50)).map(|r| r.0).unwrap_or_else(|e| e.into_inner().0);
+        }
+        p.parked.remove(arn)
+    };
+    let Some(mut parked) = stopped else {
+        // Not parked and not busy: it ended meanwhile.
+        return Ok(state.executions.get(arn).and_then(|r| r.stop_ms).unwrap_or(now));
+    };
+    let tokens: Vec<String> = parked
+        .exec
+        .waits()
+        .into_iter()
+        .filter_map(|w| match w.kind {
+            WaitKind::Task { token, .. } => token,
+            _ => None,
+        })
+        .collect();
+    let out = parked.exec.stop(&parked.machine.definition, error, cause, now).clone();
+    {
+        let mut world = state.world.lock();
+        for t in &tokens {
+            world.activities.withdraw(t);
+        }
+    }
+    finish(state, &parked.machine, arn, &out);
+    Ok(now)
 }
 
 fn short(name: &str) -> &str {

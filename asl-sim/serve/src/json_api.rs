@@ -91,6 +91,7 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
         return r;
     }
     match op {
+        op if super::sfn_tasks::handles(op) => super::sfn_tasks::handle(state, op, body),
         "StartSyncExecution" => {
             let m = match machine("stateMachineArn") {
                 Ok(m) => m,

@@ -31,6 +31,7 @@ mod sns;
 mod sqs;
 mod s3_extra;
 mod sfn_control;
+mod sfn_tasks;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;
@@ -164,6 +165,10 @@ impl State {
     pub fn uuid(&self) -> String {
         let s = self.next_seed();
         asl_core::rng::uuid_v4(s, s.rotate_left(17) ^ 0x5555)
+    }
+    /// Executions waiting (a timer, a callback, an activity) without a thread.
+    pub fn parked_executions(&self) -> usize {
+        self.executions.parked()
     }
     pub fn machine_by_arn(&self, arn: &str) -> Option<Arc<Machine>> {
         self.machines.machine(arn, self.next_seed())

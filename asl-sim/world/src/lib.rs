@@ -7,6 +7,7 @@
 //! I/O is limited to what a Task does locally: running a Lambda function's command and
 //! reading files a template or fixture names. No network, no async runtime.
 
+pub mod activities;
 pub mod cfn;
 pub mod clock;
 pub mod item_reader;

@@ -5,7 +5,8 @@
 
 use crate::lambda::{self, Invocation};
 use crate::mocks::MockConfig;
-use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError};
+use crate::activities::{Activities, ActivityTask};
+use asl_core::engine::{self, Clock, ExecutionConfig, Services, TaskCall, TaskError, TaskStart};
 use asl_dynamodb::{Database, IntegrationStyle};
 use asl_aws::CallContext;
 use asl_eventbridge::{Delivery, EventBridge};
@@ -48,6 +49,22 @@ impl Services for SharedWorld {
         // Without the lock: the function may call back into the world.
         invocation.invoke(call.timeout_seconds)
     }
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        if !waits_for_an_answer(call.resource) {
+            return TaskStart::Done(self.call(call, clock));
+        }
+        {
+            let mut world = self.lock();
+            if let Some(answer) = world.answer_before_routing(call) {
+                return TaskStart::Done(answer);
+            }
+            if is_activity(call.resource) {
+                return world.offer_activity(call);
+            }
+        }
+        // The callback's own integration (a Lambda among them: without the lock).
+        submitted(self.call(call, clock))
+    }
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         self.lock().read_items(reader, parameters)
     }
@@ -84,6 +101,8 @@ pub struct World {
     pub http: asl_http_task::HttpInvoker,
     /// User commands answering the resources asl-sim does not emulate (`--handler`).
     pub handlers: asl_handler::Handlers,
+    /// Activity tasks waiting for a worker (GetActivityTask).
+    pub activities: Activities,
     ids: u64,
     depth: usize,
 }
@@ -105,6 +124,7 @@ impl World {
             connections: asl_http_task::Connections::new(),
             http: asl_http_task::HttpInvoker::new(),
             handlers: asl_handler::Handlers::new(),
+            activities: Activities::default(),
             ids: 0,
             depth: 0,
         }
@@ -480,7 +500,57 @@ impl World {
     }
 }
 
+/// `arn:PARTITION:states:REGION:ACCOUNT:activity:NAME`.
+pub fn is_activity(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
+}
+
+/// Callbacks (`.waitForTaskToken`) and activities wait for SendTaskSuccess/Failure.
+fn waits_for_an_answer(resource: &str) -> bool {
+    resource.ends_with(".waitForTaskToken") || is_activity(resource)
+}
+
+/// A callback's integration answered: the task waits for its token, the answer is what
+/// AWS records as TaskSubmitted. An integration that failed fails the task at once.
+fn submitted(r: Result<Value, TaskError>) -> TaskStart {
+    match r {
+        Ok(v) => TaskStart::Pending { submitted: Some(v) },
+        Err(e) => TaskStart::Done(Err(e)),
+    }
+}
+
+impl World {
+    /// Offers an activity task to the workers of its activity (GetActivityTask).
+    fn offer_activity(&mut self, call: &TaskCall<'_>) -> TaskStart {
+        let Some(token) = call.task_token.clone() else {
+            return TaskStart::Done(Err(TaskError { error: "States.Runtime".into(), cause: Some("the engine gave no task token".into()) }));
+        };
+        let task = ActivityTask { token, input: call.parameters.clone(), execution_arn: call.config.execution_arn(), state_name: call.state_name.to_string() };
+        self.activities.offer(call.resource, task);
+        TaskStart::Pending { submitted: None }
+    }
+}
+
 impl Services for World {
+    /// Callbacks and activities wait for their answer: a `.waitForTaskToken`
+    /// integration is called (its response is the TaskSubmitted output) and the task
+    /// stays pending until SendTaskSuccess/Failure with its token; an activity task is
+    /// offered to workers. A mock or an interceptor that answers the state answers the
+    /// callback itself, as Step Functions Local's mocked responses do.
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        if !waits_for_an_answer(call.resource) {
+            return TaskStart::Done(self.call(call, clock));
+        }
+        if let Some(answer) = self.answer_before_routing(call) {
+            return TaskStart::Done(answer);
+        }
+        if is_activity(call.resource) {
+            return self.offer_activity(call);
+        }
+        submitted(self.call(call, clock))
+    }
+
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         if let Some(answer) = self.answer_before_routing(call) {
             return answer;

@@ -304,6 +304,11 @@ impl Execution {
         &self.core.config
     }
 
+    /// The history recorded so far (a running execution's, for drivers that show it).
+    pub fn history(&self) -> &History {
+        &self.core.history
+    }
+
     /// The outcome, once the execution has ended.
     pub fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
