@@ -335,7 +335,12 @@ impl<'a> Ctx<'a> {
                 }
                 model.notices.push(format!("{pos}: {logical}: throttling and access logs are not emulated"));
             }
-            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::Queue" => {
+            // Schedules are accepted so the template serves; serve does not fire them yet
+            // (start the target yourself, e.g. the file manager's release-reservations workflow).
+            "AWS::Scheduler::Schedule" => {
+                model.notices.push(format!("{pos}: {logical} (AWS::Scheduler::Schedule) does not fire in serve"));
+            }
+            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::Queue" | "AWS::SQS::QueuePolicy" => {
                 model.notices.push(format!("{pos}: {logical} ({}) is not enforced or emulated", r.ty));
             }
             other => return err(pos, format!("{logical}: resource type {other} is not supported by asl-sim serve")),
