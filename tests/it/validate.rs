@@ -29,7 +29,14 @@ fn validate_snapshots() {
 #[test]
 fn every_workflow_validates_without_errors() {
     let dir = crate::root().join("workflows");
-    let subs = [("TableName", "inventory"), ("BucketName", "files"), ("EventBusName", "bus")]
+    let subs = [
+        ("TableName", "inventory"),
+        ("BucketName", "files"),
+        ("EventBusName", "bus"),
+        ("QuotaBytes", "1073741824"),
+        ("DeadLetterQueueUrl", "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"),
+        ("GraceSeconds", "900"),
+    ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();

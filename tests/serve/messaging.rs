@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 }
 
 struct Serve {
-    handle: Option<asl_sim::serve::Handle>,
+    handle: Option<asl_serve::Handle>,
 }
 
 impl Serve {
@@ -22,7 +22,7 @@ impl Serve {
             std::process::id(),
             SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
         ));
-        let args = asl_sim::serve::ServeArgs {
+        let args = asl_serve::ServeArgs {
             template: root().join("template.yaml"),
             parameters: Vec::new(),
             api_port: 0,
@@ -34,8 +34,9 @@ impl Serve {
             stack_name: "file-manager".into(),
             function_binaries: Vec::new(),
             quiet: true,
+            limits: Default::default(),
         };
-        let (handle, _) = asl_sim::serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
+        let (handle, _) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         Serve { handle: Some(handle) }
     }
     fn aws(&self) -> String {

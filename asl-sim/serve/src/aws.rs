@@ -130,7 +130,16 @@ impl Front for AwsFront {
         let target = target_of(head);
         let verified = match sigv4::verify_head(&signable(head, b""), &self.state.keys, sigv4::now_secs()) {
             Ok(v) => v,
-            Err(e) => return Err(self.refuse(head, auth_refusal(&head.method, target.as_deref(), &e))),
+            Err(e) => {
+                // A query-protocol request (SQS, SNS) is refused in its own XML format.
+                if target.is_none() && head.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+                    let sns = query::signing_service(head.header("authorization")).as_deref() == Some("sns");
+                    let ns = if sns { "http://sns.amazonaws.com/doc/2010-03-31/" } else { "http://queue.amazonaws.com/doc/2012-11-05/" };
+                    let r = Resp::new(e.status).header("Content-Type", "text/xml").body(query::error(ns, true, e.code, &e.message, &self.state.uuid()));
+                    return Err(self.refuse(head, r));
+                }
+                return Err(self.refuse(head, auth_refusal(&head.method, target.as_deref(), &e)));
+            }
         };
         if target.is_none() && s3_data_upload(head) {
             // S3 needs the length up front: plain chunked transfer encoding is not implemented there.

@@ -242,7 +242,8 @@ fn begin(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Exec
 /// Steps `exec` (this thread is its only owner) until it ends or must wait; then
 /// finishes its record or parks it.
 fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
-    let arn = exec.config().execution_arn();
+    // serve's record key (its own ARN form), not the engine's `$$.Execution.Id`.
+    let arn = execution_arn(&m, &exec.config().execution_name);
     let mut services = state.world.clone();
     match exec.step(&m.definition, &mut services, &mut RealClock) {
         Step::Done(out) => finish(state, &m, &arn, &out),
@@ -309,7 +310,7 @@ fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
 /// Express executions are short and take no callbacks.
 pub fn run(state: &Arc<State>, m: &Arc<Machine>, name: &str, input: Value) -> Record {
     let mut exec = begin(state, m, name, input);
-    let arn = exec.config().execution_arn();
+    let arn = execution_arn(m, &exec.config().execution_name);
     let mut services = state.world.clone();
     loop {
         match exec.step(&m.definition, &mut services, &mut RealClock) {
@@ -348,7 +349,17 @@ pub enum TaskAnswer {
 
 /// SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat.
 pub fn answer_task(state: &Arc<State>, token: &str, answer: TaskAnswer) -> Result<(), Refusal> {
-    let arn = lock(&state.executions.parking).tokens.get(token).cloned();
+    // A worker may hand a task out (an activity, a callback's message) before the
+    // execution that owns the token is parked: wait for busy executions a moment.
+    let arn = {
+        let ex = &state.executions;
+        let mut p = lock(&ex.parking);
+        let give_up = std::time::Instant::now() + Duration::from_secs(5);
+        while !p.tokens.contains_key(token) && !p.busy.is_empty() && std::time::Instant::now() < give_up {
+            p = ex.changed.wait_timeout(p, Duration::from_millis(20)).map(|r| r.0).unwrap_or_else(|e| e.into_inner().0);
+        }
+        p.tokens.get(token).cloned()
+    };
     let Some(arn) = arn else {
         return Err(("InvalidToken", "Invalid Token: 'Invalid token'".into()));
     };

@@ -404,6 +404,16 @@ fn quoted_after<'a>(msg: &'a str, marker: &str) -> Option<&'a str> {
 /// https://github.com/localstack/localstack/pull/12487 ("Missing 'Next' target: X",
 /// "State \"X\" is not reachable.", several diagnostics joined with ", ").
 pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
+    // The API takes JSON only (asl-sim's own loader also reads YAML): text that is
+    // not JSON is AWS's INVALID_JSON_DESCRIPTION.
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+        return vec![AwsDiagnostic {
+            code: "INVALID_JSON_DESCRIPTION",
+            severity: "ERROR",
+            message: format!("{e}"),
+            location: Some(format!("line: {}, column: {}", e.line(), e.column())),
+        }];
+    }
     let root = match asl_core::tree::load(text) {
         Ok(r) => r,
         Err(e) => {

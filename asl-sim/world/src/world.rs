@@ -50,7 +50,7 @@ impl Services for SharedWorld {
         invocation.invoke(call.timeout_seconds)
     }
     fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
-        if !waits_for_an_answer(call.resource) {
+        if !self.lock().waits_for_an_answer(call.resource) {
             return TaskStart::Done(self.call(call, clock));
         }
         {
@@ -506,10 +506,6 @@ pub fn is_activity(resource: &str) -> bool {
     parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
 }
 
-/// Callbacks (`.waitForTaskToken`) and activities wait for SendTaskSuccess/Failure.
-fn waits_for_an_answer(resource: &str) -> bool {
-    resource.ends_with(".waitForTaskToken") || is_activity(resource)
-}
 
 /// A callback's integration answered: the task waits for its token, the answer is what
 /// AWS records as TaskSubmitted. An integration that failed fails the task at once.
@@ -520,7 +516,25 @@ fn submitted(r: Result<Value, TaskError>) -> TaskStart {
     }
 }
 
+/// The services the World runs itself; any other is a `--handler` command's.
+const EMBEDDED: &[&str] = &["lambda", "dynamodb", "s3", "events", "eventbridge", "states", "sqs", "sns", "http"];
+
 impl World {
+    /// Callbacks (`.waitForTaskToken`) and activities wait for SendTaskSuccess/Failure,
+    /// except where a `--handler` command stands in for the whole service: its answer is
+    /// the callback's result, as a mock's is.
+    fn waits_for_an_answer(&self, resource: &str) -> bool {
+        if is_activity(resource) {
+            return true;
+        }
+        if !resource.ends_with(".waitForTaskToken") {
+            return false;
+        }
+        let handled = asl_handler::parse_resource(resource)
+            .is_some_and(|r| !EMBEDDED.contains(&r.service) && self.handlers.command_for(r.service).is_some());
+        !handled
+    }
+
     /// Offers an activity task to the workers of its activity (GetActivityTask).
     fn offer_activity(&mut self, call: &TaskCall<'_>) -> TaskStart {
         let Some(token) = call.task_token.clone() else {
@@ -539,7 +553,7 @@ impl Services for World {
     /// offered to workers. A mock or an interceptor that answers the state answers the
     /// callback itself, as Step Functions Local's mocked responses do.
     fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
-        if !waits_for_an_answer(call.resource) {
+        if !self.waits_for_an_answer(call.resource) {
             return TaskStart::Done(self.call(call, clock));
         }
         if let Some(answer) = self.answer_before_routing(call) {
