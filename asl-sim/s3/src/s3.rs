@@ -130,6 +130,26 @@ pub struct S3 {
     /// Minimum size of every part but the last (5 MiB on AWS).
     pub min_part_size: usize,
     outbox: Vec<Event>,
+    /// Whether mutations are recorded for [`S3::take_changes`] (a driver that persists).
+    track: bool,
+    changes: Changes,
+}
+
+/// What changed since the last [`S3::take_changes`]: the driver reads each one's state
+/// now (present: store it; absent: delete it).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes {
+    pub buckets: std::collections::BTreeSet<String>,
+    /// (bucket, key)
+    pub objects: std::collections::BTreeSet<(String, String)>,
+    /// (bucket, upload id)
+    pub uploads: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.objects.is_empty() && self.uploads.is_empty()
+    }
 }
 
 /// The default `Content-Type` S3 gives an object stored without one.
@@ -389,6 +409,45 @@ impl S3 {
             delete_event_for_missing_key: true,
             min_part_size: 5 * 1024 * 1024,
             outbox: Vec::new(),
+            track: false,
+            changes: Changes::default(),
+        }
+    }
+
+    /// Starts recording mutations for [`S3::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.track = true;
+    }
+
+    /// Records everything as changed (a driver storing the whole state once).
+    pub fn mark_all_changed(&mut self) {
+        for (name, b) in &self.buckets {
+            self.changes.buckets.insert(name.clone());
+            self.changes.objects.extend(b.objects.keys().map(|k| (name.clone(), k.clone())));
+            self.changes.uploads.extend(b.uploads.keys().map(|u| (name.clone(), u.clone())));
+        }
+    }
+
+    /// The buckets, objects and uploads changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    fn touched_object(&mut self, bucket: &str, key: &str) {
+        if self.track {
+            self.changes.objects.insert((bucket.to_string(), key.to_string()));
+        }
+    }
+
+    fn touched_upload(&mut self, bucket: &str, upload_id: &str) {
+        if self.track {
+            self.changes.uploads.insert((bucket.to_string(), upload_id.to_string()));
+        }
+    }
+
+    fn touched_bucket(&mut self, bucket: &str) {
+        if self.track {
+            self.changes.buckets.insert(bucket.to_string());
         }
     }
 
@@ -486,6 +545,7 @@ impl S3 {
                 last_sequencer: 0,
             },
         );
+        self.touched_bucket(name);
         Ok(())
     }
 
@@ -497,6 +557,7 @@ impl S3 {
                 .with("BucketName", name));
         }
         self.buckets.remove(name);
+        self.touched_bucket(name);
         Ok(())
     }
 
@@ -513,6 +574,7 @@ impl S3 {
     /// PutBucketNotificationConfiguration with/without `EventBridgeConfiguration`.
     pub fn set_eventbridge(&mut self, bucket: &str, on: bool) -> R<()> {
         self.bucket_mut(bucket)?.eventbridge = on;
+        self.touched_bucket(bucket);
         Ok(())
     }
 
@@ -534,6 +596,7 @@ impl S3 {
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.touched_object(&input.bucket, &input.key);
         self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "PutObject" }, ctx);
         Ok(PutObjectOutput { etag, checksum_crc32: checksum })
     }
@@ -580,6 +643,9 @@ impl S3 {
     pub fn delete_object(&mut self, bucket: &str, key: &str, ctx: &CallContext) -> R<()> {
         check_key(key)?;
         let existed = self.bucket_mut(bucket)?.objects.remove(key).is_some();
+        if existed {
+            self.touched_object(bucket, key);
+        }
         if existed || self.delete_event_for_missing_key {
             self.emit(bucket, key, Change::Deleted { reason: "DeleteObject" }, ctx);
         }
@@ -648,6 +714,7 @@ impl S3 {
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.touched_object(&input.bucket, &input.key);
         self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject" }, ctx);
         Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
     }
@@ -776,6 +843,7 @@ impl S3 {
                 parts: BTreeMap::new(),
             },
         );
+        self.touched_upload(bucket, &id);
         Ok(id)
     }
 
@@ -808,6 +876,7 @@ impl S3 {
         let etag = quoted_md5(&body);
         let u = self.upload_mut(bucket, key, upload_id)?;
         u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
+        self.touched_upload(bucket, upload_id);
         Ok(etag)
     }
 
@@ -829,6 +898,7 @@ impl S3 {
     pub fn abort_multipart_upload(&mut self, bucket: &str, key: &str, upload_id: &str) -> R<()> {
         self.upload_mut(bucket, key, upload_id)?;
         self.bucket_mut(bucket)?.uploads.remove(upload_id);
+        self.touched_upload(bucket, upload_id);
         Ok(())
     }
 
@@ -905,6 +975,8 @@ impl S3 {
             key.to_string(),
             Object { body, etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
         );
+        self.touched_upload(bucket, upload_id);
+        self.touched_object(bucket, key);
         self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload" }, ctx);
         Ok(CompleteMultipartUploadOutput {
             bucket: bucket.to_string(),

@@ -1,6 +1,6 @@
 //! Object bodies as files: `<dir>/<id>`, written as `<id>.tmp`, synced, renamed.
 
-use crate::{fresh_id, BlobWrite, Blobs, ErrorKind, Result, StoreError};
+use crate::{BlobWrite, Blobs, ErrorKind, Result, StoreError};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -92,9 +92,9 @@ impl Drop for BlobWriter {
 }
 
 impl Blobs for BlobDir {
-    fn create(&self) -> Result<Box<dyn BlobWrite>> {
-        let id = fresh_id();
-        let done = self.dir.join(&id);
+    fn create(&self, id: &str) -> Result<Box<dyn BlobWrite>> {
+        let done = self.path(id)?;
+        let id = id.to_string();
         let tmp = self.dir.join(format!("{id}.tmp"));
         let file = File::create(&tmp)
             .map_err(|e| StoreError::io(&format!("cannot create {}", tmp.display()), &e))?;

@@ -153,8 +153,9 @@ pub trait Store: Send + Sync {
 /// names it is committed, and removed after the commit that stops naming it, so a
 /// crash leaves at worst an unnamed blob, which [`Blobs::sweep`] removes.
 pub trait Blobs: Send + Sync {
-    /// Starts a new blob; bytes are written as they come (a body is never held whole).
-    fn create(&self) -> Result<Box<dyn BlobWrite>>;
+    /// Starts the blob `id` (from [`new_blob_id`]); bytes are written as they come, so
+    /// a body need not be held whole.
+    fn create(&self, id: &str) -> Result<Box<dyn BlobWrite>>;
     /// Bytes `start..end` of a blob (end exclusive, clamped to its size).
     fn read(&self, id: &str, start: u64, end: u64) -> Result<Vec<u8>>;
     /// Removes a blob no committed entry names any more. Missing blobs are fine.
@@ -170,16 +171,17 @@ pub trait BlobWrite: Send {
     fn finish(self: Box<Self>) -> Result<(String, u64)>;
 }
 
-/// Writes `bytes` as one blob.
+/// Writes `bytes` as one new blob and returns its id.
 pub fn write_blob(blobs: &dyn Blobs, bytes: &[u8]) -> Result<String> {
-    let mut w = blobs.create()?;
+    let id = new_blob_id();
+    let mut w = blobs.create(&id)?;
     w.write(bytes)?;
     Ok(w.finish()?.0)
 }
 
-/// A fresh id: time, process and a counter, so two processes on one data dir (or one
-/// process restarted within a millisecond) never collide.
-pub(crate) fn fresh_id() -> String {
+/// A fresh blob id (hex): time, process and a counter, so two processes on one data
+/// dir (or one process restarted within a millisecond) never collide.
+pub fn new_blob_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);

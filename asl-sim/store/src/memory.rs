@@ -1,7 +1,7 @@
 //! The store of `--in-memory` and of tests: the same contract, nothing on disk.
 
 use crate::sequencer::Sequencer;
-use crate::{fresh_id, BlobWrite, Blobs, ErrorKind, Op, Result, Store, StoreError, Ticket};
+use crate::{BlobWrite, Blobs, ErrorKind, Op, Result, Store, StoreError, Ticket};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -91,6 +91,7 @@ impl Store for MemoryStore {
 }
 
 struct MemoryBlobWriter {
+    id: String,
     bytes: Vec<u8>,
     blobs: Arc<Mutex<HashMap<String, Arc<Vec<u8>>>>>,
 }
@@ -101,7 +102,7 @@ impl BlobWrite for MemoryBlobWriter {
         Ok(())
     }
     fn finish(self: Box<Self>) -> Result<(String, u64)> {
-        let id = fresh_id();
+        let id = self.id;
         let size = self.bytes.len() as u64;
         lock(&self.blobs).insert(id.clone(), Arc::new(self.bytes));
         Ok((id, size))
@@ -109,8 +110,9 @@ impl BlobWrite for MemoryBlobWriter {
 }
 
 impl Blobs for MemoryBlobs {
-    fn create(&self) -> Result<Box<dyn BlobWrite>> {
+    fn create(&self, id: &str) -> Result<Box<dyn BlobWrite>> {
         Ok(Box::new(MemoryBlobWriter {
+            id: id.to_string(),
             bytes: Vec::new(),
             blobs: self.blobs.clone(),
         }))

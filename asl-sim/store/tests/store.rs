@@ -135,7 +135,7 @@ fn a_file_that_is_not_a_database_is_a_clear_error() {
 fn an_abandoned_blob_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(dir.path()).unwrap();
-    let mut w = s.blobs().create().unwrap();
+    let mut w = s.blobs().create(&asl_store::new_blob_id()).unwrap();
     w.write(b"partial").unwrap();
     drop(w);
     assert_eq!(
@@ -166,4 +166,41 @@ fn tickets_apply_in_reservation_order_whatever_the_fill_order() {
     s.wait(first).unwrap();
     waiter.join().unwrap().unwrap();
     assert_eq!(s.get("k", "x").unwrap(), Some(b"new".to_vec()));
+}
+
+#[test]
+fn every_waited_ticket_is_readable_at_once_under_contention() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let order = Arc::new(std::sync::Mutex::new(()));
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let s = s.clone();
+            let order = order.clone();
+            std::thread::spawn(move || {
+                for i in 0..100u32 {
+                    // Reserve under a shared lock (as serve does under the world lock),
+                    // prepare without it, with a varying delay.
+                    let ticket = {
+                        let _g = order.lock().unwrap();
+                        s.reserve()
+                    };
+                    if (t + i) % 3 == 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(((t * 37 + i * 11) % 500) as u64));
+                    }
+                    let key = format!("{t}-{i}");
+                    // Every third ticket carries nothing (a request whose change another one committed).
+                    let ops = if i % 3 == 2 { Vec::new() } else { vec![Op::put("c", key.clone(), vec![1])] };
+                    s.fill(ticket, ops);
+                    s.wait(ticket).unwrap();
+                    if i % 3 != 2 {
+                        assert_eq!(s.get("c", &key).unwrap(), Some(vec![1]), "ticket {ticket:?} answered before it was applied");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
 }
