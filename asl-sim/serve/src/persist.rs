@@ -19,7 +19,7 @@
 
 use super::State;
 use crate::world::World;
-use asl_s3::s3::{Bucket, Object, Part, Upload};
+use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload};
 use asl_store::{new_blob_id, Op, Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,6 +35,8 @@ pub const CHECKPOINTS: &str = "sfn:checkpoint";
 
 pub struct Persist {
     pub store: Arc<dyn Store>,
+    /// How S3 reads a stored body: from its blob, on demand.
+    pub source: Arc<dyn BodySource>,
     /// The blob of every stored body, so that the commit that replaces or deletes it
     /// can remove the file afterwards. Locked only under the world lock.
     known: Mutex<Known>,
@@ -56,19 +58,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Pending {
     ticket: asl_store::Ticket,
     ops: Vec<Op>,
-    writes: Vec<(String, Arc<Vec<u8>>)>,
+    writes: Vec<Write>,
     removals: Vec<String>,
+    /// Bodies that leave memory once committed: (bucket, key, the bytes written, blob id).
+    swaps: Vec<(String, String, Arc<Vec<u8>>, String)>,
 }
+
+/// A blob to write before the commit.
+enum Write {
+    /// New bytes (shared with the object in memory, not copied).
+    Bytes(String, Arc<Vec<u8>>),
+    /// CopyObject of a stored body: its own copy, so either object can go alone.
+    Copy { from: String, to: String, len: u64 },
+}
+
+/// The blobs of the store, as S3 reads them.
+struct StoredBodies(Arc<dyn Store>);
+
+impl BodySource for StoredBodies {
+    fn read(&self, id: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        self.0.blobs().read(id, start, end).map_err(|e| e.message)
+    }
+}
+
+/// Copies are made a MiB at a time: a large body is never read whole.
+const COPY_CHUNK: u64 = 1 << 20;
 
 impl Persist {
     pub fn new(store: Arc<dyn Store>) -> Persist {
-        Persist { store, known: Mutex::new(Known::default()) }
+        let source: Arc<dyn BodySource> = Arc::new(StoredBodies(store.clone()));
+        Persist { store, source, known: Mutex::new(Known::default()) }
     }
 
     /// Reads what changed in the world (the world lock is held) and reserves the commit.
     pub fn collect(&self, w: &mut World, extra: Vec<Op>) -> Pending {
         let mut known = lock(&self.known);
-        let mut p = Pending { ticket: self.store.reserve(), ops: Vec::new(), writes: Vec::new(), removals: Vec::new() };
+        let mut p = Pending { ticket: self.store.reserve(), ops: Vec::new(), writes: Vec::new(), removals: Vec::new(), swaps: Vec::new() };
         let s3c = w.s3.take_changes();
         for name in &s3c.buckets {
             match w.s3.buckets.get(name) {
@@ -87,7 +112,14 @@ impl Persist {
                 Some(o) => {
                     let blob = (!o.body.is_empty()).then(new_blob_id);
                     if let Some(id) = &blob {
-                        p.writes.push((id.clone(), Arc::new(o.body.clone())));
+                        match (o.body.in_memory(), o.body.stored_id()) {
+                            (Some(bytes), _) => {
+                                p.writes.push(Write::Bytes(id.clone(), bytes.clone()));
+                                p.swaps.push((bucket.clone(), key.clone(), bytes.clone(), id.clone()));
+                            }
+                            (None, Some(from)) => p.writes.push(Write::Copy { from: from.to_string(), to: id.clone(), len: o.body.len() as u64 }),
+                            (None, None) => {}
+                        }
                         known.objects.insert((bucket.clone(), key.clone()), id.clone());
                     }
                     p.ops.push(Op::put(format!("{OBJECTS}{bucket}"), key.clone(), object_json(o, blob.as_deref()).to_string()));
@@ -107,7 +139,7 @@ impl Persist {
                         Some((etag, lm, blob)) if *etag == part.etag && *lm == part.last_modified_ms => blob.clone(),
                         _ => {
                             let id = new_blob_id();
-                            p.writes.push((id.clone(), Arc::new(part.body.clone())));
+                            p.writes.push(Write::Bytes(id.clone(), Arc::new(part.body.clone())));
                             if let Some((_, _, old)) = known.parts.insert(k, (part.etag.clone(), part.last_modified_ms, id.clone())) {
                                 p.removals.push(old);
                             }
@@ -155,14 +187,35 @@ impl Persist {
 
     /// Writes the bodies, commits and waits (without the world lock). The ticket is
     /// always filled, also when a body cannot be written, so later commits go on.
-    pub fn complete(&self, p: Pending) -> Result<(), StoreError> {
+    /// Returns the bodies that may now leave memory.
+    pub fn complete(&self, p: Pending) -> Result<Vec<(String, String, Arc<Vec<u8>>, String)>, StoreError> {
         let blobs = self.store.blobs();
         let mut written = Vec::new();
-        for (id, bytes) in &p.writes {
-            let r = blobs.create(id).and_then(|mut b| {
-                b.write(bytes)?;
-                b.finish()
-            });
+        for w in &p.writes {
+            let (id, r) = match w {
+                Write::Bytes(id, bytes) => (
+                    id,
+                    blobs.create(id).and_then(|mut b| {
+                        b.write(bytes)?;
+                        b.finish()
+                    }),
+                ),
+                Write::Copy { from, to, len } => (
+                    to,
+                    blobs.create(to).and_then(|mut b| {
+                        let mut at = 0;
+                        while at < *len {
+                            let chunk = blobs.read(from, at, (at + COPY_CHUNK).min(*len))?;
+                            if chunk.is_empty() {
+                                return Err(StoreError::new(asl_store::ErrorKind::Corrupt, format!("blob {from} is shorter than {len} bytes")));
+                            }
+                            at += chunk.len() as u64;
+                            b.write(&chunk)?;
+                        }
+                        b.finish()
+                    }),
+                ),
+            };
             if let Err(e) = r {
                 self.store.fill(p.ticket, Vec::new());
                 let _ = self.store.wait(p.ticket);
@@ -178,7 +231,18 @@ impl Persist {
         for id in &p.removals {
             blobs.remove(id);
         }
-        Ok(())
+        Ok(p.swaps)
+    }
+
+    /// Replaces in-memory bodies by their stored blobs (the world lock is held), unless
+    /// the object changed meanwhile: serve's memory does not grow with the bytes stored.
+    pub fn release(&self, w: &mut World, swaps: Vec<(String, String, Arc<Vec<u8>>, String)>) {
+        for (bucket, key, bytes, id) in swaps {
+            let Some(o) = w.s3.buckets.get_mut(&bucket).and_then(|b| b.objects.get_mut(&key)) else { continue };
+            if o.body.in_memory().is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
+                o.body = Body::stored(&id, bytes.len() as u64, self.source.clone());
+            }
+        }
     }
 }
 
@@ -216,15 +280,21 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
         let starts = super::exec::register_deliveries(state, deliveries, &mut extra);
         (state.persist.collect(&mut w, extra), starts)
     };
-    let r = state.persist.complete(pending);
-    if r.is_ok() {
-        super::exec::enqueue_starts(state, starts);
-    } else {
-        // Not durable: the client is told so, and the executions the change would
-        // start are not run (their records were not committed).
-        super::exec::forget(state, &starts);
+    match state.persist.complete(pending) {
+        Ok(swaps) => {
+            if !swaps.is_empty() {
+                state.persist.release(&mut state.world.lock(), swaps);
+            }
+            super::exec::enqueue_starts(state, starts);
+            Ok(())
+        }
+        Err(e) => {
+            // Not durable: the client is told so, and the executions the change would
+            // start are not run (their records were not committed).
+            super::exec::forget(state, &starts);
+            Err(e)
+        }
     }
-    r
 }
 
 fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
@@ -256,7 +326,7 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
                 if problems.is_some() {
                     return;
                 }
-                match restore_object(store, k, v) {
+                match restore_object(&persist.source, k, v) {
                     Ok((o, blob)) => {
                         if let Some(id) = blob {
                             keep.insert(id.clone());
@@ -333,9 +403,14 @@ fn body_of(store: &dyn Store, v: &Value) -> Result<(Vec<u8>, Option<String>), St
     }
 }
 
-fn restore_object(store: &dyn Store, key: &str, v: &[u8]) -> Result<(Object, Option<String>), String> {
+/// An object's metadata; its body stays in its blob until it is read (start-up reads no body).
+fn restore_object(source: &Arc<dyn BodySource>, key: &str, v: &[u8]) -> Result<(Object, Option<String>), String> {
     let o = parse("object", key, v)?;
-    let (body, blob) = body_of(store, &o)?;
+    let blob = o["blob"].as_str().map(str::to_string);
+    let body = match &blob {
+        Some(id) => Body::stored(id, o["size"].as_u64().unwrap_or(0), source.clone()),
+        None => Body::from(Vec::new()),
+    };
     Ok((
         Object {
             body,

@@ -100,9 +100,17 @@ class Model:
         self.lock = threading.Lock()
         self.allowed = {}
         self.acked = 0
+        # The last few events of each key, for the report of a failure.
+        self.history = {}
+
+    def note(self, key, what):
+        h = self.history.setdefault(key, [])
+        h.append(f"{time.time() % 1000:.3f} {what}")
+        del h[:-8]
 
     def begin(self, key, new):
         with self.lock:
+            self.note(key, f"begin {new[:8]}")
             self.allowed.setdefault(key, {ABSENT})
             before = set(self.allowed[key])
             # Until the answer arrives, either state may be what is stored.
@@ -111,6 +119,7 @@ class Model:
 
     def acknowledged(self, key, state, also=()):
         with self.lock:
+            self.note(key, f"ack {state[:8]}")
             self.allowed[key] = {state, *also}
             self.acked += 1
 
@@ -181,6 +190,7 @@ def fm_user(serve, model, user, token, stop, rng):
                     states = set(model.allowed.get(key, {ABSENT}))
                 if states == {ABSENT}:
                     continue
+                model.begin(key, ABSENT)
                 serve.api_call("POST", "/files/delete", token, {"path": "crash/", "name": name})
                 # The delete workflow removes the object later: until then either is right.
                 model.acknowledged(key, ABSENT, also=states)
@@ -215,7 +225,7 @@ def verify(s3, model, failures, round_no, bucket):
         got = stored_state(s3, bucket, key)
         checked += 1
         if got not in allowed:
-            failures.append(f"round {round_no}: {key}: stored {got}, acknowledged writes allow {sorted(allowed)}")
+            failures.append(f"round {round_no}: {key}: stored {got}, acknowledged writes allow {sorted(allowed)}; history {model.history.get(key)}")
         with model.lock:
             # A file manager delete may still be pending: keep ABSENT allowed for those.
             model.allowed[key] = {got} | ({ABSENT} if ABSENT in allowed and key.split('/')[1:2] == ["crash"] else set())
@@ -287,6 +297,7 @@ def main():
             t.start()
         time.sleep(rng.uniform(0.3, 1.2))
         serve.kill9()
+        print(f"round {round_no}: killed at {time.time() % 1000:.3f}")
         stop.set()
         for t in threads:
             t.join(timeout=20)
