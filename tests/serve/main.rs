@@ -872,3 +872,4 @@ fn files_of_any_size_and_folders_over_http() {
     assert_eq!(quota["usedBytes"], json!(5), "{quota}");
 }
 mod callbacks;
+mod store;

@@ -1,0 +1,133 @@
+//! serve's store across restarts (issue 12): what was acknowledged is there after a stop
+//! and a start on the same data directory, waiting executions keep waiting and end, and a
+//! damaged database is a clear refusal. (The kill -9 test is tests/serve/python/crash.py.)
+
+use super::*;
+
+fn start_on(data_dir: &Path, template: &Path) -> asl_serve::Handle {
+    let args = asl_serve::ServeArgs {
+        template: template.to_path_buf(),
+        parameters: Vec::new(),
+        api_port: 0,
+        aws_port: 0,
+        access_key: "test".into(),
+        secret_key: "test".into(),
+        data_dir: data_dir.to_path_buf(),
+        in_memory: false,
+        stack_name: "file-manager".into(),
+        function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
+        quiet: std::env::var("SERVE_LOG").is_err(),
+        limits: Default::default(),
+    };
+    asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}")).0
+}
+
+fn temp_dir(what: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("asl-serve-store-{what}-{}-{}", std::process::id(), SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const WAITER: &str = r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Files:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: store-test
+  Waiter:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: waiter
+      Definition:
+        StartAt: W
+        States:
+          W: {Type: Wait, Seconds: 2, Next: P}
+          P: {Type: Pass, Result: {done: true}, End: true}
+"#;
+
+#[test]
+fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
+    let dir = temp_dir("restart");
+    let template = dir.join("t.yaml");
+    std::fs::write(&template, WAITER).unwrap();
+    let data = dir.join("data");
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    let exec_arn = rt().block_on(async {
+        let s3 = s3_client(&aws, "test").await;
+        s3.put_object().bucket("store-test").key("a/big.bin").body(big.clone().into()).send().await.unwrap();
+        s3.put_object().bucket("store-test").key("a/gone.txt").body(b"x".to_vec().into()).send().await.unwrap();
+        s3.delete_object().bucket("store-test").key("a/gone.txt").send().await.unwrap();
+        s3.copy_object().bucket("store-test").key("a/copy.bin").copy_source("store-test/a/big.bin").send().await.unwrap();
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:waiter";
+        sfn.start_execution().state_machine_arn(arn).name("survivor").input("{}").send().await.unwrap().execution_arn
+    });
+    // Stopped while the execution waits in W.
+    h.stop();
+
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    rt().block_on(async {
+        let s3 = s3_client(&aws, "test").await;
+        let got = s3.get_object().bucket("store-test").key("a/big.bin").send().await.unwrap().body.collect().await.unwrap().into_bytes();
+        assert_eq!(got.as_ref(), big.as_slice(), "the body read back from its blob");
+        let ranged = s3.get_object().bucket("store-test").key("a/copy.bin").range("bytes=10-19").send().await.unwrap().body.collect().await.unwrap().into_bytes();
+        assert_eq!(ranged.as_ref(), &big[10..20]);
+        let listed = s3.list_objects_v2().bucket("store-test").send().await.unwrap();
+        let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+        assert_eq!(keys, ["a/big.bin", "a/copy.bin"], "the delete held");
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let d = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap();
+        assert_eq!(d.status().as_str(), "RUNNING", "still waiting after the restart");
+        let mut status = String::new();
+        for _ in 0..100 {
+            status = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap().status().as_str().to_string();
+            if status == "SUCCEEDED" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "SUCCEEDED", "the Wait resumed and the execution ended");
+        let d = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap();
+        assert_eq!(d.output(), Some(r#"{"done":true}"#));
+        let hist = sfn.get_execution_history().execution_arn(&exec_arn).send().await.unwrap();
+        let kinds: Vec<_> = hist.events().iter().map(|e| e.r#type().as_str().to_string()).collect();
+        assert_eq!(kinds.first().map(String::as_str), Some("ExecutionStarted"), "{kinds:?}");
+        assert_eq!(kinds.last().map(String::as_str), Some("ExecutionSucceeded"), "{kinds:?}");
+        let list = sfn.list_executions().state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:waiter").send().await.unwrap();
+        assert_eq!(list.executions().len(), 1);
+    });
+    h.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_damaged_database_is_refused_with_what_to_do() {
+    let dir = temp_dir("damaged");
+    let template = dir.join("t.yaml");
+    std::fs::write(&template, WAITER).unwrap();
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("store.sqlite"), vec![0x5au8; 16384]).unwrap();
+    let args = asl_serve::ServeArgs {
+        template,
+        parameters: Vec::new(),
+        api_port: 0,
+        aws_port: 0,
+        access_key: "test".into(),
+        secret_key: "test".into(),
+        data_dir: data.clone(),
+        in_memory: false,
+        stack_name: "x".into(),
+        function_binaries: Vec::new(),
+        quiet: true,
+        limits: Default::default(),
+    };
+    let err = asl_serve::start(&args).err().expect("refused");
+    assert!(err.contains("store.sqlite") && err.contains("damaged"), "{err}");
+    // Nothing was overwritten.
+    assert_eq!(std::fs::read(data.join("store.sqlite")).unwrap(), vec![0x5au8; 16384]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
