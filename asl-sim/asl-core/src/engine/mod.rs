@@ -67,6 +67,13 @@ pub struct ExecutionConfig {
     pub role_arn: Option<String>,
     pub execution_type: ExecutionType,
     pub seed: u64,
+    /// `Some(seed)`: branches and iterations that could run at the same time
+    /// interleave in an order this seed chooses (a fiber may give up its turn
+    /// after any state), so `simulate` explores and replays the orders a real
+    /// run could take. `None` (the default, and what `run`, `test`, serve and
+    /// conformance use): each runs in order until it blocks.
+    #[serde(default)]
+    pub interleave: Option<u64>,
 }
 
 impl Default for ExecutionConfig {
@@ -80,6 +87,7 @@ impl Default for ExecutionConfig {
             role_arn: None,
             execution_type: ExecutionType::Standard,
             seed: 0,
+            interleave: None,
         }
     }
 }
