@@ -61,8 +61,11 @@ pub struct Pending {
     writes: Vec<Write>,
     removals: Vec<String>,
     /// Bodies that leave memory once committed: (bucket, key, the bytes written, blob id).
-    swaps: Vec<(String, String, Arc<Vec<u8>>, String)>,
+    swaps: Vec<Swap>,
 }
+
+/// A body that may leave memory once committed: (bucket, key, the bytes written, blob id).
+pub type Swap = (String, String, Arc<Vec<u8>>, String);
 
 /// A blob to write before the commit.
 enum Write {
@@ -188,7 +191,7 @@ impl Persist {
     /// Writes the bodies, commits and waits (without the world lock). The ticket is
     /// always filled, also when a body cannot be written, so later commits go on.
     /// Returns the bodies that may now leave memory.
-    pub fn complete(&self, p: Pending) -> Result<Vec<(String, String, Arc<Vec<u8>>, String)>, StoreError> {
+    pub fn complete(&self, p: Pending) -> Result<Vec<Swap>, StoreError> {
         let blobs = self.store.blobs();
         let mut written = Vec::new();
         for w in &p.writes {
@@ -236,7 +239,7 @@ impl Persist {
 
     /// Replaces in-memory bodies by their stored blobs (the world lock is held), unless
     /// the object changed meanwhile: serve's memory does not grow with the bytes stored.
-    pub fn release(&self, w: &mut World, swaps: Vec<(String, String, Arc<Vec<u8>>, String)>) {
+    pub fn release(&self, w: &mut World, swaps: Vec<Swap>) {
         for (bucket, key, bytes, id) in swaps {
             let Some(o) = w.s3.buckets.get_mut(&bucket).and_then(|b| b.objects.get_mut(&key)) else { continue };
             if o.body.in_memory().is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
