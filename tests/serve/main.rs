@@ -872,4 +872,3 @@ fn files_of_any_size_and_folders_over_http() {
     assert_eq!(quota["usedBytes"], json!(5), "{quota}");
 }
 mod callbacks;
-mod store;

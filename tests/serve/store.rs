@@ -54,7 +54,7 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let h = start_on(&data, &template);
     let aws = format!("http://{}", h.aws_addr);
-    let exec_arn = rt().block_on(async {
+    let exec_arn: String = rt().block_on(async {
         let s3 = s3_client(&aws, "test").await;
         s3.put_object().bucket("store-test").key("a/big.bin").body(big.clone().into()).send().await.unwrap();
         s3.put_object().bucket("store-test").key("a/gone.txt").body(b"x".to_vec().into()).send().await.unwrap();
@@ -62,7 +62,7 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
         s3.copy_object().bucket("store-test").key("a/copy.bin").copy_source("store-test/a/big.bin").send().await.unwrap();
         let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
         let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:waiter";
-        sfn.start_execution().state_machine_arn(arn).name("survivor").input("{}").send().await.unwrap().execution_arn
+        sfn.start_execution().state_machine_arn(arn).name("survivor").input("{}").send().await.unwrap().execution_arn().to_string()
     });
     // Stopped while the execution waits in W.
     h.stop();
