@@ -42,7 +42,13 @@ impl Services for SharedWorld {
                 None => match world.lambda_invocation(call) {
                     Some(Ok(invocation)) => invocation,
                     Some(Err(e)) => return Err(e),
-                    None => return world.route(call, clock),
+                    None => {
+                        let result = world.route(call, clock);
+                        let deliveries = world.take_sns_invocations();
+                        drop(world);
+                        deliveries.iter().for_each(SnsInvocation::invoke);
+                        return result;
+                    }
                 },
             }
         };
@@ -73,6 +79,25 @@ impl Services for SharedWorld {
     }
 }
 
+/// One SNS delivery to a function: SNS invokes asynchronously (the `Event` invocation type),
+/// so the function's answer is not observed; a failed delivery is dropped, as SNS drops it
+/// after its retries when the subscription has no dead-letter queue
+/// (https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html).
+pub struct SnsInvocation {
+    pub function: Arc<dyn lambda::Lambda>,
+    /// The event (`{"Records": [{"EventSource": "aws:sns", ...}]}`) as JSON text.
+    pub event: String,
+}
+
+impl SnsInvocation {
+    pub fn invoke(&self) {
+        let _ = self.function.run(&self.event, SNS_LAMBDA_SECONDS);
+    }
+}
+
+/// Lambda's own ceiling on a run; the function's configured timeout applies inside it.
+const SNS_LAMBDA_SECONDS: f64 = 900.0;
+
 /// Another state machine that `states:startExecution` can run in-process.
 pub struct ChildMachine {
     pub definition: Arc<asl_core::definition::Definition>,
@@ -88,6 +113,8 @@ pub struct World {
     /// SNS deliveries the world cannot make in-process (HTTP(S) endpoints, unknown
     /// functions), waiting for a driver.
     pub pending_sns: Vec<asl_sns::Delivery>,
+    /// SNS deliveries to the world's functions, waiting to be made without the world's lock.
+    sns_invocations: Vec<SnsInvocation>,
     pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
@@ -116,6 +143,7 @@ impl World {
             sqs: asl_sqs::Sqs::new(region, account, 0x5157),
             sns: asl_sns::Sns::new(region, account, 0x5345),
             pending_sns: Vec::new(),
+            sns_invocations: Vec::new(),
             lambdas: HashMap::new(),
             machines: BTreeMap::new(),
             mocks: None,
@@ -218,6 +246,8 @@ impl World {
             "dynamodb": self.dynamodb.to_json(),
             "s3": self.s3.to_json(),
             "events": self.events.to_json(),
+            "sqs": self.sqs.to_json(),
+            "sns": self.sns.to_json(),
         })
     }
 
@@ -231,6 +261,12 @@ impl World {
         if let Some(e) = v.get("events") {
             self.events = EventBridge::from_json(e)?;
         }
+        if let Some(q) = v.get("sqs") {
+            self.sqs = asl_sqs::Sqs::from_json(q)?;
+        }
+        if let Some(t) = v.get("sns") {
+            self.sns = asl_sns::Sns::from_json(t)?;
+        }
         Ok(())
     }
 
@@ -242,14 +278,21 @@ impl World {
         call.outcome.map_err(|(error, cause)| TaskError { error, cause: Some(cause) })
     }
 
+    /// The SNS deliveries to functions that are due; the caller makes them after releasing
+    /// the world (`SharedWorld::call` does, and serve's SNS endpoint).
+    pub fn take_sns_invocations(&mut self) -> Vec<SnsInvocation> {
+        std::mem::take(&mut self.sns_invocations)
+    }
+
     /// Hands the pending event deliveries to the caller (serve, simulate).
     pub fn take_deliveries(&mut self) -> Vec<Delivery> {
         std::mem::take(&mut self.pending)
     }
 
-    /// Makes SNS deliveries: to SQS queues and local functions in-process (a failed
-    /// delivery is dropped, as SNS drops it after its retries when no DLQ is set); HTTP(S)
-    /// endpoints are left in `pending_sns` for the driver.
+    /// Makes SNS deliveries: to SQS queues in-process (a failed delivery is dropped, as SNS
+    /// drops it after its retries when no DLQ is set); to the world's functions through
+    /// `sns_invocations`, made outside the world (the function may call back into it);
+    /// HTTP(S) endpoints and unknown functions are left in `pending_sns` for the driver.
     pub fn deliver_sns(&mut self, deliveries: Vec<asl_sns::Delivery>, now_ms: i64) {
         for d in deliveries {
             match d.protocol.as_str() {
@@ -266,12 +309,9 @@ impl World {
                     }
                     let _ = self.sqs.call("SendMessage", &p, now_ms);
                 }
-                "lambda" => match lambda::function_name_from_arn(&d.endpoint).filter(|n| self.lambdas.contains_key(n)) {
-                    Some(name) => {
-                        let event: Value = serde_json::from_str(&d.body).unwrap_or(Value::Null);
-                        // SNS invokes asynchronously: the function's answer is not observed.
-                        let _ = lambda::invoke(&self.lambdas, &name, &event, None, lambda::Style::Direct);
-                    }
+                "lambda" => match lambda::function_name_from_arn(&d.endpoint).and_then(|n| self.lambdas.get(&n)) {
+                    // Made by whoever holds no lock on the world (see `take_sns_invocations`).
+                    Some(function) => self.sns_invocations.push(SnsInvocation { function: function.clone(), event: d.body }),
                     None => self.pending_sns.push(d),
                 },
                 _ => self.pending_sns.push(d),
@@ -571,7 +611,11 @@ impl Services for World {
         }
         match self.lambda_invocation(call) {
             Some(invocation) => invocation?.invoke(call.timeout_seconds),
-            None => self.route(call, clock),
+            None => {
+                let result = self.route(call, clock);
+                self.take_sns_invocations().iter().for_each(SnsInvocation::invoke);
+                result
+            }
         }
     }
 
