@@ -891,6 +891,102 @@ Outputs:
         assert!(api.arn.starts_with("arn:aws:events:us-east-1:123456789012:connection/stripe/"), "{}", api.arn);
     }
 
+    const MESSAGING: &str = r#"
+Resources:
+  Dlq: {Type: AWS::SQS::Queue}
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      FifoQueue: true
+      ContentBasedDeduplication: true
+      VisibilityTimeout: 45
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 3}
+      Tags: [{Key: team, Value: shop}]
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: Alerts
+      Subscription: [{Protocol: sqs, Endpoint: !GetAtt Dlq.Arn}]
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Dlq.Arn, RawMessageDelivery: true, FilterPolicy: {kind: [a]}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Events:
+        Q: {Type: SQS, Properties: {Queue: !GetAtt Dlq.Arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 2, FunctionResponseTypes: [ReportBatchItemFailures]}}
+        T: {Type: SNS, Properties: {Topic: !Ref Topic, FilterPolicy: {kind: [b]}}}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {EventSourceArn: !GetAtt Orders.Arn, FunctionName: !GetAtt Fn.Arn, Enabled: false}
+Outputs:
+  Url: {Value: !Ref Orders}
+  Arn: {Value: !GetAtt Orders.Arn}
+  TopicArn: {Value: !GetAtt Topic.TopicArn}
+"#;
+
+    /// AWS::SQS::Queue, AWS::SNS::Topic, AWS::SNS::Subscription and the SQS/SNS event sources
+    /// become their API requests (property names and return values per
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html,
+    /// .../aws-resource-sns-topic.html, .../aws-resource-sns-subscription.html,
+    /// .../aws-resource-lambda-eventsourcemapping.html; a FIFO queue CloudFormation names ends in `.fifo`).
+    #[test]
+    fn queues_topics_and_event_sources() {
+        let root = asl_core::tree::load(MESSAGING).unwrap();
+        let m = build(&root, Path::new("."), &settings()).unwrap_or_else(|p| panic!("{p:?}"));
+        let orders = m.queues.iter().find(|q| q.logical == "Orders").unwrap();
+        assert_eq!(orders.name, "app-Orders.fifo");
+        assert_eq!(
+            orders.request,
+            json!({"QueueName": "app-Orders.fifo", "Attributes": {"VisibilityTimeout": "45", "FifoQueue": "true", "ContentBasedDeduplication": "true",
+                   "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:app-Dlq\",\"maxReceiveCount\":3}"},
+                   "tags": {"team": "shop"}})
+        );
+        let outputs: BTreeMap<_, _> = m.outputs.iter().cloned().collect();
+        assert_eq!(outputs["Url"], "https://sqs.us-east-1.amazonaws.com/123456789012/app-Orders.fifo");
+        assert_eq!(outputs["Arn"], "arn:aws:sqs:us-east-1:123456789012:app-Orders.fifo");
+        assert_eq!(outputs["TopicArn"], "arn:aws:sns:us-east-1:123456789012:app-Topic");
+        assert_eq!(m.topics[0].request, json!({"Name": "app-Topic", "Attributes": {"DisplayName": "Alerts"}, "Tags": []}));
+        let subs: Vec<(&str, &Value)> = m.subscriptions.iter().map(|s| (s.origin.as_str(), &s.request)).collect();
+        let dlq = "arn:aws:sqs:us-east-1:123456789012:app-Dlq";
+        let topic = "arn:aws:sns:us-east-1:123456789012:app-Topic";
+        assert!(subs.contains(&("Topic.Subscription[0]", &json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": dlq, "Attributes": {}}))), "{subs:?}");
+        assert!(subs.contains(&("Sub", &json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": dlq,
+            "Attributes": {"RawMessageDelivery": "true", "FilterPolicy": "{\"kind\":[\"a\"]}"}}))), "{subs:?}");
+        assert!(subs.contains(&("Fn.Events.T", &json!({"TopicArn": topic, "Protocol": "lambda", "Endpoint": "arn:aws:lambda:us-east-1:123456789012:function:Fn",
+            "Attributes": {"FilterPolicy": "{\"kind\":[\"b\"]}"}}))), "{subs:?}");
+        let sources: Vec<_> = m.event_sources.iter().map(|e| (e.origin.as_str(), e.queue_arn.as_str(), e.function.as_str(), e.batch_size, e.batching_window_s, e.report_batch_item_failures, e.enabled)).collect();
+        assert!(sources.contains(&("Fn.Events.Q", dlq, "Fn", 100, 2, true, true)), "{sources:?}");
+        assert!(sources.contains(&("Mapping", "arn:aws:sqs:us-east-1:123456789012:app-Orders.fifo", "Fn", 10, 0, false, false)), "{sources:?}");
+    }
+
+    /// Lambda's limits on an SQS event source (CreateEventSourceMapping, BatchSize and
+    /// MaximumBatchingWindowInSeconds: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+    #[test]
+    fn event_sources_outside_lambdas_limits_are_refused() {
+        let cases = [
+            ("BatchSize: 0", "BatchSize must be an integer from 1 to 10000"),
+            ("BatchSize: 10001, MaximumBatchingWindowInSeconds: 1", "BatchSize must be an integer from 1 to 10000"),
+            ("BatchSize: 11", "a BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1"),
+            ("MaximumBatchingWindowInSeconds: 301", "MaximumBatchingWindowInSeconds must be an integer from 0 to 300"),
+            ("Queue: arn:aws:kinesis:us-east-1:123456789012:stream/s", "is not an SQS queue ARN"),
+            ("Foo: 1", "Fn.Events.Q: property Foo is not supported"),
+        ];
+        for (props, want) in cases {
+            let queue = if props.starts_with("Queue") { String::new() } else { "Queue: !GetAtt Q.Arn, ".to_string() };
+            let t = format!(
+                "Resources:\n  Q: {{Type: AWS::SQS::Queue}}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Events:\n        Q: {{Type: SQS, Properties: {{{queue}{props}}}}}\n"
+            );
+            let root = asl_core::tree::load(&t).unwrap();
+            let p = build(&root, Path::new("."), &settings()).unwrap_err();
+            assert!(p.iter().any(|p| p.message.contains(want)), "{props}: {p:?}");
+        }
+        let t = "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Events:\n        A: {Type: Api, Properties: {Path: /, Method: get}}\n";
+        let p = build(&asl_core::tree::load(t).unwrap(), Path::new("."), &settings()).unwrap_err();
+        assert!(p.iter().any(|p| p.message.contains("event type Api is not supported (SQS and SNS")), "{p:?}");
+    }
+
     #[test]
     fn unsupported_is_reported_with_position() {
         let t = "Resources:\n  Q:\n    Type: AWS::Kinesis::Stream\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      Foo: !ImportValue x\n";
