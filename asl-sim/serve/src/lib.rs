@@ -367,6 +367,10 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // Queue URLs and the URLs in SNS envelopes point at this endpoint.
     world.sqs.url_base = format!("http://{aws_addr}");
     world.sns.endpoint = format!("http://{aws_addr}");
+    // apigateway:invoke reaches the template's HTTP API here (`${Api}.execute-api.${AWS::Region}.amazonaws.com`).
+    if let Some(api) = &model.api {
+        world.api_endpoints.insert(&format!("{}.execute-api.{}.amazonaws.com", api.id, template::REGION), &format!("http://{api_addr}"));
+    }
     sqs::create_template_queues(&mut world, &model.queues, now)?;
     sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
     let state = Arc::new(State {

@@ -42,6 +42,12 @@ impl Services for SharedWorld {
                 None => match world.lambda_invocation(call) {
                     Some(Ok(invocation)) => invocation,
                     Some(Err(e)) => return Err(e),
+                    None if world.http_call(call).is_some() => {
+                        // Without the lock: the endpoint may be serve's own, calling back into the world.
+                        let http = world.http_call(call).expect("checked");
+                        drop(world);
+                        return http.run();
+                    }
                     None => {
                         let result = world.route(call, clock);
                         let deliveries = world.take_sns_invocations();
@@ -98,6 +104,29 @@ impl SnsInvocation {
 /// Lambda's own ceiling on a run; the function's configured timeout applies inside it.
 const SNS_LAMBDA_SECONDS: f64 = 900.0;
 
+/// One HTTP Task (`http:invoke`) or API Gateway task (`apigateway:invoke`), decided but not
+/// yet made, so that a shared world makes it without holding its lock.
+pub struct HttpCall {
+    invoker: Arc<asl_http_task::HttpInvoker>,
+    connections: asl_http_task::Connections,
+    api_endpoints: asl_http_task::api_gateway::Endpoints,
+    parameters: Value,
+    region: String,
+    timeout_seconds: Option<f64>,
+    api_gateway: bool,
+}
+
+impl HttpCall {
+    pub fn run(&self) -> Result<Value, TaskError> {
+        let r = if self.api_gateway {
+            self.invoker.invoke_api_gateway(&self.api_endpoints, &self.parameters, self.timeout_seconds)
+        } else {
+            self.invoker.invoke(&self.connections, &self.parameters, &self.region, self.timeout_seconds)
+        };
+        r.map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) })
+    }
+}
+
 /// Another state machine that `states:startExecution` can run in-process.
 pub struct ChildMachine {
     pub definition: Arc<asl_core::definition::Definition>,
@@ -125,7 +154,9 @@ pub struct World {
     pub interceptor: Option<Box<Interceptor>>,
     /// EventBridge connections the HTTP Task (`http:invoke`) calls through.
     pub connections: asl_http_task::Connections,
-    pub http: asl_http_task::HttpInvoker,
+    pub http: Arc<asl_http_task::HttpInvoker>,
+    /// The HTTP APIs `apigateway:invoke` reaches locally (serve's own), by hostname.
+    pub api_endpoints: asl_http_task::api_gateway::Endpoints,
     /// User commands answering the resources asl-sim does not emulate (`--handler`).
     pub handlers: asl_handler::Handlers,
     /// Activity tasks waiting for a worker (GetActivityTask).
@@ -150,7 +181,8 @@ impl World {
             pending: Vec::new(),
             interceptor: None,
             connections: asl_http_task::Connections::new(),
-            http: asl_http_task::HttpInvoker::new(),
+            http: Arc::new(asl_http_task::HttpInvoker::new()),
+            api_endpoints: Default::default(),
             handlers: asl_handler::Handlers::new(),
             activities: Activities::default(),
             ids: 0,
@@ -416,7 +448,7 @@ impl World {
         Err(TaskError {
             error: "States.Runtime".into(),
             cause: Some(format!(
-                "The resource '{}' is not supported by asl-sim, which embeds dynamodb, s3, events (EventBridge), lambda, states and http. \
+                "The resource '{}' is not supported by asl-sim, which embeds dynamodb, s3, events (EventBridge), sqs, sns, lambda, states, http and apigateway. \
                  Provide it with a handler command (`--handler {service}=COMMAND`: the call as JSON on stdin, the result on stdout), \
                  a Step Functions Local mock config (`--mock-config FILE --test-case NAME`), or a mocked response in a test file (`asl-sim test`).",
                 call.resource
@@ -476,6 +508,24 @@ impl World {
         Some(Ok(Invocation { function: self.lambdas.get(&name).cloned(), name, payload, style }))
     }
 
+    /// The HTTP request a task makes, if it is an HTTP Task or an API Gateway task.
+    fn http_call(&self, call: &TaskCall<'_>) -> Option<HttpCall> {
+        let api_gateway = match states_resource(call.resource) {
+            Some(("http", "invoke", _)) => false,
+            Some(("apigateway", "invoke", _)) => true,
+            _ => return None,
+        };
+        Some(HttpCall {
+            invoker: self.http.clone(),
+            connections: if api_gateway { Default::default() } else { self.connections.clone() },
+            api_endpoints: self.api_endpoints.clone(),
+            parameters: call.parameters.clone(),
+            region: call.config.region.clone(),
+            timeout_seconds: call.timeout_seconds,
+            api_gateway,
+        })
+    }
+
     /// A call to an embedded service (anything but Lambda, mocks and the interceptor).
     fn route(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         let fail = |error: &str, cause: String| Err(TaskError { error: error.into(), cause: Some(cause) });
@@ -492,10 +542,7 @@ impl World {
                 self.put_events(asl_eventbridge::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
             ("states", "startExecution") => self.start_execution(call, pattern, clock),
-            ("http", "invoke") => self
-                .http
-                .invoke(&self.connections, &call.parameters, &call.config.region, call.timeout_seconds)
-                .map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) }),
+            ("http", "invoke") | ("apigateway", "invoke") => self.http_call(call).expect("an HTTP task").run(),
             // `.waitForTaskToken`: the message is sent here; the engine waits for the token.
             ("sqs", a) => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::Optimized, a, &call.parameters, now)
                 .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
@@ -524,6 +571,8 @@ impl World {
                         let ctx = self.call_context(call.config, now);
                         self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
+                    "lambda" => lambda::sdk_call(&self.lambdas, act, &call.parameters, &call.config.region, &call.config.account)
+                        .unwrap_or_else(|| self.unsupported(call)),
                     "sqs" => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::AwsSdk, act, &call.parameters, now)
                         .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
                     "sns" => {
@@ -557,7 +606,7 @@ fn submitted(r: Result<Value, TaskError>) -> TaskStart {
 }
 
 /// The services the World runs itself; any other is a `--handler` command's.
-const EMBEDDED: &[&str] = &["lambda", "dynamodb", "s3", "events", "eventbridge", "states", "sqs", "sns", "http"];
+const EMBEDDED: &[&str] = &["lambda", "dynamodb", "s3", "events", "eventbridge", "states", "sqs", "sns", "http", "apigateway"];
 
 impl World {
     /// Callbacks (`.waitForTaskToken`) and activities wait for SendTaskSuccess/Failure,
