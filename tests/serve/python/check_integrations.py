@@ -3,8 +3,8 @@
 integrations/: template queues, topics and subscriptions; an SQS `.waitForTaskToken` callback
 answered by a consumer; SNS → SQS (envelope and raw, with a filter policy) and SNS → Lambda;
 an SQS event source with partial batch failures and a redrive to the dead-letter queue; the
-HTTP Task calling a local server with each kind of EventBridge connection auth; a workflow
-invoking the template's function.
+HTTP Task calling a local server with each kind of EventBridge connection auth; apigateway:invoke
+of the template's HTTP API; a workflow invoking the template's function.
 
 Usage: check_integrations.py ASL_SIM_BINARY   (run from the repository root; exits 1 on a failure)
 
@@ -310,7 +310,25 @@ def check_workflow_invokes_function(ctx):
     assert json.loads(done["output"]) == {"echo": {"n": 42}, "function": "Worker"}, done
 
 
-CHECKS = [check_template_resources, check_sqs_callback, check_sns_fan_out, check_sqs_event_source, check_http_task, check_workflow_invokes_function]
+def check_api_gateway_task(ctx):
+    """apigateway:invoke reaches the template's HTTP API (a route to the function), with the
+    result shape and the ApiGateway.<status> error of
+    https://docs.aws.amazon.com/step-functions/latest/dg/connect-api-gateway.html."""
+    sfn = client("stepfunctions", ctx["endpoint"])
+    arn = sfn.start_execution(stateMachineArn=machine("gateway"), input='{"path": "/hello", "name": "ada"}')["executionArn"]
+    done = wait_done(sfn, arn)
+    assert done["status"] == "SUCCEEDED", done
+    result = json.loads(done["output"])
+    assert result["StatusCode"] == 200 and result["StatusText"] == "OK", result
+    echo = result["ResponseBody"]["echo"]
+    assert json.loads(echo["body"]) == {"name": "ada"} and echo["rawPath"] == "/hello" and echo["rawQueryString"] == "lang=en", echo
+    assert echo["requestContext"]["http"]["method"] == "POST", echo
+    arn = sfn.start_execution(stateMachineArn=machine("gateway"), input='{"path": "/nowhere", "name": "x"}')["executionArn"]
+    done = wait_done(sfn, arn)
+    assert done["status"] == "FAILED" and done["error"] == "ApiGateway.404", done
+
+
+CHECKS = [check_template_resources, check_sqs_callback, check_sns_fan_out, check_sqs_event_source, check_http_task, check_api_gateway_task, check_workflow_invokes_function]
 
 
 def main():
