@@ -248,6 +248,7 @@ const LAMBDA_MAX_SECONDS: f64 = 900.0;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
 fn poll_queue(state: std::sync::Weak<State>, src: &template::EventSourceDef, url: &str, function: Arc<super::lambda_rt::Function>) {
+    use asl_sqs::lambda_event::Returned;
     use asl_world::lambda::Lambda;
     loop {
         let Some(state) = state.upgrade() else { return };
@@ -264,9 +265,9 @@ fn poll_queue(state: std::sync::Weak<State>, src: &template::EventSourceDef, url
         let ids: Vec<String> = batch.iter().filter_map(|m| m["MessageId"].as_str().map(str::to_string)).collect();
         // Without the world's lock: the function may call serve back.
         let processed: Vec<&Value> = match function.run(&event.to_string(), LAMBDA_MAX_SECONDS) {
-            Ok(reply) if reply.succeeded => match asl_sqs::lambda_event::failed_items(&reply.payload, &ids, src.report_batch_item_failures) {
-                Ok(failed) => batch.iter().filter(|m| !failed.iter().any(|f| m["MessageId"] == json!(f))).collect(),
-                Err(()) => Vec::new(),
+            Ok(reply) if reply.succeeded => match asl_sqs::lambda_event::returned_items(&reply.payload, &ids, src.report_batch_item_failures) {
+                Returned::These(failed) => batch.iter().filter(|m| !failed.iter().any(|f| m["MessageId"] == json!(f))).collect(),
+                Returned::All => Vec::new(),
             },
             _ => Vec::new(),
         };

@@ -57,35 +57,42 @@ fn record(m: &Value, queue_arn: &str, region: &str) -> Value {
     Value::Object(r)
 }
 
-/// What a function's answer leaves of its batch (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html,
-/// "Reporting batch item failures"): `Ok(ids)` are the messages to return to the queue
-/// (none: the batch succeeded), `Err(())` means the whole batch failed. With
-/// `ReportBatchItemFailures`, Lambda treats the batch as a complete failure when the
-/// response is not valid JSON of that shape or names an empty, null or unknown
-/// `itemIdentifier`; an empty or absent `batchItemFailures` is a success.
-pub fn failed_items(response: &str, batch_ids: &[String], report_batch_item_failures: bool) -> Result<Vec<String>, ()> {
+/// What of a batch returns to the queue after the function's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Returned {
+    /// These messages (by id) return; the rest were processed (none: the batch succeeded).
+    These(Vec<String>),
+    /// The whole batch returns.
+    All,
+}
+
+/// What a successful run's answer leaves of its batch (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html,
+/// "Reporting batch item failures"). With `ReportBatchItemFailures`, Lambda treats the batch
+/// as a complete failure when the response is not valid JSON of that shape or names an
+/// empty, null or unknown `itemIdentifier`; an empty or absent `batchItemFailures` is a success.
+pub fn returned_items(response: &str, batch_ids: &[String], report_batch_item_failures: bool) -> Returned {
     if !report_batch_item_failures {
-        return Ok(Vec::new());
+        return Returned::These(Vec::new());
     }
     let v: Value = match serde_json::from_str(response) {
         Ok(v) => v,
-        // A function that returns nothing (null or empty) succeeded.
-        Err(_) if response.trim().is_empty() => return Ok(Vec::new()),
-        Err(_) => return Err(()),
+        // A function that returns nothing succeeded.
+        Err(_) if response.trim().is_empty() => return Returned::These(Vec::new()),
+        Err(_) => return Returned::All,
     };
     let failures = match v.get("batchItemFailures") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None | Some(Value::Null) => return Returned::These(Vec::new()),
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(()),
+        Some(_) => return Returned::All,
     };
     let mut ids = Vec::new();
     for f in failures {
         match f.get("itemIdentifier").and_then(Value::as_str) {
             Some(id) if !id.is_empty() && batch_ids.iter().any(|b| b == id) => ids.push(id.to_string()),
-            _ => return Err(()),
+            _ => return Returned::All,
         }
     }
-    Ok(ids)
+    Returned::These(ids)
 }
 
 #[cfg(test)]
@@ -120,23 +127,23 @@ mod tests {
     #[test]
     fn partial_batch_responses() {
         let ids = vec!["a".to_string(), "b".to_string()];
-        let cases: &[(&str, bool, Result<Vec<&str>, ()>)] = &[
-            (r#"{"batchItemFailures": [{"itemIdentifier": "b"}]}"#, true, Ok(vec!["b"])),
-            (r#"{"batchItemFailures": []}"#, true, Ok(vec![])),
-            ("null", true, Ok(vec![])),
-            ("", true, Ok(vec![])),
-            (r#"{"other": 1}"#, true, Ok(vec![])),
-            (r#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#, true, Err(())),
-            (r#"{"batchItemFailures": [{"itemIdentifier": null}]}"#, true, Err(())),
-            (r#"{"batchItemFailures": [{"itemIdentifier": "zzz"}]}"#, true, Err(())),
-            (r#"{"batchItemFailures": "b"}"#, true, Err(())),
-            ("not json", true, Err(())),
+        let these = |ids: &[&str]| Returned::These(ids.iter().map(|s| s.to_string()).collect());
+        let cases = [
+            (r#"{"batchItemFailures": [{"itemIdentifier": "b"}]}"#, true, these(&["b"])),
+            (r#"{"batchItemFailures": []}"#, true, these(&[])),
+            ("null", true, these(&[])),
+            ("", true, these(&[])),
+            (r#"{"other": 1}"#, true, these(&[])),
+            (r#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#, true, Returned::All),
+            (r#"{"batchItemFailures": [{"itemIdentifier": null}]}"#, true, Returned::All),
+            (r#"{"batchItemFailures": [{"itemIdentifier": "zzz"}]}"#, true, Returned::All),
+            (r#"{"batchItemFailures": "b"}"#, true, Returned::All),
+            ("not json", true, Returned::All),
             // Without ReportBatchItemFailures, any answer of a successful run is a success.
-            (r#"{"batchItemFailures": [{"itemIdentifier": "b"}]}"#, false, Ok(vec![])),
+            (r#"{"batchItemFailures": [{"itemIdentifier": "b"}]}"#, false, these(&[])),
         ];
         for (response, report, want) in cases {
-            let want = want.clone().map(|v| v.into_iter().map(str::to_string).collect::<Vec<_>>());
-            assert_eq!(failed_items(response, &ids, *report), want, "{response}");
+            assert_eq!(returned_items(response, &ids, report), want, "{response}");
         }
     }
 }
