@@ -12,6 +12,10 @@
 use asl_core::engine::{self, ExecutionConfig, ExecutionType, NoServices, Status, VirtualClock};
 use std::time::Instant;
 
+// The allocator of the asl-sim binary (asl-sim/cli/src/main.rs), so these figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Nanoseconds this thread has spent on a CPU (Linux schedstat), so figures
 /// hold on a machine shared with other work; wall time elsewhere.
 struct Timer {

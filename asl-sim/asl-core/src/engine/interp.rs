@@ -221,6 +221,13 @@ struct Core {
     failed_map: Option<Vec<Option<Value>>>,
     /// Successful iterations a redriven Map keeps.
     map_resume: Option<Vec<Option<Value>>>,
+    /// The interleaving chooser (`ExecutionConfig::interleave`), apart from
+    /// `rng` so that choosing an order does not change the ids a run makes.
+    #[serde(default)]
+    sched: Option<SplitMix64>,
+    /// A fiber gave up its turn (not blocked): `step` drives again at once.
+    #[serde(skip)]
+    yielded: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,6 +277,8 @@ impl Execution {
         Execution {
             core: Core {
                 rng: SplitMix64::new(config.seed),
+                sched: config.interleave.map(SplitMix64::new),
+                yielded: false,
                 config,
                 history,
                 input,
@@ -334,9 +343,13 @@ impl Execution {
             Some(Err(Failure::timed_out()))
         } else {
             match root.as_mut() {
-                Some(fiber) => match eng.drive(&def.machine, fiber) {
-                    Progress::Blocked => None,
-                    Progress::Ready(r) => Some(r),
+                Some(fiber) => loop {
+                    match eng.drive(&def.machine, fiber) {
+                        // A fiber gave up its turn: the others go first, then it goes on.
+                        Progress::Blocked if std::mem::take(&mut eng.c.yielded) => continue,
+                        Progress::Blocked => break None,
+                        Progress::Ready(r) => break Some(r),
+                    }
                 },
                 None => Some(Err(Failure::runtime("the execution has no state to run".into()))),
             }
@@ -806,12 +819,18 @@ impl Engine<'_> {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::Caught(i, out))) => {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
                     f.unchecked = true;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::End(out))) => {
                     f.run = None;
@@ -832,6 +851,29 @@ impl Engine<'_> {
                 }
             }
         }
+    }
+
+    /// Under `interleave`, a branch or iteration (never the top level) gives
+    /// up its turn between two states half the time.
+    fn gives_up_turn(&mut self, f: &Fiber) -> bool {
+        if f.scope == 0 {
+            return false;
+        }
+        let Some(sched) = self.c.sched.as_mut() else { return false };
+        let give_up = sched.next_u64() & 1 == 1;
+        self.c.yielded |= give_up;
+        give_up
+    }
+
+    /// The order to drive `n` siblings in: as given, or shuffled under `interleave`.
+    fn sibling_order(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        if let Some(sched) = self.c.sched.as_mut() {
+            for i in (1..n).rev() {
+                order.swap(i, (sched.next_u64() % (i as u64 + 1)) as usize);
+            }
+        }
+        order
     }
 
     fn enter(&mut self, st: &State, raw: Value, check_size: bool) -> Result<StateRun, Failure> {
@@ -1491,7 +1533,7 @@ impl Engine<'_> {
 
     fn poll_parallel(&mut self, st: &State, p: &mut ParallelRun) -> Progress<Result<Value, Failure>> {
         let Kind::Parallel { branches } = &st.kind else { unreachable_kind() };
-        for b in 0..p.branches.len() {
+        for b in self.sibling_order(p.branches.len()) {
             let Some(fiber) = p.branches[b].as_mut() else { continue };
             match self.drive(&branches[b], fiber) {
                 Progress::Blocked => {}
