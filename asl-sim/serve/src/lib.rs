@@ -367,6 +367,12 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // Queue URLs and the URLs in SNS envelopes point at this endpoint.
     world.sqs.url_base = format!("http://{aws_addr}");
     world.sns.endpoint = format!("http://{aws_addr}");
+    // apigateway:invoke reaches the template's HTTP API here (`${Api}.execute-api.${AWS::Region}.amazonaws.com`).
+    if let Some(api) = &model.api {
+        world.api_endpoints.insert(&format!("{}.execute-api.{}.amazonaws.com", api.id, template::REGION), &format!("http://{api_addr}"));
+    }
+    sqs::create_template_queues(&mut world, &model.queues, now)?;
+    sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
@@ -384,6 +390,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         dirty: AtomicBool::new(false),
     });
     exec::start_workers(&state);
+    sqs::start_event_sources(&state, &model.event_sources)?;
     if !args.in_memory {
         exec::start_saver(&state);
     }
@@ -407,7 +414,7 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     use std::fmt::Write;
     let mut b = String::new();
     let aws = format!("http://{}", state.aws_addr);
-    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len());
+    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len() + model.queues.len() + model.topics.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
     let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
     for bk in &model.buckets {
@@ -428,6 +435,20 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     }
     for f in &model.functions {
         let _ = writeln!(b, "  function      {} ({})", f.name, f.binary);
+    }
+    for q in &model.queues {
+        let _ = writeln!(b, "  queue         {}", q.name);
+    }
+    for t in &model.topics {
+        let _ = writeln!(b, "  topic         {}", t.arn.rsplit(':').next().unwrap_or_default());
+    }
+    for s in &model.subscriptions {
+        let _ = writeln!(b, "  subscription  {} → {} {}", s.request["TopicArn"].as_str().unwrap_or_default().rsplit(':').next().unwrap_or_default(),
+            s.request["Protocol"].as_str().unwrap_or_default(), s.request["Endpoint"].as_str().unwrap_or_default());
+    }
+    for e in &model.event_sources {
+        let _ = writeln!(b, "  event source  {} → {} (batch {}{})", e.queue_arn.rsplit(':').next().unwrap_or_default(), e.function, e.batch_size,
+            if e.enabled { "" } else { ", disabled" });
     }
     if let Some(api) = &model.api {
         for r in &api.routes {
