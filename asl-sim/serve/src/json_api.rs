@@ -111,6 +111,13 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
             let rec = exec::run(state, &m, &name, input);
             Resp::json(200, JSON10, &sync_result(&rec))
         }
+        "TestState" => {
+            let mut world = state.world.clone();
+            match super::test_state::test_state(body, &mut world, super::wall_millis()) {
+                Ok(v) => Resp::json(200, JSON10, &super::test_state::to_wire(&v)),
+                Err(r) => error(p, 400, r.code, &r.message),
+            }
+        }
         _ => error(p, 400, "UnknownOperationException", &format!("asl-sim serve does not implement Step Functions {op}")),
     }
 }

@@ -32,6 +32,7 @@ mod sqs;
 mod s3_extra;
 mod sfn_control;
 mod sfn_tasks;
+pub mod test_state;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;

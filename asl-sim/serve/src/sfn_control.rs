@@ -510,6 +510,11 @@ fn express_checks(n: &Node, path: &mut Vec<String>, out: &mut Vec<AwsDiagnostic>
 
 /// CreateStateMachine's and UpdateStateMachine's refusal: every error, AWS's shape.
 fn invalid_definition(diags: &[AwsDiagnostic]) -> Option<Resp> {
+    invalid_definition_message(diags).map(|m| err("InvalidDefinition", &m))
+}
+
+/// The message of AWS's InvalidDefinition for these diagnostics (TestState's too).
+pub(crate) fn invalid_definition_message(diags: &[AwsDiagnostic]) -> Option<String> {
     let errors: Vec<String> = diags
         .iter()
         .filter(|d| d.severity == "ERROR")
@@ -521,7 +526,7 @@ fn invalid_definition(diags: &[AwsDiagnostic]) -> Option<Resp> {
     if errors.is_empty() {
         return None;
     }
-    Some(err("InvalidDefinition", &format!("Invalid State Machine Definition: '{}'", errors.join(", "))))
+    Some(format!("Invalid State Machine Definition: '{}'", errors.join(", ")))
 }
 
 fn lower(text: &str, express: bool) -> Result<Arc<asl_core::definition::Definition>, Resp> {
