@@ -406,14 +406,15 @@ fn quoted_after<'a>(msg: &'a str, marker: &str) -> Option<&'a str> {
 pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
     // The API takes JSON only (asl-sim's own loader also reads YAML): text that is
     // not JSON is AWS's INVALID_JSON_DESCRIPTION.
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
-        return vec![AwsDiagnostic {
+    let json = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v,
+        Err(e) => return vec![AwsDiagnostic {
             code: "INVALID_JSON_DESCRIPTION",
             severity: "ERROR",
             message: format!("{e}"),
             location: Some(format!("line: {}, column: {}", e.line(), e.column())),
-        }];
-    }
+        }],
+    };
     let root = match asl_core::tree::load(text) {
         Ok(r) => r,
         Err(e) => {
@@ -452,6 +453,11 @@ pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
                 Some(s) => format!("State \"{s}\" is not reachable."),
                 None => d.message.clone(),
             }),
+            // An empty Branches or Choices array: AWS's schema wording (recorded, TestState's
+            // test_parallel_state_empty_branches).
+            "E024" | "E054" if loc.as_deref().and_then(|l| json.pointer(l)).is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) => {
+                ("SCHEMA_VALIDATION_FAILED", "Value cannot be empty".to_string())
+            }
             "E018" => ("SCHEMA_VALIDATION_FAILED", "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]".to_string()),
             _ => ("SCHEMA_VALIDATION_FAILED", d.message.clone()),
         };

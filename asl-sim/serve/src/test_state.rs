@@ -102,6 +102,7 @@ pub fn test_state(body: &Value, services: &mut dyn Services, now_ms: i64) -> Res
 
     // The mock and what each state type allows.
     let mock = mock(b)?;
+    let config = state_configuration(b, mock.as_ref(), st)?;
     let kind = type_name(&st.kind);
     let container = matches!(st.kind, asl_core::definition::Kind::Map(_) | asl_core::definition::Kind::Parallel { .. });
     match (&mock, kind) {
@@ -119,7 +120,6 @@ pub fn test_state(body: &Value, services: &mut dyn Services, now_ms: i64) -> Res
     if let (Some(Ok(result)), true) = (&mock, container) {
         check_container_mock(st, state_json, result)?;
     }
-    let config = state_configuration(b, mock.as_ref(), st)?;
     if let Some(ctx) = &context {
         check_context(ctx, st)?;
     }
@@ -487,5 +487,221 @@ impl Services for Mocked<'_> {
     }
     fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
         self.inner.put_object(bucket, key, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected values are AWS's recordings (`aws-recorded/stepfunctions-api.jsonl`, the
+    //! `test_state/` snapshots), request shapes as in LocalStack's tests of them.
+    use super::*;
+    use asl_core::engine::NoServices;
+
+    fn run(body: Value) -> Result<Value, Refusal> {
+        test_state(&body, &mut NoServices, 1_700_000_000_000)
+    }
+
+    const IO_RESULT_PASS: &str = r#"{"Type": "Pass", "Result": {"resultKey": "result value"}, "ResultPath": "$.modifiedData", "End": true}"#;
+
+    #[test]
+    fn pass_state_at_each_level() {
+        let input = r#"{"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}}"#;
+        let output = json!({"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}, "modifiedData": {"resultKey": "result value"}});
+        let info = run(json!({"definition": IO_RESULT_PASS, "input": input})).unwrap();
+        assert_eq!(info, json!({"status": "SUCCEEDED", "output": output}));
+        for level in ["DEBUG", "TRACE"] {
+            let v = run(json!({"definition": IO_RESULT_PASS, "input": input, "inspectionLevel": level})).unwrap();
+            assert_eq!(
+                v["inspectionData"],
+                json!({
+                    "input": serde_json::from_str::<Value>(input).unwrap(),
+                    "result": {"resultKey": "result value"},
+                    "afterResultSelector": {"resultKey": "result value"},
+                    "afterResultPath": output,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn pass_without_result_reports_parameters_and_paths() {
+        let v = run(json!({"definition": r#"{"Type": "Pass", "End": true}"#, "input": r#"{"Value": "HelloWorld"}"#, "inspectionLevel": "DEBUG"})).unwrap();
+        let x = json!({"Value": "HelloWorld"});
+        assert_eq!(
+            v["inspectionData"],
+            json!({"input": x, "afterInputPath": x, "afterParameters": x, "afterResultSelector": x, "afterResultPath": x})
+        );
+    }
+
+    #[test]
+    fn choice_reports_the_next_state() {
+        let def = json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.value", "NumericGreaterThanEquals": 20, "Next": "ValueInTwenties"}],
+            "Default": "DefaultState"
+        })
+        .to_string();
+        let v = run(json!({"definition": def, "input": r#"{"type": "Private", "value": 22}"#, "inspectionLevel": "TRACE"})).unwrap();
+        let x = json!({"type": "Private", "value": 22});
+        assert_eq!(v, json!({"status": "SUCCEEDED", "output": x, "nextState": "ValueInTwenties", "inspectionData": {"input": x, "afterInputPath": x}}));
+    }
+
+    #[test]
+    fn fail_state_fails_with_its_error() {
+        let def = r#"{"Type": "Fail", "Error": "SomeFailure", "Cause": "This state machines raises a 'SomeFailure' failure."}"#;
+        let v = run(json!({"definition": def})).unwrap();
+        assert_eq!(v, json!({"status": "FAILED", "error": "SomeFailure", "cause": "This state machines raises a 'SomeFailure' failure."}));
+    }
+
+    #[test]
+    fn state_name_picks_a_state_of_a_machine() {
+        let def = json!({"StartAt": "State0", "States": {
+            "State0": {"Type": "Pass", "Result": {"Value": "HelloWorld"}, "Next": "State1"},
+            "State1": {"Type": "Pass", "End": true}}})
+        .to_string();
+        let v = run(json!({"definition": def, "stateName": "State0"})).unwrap();
+        assert_eq!(v, json!({"status": "SUCCEEDED", "output": {"Value": "HelloWorld"}, "nextState": "State1"}));
+        let e = run(json!({"definition": def, "stateName": "dne"})).unwrap_err();
+        assert_eq!(e, validation("State not found in definition"));
+    }
+
+    const LAMBDA_TASK: &str = r#"{"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "foo", "Payload": "bar"},
+        "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 4}],
+        "Catch": [{"ErrorEquals": ["MockException"], "Next": "HandleMockError"}, {"ErrorEquals": ["States.ALL"], "ResultPath": "$.errorOutput", "Next": "HandleThreshold"}],
+        "End": true}"#;
+
+    #[test]
+    fn a_mocked_error_is_retriable_until_the_retrier_is_exhausted() {
+        let mock = json!({"errorOutput": {"error": "MockException", "cause": "Mock the cause of the error."}});
+        let input = r#"{"Values": ["first", "second", "third"]}"#;
+        let v = run(json!({"definition": LAMBDA_TASK, "input": input, "mock": mock, "inspectionLevel": "DEBUG", "stateConfiguration": {"retrierRetryCount": 3}})).unwrap();
+        assert_eq!(v["status"], "RETRIABLE");
+        assert_eq!(v["error"], "MockException");
+        assert_eq!(v["inspectionData"]["errorDetails"], json!({"retryIndex": 0, "retryBackoffIntervalSeconds": 16}));
+        assert_eq!(v["inspectionData"]["afterParameters"], json!({"FunctionName": "foo", "Payload": "bar"}));
+        assert!(v.get("output").is_none());
+        // Exhausted: the catcher takes it.
+        let v = run(json!({"definition": LAMBDA_TASK, "input": input, "mock": mock, "inspectionLevel": "DEBUG", "stateConfiguration": {"retrierRetryCount": 4}})).unwrap();
+        assert_eq!(v["status"], "CAUGHT_ERROR");
+        assert_eq!(v["nextState"], "HandleMockError");
+        assert_eq!(v["output"], json!({"Error": "MockException", "Cause": "Mock the cause of the error."}));
+        assert_eq!(v["inspectionData"]["errorDetails"], json!({"retryIndex": 0, "catchIndex": 0}));
+    }
+
+    #[test]
+    fn a_caught_error_goes_through_the_catchers_result_path() {
+        let mock = json!({"errorOutput": {"error": "States.TaskFailed", "cause": "The task failed."}});
+        let v = run(json!({"definition": LAMBDA_TASK, "input": r#"{"Value": "HelloWorld"}"#, "mock": mock})).unwrap();
+        assert_eq!(
+            v,
+            json!({"status": "CAUGHT_ERROR", "error": "States.TaskFailed", "cause": "The task failed.", "nextState": "HandleThreshold",
+                   "output": {"Value": "HelloWorld", "errorOutput": {"Error": "States.TaskFailed", "Cause": "The task failed."}}})
+        );
+    }
+
+    #[test]
+    fn a_mocked_result_runs_the_data_flow() {
+        let def = r#"{"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/111111111111/test-queue", "MessageBody": {"Message": "Hello", "TaskToken.$": "$$.Task.Token"}},
+            "ResultPath": "$.SQS", "Next": "NEXT_STATE"}"#;
+        let v = run(json!({"definition": def, "mock": {"result": r#"{"pokemon": ["pikachu"]}"#}, "inspectionLevel": "DEBUG",
+                           "context": r#"{"Task": {"Token": "abcd123"}}"#}))
+        .unwrap();
+        assert_eq!(v["output"], json!({"SQS": {"pokemon": ["pikachu"]}}));
+        assert_eq!(v["nextState"], "NEXT_STATE");
+        assert_eq!(v["inspectionData"]["afterParameters"]["MessageBody"]["TaskToken"], "abcd123");
+        assert_eq!(v["inspectionData"]["result"], json!({"pokemon": ["pikachu"]}));
+    }
+
+    #[test]
+    fn jsonata_states_report_arguments_and_variables() {
+        let def = r#"{"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "f", "Payload": "{% $states.input.n %}"}, "Assign": {"seen": "{% $states.result.x + $base %}"},
+            "Output": {"y": "{% $states.result.x %}"}, "End": true}"#;
+        let v = run(json!({"definition": def, "input": r#"{"n": 1}"#, "variables": r#"{"base": 10}"#, "mock": {"result": r#"{"x": 5}"#}, "inspectionLevel": "DEBUG"})).unwrap();
+        assert_eq!(v["output"], json!({"y": 5}));
+        assert_eq!(
+            v["inspectionData"],
+            json!({"input": {"n": 1}, "afterArguments": {"FunctionName": "f", "Payload": 1}, "result": {"x": 5}, "variables": {"base": 10, "seen": 15}})
+        );
+    }
+
+    #[test]
+    fn parallel_and_map_take_their_mock() {
+        let par = r#"{"Type": "Parallel", "ResultPath": "$.parallelResult", "End": true, "Branches": [
+            {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "End": true}}}]}"#;
+        let mock = r#"[{"branch1": "result"}, {"branch2": "result"}]"#;
+        let v = run(json!({"definition": par, "input": r#"{"parallelInput": {"data": "input_value"}}"#, "mock": {"result": mock}, "inspectionLevel": "TRACE"})).unwrap();
+        let out = json!({"parallelInput": {"data": "input_value"}, "parallelResult": [{"branch1": "result"}, {"branch2": "result"}]});
+        assert_eq!(v["output"], out);
+        assert_eq!(
+            v["inspectionData"],
+            json!({"input": {"parallelInput": {"data": "input_value"}}, "afterResultSelector": [{"branch1": "result"}, {"branch2": "result"}], "afterResultPath": out})
+        );
+        assert_eq!(run(json!({"definition": par, "mock": {"result": "[1]"}})).unwrap_err(), validation("Mocked result must contain the same number of items as number of Parallel branches."));
+        assert_eq!(run(json!({"definition": par, "mock": {"result": "{}"}})).unwrap_err(), validation("Mocked result must be an array."));
+        assert_eq!(run(json!({"definition": par})).unwrap_err().code, "InvalidDefinition");
+
+        let map = r#"{"Type": "Map", "ItemsPath": "$.Values", "MaxConcurrency": 1, "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}"#;
+        let v = run(json!({"definition": map, "input": r#"{"Values": [1, 2, 3]}"#, "mock": {"result": "[1, 1, 1]"}, "inspectionLevel": "DEBUG"})).unwrap();
+        assert_eq!(v, json!({"status": "SUCCEEDED", "output": [1, 1, 1], "inspectionData": {"input": {"Values": [1, 2, 3]}, "maxConcurrency": 1}}));
+        let e = run(json!({"definition": map, "stateConfiguration": {"mapIterationFailureCount": 1}})).unwrap_err();
+        assert_eq!(e, validation("TestState does not support MapIterationFailureCount when a mock is not specified."));
+        let e = run(json!({"definition": map, "mock": {"result": "[1]"}, "stateConfiguration": {"mapIterationFailureCount": 2}})).unwrap_err();
+        assert_eq!(e, validation("Map iteration failure count must be less than or equal to the number of Map iterations"));
+    }
+
+    #[test]
+    fn refusals_use_aws_words() {
+        let mock_both = json!({"result": "{}", "errorOutput": {"error": "E"}});
+        assert_eq!(
+            run(json!({"definition": LAMBDA_TASK, "mock": mock_both})).unwrap_err(),
+            validation("A test mock should have only one of the following fields: [result, errorOutput].")
+        );
+        assert_eq!(run(json!({"definition": LAMBDA_TASK, "mock": {"result": "{not json"}})).unwrap_err(), validation("Mocked result must be valid JSON"));
+        assert_eq!(
+            run(json!({"definition": LAMBDA_TASK, "mock": {"result": "{}"}, "revealSecrets": true})).unwrap_err(),
+            validation("TestState does not support RevealSecrets when a mock is specified.")
+        );
+        assert_eq!(
+            run(json!({"definition": IO_RESULT_PASS, "mock": {"result": "{}"}})).unwrap_err(),
+            validation("State type 'Pass' is not supported when a mock is specified")
+        );
+        assert_eq!(run(json!({"definition": LAMBDA_TASK})).unwrap_err(), validation("RoleArn must be specified when testing a Task state"));
+        let e = run(json!({"definition": r#"{"Type": "Parallel", "Branches": [], "End": true}"#, "mock": {"result": "[]"}})).unwrap_err();
+        assert_eq!(e, refuse("InvalidDefinition", "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Value cannot be empty at /States/StateName/Branches'"));
+        let e = run(json!({"definition": IO_RESULT_PASS, "context": r#"{"Map": {}}"#})).unwrap_err();
+        assert_eq!(e, validation("Invalid Context object provided: 'Map' field is not supported when mocking a Context object"));
+        let e = run(json!({"definition": IO_RESULT_PASS, "context": r#"{"Execution": {"Id": 1}}"#})).unwrap_err();
+        assert_eq!(e, validation("Invalid Context object provided: Execution.Id must be a string"));
+        let e = run(json!({"definition": IO_RESULT_PASS, "context": r#"{"Pokedex": 1}"#})).unwrap_err();
+        assert_eq!(e, validation("Invalid Context object provided: Field 'Pokedex' is not allowed"));
+        let e = run(json!({"definition": IO_RESULT_PASS, "context": r#"{"Task": {"Token": "x"}}"#})).unwrap_err();
+        assert!(e.message.contains("Context object contains 'Task' when state is not a Task state"), "{e:?}");
+        let e = run(json!({"definition": IO_RESULT_PASS, "inspectionLevel": "LOUD"})).unwrap_err();
+        assert!(e.message.contains("Member must satisfy enum value set: [INFO, DEBUG, TRACE]"), "{e:?}");
+        assert_eq!(run(json!({"definition": "{"})).unwrap_err().code, "InvalidDefinition");
+        assert_eq!(run(json!({"definition": IO_RESULT_PASS, "input": "[oops"})).unwrap_err().code, "InvalidExecutionInput");
+        let big = format!("\"{}\"", "x".repeat(MAX_INPUT));
+        assert!(run(json!({"definition": IO_RESULT_PASS, "input": big})).unwrap_err().message.contains("Member must have length less than or equal to 262144"));
+    }
+
+    #[test]
+    fn the_given_context_is_dollar_dollar() {
+        let def = r#"{"Type": "Pass", "Parameters": {"ctx.$": "$$"}, "End": true}"#;
+        assert_eq!(run(json!({"definition": def, "context": "{}"})).unwrap()["output"], json!({"ctx": {}}));
+        let v = run(json!({"definition": def})).unwrap();
+        assert_eq!(v["output"]["ctx"]["State"]["Name"], SINGLE_STATE_NAME);
+        assert!(v["output"]["ctx"]["Execution"]["Id"].as_str().unwrap().contains(":express:"));
+    }
+
+    #[test]
+    fn the_wire_form_carries_json_text() {
+        let v = run(json!({"definition": IO_RESULT_PASS, "inspectionLevel": "DEBUG"})).unwrap();
+        let w = to_wire(&v);
+        assert_eq!(w["output"], json!(v["output"].to_string()));
+        assert_eq!(w["inspectionData"]["result"], json!(r#"{"resultKey":"result value"}"#));
+        assert_eq!(w["status"], "SUCCEEDED");
     }
 }
