@@ -1125,7 +1125,8 @@ pub fn execution_input(b: &Value) -> Result<Value, Resp> {
 }
 
 fn start_execution(state: &Arc<State>, b: &Body) -> R {
-    let arn = b.str("stateMachineArn")?;
+    // Step Functions Local's `...:stateMachine:NAME#TEST_CASE` (sfn_local.rs).
+    let (arn, test_case) = super::sfn_local::split_test_case(b.str("stateMachineArn")?);
     let name = b.opt_str("name")?;
     if let Some(n) = name {
         if !valid_name(n) {
@@ -1135,7 +1136,11 @@ fn start_execution(state: &Arc<State>, b: &Body) -> R {
     b.opt_str("traceHeader")?;
     let input = execution_input(b.0)?;
     let resolved = state.machines.resolve(arn, state.next_seed())?;
-    match exec::start_async(state, &resolved.machine, name.map(str::to_string), input) {
+    let name = name.map(str::to_string).unwrap_or_else(|| state.uuid());
+    if let Some(case) = test_case {
+        super::sfn_local::use_test_case(state, &resolved.machine.name, &name, case).map_err(|m| err("ValidationException", &m))?;
+    }
+    match exec::start_async(state, &resolved.machine, Some(name), input) {
         Ok((exec_arn, start)) => {
             state.machines.note_execution(&exec_arn, &resolved);
             ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
