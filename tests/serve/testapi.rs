@@ -143,10 +143,12 @@ const MOCK_CONFIG: &str = r#"{
   "StateMachines": {"orders": {"TestCases": {
     "HappyPath": {"Charge": "ChargeOk", "Wait": "Approved"},
     "RetryPath": {"Charge": "ChargeBusyThenOk", "Wait": "Approved"},
-    "Denied": {"Charge": "ChargeOk", "Wait": "Refused"}}}},
+    "Denied": {"Charge": "ChargeOk", "Wait": "Refused"},
+    "FailThenOk": {"Charge": "ChargeFatalThenOk", "Wait": "Approved"}}}},
   "MockedResponses": {
     "ChargeOk": {"0": {"Return": {"Payload": {"charged": 1}}}},
     "ChargeBusyThenOk": {"0-1": {"Throw": {"Error": "Busy", "Cause": "busy"}}, "2": {"Return": {"Payload": {"charged": 3}}}},
+    "ChargeFatalThenOk": {"0": {"Throw": {"Error": "Fatal", "Cause": "down"}}, "1": {"Return": {"Payload": {"charged": 2}}}},
     "Approved": {"0": {"Return": {"approved": true}}},
     "Refused": {"0": {"Throw": {"Error": "Denied", "Cause": "no"}}}}
 }"#;
@@ -194,6 +196,22 @@ fn test_case_executions_run_their_mocks() {
         assert_eq!(failed, 2, "invocations 0 and 1 throw, 2 returns");
         let d = done(denied.execution_arn().to_string()).await;
         assert_eq!((d.status().as_str(), d.error()), ("FAILED", Some("Denied")));
+
+        // RedriveExecution: the failed state runs again (its mock's next response) and the execution succeeds.
+        let e = c.redrive_execution().execution_arn(happy.execution_arn()).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "ExecutionNotRedrivable");
+        let x = run("FailThenOk", "redriven").await.unwrap();
+        let d = done(x.execution_arn().to_string()).await;
+        assert_eq!((d.status().as_str(), d.error()), ("FAILED", Some("Fatal")));
+        assert_eq!(d.redrive_status().map(|s| s.as_str()), Some("REDRIVABLE"));
+        c.redrive_execution().execution_arn(x.execution_arn()).send().await.unwrap();
+        let d = done(x.execution_arn().to_string()).await;
+        assert_eq!((d.status().as_str(), d.redrive_count()), ("SUCCEEDED", Some(1)));
+        assert!(d.redrive_date().is_some());
+        let h = c.get_execution_history().execution_arn(x.execution_arn()).send().await.unwrap();
+        assert!(h.events().iter().any(|e| e.r#type().as_str() == "ExecutionRedriven"));
+        let e = c.redrive_execution().execution_arn(format!("{arn}:nope")).send().await.unwrap_err().into_service_error();
+        assert_eq!(message(&e).0, "ExecutionDoesNotExist");
 
         let e = run("NoSuchCase", "x").await.unwrap_err().into_service_error();
         assert_eq!(message(&e), ("ValidationException".into(), "The mock config has no test case 'NoSuchCase' for state machine 'orders'".into()));

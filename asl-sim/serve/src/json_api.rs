@@ -116,6 +116,20 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
             let rec = exec::run(state, &m, &name, input);
             Resp::json(200, JSON10, &sync_result(&rec))
         }
+        "RedriveExecution" => {
+            let arn = match body.get("executionArn") {
+                Some(Value::String(a)) => a.as_str(),
+                Some(_) => return error(p, 400, "SerializationException", "executionArn must be a string"),
+                None => return error(p, 400, "ValidationException", "1 validation error detected: Value null at 'executionArn' failed to satisfy constraint: Member must not be null"),
+            };
+            if !arn.starts_with("arn:") {
+                return error(p, 400, "InvalidArn", &format!("Invalid Arn: 'Invalid ARN prefix: {arn}'"));
+            }
+            match exec::redrive(state, arn) {
+                Ok(at) => Resp::json(200, JSON10, &json!({"redriveDate": at as f64 / 1000.0})),
+                Err((code, msg)) => error(p, 400, code, &msg),
+            }
+        }
         "TestState" => {
             let mut world = state.world.clone();
             match super::test_state::test_state(body, &mut world, super::wall_millis()) {

@@ -1171,6 +1171,9 @@ fn meta(state: &State, exec_arn: &str) -> Option<ExecMeta> {
 fn describe_execution(state: &Arc<State>, b: &Body) -> R {
     let r = execution(state, b.str("executionArn")?)?;
     let mut v = exec::describe_json(&r);
+    if let Value::Object(o) = &mut v {
+        o.extend(exec::redrive_fields(state, &r));
+    }
     if let Some(m) = meta(state, &r.arn) {
         if let Some(a) = m.version_arn {
             v["stateMachineVersionArn"] = json!(a);

@@ -120,7 +120,9 @@ def check_control_plane(endpoint):
     done = wait_done(sfn, x["executionArn"])
     assert done["output"] == '{"a":1}' and done["stateMachineAliasArn"] == arn + ":live", done
     fe = sfn.describe_state_machine_for_execution(executionArn=x["executionArn"])
-    assert fe["definition"] == ECHO and fe["stateMachineAliasArn"] == arn + ":live" and fe["stateMachineVersionArn"] == arn + ":1", fe
+    # The revision the alias routed to (version 1's). The API model of DescribeStateMachineForExecution has
+    # no alias or version field (botocore drops what serve adds); DescribeExecution names both (above).
+    assert fe["definition"] == ECHO and fe["revisionId"] == u["revisionId"] and fe["stateMachineArn"] == arn, fe
     expect_error("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=arn + ":1")
     sfn.delete_state_machine_alias(stateMachineAliasArn=arn + ":live")
     sfn.delete_state_machine_version(stateMachineVersionArn=arn + ":1")
@@ -287,6 +289,14 @@ def check_test_cases(endpoint):
                  message="The mock config has no test case 'Nope' for state machine 'py-orders'")
     out = json.loads(aws_cli(endpoint, ["stepfunctions", "start-execution", "--state-machine-arn", arn + "#HappyPath", "--name", "cli"]))
     assert wait_done(sfn, out["executionArn"])["status"] == "SUCCEEDED"
+    # RedriveExecution: the failed state runs again (its mock's next response).
+    expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=ok["executionArn"])
+    x = sfn.start_execution(stateMachineArn=arn + "#FailThenOk", name="redriven")
+    d = wait_done(sfn, x["executionArn"])
+    assert d["status"] == "FAILED" and d["redriveStatus"] == "REDRIVABLE", d
+    aws_cli(endpoint, ["stepfunctions", "redrive-execution", "--execution-arn", x["executionArn"]])
+    d = wait_done(sfn, x["executionArn"])
+    assert d["status"] == "SUCCEEDED" and d["redriveCount"] == 1, d
 
 
 def check_the_authors_loop(endpoint):
@@ -321,6 +331,8 @@ def check_malformed_requests(endpoint):
     status, body = signed(endpoint, "AWSStepFunctions.TestState", b"{}")
     assert status == 400 and body["__type"] == "ValidationException" and "'definition'" in body["message"], (status, body)
     status, body = signed(endpoint, "AWSStepFunctions.RedriveExecution", b"{}")
+    assert status == 400 and body["__type"] == "ValidationException" and "'executionArn'" in body["message"], (status, body)
+    status, body = signed(endpoint, "AWSStepFunctions.ListMapRuns", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException", (status, body)
 
 

@@ -509,7 +509,6 @@ impl Execution {
     }
 }
 
-/// Where a redrive of an execution stopped while `root` was running restarts.
 /// Runs state `state` of `def` alone on `input`, as Step Functions' TestState does
 /// (see `probe`): its transition is reported, not followed. Timers (a Wait state) pass
 /// on `clock`; a task a service leaves pending is an error.
@@ -569,6 +568,7 @@ pub fn test_state(
     })
 }
 
+/// Where a redrive of an execution stopped while `root` was running restarts.
 fn redrive_point_of(root: &Fiber) -> Option<RedrivePoint> {
     let run = root.run.as_ref()?;
     let map_results = match &run.phase {
