@@ -83,6 +83,7 @@ fn test_state_with_a_mock_at_each_level() {
             .test_state()
             .definition(TASK)
             .state_name("Charge")
+            .input(r#"{"order": {}}"#)
             .mock(busy.clone())
             .inspection_level(InspectionLevel::Debug)
             .state_configuration(TestStateConfiguration::builder().retrier_retry_count(3).build())
@@ -97,6 +98,7 @@ fn test_state_with_a_mock_at_each_level() {
             .test_state()
             .definition(TASK)
             .state_name("Charge")
+            .input(r#"{"order": {}}"#)
             .mock(busy)
             .state_configuration(TestStateConfiguration::builder().retrier_retry_count(4).build())
             .send()
@@ -261,8 +263,8 @@ fn the_authors_loop_on_a_machine_created_at_run_time() {
         let h = c.get_execution_history().execution_arn(x.execution_arn()).send().await.unwrap();
         let types: Vec<&str> = h.events().iter().map(|e| e.r#type().as_str()).collect();
         assert!(types.contains(&"ActivityScheduled") && types.contains(&"ActivitySucceeded") && types.last() == Some(&"ExecutionSucceeded"), "{types:?}");
-        // The token is spent (AWS's TaskDoesNotExist for an answered task).
+        // The token is spent: serve's TaskTimedOut "Provided task does not exist anymore" (sfn_tasks.rs).
         let e = c.send_task_success().task_token(task.task_token().unwrap()).output("{}").send().await.unwrap_err().into_service_error();
-        assert_eq!(message(&e).0, "TaskDoesNotExist");
+        assert_eq!(message(&e).0, "TaskTimedOut");
     });
 }
