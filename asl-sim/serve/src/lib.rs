@@ -32,6 +32,8 @@ mod sqs;
 mod s3_extra;
 mod sfn_control;
 mod sfn_tasks;
+mod sfn_local;
+pub mod test_state;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;
@@ -82,6 +84,10 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// Step Functions Local's mock config file (also read from $SFN_MOCK_CONFIG, as SFN
+    /// Local does): StartExecution with `...:stateMachine:NAME#TEST_CASE` runs that test case.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
     /// Connection limits of both front doors.
     #[command(flatten)]
     pub limits: ConnectionLimits,
@@ -256,6 +262,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     // The world.
     let mut world = World::new(template::REGION, template::ACCOUNT);
+    world.mock_config = sfn_local::mock_config(args.mock_config.as_deref())?;
     for c in &model.connections {
         world.connections.insert(c.clone());
     }
@@ -343,6 +350,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         let c = rest.split(':').next().unwrap_or("");
         (l.parse::<u32>().unwrap_or(u32::MAX), c.parse::<u32>().unwrap_or(0))
     });
+    for v in sfn_local::IGNORED_ENV.iter().filter(|v| std::env::var_os(v).is_some()) {
+        notices.push(format!("{v} (a Step Functions Local setting) is ignored: serve runs the services and waits itself"));
+    }
     for f in &model.functions {
         let bin = binaries.get(&f.logical).or(binaries.get(&f.name)).map(PathBuf::from).or_else(|| lambda_rt::find_binary(&base, &f.binary));
         if bin.is_none() {

@@ -147,6 +147,11 @@ pub struct World {
     pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
+    /// Step Functions Local's mock config file (serve's `--mock-config`), whose test cases
+    /// executions started as `...:stateMachine:NAME#TEST_CASE` run.
+    pub mock_config: Option<Value>,
+    /// The test case mocks of those executions, by (state machine name, execution name).
+    pub execution_mocks: HashMap<(String, String), MockConfig>,
     /// Event deliveries to state machines, waiting for a driver (serve, simulate) to start them.
     pub pending: Vec<Delivery>,
     /// Called before every service call: may answer it instead (fault injection,
@@ -178,6 +183,8 @@ impl World {
             lambdas: HashMap::new(),
             machines: BTreeMap::new(),
             mocks: None,
+            mock_config: None,
+            execution_mocks: HashMap::new(),
             pending: Vec::new(),
             interceptor: None,
             connections: asl_http_task::Connections::new(),
@@ -481,6 +488,13 @@ impl World {
         if let Some(hook) = &mut self.interceptor {
             if let Some(r) = hook(call) {
                 return Some(r);
+            }
+        }
+        let key = (call.config.state_machine_name.clone(), call.config.execution_name.clone());
+        if let Some(case) = self.execution_mocks.get_mut(&key) {
+            // SFN Local: a state its test case does not mock calls the service.
+            if let Some(answer) = case.respond(call.state_name) {
+                return Some(answer);
             }
         }
         self.mocks.as_mut().and_then(|mocks| mocks.respond(call.state_name))
