@@ -19,6 +19,7 @@ use asl_world::{clock, world};
 pub use crate::clock::wall_millis;
 mod api;
 mod aws;
+mod checksum;
 mod events_api;
 mod exec;
 mod http;
