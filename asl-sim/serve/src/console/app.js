@@ -15,19 +15,14 @@
     var parts = document.querySelectorAll('[data-live][id]');
     for (var i = 0; i < parts.length; i++) {
       var fresh = doc.getElementById(parts[i].id);
-      if (!fresh) { continue; }
-      // Keep open <details> open across refreshes.
-      var open = {};
-      var ds = parts[i].querySelectorAll('details[open]');
-      for (var j = 0; j < ds.length; j++) { open[j] = true; }
-      if (parts[i].innerHTML !== fresh.innerHTML) {
-        var wasOpen = [];
-        var all = parts[i].querySelectorAll('details');
-        for (var k = 0; k < all.length; k++) { wasOpen.push(all[k].open); }
-        parts[i].innerHTML = fresh.innerHTML;
-        var now = parts[i].querySelectorAll('details');
-        for (var m = 0; m < now.length && m < wasOpen.length; m++) { now[m].open = wasOpen[m]; }
-      }
+      if (!fresh || parts[i].innerHTML === fresh.innerHTML) { continue; }
+      // <details> the reader opened stay open across the swap.
+      var wasOpen = [];
+      var before = parts[i].querySelectorAll('details');
+      for (var k = 0; k < before.length; k++) { wasOpen.push(before[k].open); }
+      parts[i].innerHTML = fresh.innerHTML;
+      var after = parts[i].querySelectorAll('details');
+      for (var m = 0; m < after.length && m < wasOpen.length; m++) { after[m].open = wasOpen[m]; }
     }
   }
   function tick() {
