@@ -1,1 +1,282 @@
+//! The console against a real serve (tests/serve/callbacks/template.yaml), requests handed
+//! to its router as the front door hands them.
 
+use super::*;
+use crate::exec::Record;
+use clap::Parser;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    serve: crate::ServeArgs,
+}
+
+fn serve() -> crate::Handle {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("asl-console-test-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/serve/callbacks/template.yaml");
+    let cli = Cli::parse_from(["serve", "--template", template, "--aws-port", "0", "--api-port", "0", "--in-memory", "--quiet", "--data-dir", dir.to_str().unwrap()]);
+    crate::start(&cli.serve).expect("serve starts").0
+}
+
+fn req(method: &str, path_and_query: &str, form: &[(&str, &str)]) -> Req {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let body: String = form.iter().map(|(k, v)| format!("{}={}", html::enc(k), html::enc(v))).collect::<Vec<_>>().join("&");
+    Req {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        headers: vec![("host".into(), "127.0.0.1:4566".into()), ("origin".into(), "http://127.0.0.1:4566".into()), ("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body: body.into_bytes().into(),
+        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+    }
+}
+
+fn get(h: &crate::Handle, path: &str) -> (u16, String) {
+    let r = route(&h.state, &req("GET", path, &[]));
+    (r.status, String::from_utf8_lossy(&r.body).into_owned())
+}
+
+fn post(h: &crate::Handle, path: &str, form: &[(&str, &str)]) -> Resp {
+    route(&h.state, &req("POST", path, form))
+}
+
+fn location(r: &Resp) -> String {
+    r.headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+const APPROVAL: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:ApprovalStateMachine";
+
+fn head(method: &str, host: &str, extra: &[(&str, &str)]) -> Head {
+    let mut headers = vec![("host".to_string(), host.to_string())];
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Head { method: method.into(), path: "/_console/start".into(), query: String::new(), headers, peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)) }
+}
+
+#[test]
+fn only_loopback_hosts_and_own_origin_posts_are_served() {
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    assert!(guard(&head("GET", "127.0.0.1:4566", &[])).is_ok());
+    assert!(guard(&head("GET", "localhost:4566", &[])).is_ok());
+    assert!(guard(&head("GET", "[::1]:4566", &[])).is_ok());
+    // DNS rebinding: a page of another site resolved to 127.0.0.1 still names its own host.
+    assert!(guard(&head("GET", "evil.example:4566", &[])).is_err());
+    assert!(guard(&head("GET", "127.0.0.1.evil.example", &[])).is_err());
+    // CSRF: a form posted from another origin, or with no origin at all, is refused.
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://127.0.0.1:4566"), form])).is_ok());
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://evil.example"), form])).is_err());
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://127.0.0.1:3000"), form])).is_err());
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[form])).is_err());
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("referer", "http://127.0.0.1:4566/_console/tasks"), form])).is_ok());
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("referer", "http://127.0.0.1:4566.evil.example/_console/"), form])).is_err());
+    // A JSON POST (what fetch() from another page could send without a preflight is a form; JSON is not ours either).
+    assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://127.0.0.1:4566"), ("content-type", "application/json")])).is_err());
+    assert!(guard(&head("DELETE", "127.0.0.1:4566", &[("origin", "http://127.0.0.1:4566")])).is_err());
+}
+
+#[test]
+fn start_answer_and_see_an_execution_end_with_everything_escaped() {
+    let h = serve();
+    let (status, home) = get(&h, "/_console/");
+    assert_eq!(status, 200);
+    for m in ["ApprovalStateMachine", "ActivityStateMachine", "SleepyStateMachine"] {
+        assert!(home.contains(&format!("data-machine=\"{m}\"")), "{m} listed");
+    }
+    assert!(!home.contains("jwt-signing-key") && !home.contains("BEGIN PRIVATE KEY"), "no signing key on the page");
+
+    // Bad input is the API's refusal, shown as a page, not a panic.
+    let bad = post(&h, "/_console/start", &[("machine", APPROVAL), ("input", "{not json")]);
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("InvalidExecutionInput"));
+    let bad = post(&h, "/_console/start", &[("machine", APPROVAL), ("name", "has space")]);
+    assert!(String::from_utf8_lossy(&bad.body).contains("InvalidName"));
+
+    let hostile = r#"{"who":"<script>alert(1)</script>","q":"\"'&"}"#;
+    let r = post(&h, "/_console/start", &[("machine", APPROVAL), ("input", hostile)]);
+    assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
+    let exec_page = location(&r);
+    let arn = super::super::query::form_pairs(exec_page.split_once('?').unwrap().1.as_bytes())[0].1.clone();
+    // Wait until it parks on its callback.
+    let until = Instant::now() + Duration::from_secs(10);
+    let token = loop {
+        if let Some(t) = h.state.executions.waiting_tasks().into_iter().find(|t| t.execution_arn == arn) {
+            break t.token;
+        }
+        assert!(Instant::now() < until, "the approval never waited for its token");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (_, page) = get(&h, &exec_page);
+    assert!(page.contains("data-status=\"RUNNING\""));
+    assert!(page.contains("class=\"node task running\""), "the state it waits in is marked running");
+    assert!(!page.contains("<script>alert"), "the input is escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("id=\"stop-form\""));
+    let (_, tasks) = get(&h, "/_console/tasks");
+    assert!(tasks.contains(&format!("data-token=\"{token}\"")));
+    assert!(!tasks.contains("<script>alert"));
+
+    // A token that does not exist: AWS's InvalidToken, shown.
+    let r = post(&h, "/_console/task", &[("token", "nope"), ("outcome", "success"), ("output", "{}")]);
+    assert!(String::from_utf8_lossy(&r.body).contains("InvalidToken"));
+    // Output that is not JSON: AWS's InvalidOutput; the task still waits.
+    let r = post(&h, "/_console/task", &[("token", &token), ("outcome", "success"), ("output", "{")]);
+    assert!(String::from_utf8_lossy(&r.body).contains("InvalidOutput"));
+    let r = post(&h, "/_console/task", &[("token", &token), ("outcome", "success"), ("output", r#"{"ok":true}"#), ("back", &arn)]);
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), exec_page);
+    let until = Instant::now() + Duration::from_secs(10);
+    while h.state.executions.get(&arn).unwrap().status == "RUNNING" {
+        assert!(Instant::now() < until, "the answered approval did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, page) = get(&h, &exec_page);
+    assert!(page.contains("data-status=\"SUCCEEDED\""));
+    assert!(page.contains("class=\"node task visited\""));
+    assert!(page.contains("TaskSucceeded"), "the history table");
+    assert!(!page.contains("id=\"poll\""), "a finished execution stops polling");
+    h.stop();
+}
+
+#[test]
+fn stop_from_the_page_aborts_with_the_error_given() {
+    let h = serve();
+    let r = post(&h, "/_console/start", &[("machine", "arn:aws:states:us-east-1:123456789012:stateMachine:SleepyStateMachine"), ("input", r#"{"seconds":600}"#)]);
+    let page = location(&r);
+    let arn = super::super::query::form_pairs(page.split_once('?').unwrap().1.as_bytes())[0].1.clone();
+    // Stopped once it waits in Sleep. (A stop between StartExecution and the worker's first
+    // step is answered but changes nothing: exec::stop finds it neither parked nor busy.)
+    let until = Instant::now() + Duration::from_secs(10);
+    while h.state.parked_executions() == 0 {
+        assert!(Instant::now() < until, "the execution never parked in its Wait");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = post(&h, "/_console/stop", &[("arn", &arn), ("error", "Operator"), ("cause", "<b>enough</b>")]);
+    assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
+    let rec = h.state.executions.get(&arn).unwrap();
+    assert_eq!(rec.status, "ABORTED");
+    let (_, body) = get(&h, &page);
+    assert!(body.contains("Operator") && body.contains("&lt;b&gt;enough&lt;/b&gt;"));
+    h.stop();
+}
+
+fn record(i: usize, machine: &str) -> Record {
+    let status = ["SUCCEEDED", "FAILED", "RUNNING", "ABORTED", "TIMED_OUT"][i % 5];
+    Record {
+        arn: format!("arn:aws:states:us-east-1:123456789012:execution:{machine}:run-{i:05}"),
+        machine_arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"),
+        name: format!("run-{i:05}"),
+        express: false,
+        status: status.into(),
+        input: json!({"i": i, "payload": "x".repeat(200)}),
+        output: Some(json!({"i": i})),
+        error: None,
+        cause: None,
+        start_ms: 1_700_000_000_000 + i as i64 * 1000,
+        stop_ms: Some(1_700_000_000_500 + i as i64 * 1000),
+        history: vec![json!({"id": 1, "type": "ExecutionStarted", "timestamp": "2023-11-14T22:13:20.000Z"})],
+    }
+}
+
+/// Issue 17: the executions page loads in under 200 ms with 10,000 executions recorded
+/// (this is the debug build; the README gives the release figure over HTTP).
+#[test]
+fn the_executions_page_is_fast_with_ten_thousand_executions() {
+    let h = serve();
+    {
+        let mut recs = h.state.executions.records.lock().unwrap();
+        for i in 0..10_000 {
+            let r = record(i, if i % 2 == 0 { "SleepyStateMachine" } else { "ApprovalStateMachine" });
+            recs.insert(r.arn.clone(), r);
+        }
+    }
+    // Warm once, then the slowest of a few loads of each kind of page.
+    get(&h, "/_console/executions");
+    let mut worst = Duration::ZERO;
+    for path in ["/_console/executions", "/_console/executions?status=SUCCEEDED&page=3", "/_console/executions?machine=arn%3Aaws%3Astates%3Aus-east-1%3A123456789012%3AstateMachine%3ASleepyStateMachine&page=100", "/_console/"] {
+        for _ in 0..3 {
+            let t = Instant::now();
+            let (status, body) = get(&h, path);
+            worst = worst.max(t.elapsed());
+            assert_eq!(status, 200);
+            assert!(body.len() < 200_000, "a page is paged, not 10,000 rows");
+        }
+    }
+    assert!(worst < Duration::from_millis(200), "slowest executions page: {worst:?}");
+    let (_, first) = get(&h, "/_console/executions");
+    assert_eq!(first.matches("<tr data-execution=").count(), PAGE_ROWS);
+    assert!(first.contains("run-09999"), "newest first");
+    assert!(first.contains("10000 executions · page 1 of 200"));
+    let (_, filtered) = get(&h, "/_console/executions?status=SUCCEEDED&page=40");
+    assert!(filtered.contains("2000 executions · page 40 of 40"));
+    assert_eq!(filtered.matches("data-status=\"SUCCEEDED\"").count(), PAGE_ROWS, "only SUCCEEDED rows");
+    assert!(filtered.contains("run-00000"), "the last page holds the oldest");
+    let (_, beyond) = get(&h, "/_console/executions?page=999999999999999999999");
+    assert!(beyond.contains("page 1 of 200"), "a page number that does not parse is page 1");
+    h.stop();
+}
+
+const PAGE_ROWS: usize = super::sfn::PAGE;
+
+#[test]
+fn data_pages_escape_keys_and_downloads_are_attachments() {
+    let h = serve();
+    {
+        let mut w = h.state.world.lock();
+        let ctx = asl_aws::CallContext::new(crate::wall_millis(), 1);
+        w.s3.create_bucket("files", &ctx).unwrap();
+        let put = |w: &mut crate::world::World, key: &str, body: &[u8]| {
+            let input = asl_s3::s3::PutObjectInput { bucket: "files".into(), key: key.into(), body: body.to_vec(), content_type: Some("text/html".into()), metadata: Default::default() };
+            w.s3.put_object(input, &ctx).unwrap();
+        };
+        put(&mut w, "docs/<img src=x onerror=alert(1)>.html", b"<script>alert(1)</script>");
+        put(&mut w, "top.txt", b"hello");
+        w.dynamodb
+            .call("CreateTable", &json!({"TableName": "inventory", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}))
+            .unwrap();
+        for k in ["a", "<b>"] {
+            w.dynamodb.call("PutItem", &json!({"TableName": "inventory", "Item": {"pk": {"S": k}, "size": {"N": "3"}}})).unwrap();
+        }
+    }
+    let (_, overview) = get(&h, "/_console/data");
+    assert!(overview.contains("bucket=files") && overview.contains("table=inventory"));
+    let (_, root) = get(&h, "/_console/bucket?bucket=files");
+    assert!(root.contains("top.txt") && root.contains("prefix=docs%2F"), "keys and common prefixes");
+    let (_, docs) = get(&h, "/_console/bucket?bucket=files&prefix=docs/");
+    assert!(!docs.contains("<img src=x"), "object keys are escaped");
+    assert!(docs.contains("&lt;img src=x onerror=alert(1)&gt;.html"));
+    let r = route(&h.state, &req("GET", &format!("/_console/object?bucket=files&key={}", html::enc("docs/<img src=x onerror=alert(1)>.html")), &[]));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"<script>alert(1)</script>");
+    let hv = |k: &str| r.headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(hv("content-type"), "application/octet-stream", "never served as HTML from the console's origin");
+    assert!(hv("content-disposition").starts_with("attachment;"));
+    assert!(hv("content-security-policy").contains("sandbox"));
+    let (status, missing) = get(&h, "/_console/object?bucket=files&key=nope");
+    assert_eq!(status, 404);
+    assert!(missing.contains("NoSuchKey"));
+
+    let (_, scan) = get(&h, "/_console/table?table=inventory");
+    assert!(scan.contains("Scan · 2 items") && scan.contains("&lt;b&gt;") && !scan.contains("<b>"));
+    let (_, q) = get(&h, "/_console/table?table=inventory&pk=a");
+    assert!(q.contains("Query · 1 item"), "query by key");
+    let (status, _) = get(&h, "/_console/table?table=nope");
+    assert_eq!(status, 400);
+    h.stop();
+}
+
+#[test]
+fn unknown_pages_and_machines_are_clear_errors() {
+    let h = serve();
+    assert_eq!(get(&h, "/_console/nope").0, 404);
+    let (status, body) = get(&h, "/_console/machine?arn=arn:aws:states:us-east-1:123456789012:stateMachine:%3Cx%3E");
+    assert_eq!(status, 404);
+    assert!(body.contains("StateMachineDoesNotExist") && body.contains("&lt;x&gt;"));
+    let (status, body) = get(&h, "/_console/execution?arn=%3Cscript%3E");
+    assert_eq!(status, 404);
+    assert!(!body.contains("<script>"));
+    let r = route(&h.state, &req("GET", "/_console", &[]));
+    assert_eq!(r.status, 308);
+    h.stop();
+}
