@@ -554,6 +554,7 @@ fn finish(c: &mut Core, result: Result<Value, Failure>, now: i64) -> Outcome {
         path: c.path.clone(),
         start_millis: c.start_ms,
         stop_millis: now,
+        failed_state: c.failed_state.clone(),
     }
 }
 

@@ -242,6 +242,10 @@ pub struct Outcome {
     pub path: Vec<String>,
     pub start_millis: i64,
     pub stop_millis: i64,
+    /// The state whose failure ended an unsuccessful execution, with its position
+    /// in the definition (drivers print `file:line:col`).
+    #[serde(default)]
+    pub failed_state: Option<FailedState>,
 }
 
 /// Where an unsuccessful execution stopped (`Execution::failed_state`):

@@ -246,6 +246,7 @@ fn run_job(job: Job) {
                 path: Vec::new(),
                 start_millis: job.start_ms,
                 stop_millis: job.start_ms,
+                failed_state: None,
             }
         }
     };
