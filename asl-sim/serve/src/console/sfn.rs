@@ -52,13 +52,13 @@ pub struct Row {
 /// 10,000 executions recorded as with 10 (plus a sort of references).
 pub fn execution_page(state: &State, status: Option<&str>, machine_arn: Option<&str>, page_no: usize) -> (Vec<Row>, usize, BTreeMap<String, usize>) {
     let recs = state.executions.records.lock().unwrap_or_else(|e| e.into_inner());
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut matched: Vec<&Record> = Vec::new();
     for r in recs.values() {
         if machine_arn.is_some_and(|m| r.machine_arn != m) {
             continue;
         }
-        *counts.entry(r.status.clone()).or_default() += 1;
+        *counts.entry(r.status.as_str()).or_default() += 1;
         if status.is_none_or(|s| r.status == s) {
             matched.push(r);
         }
@@ -71,6 +71,7 @@ pub fn execution_page(state: &State, status: Option<&str>, machine_arn: Option<&
         .take(PAGE)
         .map(|r| Row { arn: r.arn.clone(), name: r.name.clone(), machine_arn: r.machine_arn.clone(), status: r.status.clone(), start_ms: r.start_ms, stop_ms: r.stop_ms })
         .collect();
+    let counts = counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     (rows, total, counts)
 }
 
