@@ -150,7 +150,7 @@ fn route(state: &Arc<State>, req: &Req) -> Resp {
         (false, "/machine") => sfn::machine(state, &p),
         (false, "/executions") => sfn::executions(state, &p),
         (false, "/execution") => sfn::execution(state, &p),
-        (false, "/tasks") => sfn::tasks(state),
+        (false, "/tasks") => sfn::tasks(state, &p),
         (false, "/data") => data::overview(state),
         (false, "/bucket") => data::bucket(state, &p),
         (false, "/object") => data::object(state, &p),

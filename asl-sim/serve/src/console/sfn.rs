@@ -165,16 +165,17 @@ fn graph_svg(m: &Machine, hl: Option<&svg::Highlight>) -> String {
     svg::render(&model::build(&m.definition), hl)
 }
 
-fn start_form(m: &Machine, input: &str) -> String {
+/// `target`: the ARN the execution is started through (the machine, a version or an alias).
+fn start_form(m: &Machine, target: &str, input: &str) -> String {
     format!(
         "<form method=\"post\" action=\"{PREFIX}/start\" class=\"card\" id=\"start-form\"><h2>Start execution</h2>\
 <input type=\"hidden\" name=\"machine\" value=\"{arn}\">\
 <label>Name (optional) <input name=\"name\" maxlength=\"80\" placeholder=\"a UUID when empty\"></label>\
 <label>Input (JSON) <textarea name=\"input\" rows=\"6\" spellcheck=\"false\">{input}</textarea></label>\
 <button type=\"submit\" id=\"start-button\">Start execution of {name}</button></form>",
-        arn = esc(&m.arn),
+        arn = esc(target),
         input = esc(input),
-        name = esc(&m.name)
+        name = esc(target.strip_prefix(&m.arn).map(|q| format!("{}{q}", m.name)).as_deref().unwrap_or(&m.name))
     )
 }
 
@@ -191,7 +192,7 @@ pub fn machine(state: &Arc<State>, p: &Params) -> Resp {
         machine_type(&m),
         time(m.created_ms)
     );
-    b.push_str(&start_form(&m, "{}"));
+    b.push_str(&start_form(&m, arn, "{}"));
     let _ = write!(b, "<section class=\"card\"><h2>Graph</h2><div class=\"graph\" id=\"graph\">{}</div></section>", graph_svg(&m, None));
     // Versions and aliases through the API itself (its paging and shapes).
     let versions = sfn_call(state, "ListStateMachineVersions", json!({"stateMachineArn": m.arn, "maxResults": 1000}));
@@ -491,7 +492,7 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
     b.push_str("</section></div>");
 
     if let Some(m) = &m {
-        b.push_str(&start_form(m, &serde_json::to_string_pretty(&r.input).unwrap_or_default()).replace("<h2>Start execution</h2>", "<h2>New execution with the same input</h2>"));
+        b.push_str(&start_form(m, &r.machine_arn, &serde_json::to_string_pretty(&r.input).unwrap_or_default()).replace("<h2>Start execution</h2>", "<h2>New execution with the same input</h2>"));
     }
     if running {
         b.push_str(&poll_marker());
@@ -499,8 +500,11 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
     page(Tab::Executions, &r.name, &b)
 }
 
-pub fn tasks(state: &Arc<State>) -> Resp {
-    let waiting = state.executions.waiting_tasks();
+pub fn tasks(state: &Arc<State>, p: &Params) -> Resp {
+    let all = state.executions.waiting_tasks();
+    let page_no = p.get("page").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n >= 1).unwrap_or(1);
+    let pages = all.len().div_ceil(PAGE).max(1);
+    let waiting: Vec<_> = all.iter().skip((page_no - 1) * PAGE).take(PAGE).collect();
     let mut b = String::from(
         "<p>Executions waiting for an answer: <code>.waitForTaskToken</code> callbacks and activity tasks. \
 The form sends SendTaskSuccess or SendTaskFailure with the task token, as a worker would.</p><section id=\"tasks\" data-live>",
@@ -508,7 +512,7 @@ The form sends SendTaskSuccess or SendTaskFailure with the task token, as a work
     if waiting.is_empty() {
         b.push_str("<p class=\"empty\" id=\"no-tasks\">No execution is waiting for a task token.</p>");
     }
-    for t in &waiting {
+    for t in waiting.iter().copied() {
         let rec = state.executions.get(&t.execution_arn);
         // The task's parameters: the last TaskScheduled (or ActivityScheduled) of its state.
         let sent = rec.as_ref().and_then(|r| {
@@ -547,6 +551,16 @@ The form sends SendTaskSuccess or SendTaskFailure with the task token, as a work
             tok = esc(&t.token),
             ea = esc(&t.execution_arn),
         );
+    }
+    if pages > 1 {
+        let _ = write!(b, "<p class=\"pager\">{} tasks · page {page_no} of {pages}", all.len());
+        if page_no > 1 {
+            let _ = write!(b, " · {}", link("tasks", &[("page", &(page_no - 1).to_string())], "← previous"));
+        }
+        if page_no < pages {
+            let _ = write!(b, " · {}", link("tasks", &[("page", &(page_no + 1).to_string())], "next →"));
+        }
+        b.push_str("</p>");
     }
     b.push_str("</section>");
     b.push_str(&poll_marker());

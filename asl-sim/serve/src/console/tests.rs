@@ -280,3 +280,47 @@ fn unknown_pages_and_machines_are_clear_errors() {
     assert_eq!(r.status, 308);
     h.stop();
 }
+
+#[test]
+fn api_created_machines_with_versions_aliases_and_express_runs() {
+    let h = serve();
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"done":true},"End":true}}}"#;
+    let role = "arn:aws:iam::123456789012:role/r";
+    let created = sfn_call(&h.state, "CreateStateMachine", json!({"name": "made-by-api", "definition": def, "roleArn": role, "publish": true})).unwrap();
+    let arn = created["stateMachineArn"].as_str().unwrap().to_string();
+    sfn_call(&h.state, "CreateStateMachineAlias", json!({"name": "live", "routingConfiguration": [{"stateMachineVersionArn": format!("{arn}:1"), "weight": 100}]})).unwrap();
+    sfn_call(&h.state, "CreateStateMachine", json!({"name": "quick", "definition": def, "roleArn": role, "type": "EXPRESS"})).unwrap();
+
+    let (_, home) = get(&h, "/_console/");
+    assert!(home.contains("data-machine=\"made-by-api\"") && home.contains("data-machine=\"quick\""), "API-created machines are listed");
+    let (status, page) = get(&h, &format!("/_console/machine?arn={}", html::enc(&arn)));
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("{arn}:1")), "its version");
+    assert!(page.contains(">live</a>") && page.contains("1 → 100%"), "its alias and routing: {page}");
+    assert!(page.contains("class=\"node pass\""), "its graph");
+
+    // An Express execution started from the page runs to its end; it has no history (as on AWS).
+    let r = post(&h, "/_console/start", &[("machine", "arn:aws:states:us-east-1:123456789012:stateMachine:quick")]);
+    assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
+    let exec_page = location(&r);
+    assert!(exec_page.contains("%3Aexpress%3Aquick%3A"), "{exec_page}");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, page) = get(&h, &exec_page);
+        if page.contains("data-status=\"SUCCEEDED\"") {
+            assert!(page.contains("EXPRESS") && page.contains("keep no event history"));
+            assert!(!page.contains("id=\"stop-form\""));
+            break;
+        }
+        assert!(Instant::now() < until, "the Express execution did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The alias's page starts through the alias.
+    let (_, alias_page) = get(&h, &format!("/_console/machine?arn={}", html::enc(&format!("{arn}:live"))));
+    assert!(alias_page.contains(&format!("name=\"machine\" value=\"{arn}:live\"")) && alias_page.contains("made-by-api:live"));
+    let r = post(&h, "/_console/start", &[("machine", &format!("{arn}:live")), ("name", "via-alias")]);
+    assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
+    let described = sfn_call(&h.state, "DescribeExecution", json!({"executionArn": format!("arn:aws:states:us-east-1:123456789012:execution:made-by-api:via-alias")})).unwrap();
+    assert_eq!(described["stateMachineAliasArn"], json!(format!("{arn}:live")), "the alias is what it ran through");
+    h.stop();
+}
