@@ -94,7 +94,14 @@ pub fn overview(state: &Arc<State>) -> Resp {
             let _ = write!(b, "<tr><td>{}</td><td colspan=\"4\" class=\"empty\">no rule</td></tr>", esc(bus_name));
         }
         for r in bus.rules.values() {
-            let targets: Vec<String> = r.targets.iter().map(|t| format!("<code>{}</code>", esc(&t.arn))).collect();
+            let targets: Vec<String> = r
+                .targets
+                .iter()
+                .map(|t| match state.machine_by_arn(&t.arn) {
+                    Some(m) => link("machine", &[("arn", &t.arn)], &m.name),
+                    None => format!("<code>{}</code>", esc(&t.arn)),
+                })
+                .collect();
             let what = r.event_pattern.as_deref().or(r.schedule_expression.as_deref()).unwrap_or("");
             let _ = write!(
                 b,
@@ -224,7 +231,8 @@ pub fn table(state: &Arc<State>, p: &Params) -> Resp {
         req["ExpressionAttributeNames"] = json!({"#pk": pk.0});
         req["ExpressionAttributeValues"] = json!({":pk": {pk.1.clone(): v}});
         if let (Some((n, ty)), Some(sv)) = (&sk, sk_value) {
-            req["KeyConditionExpression"] = json!("#pk = :pk AND #sk = :sk");
+            let prefix = p.get("skop") == Some("begins_with");
+            req["KeyConditionExpression"] = json!(if prefix { "#pk = :pk AND begins_with(#sk, :sk)" } else { "#pk = :pk AND #sk = :sk" });
             req["ExpressionAttributeNames"]["#sk"] = json!(n);
             req["ExpressionAttributeValues"][":sk"] = json!({ty.clone(): sv});
         }
@@ -244,7 +252,15 @@ pub fn table(state: &Arc<State>, p: &Params) -> Resp {
         esc(pk_value.unwrap_or(""))
     );
     if let Some((n, ty)) = &sk {
-        let _ = write!(b, "<label>{} ({}) = <input name=\"sk\" value=\"{}\" placeholder=\"any\"></label>", esc(n), esc(ty), esc(sk_value.unwrap_or("")));
+        let prefix = p.get("skop") == Some("begins_with");
+        let _ = write!(
+            b,
+            "<label>{} ({}) <select name=\"skop\"><option value=\"eq\">=</option><option value=\"begins_with\"{}>begins with</option></select> <input name=\"sk\" value=\"{}\" placeholder=\"any\"></label>",
+            esc(n),
+            esc(ty),
+            if prefix { " selected" } else { "" },
+            esc(sk_value.unwrap_or(""))
+        );
     }
     b.push_str("<button type=\"submit\">Query</button> <span class=\"note\">empty: scan the table</span></form>");
     match result {
@@ -281,7 +297,7 @@ pub fn table(state: &Arc<State>, p: &Params) -> Resp {
                 let _ = write!(
                     b,
                     "<p class=\"pager\"><a rel=\"next\" href=\"{}\">more →</a></p>",
-                    href("table", &[("table", name), ("pk", pk_value.unwrap_or("")), ("sk", sk_value.unwrap_or("")), ("start", &last)])
+                    href("table", &[("table", name), ("pk", pk_value.unwrap_or("")), ("skop", p.get("skop").unwrap_or("eq")), ("sk", sk_value.unwrap_or("")), ("start", &last)])
                 );
             }
         }

@@ -233,10 +233,10 @@ fn data_pages_escape_keys_and_downloads_are_attachments() {
         put(&mut w, "docs/<img src=x onerror=alert(1)>.html", b"<script>alert(1)</script>");
         put(&mut w, "top.txt", b"hello");
         w.dynamodb
-            .call("CreateTable", &json!({"TableName": "inventory", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}))
+            .call("CreateTable", &json!({"TableName": "inventory", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}], "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}))
             .unwrap();
-        for k in ["a", "<b>"] {
-            w.dynamodb.call("PutItem", &json!({"TableName": "inventory", "Item": {"pk": {"S": k}, "size": {"N": "3"}}})).unwrap();
+        for (k, s) in [("a", "docs/1"), ("a", "docs/2"), ("a", "pics/1"), ("<b>", "x")] {
+            w.dynamodb.call("PutItem", &json!({"TableName": "inventory", "Item": {"pk": {"S": k}, "sk": {"S": s}, "size": {"N": "3"}}})).unwrap();
         }
     }
     let (_, overview) = get(&h, "/_console/data");
@@ -258,11 +258,37 @@ fn data_pages_escape_keys_and_downloads_are_attachments() {
     assert!(missing.contains("NoSuchKey"));
 
     let (_, scan) = get(&h, "/_console/table?table=inventory");
-    assert!(scan.contains("Scan · 2 items") && scan.contains("&lt;b&gt;") && !scan.contains("<b>"));
+    assert!(scan.contains("Scan · 4 items") && scan.contains("&lt;b&gt;") && !scan.contains("<b>"));
     let (_, q) = get(&h, "/_console/table?table=inventory&pk=a");
-    assert!(q.contains("Query · 1 item"), "query by key");
+    assert!(q.contains("Query · 3 items"), "query by partition key");
+    let (_, q) = get(&h, "/_console/table?table=inventory&pk=a&sk=docs/2");
+    assert!(q.contains("Query · 1 item<"), "query by the whole key");
+    let (_, q) = get(&h, "/_console/table?table=inventory&pk=a&skop=begins_with&sk=docs/");
+    assert!(q.contains("Query · 2 items"), "sort key prefix");
     let (status, _) = get(&h, "/_console/table?table=nope");
     assert_eq!(status, 400);
+
+    // Queues and topics: what they hold, escaped; peeking does not receive.
+    let topic_arn = {
+        let mut w = h.state.world.lock();
+        let now = crate::wall_millis();
+        let url = w.sqs.call("CreateQueue", &json!({"QueueName": "jobs"}), now).unwrap()["QueueUrl"].as_str().unwrap().to_string();
+        w.sqs.call("SendMessage", &json!({"QueueUrl": url, "MessageBody": "<i>job 1</i>"}), now).unwrap();
+        let (t, _) = w.sns.call("CreateTopic", &json!({"Name": "alerts"}), now).unwrap();
+        let arn = t["TopicArn"].as_str().unwrap().to_string();
+        w.sns.call("Subscribe", &json!({"TopicArn": arn, "Protocol": "sqs", "Endpoint": "arn:aws:sqs:us-east-1:123456789012:jobs"}), now).unwrap();
+        arn
+    };
+    let (_, overview) = get(&h, "/_console/data");
+    assert!(overview.contains("queue=jobs") && overview.contains(">alerts</a>"));
+    let (_, q) = get(&h, "/_console/queue?queue=jobs");
+    assert!(q.contains("&lt;i&gt;job 1&lt;/i&gt;") && !q.contains("<i>job"));
+    let (_, q_again) = get(&h, "/_console/queue?queue=jobs");
+    assert!(q_again.contains("job 1"), "still there: the page does not receive");
+    let (status, _) = get(&h, "/_console/queue?queue=nope");
+    assert_eq!(status, 400);
+    let (_, t) = get(&h, &format!("/_console/topic?arn={}", html::enc(&topic_arn)));
+    assert!(t.contains("arn:aws:sqs:us-east-1:123456789012:jobs") && t.contains("<td>sqs</td>"));
     h.stop();
 }
 
