@@ -41,15 +41,28 @@ pub enum Ticket<T> {
     Aws(T),
 }
 
-fn is_console(path: &str) -> bool {
-    path == PREFIX || path.starts_with("/_console/")
+/// A console request: a `/_console` path on a loopback host name. Any other host is left
+/// to the AWS front door: `bucket.localhost` with a key under `_console/` is an S3
+/// virtual-hosted request, and a rebinding DNS name (another site's page reaching
+/// 127.0.0.1) meets SigV4 there instead of the console.
+fn is_console(head: &Head) -> bool {
+    let path_matches = head.path == PREFIX || head.path.starts_with("/_console/");
+    path_matches && loopback_host(head.header("host").unwrap_or(""))
+}
+
+fn loopback_host(host: &str) -> bool {
+    let hostname = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    matches!(hostname.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]")
 }
 
 impl<F: Front> Front for WithConsole<F> {
     type Ticket = Ticket<F::Ticket>;
 
     fn admit(&self, head: &Head) -> Result<Admitted<Self::Ticket>, Resp> {
-        if !is_console(&head.path) {
+        if !is_console(head) {
             return self.inner.admit(head).map(|a| Admitted { limit: a.limit, ticket: Ticket::Aws(a.ticket) });
         }
         if let Err(why) = guard(head) {
@@ -59,7 +72,7 @@ impl<F: Front> Front for WithConsole<F> {
     }
 
     fn body_error(&self, head: &Head, e: BodyError) -> Resp {
-        if !is_console(&head.path) {
+        if !is_console(head) {
             return self.inner.body_error(head, e);
         }
         let why = match e {
@@ -80,7 +93,10 @@ impl<F: Front> Front for WithConsole<F> {
                     let method = req.method.clone();
                     let path = req.path.clone();
                     let resp = route(&state, &req);
-                    state.log(format_args!("console {} {method} {path} {:.1} ms", resp.status, t.elapsed().as_secs_f64() * 1000.0));
+                    // Actions and errors only: an open page polls every 1.5 s.
+                    if method == "POST" || resp.status >= 400 {
+                        state.log(format_args!("console {} {method} {path} {:.1} ms", resp.status, t.elapsed().as_secs_f64() * 1000.0));
+                    }
                     resp
                 })
             }
@@ -88,14 +104,10 @@ impl<F: Front> Front for WithConsole<F> {
     }
 }
 
-/// Loopback only, and POSTs from the console's own pages only.
+/// POSTs from the console's own pages only (the host was checked by `is_console`).
 fn guard(head: &Head) -> Result<(), &'static str> {
     let host = head.header("host").unwrap_or("");
-    let hostname = match host.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    };
-    if !matches!(hostname, "127.0.0.1" | "localhost" | "[::1]") {
+    if !loopback_host(host) {
         return Err("The console answers only on 127.0.0.1 or localhost (this Host header names another site).");
     }
     if head.method == "GET" || head.method == "HEAD" {

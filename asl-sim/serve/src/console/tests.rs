@@ -61,9 +61,15 @@ fn only_loopback_hosts_and_own_origin_posts_are_served() {
     assert!(guard(&head("GET", "127.0.0.1:4566", &[])).is_ok());
     assert!(guard(&head("GET", "localhost:4566", &[])).is_ok());
     assert!(guard(&head("GET", "[::1]:4566", &[])).is_ok());
-    // DNS rebinding: a page of another site resolved to 127.0.0.1 still names its own host.
+    // DNS rebinding: a page of another site resolved to 127.0.0.1 still names its own host,
+    // and such a request is not the console's (the AWS front door asks it for SigV4).
     assert!(guard(&head("GET", "evil.example:4566", &[])).is_err());
     assert!(guard(&head("GET", "127.0.0.1.evil.example", &[])).is_err());
+    assert!(!is_console(&head("GET", "evil.example:4566", &[])));
+    assert!(!is_console(&head("GET", "localhost.evil.example:4566", &[])));
+    // A virtual-hosted S3 request for a key under `_console/` stays S3's.
+    assert!(!is_console(&head("GET", "files.localhost:4566", &[])));
+    assert!(is_console(&head("GET", "LOCALHOST:4566", &[])));
     // CSRF: a form posted from another origin, or with no origin at all, is refused.
     assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://127.0.0.1:4566"), form])).is_ok());
     assert!(guard(&head("POST", "127.0.0.1:4566", &[("origin", "http://evil.example"), form])).is_err());
@@ -348,5 +354,32 @@ fn api_created_machines_with_versions_aliases_and_express_runs() {
     assert_eq!(r.status, 303, "{}", String::from_utf8_lossy(&r.body));
     let described = sfn_call(&h.state, "DescribeExecution", json!({"executionArn": format!("arn:aws:states:us-east-1:123456789012:execution:made-by-api:via-alias")})).unwrap();
     assert_eq!(described["stateMachineAliasArn"], json!(format!("{arn}:live")), "the alias is what it ran through");
+    h.stop();
+}
+
+/// Through the real front door: the console needs no signature on a loopback host; the same
+/// path under another host name is the AWS endpoint's (an unsigned request, refused).
+#[test]
+fn the_front_door_routes_console_requests_by_path_and_host() {
+    use std::io::{Read, Write};
+    let h = serve();
+    let ask = |host: &str, request_line: &str, extra: &str| -> String {
+        let mut s = std::net::TcpStream::connect(h.aws_addr).unwrap();
+        write!(s, "{request_line}\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let port = h.aws_addr.port();
+    let ok = ask(&format!("127.0.0.1:{port}"), "GET /_console/ HTTP/1.1", "");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.to_ascii_lowercase().contains("content-security-policy: default-src 'none'; script-src 'self'"));
+    let js = ask(&format!("localhost:{port}"), "GET /_console/app.js HTTP/1.1", "");
+    assert!(js.starts_with("HTTP/1.1 200") && js.contains("data-console-ready"));
+    let rebound = ask(&format!("evil.example:{port}"), "GET /_console/ HTTP/1.1", "");
+    assert!(rebound.starts_with("HTTP/1.1 403") && !rebound.contains("asl-sim console"), "{rebound}");
+    let csrf = ask(&format!("127.0.0.1:{port}"), "POST /_console/start HTTP/1.1", "Origin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n");
+    assert!(csrf.starts_with("HTTP/1.1 403"), "{csrf}");
+    assert_eq!(h.state.executions.records.lock().unwrap().len(), 0, "nothing started");
     h.stop();
 }
