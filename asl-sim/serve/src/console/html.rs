@@ -20,9 +20,13 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// What a query-string value keeps as is: the unreserved characters, and `:` and `/`,
+/// which RFC 3986 allows in a query (so ARNs and key prefixes stay readable in links).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b':').remove(b'/');
+
 /// A query-string value.
 pub fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// A console URL with its query, ready to put in an attribute.
