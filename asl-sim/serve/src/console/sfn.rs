@@ -17,6 +17,9 @@ use std::sync::{Arc, OnceLock};
 /// Executions per page of the list; history events per page of an execution.
 pub const PAGE: usize = 50;
 const HISTORY_PAGE: usize = 500;
+/// State visits listed on an execution's page (a Map over 10,000 items enters its states
+/// 10,000 times; the history pages through all of them).
+pub const VISITS_SHOWN: usize = 500;
 /// How often a live page polls, in ms (app.js reads it from `data-poll`).
 const POLL_MS: u32 = 1500;
 const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
@@ -422,7 +425,7 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
 
     // Each state's visits: input, output, timing.
     b.push_str("<section class=\"card\"><h2>States</h2><table class=\"list\" id=\"states\"><thead><tr><th>#</th><th>State</th><th>Type</th><th>Entered (UTC)</th><th>Duration</th><th>Input</th><th>Output</th></tr></thead><tbody>");
-    for (i, v) in visits.iter().enumerate() {
+    for (i, v) in visits.iter().enumerate().take(VISITS_SHOWN) {
         let name = v.get("name").and_then(Value::as_str).unwrap_or("");
         let entered = v.get("entered").and_then(Value::as_i64);
         let exited = v.get("exited").and_then(Value::as_i64);
@@ -449,6 +452,9 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
     }
     if visits.is_empty() {
         b.push_str("<tr><td colspan=\"7\" class=\"empty\">No state entered yet.</td></tr>");
+    }
+    if visits.len() > VISITS_SHOWN {
+        let _ = write!(b, "<tr><td colspan=\"7\" class=\"empty\">… and {} more state visits: the event history below has them all.</td></tr>", visits.len() - VISITS_SHOWN);
     }
     b.push_str("</tbody></table></section>");
 

@@ -383,3 +383,32 @@ fn the_front_door_routes_console_requests_by_path_and_host() {
     assert_eq!(h.state.executions.records.lock().unwrap().len(), 0, "nothing started");
     h.stop();
 }
+
+/// A Map over 600 items: the states table is capped, the history pages, the page stays small.
+#[test]
+fn a_big_map_execution_page_is_capped_and_paged() {
+    let h = serve();
+    let def = r#"{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","ItemProcessor":{"StartAt":"One","States":{"One":{"Type":"Pass","End":true}}},"End":true}}}"#;
+    let arn = sfn_call(&h.state, "CreateStateMachine", json!({"name": "big-map", "definition": def, "roleArn": "arn:aws:iam::123456789012:role/r"})).unwrap()["stateMachineArn"].as_str().unwrap().to_string();
+    let items: Vec<u32> = (0..600).collect();
+    let r = post(&h, "/_console/start", &[("machine", &arn), ("input", &json!({"items": items}).to_string())]);
+    let page = location(&r);
+    let until = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (_, body) = get(&h, &page);
+        if body.contains("data-status=\"SUCCEEDED\"") {
+            break body;
+        }
+        assert!(Instant::now() < until, "the Map did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(body.matches("<tr data-state=").count(), super::sfn::VISITS_SHOWN);
+    assert!(body.contains("… and 101 more state visits"), "601 visits: the Map and 600 iterations");
+    let events = h.state.executions.get(&format!("arn:aws:states:us-east-1:123456789012:execution:big-map:{}", page.rsplit(':').next().unwrap())).unwrap().history.len();
+    let pages = events.div_ceil(500);
+    assert!(pages >= 5, "{events} events");
+    assert!(body.contains(&format!("page 1 of {pages}")));
+    let (_, last) = get(&h, &format!("{page}&hpage={pages}"));
+    assert!(last.contains("ExecutionSucceeded") && !body.contains(">ExecutionSucceeded<"), "the last history page ends the execution");
+    h.stop();
+}
