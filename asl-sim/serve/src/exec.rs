@@ -615,3 +615,32 @@ pub fn save(state: &State) -> Result<(), String> {
     f.write_all(&super::json_text(&v)).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
+
+/// A task a parked execution waits on with a token: a `.waitForTaskToken` callback or an
+/// activity task (what the console lists with its answer form).
+#[derive(Clone, Debug)]
+pub struct WaitingTask {
+    pub execution_arn: String,
+    pub state: String,
+    pub resource: String,
+    pub token: String,
+    /// When the task times out (TimeoutSeconds / HeartbeatSeconds), if it does.
+    pub deadline: Option<i64>,
+}
+
+impl Executions {
+    /// Every task token a parked execution waits on, by execution ARN then state.
+    pub fn waiting_tasks(&self) -> Vec<WaitingTask> {
+        let p = lock(&self.parking);
+        let mut out: Vec<WaitingTask> = Vec::new();
+        for (arn, parked) in &p.parked {
+            for w in parked.exec.waits() {
+                if let WaitKind::Task { state, resource, token: Some(token), .. } = w.kind {
+                    out.push(WaitingTask { execution_arn: arn.clone(), state, resource, token, deadline: w.deadline });
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.execution_arn, &a.state).cmp(&(&b.execution_arn, &b.state)));
+        out
+    }
+}

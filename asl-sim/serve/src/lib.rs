@@ -20,6 +20,7 @@ pub use crate::clock::wall_millis;
 mod api;
 mod aws;
 mod checksum;
+mod console;
 mod events_api;
 mod exec;
 mod http;
@@ -413,7 +414,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
             body_idle_timeout: Some(std::time::Duration::from_millis(args.limits.idle_timeout_ms)),
             max_connections: args.limits.max_connections,
         };
-        runtime.spawn(http::serve_front(aws_listener, rx.clone(), Arc::new(aws::AwsFront { state: state.clone() }), limits));
+        runtime.spawn(http::serve_front(aws_listener, rx.clone(), Arc::new(console::WithConsole { inner: aws::AwsFront { state: state.clone() }, state: state.clone() }), limits));
         runtime.spawn(http::serve_front(api_listener, rx, Arc::new(api::ApiFront { state: state.clone() }), limits));
     }
 
@@ -428,6 +429,7 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len() + model.queues.len() + model.topics.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
     let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
+    let _ = writeln!(b, "  console       {aws}{}/", console::PREFIX);
     for bk in &model.buckets {
         let _ = writeln!(b, "  bucket        {}{}", bk.name, if bk.eventbridge { "  (EventBridge notifications on)" } else { "" });
     }
