@@ -27,6 +27,7 @@ mod http;
 mod json_api;
 pub mod jwt;
 mod lambda_rt;
+mod persist;
 mod query;
 mod s3;
 mod sns;
@@ -76,6 +77,7 @@ pub struct ServeArgs {
     /// Keep the data in memory only (the JWT key still lives in --data-dir).
     #[arg(long)]
     pub in_memory: bool,
+
     /// The stack name (`AWS::StackName`), used in generated resource names.
     #[arg(long, default_value = asl_aws::defaults::STACK_NAME)]
     pub stack_name: String,
@@ -160,8 +162,10 @@ pub struct State {
     pub api_addr: SocketAddr,
     ids: AtomicU64,
     pub shutting_down: AtomicBool,
-    /// Set by every request to the AWS endpoint and every execution; the saver writes the data.
+    /// No longer read: every change is committed to the store before it is answered (persist.rs).
     pub dirty: AtomicBool,
+    /// The durable store and what it knows of the bodies it holds.
+    pub persist: persist::Persist,
 }
 
 impl State {
@@ -214,9 +218,8 @@ impl Handle {
         for f in self.state.functions.values() {
             f.stop();
         }
-        if let Err(e) = exec::save(&self.state) {
-            eprintln!("warning: {e}");
-        }
+        // Nothing to save: every acknowledged change is already committed. In-flight
+        // requests get up to half a second to finish (and commit) their work.
         self.runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     }
 }
@@ -299,7 +302,24 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     if !errors.is_empty() {
         return Err(format!("{tpath}: a state machine does not load:\n{}", errors.concat()));
     }
-    let restored = if args.in_memory { false } else { exec::load(&args.data_dir, &mut world)? };
+    let store: Arc<dyn asl_store::Store> = if args.in_memory {
+        Arc::new(asl_store::MemoryStore::new())
+    } else {
+        Arc::new(asl_store::SqliteStore::open(&args.data_dir).map_err(|e| e.message)?)
+    };
+    let persist = persist::Persist::new(store.clone());
+    let (objects, items) = persist::restore(&*store, &mut world, &persist)?;
+    // Format version 0 (state.json) is upgraded once into an empty store.
+    let legacy = args.data_dir.join(exec::STATE_FILE);
+    let upgrading = !args.in_memory && objects + items == 0 && store.spaces("").map_err(|e| e.message)?.is_empty() && legacy.exists();
+    if upgrading {
+        exec::load(&args.data_dir, &mut world)?;
+        world.s3.mark_all_changed();
+        world.dynamodb.mark_all_changed();
+    }
+    let restored = objects + items > 0 || upgrading;
+    world.s3.track_changes();
+    world.dynamodb.track_changes();
     let ctx = asl_aws::CallContext::new(now, 1);
     for b in &model.buckets {
         if world.s3.buckets.contains_key(&b.name) {
@@ -400,12 +420,19 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         ids: AtomicU64::new(1),
         shutting_down: AtomicBool::new(false),
         dirty: AtomicBool::new(false),
+        persist,
     });
     exec::start_workers(&state);
     sqs::start_event_sources(&state, &model.event_sources)?;
-    if !args.in_memory {
-        exec::start_saver(&state);
+    // The template's resources (and an upgraded state.json) are committed before serve is ready.
+    persist::flush(&state, Vec::new()).map_err(|e| e.message)?;
+    if upgrading {
+        let done = args.data_dir.join("state.json.upgraded");
+        std::fs::rename(&legacy, &done).map_err(|e| format!("cannot rename {}: {e}", legacy.display()))?;
     }
+    let (records, resumed) = exec::restore(&state, keep_executions()?)?;
+    let restored = restored || records > 0;
+    let _ = resumed;
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     {
@@ -420,6 +447,16 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     let banner = banner(&state, &model, &notices, &args.template, restored, args, t0);
     Ok((Handle { aws_addr, api_addr, state, runtime, shutdown: tx }, banner))
+}
+
+/// Most execution records kept: beyond it the oldest ended ones are dropped at start-up
+/// (records also expire 90 days after they ended, as on AWS). `ASL_SIM_KEEP_EXECUTIONS`,
+/// an environment variable rather than a flag so that ServeArgs keeps its fields.
+fn keep_executions() -> Result<usize, String> {
+    match std::env::var("ASL_SIM_KEEP_EXECUTIONS") {
+        Ok(v) => v.trim().parse().map_err(|_| format!("ASL_SIM_KEEP_EXECUTIONS={v}: expected a number of executions")),
+        Err(_) => Ok(100_000),
+    }
 }
 
 fn banner(state: &State, model: &template::Model, notices: &[String], template: &std::path::Path, restored: bool, args: &ServeArgs, t0: Instant) -> String {
