@@ -268,7 +268,7 @@ impl Execution {
             "ExecutionStarted",
             json!({"input": crate::history::payload(&input), "inputDetails": {"truncated": false}, "roleArn": config.role()}),
         );
-        let early_failure = (crate::size::json_len(&input) > MAX_PAYLOAD_BYTES).then(|| Failure {
+        let early_failure = crate::size::exceeds(&input, MAX_PAYLOAD_BYTES).then(|| Failure {
             error: "States.DataLimitExceeded".into(),
             cause: Some("The state machine input exceeds the maximum number of bytes service limit.".into()),
             terminal: Some(Status::Failed),
@@ -880,7 +880,7 @@ impl Engine<'_> {
         let entered_ms = self.now();
         let entered_id = self.c.history.push_state(entered_ms, type_prefix(&st.kind), "Entered", &st.name, Some(&raw));
         self.c.path.push(st.name.clone());
-        if check_size && crate::size::json_len(&raw) > MAX_PAYLOAD_BYTES {
+        if check_size && crate::size::exceeds(&raw, MAX_PAYLOAD_BYTES) {
             return Err(Failure {
                 error: "States.DataLimitExceeded".into(),
                 cause: Some(format!("The state/task '{}' received an input with a size exceeding the maximum number of bytes service limit.", st.name)),
@@ -952,7 +952,7 @@ impl Engine<'_> {
                     let out = match &flow {
                         Flow::Next(_, v) | Flow::End(v) | Flow::Caught(_, v) => v,
                     };
-                    if crate::size::json_len(out) > MAX_PAYLOAD_BYTES {
+                    if crate::size::exceeds(out, MAX_PAYLOAD_BYTES) {
                         return Progress::Ready(Err(Failure {
                             error: "States.DataLimitExceeded".into(),
                             cause: Some(format!(
@@ -1055,10 +1055,10 @@ impl Engine<'_> {
     // Data flow: the only place the query languages differ
 
     /// What the state's fields read: JSONPath applies InputPath; JSONata sees the raw input.
-    fn effective(&self, st: &State, raw: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Value, Failure> {
-        match st.ql {
-            QueryLanguage::Jsonata => Ok(raw.clone()),
-            QueryLanguage::JsonPath => self.io_path(&st.input_path, raw, sc, &st.name, id),
+    fn effective_cow<'v>(&self, st: &State, raw: &'v Value, sc: &StateCtx<'_>, id: u64) -> Result<Cow<'v, Value>, Failure> {
+        match (st.ql, &st.input_path) {
+            (QueryLanguage::Jsonata, _) | (QueryLanguage::JsonPath, IoPath::Whole) => Ok(Cow::Borrowed(raw)),
+            (QueryLanguage::JsonPath, io) => self.io_path(io, raw, sc, &st.name, id).map(Cow::Owned),
         }
     }
 
@@ -1172,10 +1172,12 @@ impl Engine<'_> {
             // failure is the enclosing state's error, which its Catch may take.
             return Err(Failure { error: error.unwrap_or_default(), cause, terminal: None });
         }
-        let effective = self.effective(st, raw, sc, id)?;
+        // Borrowed where InputPath is `$` (the common case): states that only read
+        // their input (Pass with Parameters, Parallel) then copy nothing.
+        let effective = self.effective_cow(st, raw, sc, id)?;
         match &st.kind {
             Kind::Succeed => {
-                let out = self.finish(st, raw, effective, None, sc, None, None, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, None, None, id)?;
                 Ok(Began::Flow(Flow::End(out)))
             }
             Kind::Choice { choices, default } => {
@@ -1198,7 +1200,7 @@ impl Engine<'_> {
                 };
                 let output = chosen.and_then(|c| c.output.as_ref());
                 let assign = chosen.and_then(|c| c.assign.as_ref()).or(st.assign.as_ref());
-                let out = self.finish(st, raw, effective, None, sc, output, assign, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, output, assign, id)?;
                 Ok(Began::Flow(Flow::Next(next, out)))
             }
             Kind::Wait(w) => {
@@ -1207,10 +1209,10 @@ impl Engine<'_> {
                     self.wait_until(st, w, &doc, sc, id)?
                 };
                 if until <= self.now() {
-                    let out = self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?;
+                    let out = self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?;
                     return Ok(Began::Flow(next_flow(st, out)));
                 }
-                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective }))
+                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective: effective.into_owned() }))
             }
             Kind::Pass { result } => {
                 let result = match st.ql {
@@ -1222,11 +1224,11 @@ impl Engine<'_> {
                 };
                 let out = match result {
                     Some(r) => self.finish(st, raw, Value::Null, Some(r), sc, None, st.assign.as_ref(), id)?,
-                    None => self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?,
+                    None => self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?,
                 };
                 Ok(Began::Flow(next_flow(st, out)))
             }
-            Kind::Task(task) => self.begin_task(st, task, raw, effective, sc, id),
+            Kind::Task(task) => self.begin_task(st, task, raw, effective.into_owned(), sc, id),
             Kind::Parallel { branches } => {
                 let input = self.arguments(st, &effective, sc, id)?;
                 let now = self.now();
@@ -1239,7 +1241,7 @@ impl Engine<'_> {
                 let results = vec![Value::Null; branches.len()];
                 Ok(Began::Phase(Phase::Parallel(Box::new(ParallelRun { branches: fibers, results }))))
             }
-            Kind::Map(map) => self.begin_map(st, map, raw, effective, sc, id),
+            Kind::Map(map) => self.begin_map(st, map, raw, effective.into_owned(), sc, id),
             Kind::Fail { .. } => unreachable_kind(),
         }
     }
@@ -1487,7 +1489,7 @@ impl Engine<'_> {
         let (resource_type, resource) = resource_split(&task.resource);
         match r {
             Ok(v) => {
-                if crate::size::json_len(&v) > MAX_PAYLOAD_BYTES {
+                if crate::size::exceeds(&v, MAX_PAYLOAD_BYTES) {
                     // A Lambda function given directly as the Resource is named
                     // by its ARN; an integration by its service name.
                     let service = if lambda_direct { task.resource.as_str() } else { service_name(&task.resource) };
