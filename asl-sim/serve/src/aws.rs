@@ -10,7 +10,7 @@
 //! that succeeded marks the data for saving.
 
 use super::http::{blocking, Admitted, BodyError, BoxFut, Front, Head, Req, Resp};
-use super::{json_api, query, s3, sigv4, sns, sqs, State};
+use super::{checksum, json_api, query, s3, sigv4, sns, sqs, State};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -239,12 +239,29 @@ fn route(state: &Arc<State>, mut req: Req, ticket: Ticket) -> Resp {
             json_api::handle(state, prefix, op, &req)
         }
         None => {
+            let mut trailers = Vec::new();
             match sigv4::check_payload(&verified, &req.body, req.header("x-amz-decoded-content-length"), &state.keys) {
-                Ok(Some(data)) => req.body = data.into(),
+                Ok(Some(u)) => {
+                    req.body = u.data.into();
+                    trailers = u.trailers;
+                }
                 Ok(None) => {}
                 Err(e) => return s3::error_resp(&req.method, e.status, e.code, &e.message, &e.extra),
             }
-            s3::handle(state, &req)
+            // The body's integrity (Content-MD5, x-amz-checksum-*) before anything is stored.
+            let upload = req.method == "PUT" && req.header("x-amz-copy-source").is_none();
+            let digest = if upload { checksum::check(&req.headers, &trailers, &req.body) } else { checksum::content_md5(&req.headers, &req.body).map(|()| None) };
+            let verified_checksum = match digest {
+                Ok(c) => c,
+                Err(e) => return s3::error_resp(&req.method, 400, e.code, &e.message, &e.extra),
+            };
+            let mut resp = s3::handle(state, &req);
+            // S3 answers an upload with the checksum it verified, under that algorithm's header.
+            if let (Some(c), true) = (verified_checksum, resp.status == 200) {
+                resp.headers.retain(|(k, _)| !k.to_ascii_lowercase().starts_with("x-amz-checksum-"));
+                resp.headers.push((format!("x-amz-checksum-{}", c.algorithm), c.value));
+            }
+            resp
         }
     }
 }

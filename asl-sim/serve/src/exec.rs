@@ -109,6 +109,10 @@ struct Parking {
     tokens: HashMap<String, String>,
     /// (deadline, execution ARN), earliest first; stale entries are skipped.
     timers: BinaryHeap<Reverse<(i64, String)>>,
+    /// Standard executions that ended without succeeding: RedriveExecution resumes them.
+    ended: HashMap<String, Parked>,
+    /// Execution ARN → (redrive count, last redrive date), for DescribeExecution.
+    redrives: HashMap<String, (u32, i64)>,
 }
 
 pub struct Executions {
@@ -299,7 +303,10 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
     let arn = execution_arn(&m, &exec.config().execution_name);
     let mut services = state.world.clone();
     match exec.step(&m.definition, &mut services, &mut RealClock) {
-        Step::Done(out) => finish(state, &m, &arn, &out),
+        Step::Done(out) => {
+            finish(state, &m, &arn, &out);
+            keep_for_redrive(state, &arn, m, exec, &out);
+        }
         Step::Waiting(waits) => {
             let deadline = waits.iter().filter_map(|w| w.deadline).min();
             let mut ops = vec![checkpoint_op(&arn, &m, &exec)];
@@ -508,7 +515,74 @@ pub fn stop(state: &Arc<State>, arn: &str, error: Option<&str>, cause: Option<&s
         }
     }
     finish(state, &parked.machine, arn, &out);
+    keep_for_redrive(state, arn, parked.machine, parked.exec, &out);
     Ok(now)
+}
+
+/// Keeps an ended Standard execution that did not succeed, for RedriveExecution.
+fn keep_for_redrive(state: &Arc<State>, arn: &str, machine: Arc<Machine>, exec: Execution, out: &Outcome) {
+    if !machine.express && out.status != asl_core::engine::Status::Succeeded {
+        lock(&state.executions.parking).ended.insert(arn.to_string(), Parked { exec, machine, deadline: None });
+    }
+}
+
+/// RedriveExecution: restarts a FAILED, TIMED_OUT or ABORTED Standard execution from the
+/// state that did not succeed (`Execution::redrive`, AWS's rules); answers the redrive date.
+pub fn redrive(state: &Arc<State>, arn: &str) -> Result<i64, Refusal> {
+    let Some(rec) = state.executions.get(arn) else {
+        return Err(("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")));
+    };
+    let now = wall_millis();
+    let mut p = lock(&state.executions.parking);
+    let Some(mut parked) = p.ended.remove(arn) else {
+        // Running, succeeded, or ended before this serve started (not kept).
+        let why = if rec.status == "RUNNING" { "it is still running" } else if rec.status == "SUCCEEDED" { "it succeeded" } else { "its execution state was not kept" };
+        return Err(("ExecutionNotRedrivable", format!("Execution '{arn}' cannot be redriven: {why}")));
+    };
+    if let Err(e) = parked.exec.redrive(&parked.machine.definition, now) {
+        p.ended.insert(arn.to_string(), parked);
+        return Err((e.code, e.message));
+    }
+    p.redrives.insert(arn.to_string(), (parked.exec.redrive_count(), now));
+    {
+        let mut recs = lock(&state.executions.records);
+        if let Some(r) = recs.get_mut(arn) {
+            r.status = "RUNNING".into();
+            r.stop_ms = None;
+            r.output = None;
+            r.error = None;
+            r.cause = None;
+            r.history = parked.exec.history().events().to_vec();
+        }
+    }
+    p.parked.insert(arn.to_string(), parked);
+    drop(p);
+    state.log(format_args!("exec redriven {arn}"));
+    state.executions.enqueue(Job::Resume { arn: arn.to_string() });
+    Ok(now)
+}
+
+/// DescribeExecution's redrive fields (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+pub fn redrive_fields(state: &State, r: &Record) -> serde_json::Map<String, Value> {
+    let p = lock(&state.executions.parking);
+    let mut m = serde_json::Map::new();
+    let (count, date) = p.redrives.get(&r.arn).copied().unwrap_or((0, 0));
+    m.insert("redriveCount".into(), json!(count));
+    if count > 0 {
+        m.insert("redriveDate".into(), json!(date as f64 / 1000.0));
+    }
+    let (status, reason) = match r.status.as_str() {
+        _ if r.express => ("NOT_REDRIVABLE", "Express executions cannot be redriven"),
+        "RUNNING" => ("NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"),
+        "SUCCEEDED" => ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"),
+        _ if p.ended.contains_key(&r.arn) => ("REDRIVABLE", ""),
+        _ => ("NOT_REDRIVABLE", "The execution state was not kept"),
+    };
+    m.insert("redriveStatus".into(), json!(status));
+    if !reason.is_empty() {
+        m.insert("redriveStatusReason".into(), json!(reason));
+    }
+    m
 }
 
 fn short(name: &str) -> &str {
@@ -692,4 +766,33 @@ pub fn restore(state: &Arc<State>, keep: usize) -> Result<(usize, usize), String
     state.executions.changed.notify_all();
     enqueue_starts(state, starts);
     Ok((count, resumed))
+}
+
+/// A task a parked execution waits on with a token: a `.waitForTaskToken` callback or an
+/// activity task (what the console lists with its answer form).
+#[derive(Clone, Debug)]
+pub struct WaitingTask {
+    pub execution_arn: String,
+    pub state: String,
+    pub resource: String,
+    pub token: String,
+    /// When the task times out (TimeoutSeconds / HeartbeatSeconds), if it does.
+    pub deadline: Option<i64>,
+}
+
+impl Executions {
+    /// Every task token a parked execution waits on, by execution ARN then state.
+    pub fn waiting_tasks(&self) -> Vec<WaitingTask> {
+        let p = lock(&self.parking);
+        let mut out: Vec<WaitingTask> = Vec::new();
+        for (arn, parked) in &p.parked {
+            for w in parked.exec.waits() {
+                if let WaitKind::Task { state, resource, token: Some(token), .. } = w.kind {
+                    out.push(WaitingTask { execution_arn: arn.clone(), state, resource, token, deadline: w.deadline });
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.execution_arn, &a.state).cmp(&(&b.execution_arn, &b.state)));
+        out
+    }
 }

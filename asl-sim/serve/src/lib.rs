@@ -19,6 +19,8 @@ use asl_world::{clock, world};
 pub use crate::clock::wall_millis;
 mod api;
 mod aws;
+mod checksum;
+mod console;
 mod events_api;
 mod exec;
 mod http;
@@ -33,6 +35,8 @@ mod sqs;
 mod s3_extra;
 mod sfn_control;
 mod sfn_tasks;
+mod sfn_local;
+pub mod test_state;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;
@@ -84,6 +88,10 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// Step Functions Local's mock config file (also read from $SFN_MOCK_CONFIG, as SFN
+    /// Local does): StartExecution with `...:stateMachine:NAME#TEST_CASE` runs that test case.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
     /// Connection limits of both front doors.
     #[command(flatten)]
     pub limits: ConnectionLimits,
@@ -259,6 +267,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     // The world.
     let mut world = World::new(template::REGION, template::ACCOUNT);
+    world.mock_config = sfn_local::mock_config(args.mock_config.as_deref())?;
     for c in &model.connections {
         world.connections.insert(c.clone());
     }
@@ -363,6 +372,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         let c = rest.split(':').next().unwrap_or("");
         (l.parse::<u32>().unwrap_or(u32::MAX), c.parse::<u32>().unwrap_or(0))
     });
+    for v in sfn_local::IGNORED_ENV.iter().filter(|v| std::env::var_os(v).is_some()) {
+        notices.push(format!("{v} (a Step Functions Local setting) is ignored: serve runs the services and waits itself"));
+    }
     for f in &model.functions {
         let bin = binaries.get(&f.logical).or(binaries.get(&f.name)).map(PathBuf::from).or_else(|| lambda_rt::find_binary(&base, &f.binary));
         if bin.is_none() {
@@ -387,6 +399,12 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // Queue URLs and the URLs in SNS envelopes point at this endpoint.
     world.sqs.url_base = format!("http://{aws_addr}");
     world.sns.endpoint = format!("http://{aws_addr}");
+    // apigateway:invoke reaches the template's HTTP API here (`${Api}.execute-api.${AWS::Region}.amazonaws.com`).
+    if let Some(api) = &model.api {
+        world.api_endpoints.insert(&format!("{}.execute-api.{}.amazonaws.com", api.id, template::REGION), &format!("http://{api_addr}"));
+    }
+    sqs::create_template_queues(&mut world, &model.queues, now)?;
+    sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
@@ -405,6 +423,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         persist,
     });
     exec::start_workers(&state);
+    sqs::start_event_sources(&state, &model.event_sources)?;
     // The template's resources (and an upgraded state.json) are committed before serve is ready.
     persist::flush(&state, Vec::new()).map_err(|e| e.message)?;
     if upgrading {
@@ -422,7 +441,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
             body_idle_timeout: Some(std::time::Duration::from_millis(args.limits.idle_timeout_ms)),
             max_connections: args.limits.max_connections,
         };
-        runtime.spawn(http::serve_front(aws_listener, rx.clone(), Arc::new(aws::AwsFront { state: state.clone() }), limits));
+        runtime.spawn(http::serve_front(aws_listener, rx.clone(), Arc::new(console::WithConsole { inner: aws::AwsFront { state: state.clone() }, state: state.clone() }), limits));
         runtime.spawn(http::serve_front(api_listener, rx, Arc::new(api::ApiFront { state: state.clone() }), limits));
     }
 
@@ -444,9 +463,10 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     use std::fmt::Write;
     let mut b = String::new();
     let aws = format!("http://{}", state.aws_addr);
-    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len());
+    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len() + model.queues.len() + model.topics.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
     let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
+    let _ = writeln!(b, "  console       {aws}{}/", console::PREFIX);
     for bk in &model.buckets {
         let _ = writeln!(b, "  bucket        {}{}", bk.name, if bk.eventbridge { "  (EventBridge notifications on)" } else { "" });
     }
@@ -465,6 +485,20 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     }
     for f in &model.functions {
         let _ = writeln!(b, "  function      {} ({})", f.name, f.binary);
+    }
+    for q in &model.queues {
+        let _ = writeln!(b, "  queue         {}", q.name);
+    }
+    for t in &model.topics {
+        let _ = writeln!(b, "  topic         {}", t.arn.rsplit(':').next().unwrap_or_default());
+    }
+    for s in &model.subscriptions {
+        let _ = writeln!(b, "  subscription  {} → {} {}", s.request["TopicArn"].as_str().unwrap_or_default().rsplit(':').next().unwrap_or_default(),
+            s.request["Protocol"].as_str().unwrap_or_default(), s.request["Endpoint"].as_str().unwrap_or_default());
+    }
+    for e in &model.event_sources {
+        let _ = writeln!(b, "  event source  {} → {} (batch {}{})", e.queue_arn.rsplit(':').next().unwrap_or_default(), e.function, e.batch_size,
+            if e.enabled { "" } else { ", disabled" });
     }
     if let Some(api) = &model.api {
         for r in &api.routes {
