@@ -152,6 +152,7 @@ fn serve_template(dir: &Path) -> PathBuf {
     std::fs::write(&path, out).expect("write the served template");
     path
 }
+mod attacks;
 mod control;
 
 const BUCKET: &str = "file-manager-filebucket";

@@ -185,6 +185,9 @@ pub fn put_events(state: &Arc<State>, entries: &[asl_eventbridge::events::PutEve
         w.pending.extend(deliveries);
         result
     };
-    exec::dispatch(state);
+    // The deliveries commit (as the executions they start) before the answer.
+    // EventBridge's own code for a failure on its side is InternalException (500)
+    // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html).
+    exec::dispatch(state).map_err(|e| asl_eventbridge::EventsError { code: "InternalException".into(), message: format!("the events could not be stored: {e}"), status: 500 })?;
     Ok(result.to_json())
 }
