@@ -357,13 +357,12 @@ fn check_container_mock(st: &asl_core::definition::State, state_json: &Value, re
                 return Err(validation("Mocked result must contain the same number of items as number of Parallel branches."));
             }
         }
-        Kind::Map(_) if state_json.get("ResultWriter").is_some() => {
-            if !result.is_object() {
+        Kind::Map(_) => {
+            let writes = state_json.get("ResultWriter").is_some();
+            if writes && !result.is_object() {
                 return Err(validation("Mocked result must be a JSON object."));
             }
-        }
-        Kind::Map(_) => {
-            if !result.is_array() {
+            if !writes && !result.is_array() {
                 return Err(validation("Mocked result must be an array."));
             }
         }
@@ -436,7 +435,7 @@ fn check_context(ctx: &Value, st: &asl_core::definition::State) -> Result<(), Re
                 for (f, x) in e {
                     match f.as_str() {
                         "Id" | "Name" | "RoleArn" | "StartTime" | "RedriveTime" => {
-                            if !x.is_string() && !(f == "RoleArn" && x.is_null()) {
+                            if !(x.is_string() || f == "RoleArn" && x.is_null()) {
                                 return Err(bad(format!("Execution.{f} must be a string")));
                             }
                         }
