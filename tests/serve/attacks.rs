@@ -100,6 +100,7 @@ fn create_url(s: &Serve, token: &str, name: &str, size: usize) -> String {
     r.json()["url"].as_str().unwrap().to_string()
 }
 
+/// Guards 022ef06's unsigned-x-amz-* rule (undo_fixes.py 1): without it bob's copy of alice's file succeeds.
 #[test]
 fn presigned_put_with_unsigned_amz_headers_is_refused() {
     let s = Serve::start(&[]);
@@ -126,6 +127,7 @@ fn presigned_put_with_unsigned_amz_headers_is_refused() {
     assert_eq!(object(&s, "bob/docs/meta.txt").as_deref(), Some(b"hi".as_slice()));
 }
 
+/// Guards 022ef06's payload-hash check (undo_fixes.py 2): without it the replay replaces the object.
 #[test]
 fn header_signed_put_replayed_with_another_body_is_refused() {
     let s = Serve::start(&[]);
@@ -164,6 +166,7 @@ fn quota_item(s: &Serve, user: &str) -> HttpResp {
     send("POST", &format!("{url}/"), &h, body.as_bytes())
 }
 
+/// Guards 022ef06's JSON-service body hashing (undo_fixes.py 3): without it the forged quota is written.
 #[test]
 fn dynamodb_body_is_bound_by_the_signature() {
     let s = Serve::start(&[]);
@@ -210,6 +213,7 @@ fn dynamodb_body_is_bound_by_the_signature() {
 /// (guards checksum.rs; before it, every one of these PUTs replaced the object with 200).
 /// Codes and messages as recorded on AWS (errors.jsonl: TestS3PutObjectChecksum,
 /// test_s3_invalid_content_md5).
+/// (undo_fixes.py 11.)
 #[test]
 fn checksums_and_content_md5_are_verified() {
     let s = Serve::start(&[]);
@@ -297,6 +301,7 @@ fn request_target(url: &str) -> (&str, &str) {
     (&rest[..i], &rest[i..])
 }
 
+/// Guards 022ef06's body errors (undo_fixes.py 4): without it 2 of 5 bytes get 200 and an emptied file.
 #[test]
 fn a_truncated_upload_is_400_and_keeps_the_old_file() {
     let s = Serve::start(&[]);
@@ -357,6 +362,7 @@ fn date_of(headers: &[(String, String)]) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
 }
 
+/// Guards 022ef06's chunk-signature chain (undo_fixes.py 5) and chunk bounds (12).
 #[test]
 fn aws_chunked_bodies_are_verified_chunk_by_chunk() {
     let s = Serve::start(&[]);
@@ -402,6 +408,7 @@ fn aws_chunked_bodies_are_verified_chunk_by_chunk() {
     assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
+/// Guards 022ef06's head-first admission and declared-length limits (undo_fixes.py 6).
 #[test]
 fn identity_and_limits_before_the_body() {
     let s = Serve::start(&[]);
@@ -462,6 +469,7 @@ fn identity_and_limits_before_the_body() {
     assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
+/// Guards 022ef06's header timeout and connection cap (undo_fixes.py 7).
 #[test]
 fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
     let limits = asl_serve::ConnectionLimits { header_timeout_ms: 600, idle_timeout_ms: 600, max_connections: 2 };
@@ -494,6 +502,7 @@ fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
     drop(idle);
 }
 
+/// Guards 022ef06's JSON-escaped mappings and required sub (undo_fixes.py 8).
 #[test]
 fn the_identity_cannot_be_injected_or_missing() {
     let s = Serve::start(&[]);
@@ -538,6 +547,7 @@ fn the_identity_cannot_be_injected_or_missing() {
     }
 }
 
+/// Guards the name and input checks of validate.rs and sfn_control.rs (undo_fixes.py 9).
 #[test]
 fn execution_names_and_input_sizes_are_validated() {
     let s = Serve::start(&[]);
@@ -572,6 +582,8 @@ fn execution_names_and_input_sizes_are_validated() {
     });
 }
 
+/// Guards serve's DeleteObjects shape check (undo_fixes.py 10) and asl-s3's own: undoing serve's
+/// alone still passes, because asl-s3 refuses an empty key list with MalformedXML as well.
 #[test]
 fn malformed_s3_xml_changes_nothing() {
     let s = Serve::start(&[]);
@@ -592,6 +604,8 @@ fn malformed_s3_xml_changes_nothing() {
 /// framing, SigV4 Authorization values) from a fixed seed. serve must answer or close
 /// each one, never crash or hang, and still serve a good request afterwards.
 /// More cases: `SERVE_FUZZ_CASES=20000 cargo test -p asl-serve-tests fuzz`.
+/// Guards no single fix: undoing the aws-chunked bounds check (undo_fixes.py 12) still passes,
+/// since its seeds never reach a truncated aws-chunked body; the serve-http fuzz target does.
 #[test]
 fn fuzz_the_http_front_door() {
     let s = Serve::start_with(&[], asl_serve::ConnectionLimits { header_timeout_ms: 500, idle_timeout_ms: 500, max_connections: 64 });
