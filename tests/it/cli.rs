@@ -43,6 +43,25 @@ fn run_json_success_and_failure() {
 }
 
 #[test]
+fn a_failed_run_names_the_state_and_its_file_line_col() {
+    // The failing state is nested in a Parallel branch, on line 6 of the file.
+    let def = tmp(
+        "where.yaml",
+        "StartAt: P\nStates:\n  P:\n    Type: Parallel\n    Branches:\n      - StartAt: Inner\n        States:\n          Inner: {Type: Pass, Parameters: {x.$: $.missing}, End: true}\n    End: true\n",
+    );
+    let (code, out, err) = run(&["run", def.to_str().unwrap_or_default(), "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: Value = serde_json::from_str(out.trim()).expect("stdout stays one JSON object");
+    assert_eq!(v["error"], "States.Runtime");
+    assert!(err.contains("where.yaml:8:11: state \"Inner\" ended the execution FAILED: States.Runtime"), "{err}");
+    // A successful run prints no location.
+    let ok = tmp("where-ok.json", r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#);
+    let (code, _, err) = run(&["run", ok.to_str().unwrap_or_default(), "--format", "json"]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("ended the execution"), "{err}");
+}
+
+#[test]
 fn invalid_definitions_exit_2_with_nothing_on_stdout() {
     let def = tmp("bad.yaml", "StartAt: Nope\nStates:\n  A: {Type: Pass, End: true}\n");
     let (code, out, err) = run(&["run", def.to_str().unwrap_or_default(), "--format", "json"]);

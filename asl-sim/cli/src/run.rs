@@ -136,6 +136,10 @@ pub fn main(args: RunArgs) -> i32 {
         Format::Json => println!("{}", outcome_json(&outcome)),
         Format::Text => print!("{}", outcome_text(&outcome)),
     }
+    // Where it failed, rustc-style, on stderr so stdout stays one JSON document.
+    if let Some(at) = &outcome.failed_state {
+        eprintln!("{}", failure_location(&name, &outcome, at));
+    }
     if outcome.status == Status::Succeeded {
         0
     } else {
@@ -148,6 +152,19 @@ pub fn outcome_json(o: &Outcome) -> Value {
         Status::Succeeded => json!({"status": "SUCCEEDED", "output": o.output}),
         ref s => json!({"status": s.as_str(), "error": o.error, "cause": o.cause}),
     }
+}
+
+/// `file:line:col: state "Name" ended the execution: STATUS error: cause`.
+fn failure_location(file: &str, o: &Outcome, at: &engine::FailedState) -> String {
+    let mut line = format!("{file}:{}:{}: state \"{}\" ended the execution {}", at.line, at.col, at.name, o.status.as_str());
+    if let Some(e) = &o.error {
+        line.push_str(&format!(": {e}"));
+    }
+    if let Some(c) = &o.cause {
+        let c: String = c.chars().take(300).collect();
+        line.push_str(&format!(": {c}"));
+    }
+    line
 }
 
 fn outcome_text(o: &Outcome) -> String {

@@ -221,6 +221,13 @@ struct Core {
     failed_map: Option<Vec<Option<Value>>>,
     /// Successful iterations a redriven Map keeps.
     map_resume: Option<Vec<Option<Value>>>,
+    /// The interleaving chooser (`ExecutionConfig::interleave`), apart from
+    /// `rng` so that choosing an order does not change the ids a run makes.
+    #[serde(default)]
+    sched: Option<SplitMix64>,
+    /// A fiber gave up its turn (not blocked): `step` drives again at once.
+    #[serde(skip)]
+    yielded: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,7 +268,7 @@ impl Execution {
             "ExecutionStarted",
             json!({"input": crate::history::payload(&input), "inputDetails": {"truncated": false}, "roleArn": config.role()}),
         );
-        let early_failure = (crate::size::json_len(&input) > MAX_PAYLOAD_BYTES).then(|| Failure {
+        let early_failure = crate::size::exceeds(&input, MAX_PAYLOAD_BYTES).then(|| Failure {
             error: "States.DataLimitExceeded".into(),
             cause: Some("The state machine input exceeds the maximum number of bytes service limit.".into()),
             terminal: Some(Status::Failed),
@@ -270,6 +277,8 @@ impl Execution {
         Execution {
             core: Core {
                 rng: SplitMix64::new(config.seed),
+                sched: config.interleave.map(SplitMix64::new),
+                yielded: false,
                 config,
                 history,
                 input,
@@ -334,9 +343,13 @@ impl Execution {
             Some(Err(Failure::timed_out()))
         } else {
             match root.as_mut() {
-                Some(fiber) => match eng.drive(&def.machine, fiber) {
-                    Progress::Blocked => None,
-                    Progress::Ready(r) => Some(r),
+                Some(fiber) => loop {
+                    match eng.drive(&def.machine, fiber) {
+                        // A fiber gave up its turn: the others go first, then it goes on.
+                        Progress::Blocked if std::mem::take(&mut eng.c.yielded) => continue,
+                        Progress::Blocked => break None,
+                        Progress::Ready(r) => break Some(r),
+                    }
                 },
                 None => Some(Err(Failure::runtime("the execution has no state to run".into()))),
             }
@@ -554,6 +567,7 @@ fn finish(c: &mut Core, result: Result<Value, Failure>, now: i64) -> Outcome {
         path: c.path.clone(),
         start_millis: c.start_ms,
         stop_millis: now,
+        failed_state: c.failed_state.clone(),
     }
 }
 
@@ -805,12 +819,18 @@ impl Engine<'_> {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::Caught(i, out))) => {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
                     f.unchecked = true;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::End(out))) => {
                     f.run = None;
@@ -833,11 +853,34 @@ impl Engine<'_> {
         }
     }
 
+    /// Under `interleave`, a branch or iteration (never the top level) gives
+    /// up its turn between two states half the time.
+    fn gives_up_turn(&mut self, f: &Fiber) -> bool {
+        if f.scope == 0 {
+            return false;
+        }
+        let Some(sched) = self.c.sched.as_mut() else { return false };
+        let give_up = sched.next_u64() & 1 == 1;
+        self.c.yielded |= give_up;
+        give_up
+    }
+
+    /// The order to drive `n` siblings in: as given, or shuffled under `interleave`.
+    fn sibling_order(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        if let Some(sched) = self.c.sched.as_mut() {
+            for i in (1..n).rev() {
+                order.swap(i, (sched.next_u64() % (i as u64 + 1)) as usize);
+            }
+        }
+        order
+    }
+
     fn enter(&mut self, st: &State, raw: Value, check_size: bool) -> Result<StateRun, Failure> {
         let entered_ms = self.now();
         let entered_id = self.c.history.push_state(entered_ms, type_prefix(&st.kind), "Entered", &st.name, Some(&raw));
         self.c.path.push(st.name.clone());
-        if check_size && crate::size::json_len(&raw) > MAX_PAYLOAD_BYTES {
+        if check_size && crate::size::exceeds(&raw, MAX_PAYLOAD_BYTES) {
             return Err(Failure {
                 error: "States.DataLimitExceeded".into(),
                 cause: Some(format!("The state/task '{}' received an input with a size exceeding the maximum number of bytes service limit.", st.name)),
@@ -909,7 +952,7 @@ impl Engine<'_> {
                     let out = match &flow {
                         Flow::Next(_, v) | Flow::End(v) | Flow::Caught(_, v) => v,
                     };
-                    if crate::size::json_len(out) > MAX_PAYLOAD_BYTES {
+                    if crate::size::exceeds(out, MAX_PAYLOAD_BYTES) {
                         return Progress::Ready(Err(Failure {
                             error: "States.DataLimitExceeded".into(),
                             cause: Some(format!(
@@ -1012,10 +1055,10 @@ impl Engine<'_> {
     // Data flow: the only place the query languages differ
 
     /// What the state's fields read: JSONPath applies InputPath; JSONata sees the raw input.
-    fn effective(&self, st: &State, raw: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Value, Failure> {
-        match st.ql {
-            QueryLanguage::Jsonata => Ok(raw.clone()),
-            QueryLanguage::JsonPath => self.io_path(&st.input_path, raw, sc, &st.name, id),
+    fn effective_cow<'v>(&self, st: &State, raw: &'v Value, sc: &StateCtx<'_>, id: u64) -> Result<Cow<'v, Value>, Failure> {
+        match (st.ql, &st.input_path) {
+            (QueryLanguage::Jsonata, _) | (QueryLanguage::JsonPath, IoPath::Whole) => Ok(Cow::Borrowed(raw)),
+            (QueryLanguage::JsonPath, io) => self.io_path(io, raw, sc, &st.name, id).map(Cow::Owned),
         }
     }
 
@@ -1129,10 +1172,12 @@ impl Engine<'_> {
             // failure is the enclosing state's error, which its Catch may take.
             return Err(Failure { error: error.unwrap_or_default(), cause, terminal: None });
         }
-        let effective = self.effective(st, raw, sc, id)?;
+        // Borrowed where InputPath is `$` (the common case): states that only read
+        // their input (Pass with Parameters, Parallel) then copy nothing.
+        let effective = self.effective_cow(st, raw, sc, id)?;
         match &st.kind {
             Kind::Succeed => {
-                let out = self.finish(st, raw, effective, None, sc, None, None, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, None, None, id)?;
                 Ok(Began::Flow(Flow::End(out)))
             }
             Kind::Choice { choices, default } => {
@@ -1155,7 +1200,7 @@ impl Engine<'_> {
                 };
                 let output = chosen.and_then(|c| c.output.as_ref());
                 let assign = chosen.and_then(|c| c.assign.as_ref()).or(st.assign.as_ref());
-                let out = self.finish(st, raw, effective, None, sc, output, assign, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, output, assign, id)?;
                 Ok(Began::Flow(Flow::Next(next, out)))
             }
             Kind::Wait(w) => {
@@ -1164,10 +1209,10 @@ impl Engine<'_> {
                     self.wait_until(st, w, &doc, sc, id)?
                 };
                 if until <= self.now() {
-                    let out = self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?;
+                    let out = self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?;
                     return Ok(Began::Flow(next_flow(st, out)));
                 }
-                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective }))
+                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective: effective.into_owned() }))
             }
             Kind::Pass { result } => {
                 let result = match st.ql {
@@ -1179,11 +1224,11 @@ impl Engine<'_> {
                 };
                 let out = match result {
                     Some(r) => self.finish(st, raw, Value::Null, Some(r), sc, None, st.assign.as_ref(), id)?,
-                    None => self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?,
+                    None => self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?,
                 };
                 Ok(Began::Flow(next_flow(st, out)))
             }
-            Kind::Task(task) => self.begin_task(st, task, raw, effective, sc, id),
+            Kind::Task(task) => self.begin_task(st, task, raw, effective.into_owned(), sc, id),
             Kind::Parallel { branches } => {
                 let input = self.arguments(st, &effective, sc, id)?;
                 let now = self.now();
@@ -1196,7 +1241,7 @@ impl Engine<'_> {
                 let results = vec![Value::Null; branches.len()];
                 Ok(Began::Phase(Phase::Parallel(Box::new(ParallelRun { branches: fibers, results }))))
             }
-            Kind::Map(map) => self.begin_map(st, map, raw, effective, sc, id),
+            Kind::Map(map) => self.begin_map(st, map, raw, effective.into_owned(), sc, id),
             Kind::Fail { .. } => unreachable_kind(),
         }
     }
@@ -1444,7 +1489,7 @@ impl Engine<'_> {
         let (resource_type, resource) = resource_split(&task.resource);
         match r {
             Ok(v) => {
-                if crate::size::json_len(&v) > MAX_PAYLOAD_BYTES {
+                if crate::size::exceeds(&v, MAX_PAYLOAD_BYTES) {
                     // A Lambda function given directly as the Resource is named
                     // by its ARN; an integration by its service name.
                     let service = if lambda_direct { task.resource.as_str() } else { service_name(&task.resource) };
@@ -1490,7 +1535,7 @@ impl Engine<'_> {
 
     fn poll_parallel(&mut self, st: &State, p: &mut ParallelRun) -> Progress<Result<Value, Failure>> {
         let Kind::Parallel { branches } = &st.kind else { unreachable_kind() };
-        for b in 0..p.branches.len() {
+        for b in self.sibling_order(p.branches.len()) {
             let Some(fiber) = p.branches[b].as_mut() else { continue };
             match self.drive(&branches[b], fiber) {
                 Progress::Blocked => {}

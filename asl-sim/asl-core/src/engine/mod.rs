@@ -67,6 +67,13 @@ pub struct ExecutionConfig {
     pub role_arn: Option<String>,
     pub execution_type: ExecutionType,
     pub seed: u64,
+    /// `Some(seed)`: branches and iterations that could run at the same time
+    /// interleave in an order this seed chooses (a fiber may give up its turn
+    /// after any state), so `simulate` explores and replays the orders a real
+    /// run could take. `None` (the default, and what `run`, `test`, serve and
+    /// conformance use): each runs in order until it blocks.
+    #[serde(default)]
+    pub interleave: Option<u64>,
 }
 
 impl Default for ExecutionConfig {
@@ -80,6 +87,7 @@ impl Default for ExecutionConfig {
             role_arn: None,
             execution_type: ExecutionType::Standard,
             seed: 0,
+            interleave: None,
         }
     }
 }
@@ -242,6 +250,10 @@ pub struct Outcome {
     pub path: Vec<String>,
     pub start_millis: i64,
     pub stop_millis: i64,
+    /// The state whose failure ended an unsuccessful execution, with its position
+    /// in the definition (drivers print `file:line:col`).
+    #[serde(default)]
+    pub failed_state: Option<FailedState>,
 }
 
 /// Where an unsuccessful execution stopped (`Execution::failed_state`):
@@ -330,6 +342,24 @@ pub struct RedriveError {
     pub message: String,
 }
 
+/// Who answers the tasks an execution leaves pending, for drivers that run an
+/// execution to completion in one go (`asl-sim test`'s `callbacks` section).
+pub trait Answerer {
+    /// Asked once for each task wait when it first appears: the answers to
+    /// deliver, each with its delay in milliseconds after that moment, in
+    /// order. Empty: nobody answers (the task times out, or the execution).
+    fn answers(&mut self, wait: &Wait) -> Vec<(i64, Answer)>;
+}
+
+/// Nobody answers: `.waitForTaskToken` tasks and activities time out.
+pub struct NoAnswers;
+
+impl Answerer for NoAnswers {
+    fn answers(&mut self, _wait: &Wait) -> Vec<(i64, Answer)> {
+        Vec::new()
+    }
+}
+
 /// Runs `def` on `input` to completion: the driver for a synchronous
 /// `Services`. Timers are waited on `clock` (a virtual clock jumps to the
 /// earliest deadline, a real one sleeps); a task left pending with no
@@ -342,13 +372,48 @@ pub fn run(
     clock: &mut dyn Clock,
     record_history: bool,
 ) -> Outcome {
+    run_answering(def, input, config, services, clock, record_history, &mut NoAnswers)
+}
+
+/// `run`, with pending tasks answered by `answerer` on `clock`'s time.
+pub fn run_answering(
+    def: &Definition,
+    input: Value,
+    config: &ExecutionConfig,
+    services: &mut dyn Services,
+    clock: &mut dyn Clock,
+    record_history: bool,
+    answerer: &mut dyn Answerer,
+) -> Outcome {
     let mut exec = Execution::start(def, input, config.clone(), clock.now_millis(), record_history);
+    let mut asked = std::collections::HashSet::new();
+    // (due, wait id, answer), in the order they were scheduled.
+    let mut scheduled: Vec<(i64, u64, Answer)> = Vec::new();
     loop {
         match exec.step(def, services, clock) {
             Step::Done(outcome) => return *outcome,
             Step::Waiting(waits) => {
                 let now = clock.now_millis();
-                match waits.iter().filter_map(|w| w.deadline).min() {
+                for w in &waits {
+                    if matches!(w.kind, WaitKind::Task { .. }) && asked.insert(w.id) {
+                        scheduled.extend(answerer.answers(w).into_iter().map(|(delay, a)| (now + delay.max(0), w.id, a)));
+                    }
+                }
+                let due: Vec<_> = {
+                    let (due, later): (Vec<_>, Vec<_>) = scheduled.drain(..).partition(|(at, _, _)| *at <= now);
+                    scheduled = later;
+                    due
+                };
+                if !due.is_empty() {
+                    for (_, id, answer) in due {
+                        // A task cancelled or timed out before its answer refuses it,
+                        // as AWS refuses a late SendTask*; the execution goes on.
+                        let _ = exec.resume(id, answer, now);
+                    }
+                    continue;
+                }
+                let next_answer = scheduled.iter().map(|(at, _, _)| *at).min();
+                match waits.iter().filter_map(|w| w.deadline).chain(next_answer).min() {
                     Some(at) if at > now => clock.sleep(at - now),
                     Some(_) => {}
                     None => {

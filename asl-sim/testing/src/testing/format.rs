@@ -1,6 +1,7 @@
 //! The `*.test.yaml` format (see docs/testing.md): one definition, shared
 //! setup, and named cases. Reading only; running is in `mod.rs`.
 
+use super::callbacks::Callbacks;
 use super::matching::Mode;
 use asl_core::definition::Definition;
 use asl_core::diagnostic::Severity;
@@ -13,12 +14,12 @@ use std::sync::Arc;
 
 const SUITE_KEYS: &[&str] = &[
     "definition", "machine", "template", "parameters", "substitutions", "type", "name", "fixture", "mocks", "mock_config",
-    "mock_test_case", "lambdas", "machines", "cases", "description", "seed", "start",
+    "mock_test_case", "lambdas", "machines", "cases", "description", "seed", "start", "callbacks",
 ];
 const CASE_KEYS: &[&str] = &[
     "input", "input_file", "fixture", "mocks", "mock_test_case", "lambdas", "skip", "description", "status", "output",
     "output_includes", "error", "cause", "cause_includes", "path", "path_includes", "tables", "tables_includes", "buckets",
-    "buckets_includes", "seed", "start",
+    "buckets_includes", "seed", "start", "callbacks",
 ];
 
 pub struct Suite {
@@ -41,6 +42,8 @@ pub struct Suite {
     pub machines: Vec<(String, Arc<Definition>, ExecutionType)>,
     pub seed: u64,
     pub start: i64,
+    /// Who answers callbacks and activities (`callbacks`, callbacks.rs).
+    pub callbacks: Callbacks,
     pub cases: Vec<Case>,
 }
 
@@ -55,6 +58,8 @@ pub struct Case {
     pub skip: Option<String>,
     pub seed: Option<u64>,
     pub start: Option<i64>,
+    /// Per state, replaces the suite's `callbacks` entry.
+    pub callbacks: Callbacks,
     pub expect: Expect,
 }
 
@@ -238,6 +243,8 @@ pub fn load(file: &Path) -> Result<Suite, String> {
     }
     let seed_v = root.get("seed").map(|n| seed(file, n)).transpose()?.unwrap_or(1);
     let start = root.get("start").map(|n| timestamp(file, n)).transpose()?.unwrap_or(DEFAULT_START);
+    let states = super::callbacks::state_names(&definition);
+    let callbacks = root.get("callbacks").map(|n| super::callbacks::parse(file, n, &states)).transpose()?.unwrap_or_default();
     let cases_node = root.get("cases").ok_or_else(|| at(file, &root, "the test file has no `cases`"))?;
     let NodeKind::Object(case_entries) = &cases_node.kind else {
         return Err(at(file, cases_node, "cases must map case names to cases"));
@@ -249,7 +256,7 @@ pub fn load(file: &Path) -> Result<Suite, String> {
             let n = Node { pos: e.key_pos, kind: NodeKind::Null, tag: None };
             return Err(at(file, &n, format!("duplicate case \"{}\"", e.key)));
         }
-        cases.push(case(file, &dir, &e.key, &e.value)?);
+        cases.push(case(file, &dir, &e.key, &e.value, &states)?);
     }
     Ok(Suite {
         file: file.to_path_buf(),
@@ -269,11 +276,12 @@ pub fn load(file: &Path) -> Result<Suite, String> {
         machines,
         seed: seed_v,
         start,
+        callbacks,
         cases,
     })
 }
 
-fn case(file: &Path, dir: &Path, name: &str, n: &Node) -> Result<Case, String> {
+fn case(file: &Path, dir: &Path, name: &str, n: &Node, states: &[String]) -> Result<Case, String> {
     let mut c = Case { name: name.to_string(), input: Value::Object(Map::new()), ..Default::default() };
     if matches!(n.kind, NodeKind::Null) {
         return Ok(c);
@@ -302,6 +310,7 @@ fn case(file: &Path, dir: &Path, name: &str, n: &Node) -> Result<Case, String> {
         _ => Some(String::new()),
     });
     c.seed = n.get("seed").map(|x| seed(file, x)).transpose()?;
+    c.callbacks = n.get("callbacks").map(|x| super::callbacks::parse(file, x, states)).transpose()?.unwrap_or_default();
     c.start = n.get("start").map(|x| timestamp(file, x)).transpose()?;
     let e = &mut c.expect;
     let str_field = |k: &str| -> Result<Option<String>, String> {

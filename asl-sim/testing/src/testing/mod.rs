@@ -3,6 +3,7 @@
 //! and a virtual clock at a fixed start, so results are deterministic), and
 //! reports like `cargo test`.
 
+pub mod callbacks;
 pub mod format;
 pub mod matching;
 pub mod template;
@@ -221,7 +222,10 @@ pub fn run_case(s: &Suite, c: &Case, record: bool, keep_initial: bool) -> Result
         (t, b)
     });
     let mut clock = engine::VirtualClock { now: c.start.unwrap_or(s.start) };
-    let outcome = engine::run(&s.definition, c.input.clone(), &config, &mut world, &mut clock, record);
+    let mut callbacks = s.callbacks.clone();
+    callbacks.extend(c.callbacks.clone());
+    let mut answerer = callbacks::Scripted::new(callbacks);
+    let outcome = engine::run_answering(&s.definition, c.input.clone(), &config, &mut world, &mut clock, record, &mut answerer);
     let (tables, keys, buckets) = world_view(&world);
     Ok(Observed { outcome, tables, keys, buckets, initial })
 }
