@@ -911,16 +911,16 @@ fn format_component(d: &Dt, m: &Marker, oh: i64, om: i64, pos: usize) -> Result<
             }
             return Ok(name);
         }
-        return format_int(v, m.int_format.as_ref().unwrap(), pos);
+        return format_int(v, m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?, pos);
     }
     match c {
         'f' => {
             let Frag::N(v) = frag else { return Ok(String::new()) };
-            format_int(v, m.int_format.as_ref().unwrap(), pos)
+            format_int(v, m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?, pos)
         }
         'Z' | 'z' => {
             let offset = oh * 100 + om;
-            let f = m.int_format.as_ref().unwrap();
+            let f = m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?;
             let mut s = if f.regular {
                 format_int(offset as f64, f, pos)?
             } else {
