@@ -140,12 +140,10 @@ fn from_millis_past_the_date_range_is_undefined() {
     assert_eq!(eval("$fromMillis(0)").unwrap(), Some(serde_json::json!("1970-01-01T00:00:00.000Z")));
 }
 
-/// Found by the `jsonata` fuzz target: a name presentation on the fraction (`[fn01]`) or the
-/// timezone (`[Zn]`) left no integer format and panicked; now D3133, as for the other
-/// components that have no names.
+/// Found by the `jsonata` fuzz target: a name presentation on the fraction (`[fn01]`) left
+/// no integer format and panicked; now D3133, as for the other components that have no names.
 #[test]
-fn named_fraction_or_timezone_is_an_error() {
+fn named_fraction_is_an_error() {
     let e = eval("$fromMillis(1510067557121, \"[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[fn01]Z\")").unwrap_err();
     assert_eq!(e.code, "D3133");
-    assert_eq!(eval("$fromMillis(0, \"[Zn]\")").unwrap_err().code, "D3133");
 }
