@@ -129,6 +129,7 @@ fn served() -> &'static Served {
             function_binaries: Vec::new(),
             quiet: true,
             limits: asl_serve::ConnectionLimits { header_timeout_ms: 2_000, idle_timeout_ms: 2_000, max_connections: 64 },
+            mock_config: None,
         };
         let (handle, _banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         let previous = std::panic::take_hook();

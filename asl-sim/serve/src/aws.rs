@@ -182,14 +182,31 @@ impl Front for AwsFront {
         blocking(move || {
             let t = Instant::now();
             let head = Head { method: req.method.clone(), path: req.path.clone(), query: req.query.clone(), headers: req.headers.clone(), peer: req.peer };
-            let resp = route(&state, req, ticket);
-            let changed = resp.status < 300 && head.method != "GET" && head.method != "HEAD";
-            if changed {
-                state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut resp = route(&state, req, ticket);
+            // Durable before the answer: whatever the request changed (and the
+            // executions its events start) is committed before the response leaves.
+            if head.method != "GET" && head.method != "HEAD" {
+                if let Err(e) = super::persist::flush(&state, Vec::new()) {
+                    state.log(format_args!("store: {e}"));
+                    resp = not_stored(&head, &e);
+                }
             }
             AwsFront { state: state.clone() }.log(&head, resp.status, t);
             resp
         })
+    }
+}
+
+/// The answer when a change could not be committed (a full disk, a failing device): the
+/// service's internal error, which the SDKs retry. S3: InternalError 500
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html); the JSON
+/// services: InternalServerError 500 (DynamoDB's name for it; Step Functions and
+/// EventBridge document no other).
+fn not_stored(head: &Head, e: &asl_store::StoreError) -> Resp {
+    let message = format!("We encountered an internal error. Please try again. (not stored: {e})");
+    match target_of(head).as_deref() {
+        Some(t) => json_api::error(t.split_once('.').map(|(p, _)| p).unwrap_or(t), 500, "InternalServerError", &message),
+        None => s3::error_resp(&head.method, 500, "InternalError", &message, &[]),
     }
 }
 

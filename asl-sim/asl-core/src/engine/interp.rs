@@ -13,6 +13,7 @@
 //! differ between the query languages (`effective`, `arguments`, `finish`).
 
 use super::*;
+use super::probe::Probe;
 use crate::definition::*;
 use crate::intrinsics::{self, Scope};
 use crate::path::{self, Path, Root, Selected, Step as PathStep};
@@ -228,6 +229,9 @@ struct Core {
     /// A fiber gave up its turn (not blocked): `step` drives again at once.
     #[serde(skip)]
     yielded: bool,
+    /// Set while one state is tested alone (TestState); never part of a stored execution.
+    #[serde(skip)]
+    probe: Option<Box<Probe>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -298,6 +302,7 @@ impl Execution {
                 redrive_point: None,
                 failed_map: None,
                 map_resume: None,
+                probe: None,
             },
             root: Some(root),
             early_failure,
@@ -517,6 +522,65 @@ impl Execution {
     }
 }
 
+/// Runs state `state` of `def` alone on `input`, as Step Functions' TestState does
+/// (see `probe`): its transition is reported, not followed. Timers (a Wait state) pass
+/// on `clock`; a task a service leaves pending is an error.
+pub fn test_state(
+    def: &Definition,
+    state: usize,
+    input: Value,
+    config: ExecutionConfig,
+    options: TestStateOptions,
+    services: &mut dyn Services,
+    clock: &mut dyn Clock,
+) -> Result<TestReport, TestStateError> {
+    let mut exec = Execution::start(def, input.clone(), config, clock.now_millis(), false);
+    exec.core.scopes[0].vars = options.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    exec.core.probe = Some(Box::new(Probe { options, ..Probe::default() }));
+    let st = &def.machine.states[state];
+    let mut engine = Engine { c: &mut exec.core, services, clock };
+    engine.note(|i| i.input = Some(input.clone()));
+    let result = match engine.enter(st, input, true) {
+        Err(f) => Err(f),
+        Ok(mut run) => loop {
+            match engine.advance(st, &mut run, 0, None) {
+                Progress::Ready(r) => break r,
+                Progress::Blocked => {
+                    let waits: Vec<(Option<i64>, bool)> =
+                        engine.c.waits.values().map(|w| (w.deadline(), matches!(w.kind, WaitKind::Task { .. }))).collect();
+                    if waits.iter().any(|w| w.1) {
+                        let Kind::Task(task) = &st.kind else { unreachable_kind() };
+                        return Err(TestStateError::Pending { state: st.name.clone(), resource: task.resource.clone() });
+                    }
+                    let now = engine.now();
+                    if let Some(at) = waits.iter().filter_map(|w| w.0).min() {
+                        engine.clock.sleep((at - now).max(0));
+                    }
+                }
+            }
+        },
+    };
+    let probe = *exec.core.probe.take().expect("set above");
+    let name = |i: usize| def.machine.states[i].name.clone();
+    let (status, output, next_state, error) = match result {
+        Ok(Flow::Next(i, out)) => (TestStatus::Succeeded, Some(out), Some(name(i)), None),
+        Ok(Flow::End(out)) => (TestStatus::Succeeded, Some(out), None, None),
+        Ok(Flow::Caught(i, out)) => (TestStatus::CaughtError, Some(out), Some(name(i)), probe.caught),
+        Err(f) => {
+            let status = if probe.retriable { TestStatus::Retriable } else { TestStatus::Failed };
+            (status, None, None, Some(TaskError { error: f.error, cause: f.cause }))
+        }
+    };
+    Ok(TestReport {
+        status,
+        output,
+        error: error.as_ref().map(|e| e.error.clone()),
+        cause: error.and_then(|e| e.cause),
+        next_state,
+        inspection: probe.inspection,
+    })
+}
+
 /// Where a redrive of an execution stopped while `root` was running restarts.
 fn redrive_point_of(root: &Fiber) -> Option<RedrivePoint> {
     let run = root.run.as_ref()?;
@@ -630,6 +694,13 @@ struct Engine<'a> {
 }
 
 impl Engine<'_> {
+    /// Records a stage of the tested state's data flow (TestState); nothing otherwise.
+    fn note(&mut self, f: impl FnOnce(&mut Inspection)) {
+        if let Some(p) = self.c.probe.as_mut() {
+            f(&mut p.inspection);
+        }
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }
@@ -680,6 +751,13 @@ impl Engine<'_> {
             }
         }
         m
+    }
+
+    fn note_variables(&mut self, scope: usize) {
+        if self.c.probe.is_some() {
+            let vars = Value::Object(self.all_vars(scope));
+            self.note(|i| i.variables = Some(vars));
+        }
     }
 
     fn apply_assign(&mut self, assigned: Value, scope: usize) {
@@ -975,6 +1053,9 @@ impl Engine<'_> {
                         }
                         return Progress::Ready(Err(f));
                     }
+                    if self.c.probe.is_some() {
+                        return Progress::Ready(self.probe_error(st, run, f, &sc, id));
+                    }
                     // Retry: the first retrier whose ErrorEquals matches decides.
                     if let Some(i) = st.retry.iter().position(|r| error_matches(&r.errors, &f.error)) {
                         let r = &st.retry[i];
@@ -1015,11 +1096,90 @@ impl Engine<'_> {
         }
     }
 
+    /// TestState's answer to a failed attempt: a matching retrier with attempts left
+    /// makes it RETRIABLE (not retried); else a matching catcher takes it; else it fails.
+    fn probe_error(&mut self, st: &State, run: &mut StateRun, f: Failure, sc: &StateCtx<'_>, id: u64) -> Result<Flow, Failure> {
+        let done = self.c.probe.as_ref().map_or(0, |p| p.options.retrier_retry_count);
+        if let Some(i) = st.retry.iter().position(|r| error_matches(&r.errors, &f.error)) {
+            let r = &st.retry[i];
+            if done < r.max_attempts {
+                // The back-off the retry would wait, without jitter (AWS's docs: the
+                // interval "before the next retry attempt"; they do not say how jitter shows).
+                let mut wait = r.interval_seconds * r.backoff_rate.powi(done as i32);
+                if let Some(max) = r.max_delay_seconds {
+                    wait = wait.min(max);
+                }
+                self.note(|x| {
+                    x.retry_index = Some(i);
+                    x.retry_backoff_interval_seconds = Some(wait.round() as i64);
+                });
+                if let Some(p) = self.c.probe.as_mut() {
+                    p.retriable = true;
+                }
+                return Err(f);
+            }
+            self.note(|x| x.retry_index = Some(i));
+        }
+        if let Some(ci) = st.catch.iter().position(|c| error_matches(&c.errors, &f.error)) {
+            self.note(|x| x.catch_index = Some(ci));
+            let caught = TaskError { error: f.error.clone(), cause: f.cause.clone() };
+            let raw = std::mem::take(&mut run.raw);
+            let r = self.caught(st, &st.catch[ci], raw, f, sc, id);
+            if r.is_ok() {
+                if let Some(p) = self.c.probe.as_mut() {
+                    p.caught = Some(caught);
+                }
+            }
+            return r;
+        }
+        Err(f)
+    }
+
+    /// A Map or Parallel state under TestState with a mock: the mock is the state's
+    /// result (or error); the branches or iterations do not run.
+    fn mocked_container(&mut self, st: &State, raw: &Value, effective: Value, mock: Result<Value, TaskError>, sc: &StateCtx<'_>, id: u64) -> Result<Began, Failure> {
+        if let Kind::Map(map) = &st.kind {
+            let literal = |d: &Option<Dyn<f64>>| match d {
+                Some(Dyn::Literal(n)) => Some(*n),
+                _ => None,
+            };
+            let (mc, tc, tp) = (literal(&map.max_concurrency), literal(&map.tolerated_count), literal(&map.tolerated_percentage));
+            // AWS reports maxConcurrency 0 (unlimited) when the state sets none (recorded).
+            self.note(|i| {
+                i.max_concurrency = Some(mc.unwrap_or(0.0));
+                i.tolerated_failure_count = tc;
+                i.tolerated_failure_percentage = tp;
+            });
+        }
+        let _ = effective;
+        let is_map = matches!(st.kind, Kind::Map(_));
+        let flow = match mock {
+            Ok(v) => self.after_result(st, raw, v, sc, id),
+            Err(e) => Err(Failure::new(e.error, e.cause)),
+        };
+        // What AWS reports of a mocked container (recorded): a Parallel state its
+        // input and the stages after its result; a Map state its input and its
+        // concurrency settings only.
+        self.note(|i| {
+            i.after_input_path = None;
+            i.result = None;
+            if is_map {
+                i.after_result_selector = None;
+                i.after_result_path = None;
+            }
+        });
+        Ok(Began::Flow(flow?))
+    }
+
     fn runtime_cause(&self, state: &str, entered_id: u64, msg: &str) -> String {
         format!("An error occurred while executing the state '{state}' (entered at the event id #{entered_id}). {msg}")
     }
 
     fn context_value(&self, sc: &StateCtx<'_>, part: ContextPart) -> Value {
+        if let Some(given) = self.c.probe.as_ref().and_then(|p| p.options.context.as_ref()) {
+            // TestState's `context`: AWS uses the given object as `$$` (recorded: `{}` reads as `{}`).
+            return given.clone();
+        }
         let c = &self.c.config;
         let mut ctx = Map::new();
         if part != ContextPart::Map {
@@ -1085,18 +1245,25 @@ impl Engine<'_> {
             QueryLanguage::Jsonata => (&st.arguments, "Arguments"),
             QueryLanguage::JsonPath => (&st.parameters, "Parameters"),
         };
-        match t {
+        let args = match t {
             Some(t) => {
                 let doc = self.doc(st, sc, effective, None);
-                self.tpl(st, t, &doc, sc, field, id)
+                self.tpl(st, t, &doc, sc, field, id)?
             }
-            None => Ok(effective.clone()),
+            None => effective.clone(),
+        };
+        match st.ql {
+            QueryLanguage::JsonPath => self.note(|i| i.after_parameters = Some(args.clone())),
+            QueryLanguage::Jsonata if t.is_some() => self.note(|i| i.after_arguments = Some(args.clone())),
+            QueryLanguage::Jsonata => {}
         }
+        Ok(args)
     }
 
     /// A state's result on to its output: JSONPath ResultSelector, then
     /// `finish`; JSONata `finish` with `$states.result`.
     fn after_result(&mut self, st: &State, raw: &Value, result: Value, sc: &StateCtx<'_>, id: u64) -> Result<Flow, Failure> {
+        self.note(|i| i.result = Some(result.clone()));
         let result = match (&st.result_selector, st.ql) {
             (Some(s), QueryLanguage::JsonPath) => self.eval_template(s, &result, sc, "ResultSelector", &st.name, id)?,
             _ => result,
@@ -1131,6 +1298,7 @@ impl Engine<'_> {
                 if let Some(a) = assign {
                     let assigned = self.eval_jsonata_template(a, &states, sc.scope, "Assign", &st.name, id)?;
                     self.apply_assign(assigned, sc.scope);
+                    self.note_variables(sc.scope);
                 }
                 Ok(out)
             }
@@ -1148,12 +1316,16 @@ impl Engine<'_> {
                             Some(a) => Some(self.eval_template(a, &result, sc, "Assign", &st.name, id)?),
                             None => None,
                         };
-                        (new_vars, self.apply_result_path(&st.result_path, raw, result, &st.name, id)?)
+                        self.note(|i| i.after_result_selector = Some(result.clone()));
+                        let combined = self.apply_result_path(&st.result_path, raw, result, &st.name, id)?;
+                        self.note(|i| i.after_result_path = Some(combined.clone()));
+                        (new_vars, combined)
                     }
                 };
                 let out = self.output_path(&st.output_path, combined, sc, &st.name, id)?;
                 if let Some(a) = new_vars {
                     self.apply_assign(a, sc.scope);
+                    self.note_variables(sc.scope);
                 }
                 Ok(out)
             }
@@ -1175,6 +1347,15 @@ impl Engine<'_> {
         // Borrowed where InputPath is `$` (the common case): states that only read
         // their input (Pass with Parameters, Parallel) then copy nothing.
         let effective = self.effective_cow(st, raw, sc, id)?;
+        // AWS reports no afterInputPath for a Pass state with a Result (recorded).
+        if st.ql == QueryLanguage::JsonPath && !matches!(&st.kind, Kind::Pass { result: Some(_) }) {
+            self.note(|i| i.after_input_path = Some(effective.clone().into_owned()));
+        }
+        if matches!(st.kind, Kind::Parallel { .. } | Kind::Map(_)) {
+            if let Some(mock) = self.c.probe.as_mut().and_then(|p| p.options.container_mock.take()) {
+                return self.mocked_container(st, raw, effective.into_owned(), mock, sc, id);
+            }
+        }
         match &st.kind {
             Kind::Succeed => {
                 let out = self.finish(st, raw, effective.into_owned(), None, sc, None, None, id)?;
@@ -1218,7 +1399,10 @@ impl Engine<'_> {
                 let result = match st.ql {
                     QueryLanguage::Jsonata => None,
                     QueryLanguage::JsonPath => Some(match result {
-                        Some(r) => r.clone(),
+                        Some(r) => {
+                            self.note(|i| i.result = Some(r.clone()));
+                            r.clone()
+                        }
                         None => self.arguments(st, &effective, sc, id)?,
                     }),
                 };

@@ -18,13 +18,15 @@
 //! timing, and the quotas. The engine does no I/O itself.
 
 mod interp;
+pub mod probe;
 
 use crate::definition::Definition;
 use crate::history::History;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use interp::{error_matches, service_name, Execution};
+pub use interp::{error_matches, service_name, test_state, Execution};
+pub use probe::{Inspection, TestReport, TestStateError, TestStateOptions, TestStatus};
 
 /// AWS's payload quota: 256 KiB of UTF-8.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;

@@ -18,6 +18,8 @@ use std::fmt::Write;
 pub struct Highlight {
     pub visited: HashSet<String>,
     pub failed: HashSet<String>,
+    /// States a running execution is in now (the console's live view).
+    pub running: HashSet<String>,
     /// (from, to) state names of the transitions taken; "Start"/"End" for the markers.
     pub taken: HashSet<(String, String)>,
 }
@@ -478,7 +480,8 @@ fn layout(b: &Block, hl: Option<&Highlight>) -> Laid {
         let l = &ln[i];
         let visited = hl.is_some_and(|h| h.visited.contains(&nd.name));
         let failed = hl.is_some_and(|h| h.failed.contains(&nd.name));
-        let state_class = if failed { " failed" } else if visited { " visited" } else { "" };
+        let running = hl.is_some_and(|h| h.running.contains(&nd.name));
+        let state_class = if running { " running" } else if failed { " failed" } else if visited { " visited" } else { "" };
         match nd.kind {
             NodeKind::Start | NodeKind::End => {
                 let _ = write!(
@@ -619,6 +622,7 @@ pub const STYLE: &str = r#"
 .sm .node.compound.visited>rect.frame{fill:#f3fbf5;stroke:#1e8e3e;stroke-width:2}
 .sm .node.failed>rect,.sm .node.compound.failed>rect.frame{fill:#fbd9d5;stroke:#c0392b;stroke-width:2.4}
 .sm .node.marker.visited>rect{fill:#1e8e3e;stroke:#1e8e3e}
+.sm .node.running>rect,.sm .node.compound.running>rect.frame{fill:#dbeafe;stroke:#0972d3;stroke-width:2.6;stroke-dasharray:5 3}
 .sm .edge.taken{stroke:#1e8e3e;stroke-width:2.6;stroke-dasharray:none}
 .sm .label.taken text{fill:#1e6b35;font-weight:600}
 "#;

@@ -42,8 +42,9 @@ fn ms(ts: Option<&Value>) -> Option<i64> {
     ts.and_then(Value::as_str).and_then(asl_core::time::parse_timestamp)
 }
 
-/// Visits of states, from the history: one per `*StateEntered`.
-fn visits(events: &[Value]) -> Vec<Map<String, Value>> {
+/// Visits of states, from the history: one per `*StateEntered` (name, type, entered and
+/// exited ms, input, output, the events inside it).
+pub fn visits(events: &[Value]) -> Vec<Map<String, Value>> {
     let mut out: Vec<Map<String, Value>> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     for e in events {
