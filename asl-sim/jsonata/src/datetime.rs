@@ -848,7 +848,14 @@ fn iso_picture() -> &'static str {
     "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]"
 }
 
-pub(crate) fn from_millis(millis: f64, pic: Option<&str>, tz: Option<&str>, pos: usize) -> Result<String, Error> {
+/// The most milliseconds from the epoch a JavaScript `Date` holds (ECMA-262 §21.4.1.1);
+/// past it JSONata's `Date` is invalid.
+const MAX_DATE_MILLIS: f64 = 8.64e15;
+
+/// `Ok(None)` when the instant (with its offset) is outside what a JavaScript `Date` holds:
+/// JSONata 2.0.6's result there is not documented (it formats an invalid Date), so the
+/// result is undefined rather than a made-up date.
+pub(crate) fn from_millis(millis: f64, pic: Option<&str>, tz: Option<&str>, pos: usize) -> Result<Option<String>, Error> {
     let (mut oh, mut om) = (0i64, 0i64);
     if let Some(tz) = tz {
         let t = tz.trim();
@@ -859,8 +866,13 @@ pub(crate) fn from_millis(millis: f64, pic: Option<&str>, tz: Option<&str>, pos:
         om = off % 100;
     }
     let parts = analyse_datetime_picture(pic.unwrap_or(iso_picture()), pos)?;
-    let offset_millis = ((60 * oh + om) * 60 * 1000) as f64;
-    let d = dt(millis.floor() + offset_millis);
+    // In f64: a timezone of many digits must not overflow the integer arithmetic.
+    let offset_millis = (60.0 * oh as f64 + om as f64) * 60_000.0;
+    let local = millis.floor() + offset_millis;
+    if !millis.is_finite() || millis.abs() > MAX_DATE_MILLIS || !local.is_finite() || local.abs() > MAX_DATE_MILLIS {
+        return Ok(None);
+    }
+    let d = dt(local);
     let mut out = String::new();
     for part in &parts {
         match part {
@@ -868,7 +880,7 @@ pub(crate) fn from_millis(millis: f64, pic: Option<&str>, tz: Option<&str>, pos:
             Part::Mark(m) => out.push_str(&format_component(&d, m, oh, om, pos)?),
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 fn format_component(d: &Dt, m: &Marker, oh: i64, om: i64, pos: usize) -> Result<String, Error> {
@@ -899,16 +911,16 @@ fn format_component(d: &Dt, m: &Marker, oh: i64, om: i64, pos: usize) -> Result<
             }
             return Ok(name);
         }
-        return format_int(v, m.int_format.as_ref().unwrap(), pos);
+        return format_int(v, m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?, pos);
     }
     match c {
         'f' => {
             let Frag::N(v) = frag else { return Ok(String::new()) };
-            format_int(v, m.int_format.as_ref().unwrap(), pos)
+            format_int(v, m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?, pos)
         }
         'Z' | 'z' => {
             let offset = oh * 100 + om;
-            let f = m.int_format.as_ref().unwrap();
+            let f = m.int_format.as_ref().ok_or_else(|| make("D3133", Some(pos), None, Some(&c.to_string())))?;
             let mut s = if f.regular {
                 format_int(offset as f64, f, pos)?
             } else {

@@ -1498,12 +1498,12 @@ fn f_from_millis(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Num(n) = arg(a, 0) else { return Ok(Value::Undefined) };
     let pic = arg(a, 1).as_str().map(|s| s.to_string());
     let tz = arg(a, 2).as_str().map(|s| s.to_string());
-    crate::datetime::from_millis(*n, pic.as_deref(), tz.as_deref(), pos).map(Value::string)
+    Ok(crate::datetime::from_millis(*n, pic.as_deref(), tz.as_deref(), pos)?.map(Value::string).unwrap_or(Value::Undefined))
 }
 fn f_now(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let pic = arg(a, 0).as_str().map(|s| s.to_string());
     let tz = arg(a, 1).as_str().map(|s| s.to_string());
-    crate::datetime::from_millis(ev.env.now_millis as f64, pic.as_deref(), tz.as_deref(), pos).map(Value::string)
+    Ok(crate::datetime::from_millis(ev.env.now_millis as f64, pic.as_deref(), tz.as_deref(), pos)?.map(Value::string).unwrap_or(Value::Undefined))
 }
 fn f_millis(ev: &mut Ev, _: &[Value], _: &Value, _: usize) -> R {
     Ok(Value::Num(ev.env.now_millis as f64))

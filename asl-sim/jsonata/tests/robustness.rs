@@ -125,3 +125,25 @@ fn picture_marker_starting_with_the_width_comma() {
     let r = eval("$fromMillis(1510067557121, \"[,Y0001]-[M01]\")");
     assert!(r.is_ok() || r.as_ref().is_err_and(|e| e.code.starts_with('D')), "{r:?}");
 }
+
+/// Found by the `jsonata` fuzz target: an instant past a JavaScript Date's range (±8.64e15 ms)
+/// overflowed the calendar arithmetic (a panic); now it is undefined, as is a timezone
+/// offset that carries the instant past it.
+#[test]
+fn from_millis_past_the_date_range_is_undefined() {
+    let pic = "\"[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001]Z\"";
+    assert_eq!(eval(&format!("$fromMillis(92233720368547758071510067557121, {pic})")).unwrap(), None);
+    assert_eq!(eval("$fromMillis(-1e300)").unwrap(), None);
+    assert_eq!(eval(&format!("$fromMillis(8.64e15, {pic}, \"99999999999999\")")).unwrap(), None);
+    // The last instant a Date holds is still a date (the picture's 4-digit year keeps its last digits).
+    assert_eq!(eval(&format!("$fromMillis(8.64e15, {pic})")).unwrap(), Some(serde_json::json!("5760-09-13T00:00:00.000Z")));
+    assert_eq!(eval("$fromMillis(0)").unwrap(), Some(serde_json::json!("1970-01-01T00:00:00.000Z")));
+}
+
+/// Found by the `jsonata` fuzz target: a name presentation on the fraction (`[fn01]`) left
+/// no integer format and panicked; now D3133, as for the other components that have no names.
+#[test]
+fn named_fraction_is_an_error() {
+    let e = eval("$fromMillis(1510067557121, \"[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[fn01]Z\")").unwrap_err();
+    assert_eq!(e.code, "D3133");
+}

@@ -529,8 +529,10 @@ fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bo
         if k == "x-amz-trailer-signature" {
             trailer_sig = Some(v.trim().to_string());
         } else {
-            trailer_list.push((k.clone(), v.trim().to_string()));
-            trailers.append(k, v.trim().to_string());
+            // A name or value no HTTP header may have is a malformed body, not a panic
+            // (found by the serve-http fuzz target: a NUL in a trailer's name).
+            trailers.try_append(k.clone(), v.trim().to_string()).map_err(|_| incomplete())?;
+            trailer_list.push((k, v.trim().to_string()));
         }
     }
     if let (Some((params, _, true)), Some(prev)) = (signing, running.as_ref()) {
@@ -656,6 +658,9 @@ mod tests {
         }
         // The decoded length must be what was declared.
         assert_eq!(check_payload(&v, body, Some("6"), &keys).unwrap_err().code, "IncompleteBody");
+        // A trailer no HTTP header could be (found by fuzzing: it panicked).
+        let nul = b"5\r\nhello\r\n0\r\n\0-amz-checksum-crc32:AAAA\r\n\r\n";
+        assert_eq!(check_payload(&v, nul, None, &keys).unwrap_err().code, "IncompleteBody");
         // Sizes that overflow or lie.
         for bad in [&b"ffffffffffffffff\r\nx\r\n"[..], b"zz\r\n", b"5\r\nhelloXX0\r\n\r\n", b"-1\r\n\r\n"] {
             assert_eq!(check_payload(&v, bad, None, &keys).unwrap_err().code, "IncompleteBody");
