@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("asl-http-task", 2),
     // 3: the world behind Task states, and the pictures.
     ("asl-world", 3),
+    ("asl-store", 3),
     ("asl-viz", 3),
     ("asl-handler", 2),
     // 4: the drivers.

@@ -157,3 +157,34 @@ fn closed_stdout_ends_quietly() {
     assert_eq!(out.status.code(), Some(141), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn test_state_runs_one_state_with_a_mock() {
+    let def = tmp(
+        "ts.yaml",
+        "StartAt: Ask\nStates:\n  Ask:\n    Type: Task\n    Resource: arn:aws:states:::lambda:invoke\n    Parameters: {FunctionName: f, Payload.$: $}\n    ResultSelector: {ok.$: $.Payload.ok}\n    ResultPath: $.answer\n    Retry: [{ErrorEquals: [Boom], MaxAttempts: 2}]\n    Catch: [{ErrorEquals: [States.ALL], Next: Done}]\n    Next: Done\n  Done: {Type: Succeed}\n",
+    );
+    let d = def.to_str().unwrap_or_default();
+    let (code, out, _) = run(&["test-state", d, "--input", r#"{"a":1}"#, "--mock-result", r#"{"Payload":{"ok":true}}"#, "--inspection-level", "DEBUG"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["nextState"], "Done");
+    assert_eq!(v["output"], serde_json::json!({"a": 1, "answer": {"ok": true}}));
+    assert_eq!(v["inspectionData"]["afterResultSelector"], serde_json::json!({"ok": true}));
+    // A retrier with attempts left: RETRIABLE (exit 1), with the back-off it would wait.
+    let (code, out, _) = run(&["test-state", d, "--state", "Ask", "--mock-error", "Boom", "--retrier-retry-count", "1", "--inspection-level", "DEBUG"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["status"], "RETRIABLE");
+    assert_eq!(v["inspectionData"]["errorDetails"], serde_json::json!({"retryIndex": 0, "retryBackoffIntervalSeconds": 2}));
+    // Exhausted: the catcher takes it.
+    let (code, out, _) = run(&["test-state", d, "--mock-error", "Boom", "--retrier-retry-count", "2"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["status"], "CAUGHT_ERROR");
+    // Refusals: AWS's code and message on stderr, exit 2.
+    let (code, out, err) = run(&["test-state", d, "--state", "Nope"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("ValidationException: State not found in definition"), "{err}");
+}

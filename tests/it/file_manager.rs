@@ -139,7 +139,7 @@ fn check_state(scenario: &Value, world: &mut World, what: &str, problems: &mut V
         .s3
         .buckets
         .get(&bucket)
-        .map(|b| b.objects.iter().map(|(k, o)| (k.clone(), o.body.clone())).collect())
+        .map(|b| b.objects.iter().map(|(k, o)| (k.clone(), o.body.bytes().expect("an in-memory body"))).collect())
         .unwrap_or_default();
     if let Some(want) = expect.get("buckets").and_then(|b| b.get(&bucket)) {
         let mut keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();

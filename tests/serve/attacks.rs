@@ -64,12 +64,33 @@ fn put_object(s: &Serve, key: &str, body: &[u8]) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-fn dirty(s: &Serve) -> bool {
-    s.h().state.dirty.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-fn clear_dirty(s: &Serve) {
-    s.h().state.dirty.store(false, std::sync::atomic::Ordering::SeqCst);
+/// Everything a request could change: the bucket's listing (keys, ETags, sizes, times)
+/// and every item of the inventory table, once background executions have settled (two
+/// reads 300 ms apart agree). Compared before and after an attack: a refusal changes nothing.
+fn settled(s: &Serve) -> (String, Value) {
+    let read = || {
+        let url = format!("{}/{BUCKET}?list-type=2", s.aws());
+        let list = send("GET", &url, &sign_request("s3", "GET", &url, &[("x-amz-content-sha256", &sha256(b""))], b""), b"");
+        assert_eq!(list.status, 200, "{}", list.text());
+        let url = format!("{}/", s.aws());
+        let body = json!({"TableName": TABLE, "ConsistentRead": true}).to_string();
+        let h = sign_request("dynamodb", "POST", &url, &[("content-type", "application/x-amz-json-1.0"), ("x-amz-target", "DynamoDB_20120810.Scan")], body.as_bytes());
+        let scan = send("POST", &url, &h, body.as_bytes());
+        assert_eq!(scan.status, 200, "{}", scan.text());
+        let mut items: Vec<String> = scan.json()["Items"].as_array().unwrap().iter().map(Value::to_string).collect();
+        items.sort();
+        (list.text(), json!(items))
+    };
+    let mut last = read();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the data never settled");
 }
 
 /// A presigned PUT URL from the file manager's own API (signs content-length;host only).
@@ -86,23 +107,23 @@ fn presigned_put_with_unsigned_amz_headers_is_refused() {
     let bob = s.token("bob", 3600);
     // Bob's own size-0 URL with alice's file as an unsigned copy source.
     let url = create_url(&s, &bob, "stolen.txt", 0);
-    clear_dirty(&s);
+    let meta_url = create_url(&s, &bob, "meta.txt", 2);
+    let before = settled(&s);
     let r = http("PUT", &url, &[("content-length", "0"), ("x-amz-copy-source", &format!("/{BUCKET}/alice/docs/secret.txt"))], b"");
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("<Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message>"), "{}", r.text());
     assert!(r.text().contains("<HeadersNotSigned>x-amz-copy-source</HeadersNotSigned>"), "{}", r.text());
     assert_eq!(object(&s, "bob/docs/stolen.txt"), None, "the copy happened");
     // Unsigned user metadata rides on nobody's signature either.
-    let url = create_url(&s, &bob, "meta.txt", 2);
+    let url = meta_url;
     let r = http("PUT", &url, &[("content-length", "2"), ("x-amz-meta-owner", "alice")], b"hi");
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("<HeadersNotSigned>x-amz-meta-owner</HeadersNotSigned>"), "{}", r.text());
     assert_eq!(object(&s, "bob/docs/meta.txt"), None);
-    assert!(!dirty(&s), "a refused request marked the data for saving");
+    assert_eq!(settled(&s), before, "a refused request changed the data");
     // The same URL without the extra header works.
     assert_eq!(http("PUT", &url, &[("content-length", "2")], b"hi").status, 200);
     assert_eq!(object(&s, "bob/docs/meta.txt").as_deref(), Some(b"hi".as_slice()));
-    assert!(dirty(&s));
 }
 
 #[test]
@@ -112,7 +133,7 @@ fn header_signed_put_replayed_with_another_body_is_refused() {
     let body = b"the original";
     let headers = sign_request("s3", "PUT", &url, &[("x-amz-content-sha256", &sha256(body))], body);
     assert_eq!(send("PUT", &url, &headers, body).status, 200);
-    clear_dirty(&s);
+    let before = settled(&s);
     // Same signed headers, another body of the same length.
     let r = send("PUT", &url, &headers, b"the replaced");
     assert_eq!(r.status, 400, "{}", r.text());
@@ -120,7 +141,7 @@ fn header_signed_put_replayed_with_another_body_is_refused() {
     assert!(r.text().contains(&format!("<ClientComputedContentSHA256>{}</ClientComputedContentSHA256>", sha256(body))), "{}", r.text());
     assert!(r.text().contains(&format!("<S3ComputedContentSHA256>{}</S3ComputedContentSHA256>", sha256(b"the replaced"))), "{}", r.text());
     assert_eq!(object(&s, "alice/docs/a.txt").as_deref(), Some(body.as_slice()));
-    assert!(!dirty(&s));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
     // S3 wants the header on every header-signed request, and only its documented values.
     let r = send("PUT", &url, &sign_request("s3", "PUT", &url, &[], b"x"), b"x");
     assert_eq!(r.status, 400, "{}", r.text());
@@ -152,7 +173,7 @@ fn dynamodb_body_is_bound_by_the_signature() {
     let h = sign_request("dynamodb", "POST", &url, &[ct, target], good.as_bytes());
     let r = send("POST", &url, &h, good.as_bytes());
     assert_eq!(r.status, 200, "{}", r.text());
-    clear_dirty(&s);
+    let before = settled(&s);
 
     // The attack: the signed request replayed with another body and an unsigned
     // x-amz-content-sha256 that claims the new body's hash.
@@ -172,10 +193,78 @@ fn dynamodb_body_is_bound_by_the_signature() {
     // Plain replay with another body.
     let r = send("POST", &url, &h, evil.as_bytes());
     assert_eq!(r.status, 403, "{}", r.text());
+    // UNSIGNED-PAYLOAD is S3's alone: a DynamoDB signature always covers the body's hash.
+    let h3 = sign_request("dynamodb", "POST", &url, &[ct, target, ("x-amz-content-sha256", "UNSIGNED-PAYLOAD")], evil.as_bytes());
+    let r = send("POST", &url, &h3, evil.as_bytes());
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json()["__type"], "com.amazonaws.dynamodb.v20120810#InvalidSignatureException", "{}", r.text());
 
     let item = quota_item(&s, "alice");
     assert_eq!(item.json()["Item"]["UsedBytes"]["N"], "10", "{}", item.text());
-    assert!(!dirty(&s), "a refused request marked the data for saving");
+    assert_eq!(settled(&s), before, "a refused request changed the data");
+}
+
+/// S3's integrity headers, each checked against the body before anything is stored
+/// (guards checksum.rs; before it, every one of these PUTs replaced the object with 200).
+/// Codes and messages as recorded on AWS (errors.jsonl: TestS3PutObjectChecksum,
+/// test_s3_invalid_content_md5).
+#[test]
+fn checksums_and_content_md5_are_verified() {
+    let s = Serve::start(&[]);
+    let key = "alice/docs/sum.txt";
+    put_object(&s, key, b"original");
+    let before = settled(&s);
+    let url = format!("{}/{BUCKET}/{key}", s.aws());
+    let body = b"hello world";
+    let sha = sha256(body);
+    let put = |extra: &[(&str, &str)]| {
+        let mut signed = vec![("x-amz-content-sha256", sha.as_str())];
+        signed.extend_from_slice(extra);
+        send("PUT", &url, &sign_request("s3", "PUT", &url, &signed, body), body)
+    };
+    let refused = |r: HttpResp, code: &str, message: &str| {
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains(&format!("<Code>{code}</Code><Message>{message}</Message>")), "{}", r.text());
+        r
+    };
+    // CRC32("hello world") is DUoRhQ==: any other 4-byte value is a mismatch.
+    refused(put(&[("x-amz-checksum-crc32", "Zi0vCQ==")]), "BadDigest", "The CRC32 you specified did not match the calculated checksum.");
+    refused(put(&[("x-amz-checksum-crc32c", "AAAAAA==")]), "BadDigest", "The CRC32C you specified did not match the calculated checksum.");
+    refused(put(&[("x-amz-checksum-sha256", "not base64")]), "InvalidRequest", "Value for x-amz-checksum-sha256 header is invalid.");
+    refused(
+        put(&[("x-amz-checksum-crc32", "DUoRhQ=="), ("x-amz-checksum-sha1", "Kq5sNclPz7QV2+lfQIuc6R7oRu0=")]),
+        "InvalidRequest",
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    );
+    // MD5("hello") in Content-MD5, a body of "hello world".
+    let r = refused(put(&[("content-md5", "XUFAKrxLKna5cZ2REBfFkg==")]), "BadDigest", "The Content-MD5 you specified did not match what we received.");
+    assert!(r.text().contains("<ExpectedDigest>5d41402abc4b2a76b9719d911017c592</ExpectedDigest>"), "{}", r.text());
+    let r = refused(put(&[("content-md5", "__invalid__")]), "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    assert!(r.text().contains("<Content-MD5>__invalid__</Content-MD5>"), "{}", r.text());
+    // A streaming upload whose trailing checksum does not match its chunks.
+    let framed = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:Zi0vCQ==\r\n\r\n";
+    let h = sign_request(
+        "s3",
+        "PUT",
+        &url,
+        &[
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("x-amz-decoded-content-length", "11"),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ],
+        b"",
+    );
+    refused(send("PUT", &url, &h, framed), "BadDigest", "The CRC32 you specified did not match the calculated checksum.");
+    assert_eq!(object(&s, key).as_deref(), Some(b"original".as_slice()));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
+    // The same requests with the right values are stored, and answered with the checksum.
+    let r = put(&[("x-amz-checksum-crc32", "DUoRhQ=="), ("content-md5", "XrY7u+Ae7tCTyyK7j1rNww==")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-amz-checksum-crc32"), Some("DUoRhQ=="));
+    let framed = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+    assert_eq!(send("PUT", &url, &h, framed).status, 200);
+    assert_eq!(object(&s, key).as_deref(), Some(body.as_slice()));
 }
 
 /// Writes a raw request, then stops writing (the client's half-close), and reads the answer.
@@ -212,7 +301,7 @@ fn a_truncated_upload_is_400_and_keeps_the_old_file() {
     let alice = s.token("alice", 3600);
     let url = create_url(&s, &alice, "five.txt", 5);
     assert_eq!(http("PUT", &url, &[("content-length", "5")], b"12345").status, 200);
-    clear_dirty(&s);
+    let before = settled(&s);
     // The same URL again, sending 2 of the 5 bytes before the client stops.
     let (host, target) = request_target(&url);
     let req = format!("PUT {target} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 5\r\n\r\nab");
@@ -220,7 +309,7 @@ fn a_truncated_upload_is_400_and_keeps_the_old_file() {
     assert_eq!(status, Some(400), "{text}");
     assert!(text.contains("<Code>IncompleteBody</Code>"), "{text}");
     assert_eq!(object(&s, "alice/docs/five.txt").as_deref(), Some(b"12345".as_slice()));
-    assert!(!dirty(&s));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
 /// An `aws-chunked` body: `chunks` of data, each signed in a chain from the seed (the
@@ -281,7 +370,7 @@ fn aws_chunked_bodies_are_verified_chunk_by_chunk() {
     let r = send("PUT", &url, &headers, &body);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(object(&s, "alice/docs/chunked.txt").as_deref(), Some(b"helloworld".as_slice()));
-    clear_dirty(&s);
+    let before = settled(&s);
 
     // A chunk changed after signing.
     let mut tampered = body.clone();
@@ -305,13 +394,14 @@ fn aws_chunked_bodies_are_verified_chunk_by_chunk() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("<Code>IncompleteBody</Code>"), "{}", r.text());
     assert_eq!(object(&s, "alice/docs/chunked.txt").as_deref(), Some(b"helloworld".as_slice()));
-    assert!(!dirty(&s));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
 #[test]
 fn identity_and_limits_before_the_body() {
     let s = Serve::start(&[]);
     let aws = s.h().aws_addr;
+    let before = settled(&s);
     // Unsigned, 300 MB declared, no body sent: answered at once, nothing read.
     let req = format!("PUT /{BUCKET}/x HTTP/1.1\r\nhost: {aws}\r\ncontent-length: 300000000\r\n\r\n");
     let (status, text, took) = raw(aws, req.as_bytes(), false);
@@ -364,7 +454,7 @@ fn identity_and_limits_before_the_body() {
     let (status, text, _) = raw(aws, req.as_bytes(), false);
     assert_eq!(status, Some(413), "{text}");
     assert!(text.contains("RequestEntityTooLarge"), "{text}");
-    assert!(!dirty(&s));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
 #[test]
@@ -460,12 +550,15 @@ fn execution_names_and_input_sizes_are_validated() {
         let long = "x".repeat(10_000);
         let e = c.start_execution().state_machine_arn(&del).name(&long).input(&input).send().await.unwrap_err();
         let e = e.into_service_error();
-        assert_eq!(e.code(), Some("ValidationException"), "{e:?}");
-        assert!(e.message().unwrap().ends_with("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"), "{e:?}");
+        // Over 80 characters is InvalidName (validate.rs says why), like the wrong characters.
+        assert!(e.is_invalid_name(), "{e:?}");
+        assert_eq!(e.message(), Some(format!("Invalid Name: '{long}'").as_str()));
+        // Over the 256 KiB input quota: the model's length constraint, without the value.
         let big = json!({"pad": "x".repeat(300 * 1024)}).to_string();
         let e = c.start_execution().state_machine_arn(&del).input(&big).send().await.unwrap_err();
         let e = e.into_service_error();
-        assert!(e.is_invalid_execution_input(), "{e:?}");
+        assert_eq!(e.code(), Some("ValidationException"), "{e:?}");
+        assert_eq!(e.message(), Some("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144"));
         let list = c.list_executions().state_machine_arn(&del).send().await.unwrap();
         assert!(list.executions().is_empty(), "a refused StartExecution started something");
         // Exactly 80 characters of the allowed kind is a name.
@@ -478,7 +571,7 @@ fn execution_names_and_input_sizes_are_validated() {
 fn malformed_s3_xml_changes_nothing() {
     let s = Serve::start(&[]);
     put_object(&s, "alice/docs/keep.txt", b"keep");
-    clear_dirty(&s);
+    let before = settled(&s);
     let url = format!("{}/{BUCKET}?delete", s.aws());
     let bodies: [&[u8]; 4] = [b"<Delete><Object><Key>alice/docs/keep.txt</Key>", b"not xml", b"<Delete></Delete>", b""];
     for body in bodies {
@@ -487,7 +580,7 @@ fn malformed_s3_xml_changes_nothing() {
         assert!(r.text().contains("<Code>MalformedXML</Code>"), "{}", r.text());
     }
     assert_eq!(object(&s, "alice/docs/keep.txt").as_deref(), Some(b"keep".as_slice()));
-    assert!(!dirty(&s));
+    assert_eq!(settled(&s), before, "a refused request changed the data");
 }
 
 /// A bounded fuzz of the HTTP front door: mutated requests (request line, headers, body

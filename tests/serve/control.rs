@@ -317,7 +317,7 @@ fn executions_page_and_are_idempotent_by_name() {
 /// A DNS resolver for the Rust SDK that sends every `*localhost` name to 127.0.0.1: with it
 /// the `sync-` host prefix the SDK puts on StartSyncExecution (`sync-localhost`) resolves.
 #[derive(Debug, Clone)]
-struct Loopback;
+pub(crate) struct Loopback;
 
 impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
     fn resolve_dns<'a>(&'a self, name: &'a str) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {

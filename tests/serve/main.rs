@@ -56,6 +56,10 @@ impl Serve {
     }
     /// `template`: another template than the project's (None: template.yaml as served).
     fn start_full(template: Option<&Path>, params: &[&str], limits: asl_serve::ConnectionLimits) -> Serve {
+        Serve::start_mocked(template, params, limits, None)
+    }
+    /// `mock_config`: a Step Functions Local mock config file (`--mock-config`).
+    fn start_mocked(template: Option<&Path>, params: &[&str], limits: asl_serve::ConnectionLimits, mock_config: Option<&Path>) -> Serve {
         let n = std::sync::atomic::AtomicU64::new(0);
         let data_dir = std::env::temp_dir().join(format!(
             "asl-serve-test-{}-{}-{}",
@@ -76,6 +80,7 @@ impl Serve {
             stack_name: "file-manager".into(),
             function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
             quiet: std::env::var("SERVE_LOG").is_err(),
+            mock_config: mock_config.map(Path::to_path_buf),
             limits,
         };
         let (handle, banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
@@ -147,6 +152,7 @@ fn serve_template(dir: &Path) -> PathBuf {
     std::fs::write(&path, out).expect("write the served template");
     path
 }
+mod attacks;
 mod control;
 
 const BUCKET: &str = "file-manager-filebucket";
@@ -571,6 +577,7 @@ fn unknown_routes_and_template_errors() {
         stack_name: "x".into(),
         function_binaries: vec![],
         quiet: true,
+        mock_config: None,
         limits: Default::default(),
     };
     let err = asl_serve::start(&args).err().expect("refused");
@@ -872,3 +879,4 @@ fn files_of_any_size_and_folders_over_http() {
     assert_eq!(quota["usedBytes"], json!(5), "{quota}");
 }
 mod callbacks;
+mod testapi;

@@ -34,6 +34,7 @@ impl Serve {
             stack_name: "file-manager".into(),
             function_binaries: Vec::new(),
             quiet: true,
+            mock_config: None,
             limits: Default::default(),
         };
         let (handle, _) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));

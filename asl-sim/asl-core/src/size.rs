@@ -27,8 +27,65 @@ pub fn json_len_up_to(v: &Value, cap: usize) -> usize {
 }
 
 fn count_up_to(v: &Value, cap: usize) -> usize {
+    // Shallow values (nearly every state's data) are counted recursively with no heap
+    // stack; past SHALLOW levels the explicit stack below starts over.
     let mut total = 0usize;
-    let mut pending: Vec<&Value> = vec![v];
+    if count_shallow(v, cap, 0, &mut total) {
+        return total;
+    }
+    count_deep(v, cap)
+}
+
+const SHALLOW: u32 = 32;
+
+/// Adds `v`'s length to `total`; false if `v` is nested deeper than SHALLOW
+/// (then `total` is meaningless). Stops early once past `cap`.
+fn count_shallow(v: &Value, cap: usize, depth: u32, total: &mut usize) -> bool {
+    let here = match v {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_len(n),
+        Value::String(s) => string_len(s),
+        Value::Array(items) => {
+            if depth >= SHALLOW {
+                return false;
+            }
+            *total = total.saturating_add(2 + items.len().saturating_sub(1));
+            for x in items {
+                if !count_shallow(x, cap, depth + 1, total) {
+                    return false;
+                }
+                if *total > cap {
+                    return true;
+                }
+            }
+            return true;
+        }
+        Value::Object(m) => {
+            if depth >= SHALLOW {
+                return false;
+            }
+            *total = total.saturating_add(2 + m.len().saturating_sub(1));
+            for (k, x) in m {
+                *total = total.saturating_add(string_len(k) + 1);
+                if !count_shallow(x, cap, depth + 1, total) {
+                    return false;
+                }
+                if *total > cap {
+                    return true;
+                }
+            }
+            return true;
+        }
+    };
+    *total = total.saturating_add(here);
+    true
+}
+
+fn count_deep(v: &Value, cap: usize) -> usize {
+    let mut total = 0usize;
+    let mut pending: Vec<&Value> = Vec::with_capacity(16);
+    pending.push(v);
     while let Some(v) = pending.pop() {
         let here = match v {
             Value::Null => 4,

@@ -29,6 +29,8 @@ pub enum Command {
     Token(crate::serve::TokenArgs),
     /// Run many executions under a seeded scheduler with faults, then check invariants.
     Simulate(crate::simulate::SimulateArgs),
+    /// Run one state alone, as Step Functions' TestState API does (mocks, inspection data).
+    TestState(crate::test_state::TestStateArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

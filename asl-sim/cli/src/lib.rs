@@ -6,6 +6,7 @@ pub mod cli;
 pub mod eval;
 pub mod graph;
 pub mod run;
+pub mod test_state;
 pub mod validate;
 
 // Where the commands' building blocks live; imported at the root so the commands read

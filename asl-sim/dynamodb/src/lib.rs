@@ -153,6 +153,9 @@ pub(crate) struct Table {
     pub indexes: Vec<Index>,
     pub item_count: usize,
     pub size_bytes: usize,
+    /// Keys written or deleted since the last [`Database::take_changes`] (when tracking).
+    pub dirty: std::collections::BTreeSet<(KeyVal, Option<KeyVal>)>,
+    pub track: bool,
 }
 
 /// The whole in-memory database.
@@ -166,6 +169,20 @@ pub struct Database {
     pub(crate) tx_tokens: BTreeMap<String, Value>,
     /// Tables with Time to Live enabled, and their TTL attribute (see `ttl.rs`).
     pub(crate) ttl: BTreeMap<String, String>,
+    /// Whether writes are recorded for [`Database::take_changes`] (a driver that persists).
+    pub(crate) track: bool,
+    /// Tables created, deleted or reconfigured since the last [`Database::take_changes`].
+    pub(crate) dirty_tables: std::collections::BTreeSet<String>,
+}
+
+/// What changed since the last [`Database::take_changes`], for a driver that persists
+/// the data: each as its state now.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// (table name, its description and TTL attribute) or None when the table was deleted.
+    pub tables: Vec<(String, Option<Value>)>,
+    /// (table, key in canonical DynamoDB JSON text, the item now in DynamoDB JSON or None when deleted).
+    pub items: Vec<(String, String, Option<Value>)>,
 }
 
 impl Database {
@@ -202,6 +219,67 @@ impl Database {
             "DescribeTimeToLive" => self.describe_time_to_live(request),
             _ => Err(DynamoError::new("UnknownOperationException", "")),
         }
+    }
+
+    /// Starts recording every change for [`Database::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.track = true;
+        for t in self.tables.values_mut() {
+            t.track = true;
+        }
+    }
+
+    /// Records everything as changed (a driver storing the whole state once).
+    pub fn mark_all_changed(&mut self) {
+        for (name, t) in self.tables.iter_mut() {
+            self.dirty_tables.insert(name.clone());
+            let keys: Vec<_> = t.data.iter().flat_map(|(h, p)| p.keys().map(move |r| (h.clone(), r.clone()))).collect();
+            t.dirty.extend(keys);
+        }
+    }
+
+    /// The tables and items changed since the last call, as they are now.
+    pub fn take_changes(&mut self) -> Changes {
+        let mut out = Changes::default();
+        for name in std::mem::take(&mut self.dirty_tables) {
+            out.tables.push((name.clone(), self.tables.get(&name).map(|t| self.persisted_table(&name, t))));
+        }
+        for (name, t) in self.tables.iter_mut() {
+            if t.dirty.is_empty() {
+                continue;
+            }
+            for key in std::mem::take(&mut t.dirty) {
+                let key_text = serde_json::to_string(&value::item_to_json(&t.key_item(&key))).unwrap_or_default();
+                let item = t.data.get(&key.0).and_then(|p| p.get(&key.1)).map(value::item_to_json);
+                out.items.push((name.clone(), key_text, item));
+            }
+        }
+        out
+    }
+
+    /// A table's description and TTL setting, as [`Database::restore_table`] takes them.
+    fn persisted_table(&self, name: &str, t: &Table) -> Value {
+        serde_json::json!({ "Table": self.describe(t, "ACTIVE"), "TimeToLiveAttribute": self.ttl.get(name) })
+    }
+
+    /// Recreates a table from what [`Changes::tables`] gave (no items).
+    pub fn restore_table(&mut self, persisted: &Value) -> Result<(), String> {
+        let desc = persisted.get("Table").ok_or("missing Table")?;
+        let req = create_request_from_description(desc);
+        self.create_table(&req).map_err(|e| e.to_string())?;
+        let name = req.get("TableName").and_then(Value::as_str).unwrap_or_default().to_string();
+        if let Some(a) = persisted.get("TimeToLiveAttribute").and_then(Value::as_str) {
+            self.ttl.insert(name.clone(), a.to_string());
+        }
+        self.dirty_tables.remove(&name);
+        Ok(())
+    }
+
+    /// Puts one stored item back (restart), without the checks of PutItem: it was valid
+    /// when it was written.
+    pub fn restore_item(&mut self, table: &str, item: &Value) -> Result<(), String> {
+        let item = value::parse_item(item)?;
+        self.put_restored(table, item)
     }
 
     /// The whole state: every table's description and its items in DynamoDB JSON,

@@ -419,7 +419,7 @@ impl Table {
     }
 
     /// Key from a whole item (Put).
-    fn key_from_item(&self, item: &Item) -> Result<FullKey, DynamoError> {
+    pub(crate) fn key_from_item(&self, item: &Item) -> Result<FullKey, DynamoError> {
         let mut keys = Vec::new();
         let mut defs = vec![(&self.hash.0, self.hash.1)];
         if let Some((rn, rt)) = &self.range {
@@ -461,7 +461,7 @@ impl Table {
         Ok(())
     }
 
-    fn key_item(&self, key: &FullKey) -> Item {
+    pub(crate) fn key_item(&self, key: &FullKey) -> Item {
         let mut item = Item::new();
         item.insert(self.hash.0.clone(), key.0.to_attr());
         if let (Some((rn, _)), Some(rk)) = (&self.range, &key.1) {
@@ -474,7 +474,10 @@ impl Table {
         self.data.get(&key.0)?.get(&key.1)
     }
 
-    fn put(&mut self, key: FullKey, item: Item) {
+    pub(crate) fn put(&mut self, key: FullKey, item: Item) {
+        if self.track {
+            self.dirty.insert(key.clone());
+        }
         let size = item_size(&item);
         let part = self.data.entry(key.0).or_default();
         if let Some(old) = part.insert(key.1, item) {
@@ -486,6 +489,9 @@ impl Table {
     }
 
     fn delete(&mut self, key: &FullKey) {
+        if self.track {
+            self.dirty.insert(key.clone());
+        }
         if let Some(part) = self.data.get_mut(&key.0) {
             if let Some(old) = part.remove(&key.1) {
                 self.item_count -= 1;
@@ -536,6 +542,16 @@ fn rvoccf(req: &Value) -> Result<bool, DynamoError> {
 }
 
 impl Database {
+    /// A stored item back into its table (see [`Database::restore_item`]).
+    pub(crate) fn put_restored(&mut self, table: &str, item: Item) -> Result<(), String> {
+        let t = self.tables.get_mut(table).ok_or_else(|| format!("no table {table}"))?;
+        let key = t.key_from_item(&item).map_err(|e| e.message)?;
+        let track = std::mem::replace(&mut t.track, false);
+        t.put(key, item);
+        t.track = track;
+        Ok(())
+    }
+
     fn table(&self, name: &str) -> Result<&Table, DynamoError> {
         self.tables.get(name).ok_or_else(not_found)
     }
@@ -1368,8 +1384,21 @@ impl Database {
             d.insert("BillingModeSummary".into(), json!({"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": 0}));
         }
         d.insert("DeletionProtectionEnabled".into(), json!(false));
-        let table = Table { hash, range, description: Value::Object(d), data: BTreeMap::new(), indexes, item_count: 0, size_bytes: 0 };
+        let table = Table {
+            hash,
+            range,
+            description: Value::Object(d),
+            data: BTreeMap::new(),
+            indexes,
+            item_count: 0,
+            size_bytes: 0,
+            dirty: Default::default(),
+            track: self.track,
+        };
         let desc = self.describe(&table, "CREATING");
+        if self.track {
+            self.dirty_tables.insert(name.clone());
+        }
         self.tables.insert(name, table);
         Ok(json!({ "TableDescription": desc }))
     }
@@ -1382,6 +1411,9 @@ impl Database {
         })?;
         let desc = self.describe(t, "DELETING");
         self.tables.remove(&name);
+        if self.track {
+            self.dirty_tables.insert(name.clone());
+        }
         Ok(json!({ "TableDescription": desc }))
     }
 

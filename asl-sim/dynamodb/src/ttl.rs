@@ -78,9 +78,15 @@ impl Database {
             }
             (None, false) => return Err(DynamoError::validation("TimeToLive is already disabled")),
             (Some(_), false) => {
+                if self.track {
+                    self.dirty_tables.insert(name.clone());
+                }
                 self.ttl.remove(&name);
             }
             (None, true) => {
+                if self.track {
+                    self.dirty_tables.insert(name.clone());
+                }
                 self.ttl.insert(name, attribute.clone());
             }
         }

@@ -50,7 +50,7 @@ fn put_object_recorded() {
     ] {
         let out = call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "file-key", "Body": body})).unwrap();
         assert_eq!(out["ETag"], etag);
-        assert_eq!(s3.object("bucket-name", "file-key").unwrap().body, stored.as_bytes());
+        assert_eq!(s3.object("bucket-name", "file-key").unwrap().body.bytes().unwrap(), stored.as_bytes());
     }
 }
 

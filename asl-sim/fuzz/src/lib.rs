@@ -14,6 +14,7 @@
 //! * `asl-fuzz --seconds 300 jsonata` (the long local run, see README.md).
 
 pub mod mutate;
+mod serve_http;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -42,9 +43,7 @@ impl Target {
     }
 }
 
-/// Every target. A target for serve's HTTP request parsing belongs here too (its crate owns
-/// the parsing; add `Target { name: "serve-http", .. }` whose `run` feeds the bytes to serve's
-/// request parser, with a corpus of raw requests in `corpus/serve-http/`).
+/// Every target.
 pub fn targets() -> &'static [Target] {
     &TARGETS
 }
@@ -54,7 +53,7 @@ pub fn target(name: &str) -> Option<&'static Target> {
     TARGETS.iter().find(|t| t.name == name)
 }
 
-static TARGETS: [Target; 5] = [
+static TARGETS: [Target; 6] = [
     Target {
         name: "definition",
         corpus: DEFINITION_CORPUS,
@@ -122,6 +121,25 @@ static TARGETS: [Target; 5] = [
             ":list", ":ss", ":pk", ":t", "#s", "#missing", "pk", "sk", "n", "m", "tags", "ss", "zz", "\u{0}", "\"",
         ],
         run: run_dynamodb,
+    },
+    Target {
+        name: "serve-http",
+        corpus: include_str!("../corpus/serve-http/requests.txt"),
+        per_line: false,
+        dictionary: &[
+            "\r\n", "\r\n\r\n", "\n", ": ", ",", ";", "=", "/", "?", "&", "%", "%zz", "%00", "\0", "\u{ff}", " HTTP/1.1", " HTTP/1.0",
+            "GET ", "PUT ", "POST ", "HEAD ", "DELETE ", "OPTIONS ", "content-length: ", "content-length: 0", "content-length: 18446744073709551616",
+            "transfer-encoding: chunked", "content-encoding: aws-chunked", "x-amz-decoded-content-length: ", "expect: 100-continue",
+            "connection: close", "host: ", "x-amz-content-sha256: ", "UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "x-amz-trailer: x-amz-checksum-crc32", "x-amz-checksum-crc32: ", "x-amz-checksum-sha256: ",
+            "content-md5: ", "x-amz-copy-source: ", "x-amz-meta-a: ", "x-amz-target: ", "DynamoDB_20120810.", "AWSStepFunctions.",
+            "AWSEvents.", "AmazonSQS.", "application/x-amz-json-1.0", "application/x-www-form-urlencoded", "Action=", "authorization: ",
+            "AWS4-HMAC-SHA256 ", "Credential=", "SignedHeaders=", "Signature=SIGN", "x-amz-date: AMZDATE", "X-Amz-Signature=", "X-Amz-Expires=",
+            "AWSAccessKeyId=", "Bearer TOKEN", "Bearer ", "0\r\n\r\n", "ffffffffffffffff\r\n", ";chunk-signature=", "?uploads", "?delete",
+            "?list-type=2", "&partNumber=1", "&uploadId=", "<Delete><Object><Key>", "</Key></Object></Delete>", "<CompleteMultipartUpload>",
+            "{\"TableName\":\"fuzz\"", "{\"S\":\"x\"}", "{}", "[", "]", "\"", "-1", "99999999999999999999",
+        ],
+        run: serve_http::run,
     },
 ];
 

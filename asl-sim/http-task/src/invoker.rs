@@ -130,6 +130,20 @@ impl HttpInvoker {
         response::task_result(got.status, &got.status_text, &got.headers, &got.body)
     }
 
+    /// Runs one `apigateway:invoke` task (see [`crate::api_gateway`]), within Step Functions'
+    /// 60-second HTTP limit or the state's TimeoutSeconds.
+    pub fn invoke_api_gateway(&self, endpoints: &crate::api_gateway::Endpoints, params: &Value, timeout_seconds: Option<f64>) -> Result<Value, Failure> {
+        let req = crate::api_gateway::request(params, endpoints)?;
+        let limit = timeout_seconds.map_or(MAX_SECONDS, |t| t.min(MAX_SECONDS)).max(0.001);
+        match send(&req, Duration::from_secs_f64(limit)) {
+            Ok(got) => crate::api_gateway::result(got.status, &got.status_text, &got.headers, &got.body),
+            Err(SendError::Timeout) if timeout_seconds.is_some_and(|t| t < MAX_SECONDS) => Err(failure("States.Timeout", "")),
+            // "ApiGateway.<Exception>" when no status is available (connect-api-gateway.html, Error handling).
+            Err(SendError::Timeout) => Err(failure("ApiGateway.SocketTimeoutException", format!("The request to {} timed out.", host_of(&req.url)))),
+            Err(SendError::Other(e)) => Err(failure("ApiGateway.ConnectException", format!("The request to {} failed: {e}", host_of(&req.url)))),
+        }
+    }
+
     fn forget(&self, arn: &str) {
         self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(arn);
     }

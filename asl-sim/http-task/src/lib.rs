@@ -8,6 +8,7 @@
 //! URL-encoding, shaping the result) are separate from the one part that does I/O,
 //! [`HttpInvoker`], so that they are tested without a network.
 
+pub mod api_gateway;
 pub mod connection;
 pub mod encode;
 pub mod invoker;

@@ -72,9 +72,95 @@ pub enum KeyEncoding {
     FormUrlEncoded,
 }
 
+/// Where a driver keeps the bytes of the bodies it stored (serve: files of its data
+/// directory). The crate itself reads nothing: it asks the source, which is the driver's.
+pub trait BodySource: Send + Sync {
+    /// Bytes `start..end` (end exclusive) of the stored body `id`.
+    fn read(&self, id: &str, start: u64, end: u64) -> Result<Vec<u8>, String>;
+}
+
+/// An object's bytes: in memory, or stored by the driver and read when asked for, so
+/// that the bytes of the objects stored need not be in memory. Cloning shares them.
+#[derive(Clone)]
+pub struct Body(BodyRepr);
+
+#[derive(Clone)]
+enum BodyRepr {
+    Bytes(std::sync::Arc<Vec<u8>>),
+    Stored { id: std::sync::Arc<str>, len: u64, source: std::sync::Arc<dyn BodySource> },
+}
+
+impl Body {
+    /// A body the driver stored as `id` (`len` bytes), read through `source`.
+    pub fn stored(id: &str, len: u64, source: std::sync::Arc<dyn BodySource>) -> Body {
+        Body(BodyRepr::Stored { id: id.into(), len, source })
+    }
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            BodyRepr::Bytes(b) => b.len(),
+            BodyRepr::Stored { len, .. } => *len as usize,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes when they are in memory.
+    pub fn in_memory(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+        match &self.0 {
+            BodyRepr::Bytes(b) => Some(b),
+            BodyRepr::Stored { .. } => None,
+        }
+    }
+    /// The driver's id when the body is stored.
+    pub fn stored_id(&self) -> Option<&str> {
+        match &self.0 {
+            BodyRepr::Bytes(_) => None,
+            BodyRepr::Stored { id, .. } => Some(id),
+        }
+    }
+    /// Bytes `start..=end`. A stored body that cannot be read is S3's InternalError (500).
+    pub fn range(&self, start: u64, end: u64) -> Result<Vec<u8>, S3Error> {
+        match &self.0 {
+            BodyRepr::Bytes(b) => Ok(b.get(start as usize..=end as usize).map(<[u8]>::to_vec).unwrap_or_default()),
+            BodyRepr::Stored { id, source, .. } => source
+                .read(id, start, end.saturating_add(1))
+                .map_err(|e| S3Error::new("InternalError", &format!("We encountered an internal error. Please try again. ({e})"), 500)),
+        }
+    }
+    /// All the bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>, S3Error> {
+        match &self.0 {
+            BodyRepr::Bytes(b) => Ok(b.as_ref().clone()),
+            BodyRepr::Stored { .. } if self.is_empty() => Ok(Vec::new()),
+            BodyRepr::Stored { len, .. } => self.range(0, len - 1),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Body {
+        Body(BodyRepr::Bytes(std::sync::Arc::new(v)))
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            BodyRepr::Bytes(b) => write!(f, "Body({} bytes in memory)", b.len()),
+            BodyRepr::Stored { id, len, .. } => write!(f, "Body({len} bytes stored as {id})"),
+        }
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.len() == other.len() && self.bytes().ok() == other.bytes().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
-    pub body: Vec<u8>,
+    pub body: Body,
     /// Quoted: `"<md5 hex>"` or `"<md5 of part md5s>-N"`.
     pub etag: String,
     pub content_type: String,
@@ -130,6 +216,26 @@ pub struct S3 {
     /// Minimum size of every part but the last (5 MiB on AWS).
     pub min_part_size: usize,
     outbox: Vec<Event>,
+    /// Whether mutations are recorded for [`S3::take_changes`] (a driver that persists).
+    track: bool,
+    changes: Changes,
+}
+
+/// What changed since the last [`S3::take_changes`]: the driver reads each one's state
+/// now (present: store it; absent: delete it).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes {
+    pub buckets: std::collections::BTreeSet<String>,
+    /// (bucket, key)
+    pub objects: std::collections::BTreeSet<(String, String)>,
+    /// (bucket, upload id)
+    pub uploads: std::collections::BTreeSet<(String, String)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.objects.is_empty() && self.uploads.is_empty()
+    }
 }
 
 /// The default `Content-Type` S3 gives an object stored without one.
@@ -389,6 +495,45 @@ impl S3 {
             delete_event_for_missing_key: true,
             min_part_size: 5 * 1024 * 1024,
             outbox: Vec::new(),
+            track: false,
+            changes: Changes::default(),
+        }
+    }
+
+    /// Starts recording mutations for [`S3::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.track = true;
+    }
+
+    /// Records everything as changed (a driver storing the whole state once).
+    pub fn mark_all_changed(&mut self) {
+        for (name, b) in &self.buckets {
+            self.changes.buckets.insert(name.clone());
+            self.changes.objects.extend(b.objects.keys().map(|k| (name.clone(), k.clone())));
+            self.changes.uploads.extend(b.uploads.keys().map(|u| (name.clone(), u.clone())));
+        }
+    }
+
+    /// The buckets, objects and uploads changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    fn touched_object(&mut self, bucket: &str, key: &str) {
+        if self.track {
+            self.changes.objects.insert((bucket.to_string(), key.to_string()));
+        }
+    }
+
+    fn touched_upload(&mut self, bucket: &str, upload_id: &str) {
+        if self.track {
+            self.changes.uploads.insert((bucket.to_string(), upload_id.to_string()));
+        }
+    }
+
+    fn touched_bucket(&mut self, bucket: &str) {
+        if self.track {
+            self.changes.buckets.insert(bucket.to_string());
         }
     }
 
@@ -486,6 +631,7 @@ impl S3 {
                 last_sequencer: 0,
             },
         );
+        self.touched_bucket(name);
         Ok(())
     }
 
@@ -497,6 +643,7 @@ impl S3 {
                 .with("BucketName", name));
         }
         self.buckets.remove(name);
+        self.touched_bucket(name);
         Ok(())
     }
 
@@ -513,6 +660,7 @@ impl S3 {
     /// PutBucketNotificationConfiguration with/without `EventBridgeConfiguration`.
     pub fn set_eventbridge(&mut self, bucket: &str, on: bool) -> R<()> {
         self.bucket_mut(bucket)?.eventbridge = on;
+        self.touched_bucket(bucket);
         Ok(())
     }
 
@@ -526,7 +674,7 @@ impl S3 {
         let checksum = b64_encode(&crc32(&input.body).to_be_bytes());
         let size = input.body.len() as u64;
         let obj = Object {
-            body: input.body,
+            body: input.body.into(),
             etag: etag.clone(),
             content_type: input.content_type.unwrap_or_else(|| DEFAULT_CONTENT_TYPE.to_string()),
             metadata: normalize_metadata(&input.metadata),
@@ -534,6 +682,7 @@ impl S3 {
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.touched_object(&input.bucket, &input.key);
         self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "PutObject" }, ctx);
         Ok(PutObjectOutput { etag, checksum_crc32: checksum })
     }
@@ -552,8 +701,8 @@ impl S3 {
             None => None,
         };
         let (body, content_range, status) = match r {
-            Some((a, b)) => (o.body[a as usize..=b as usize].to_vec(), Some(format!("bytes {a}-{b}/{size}")), 206),
-            None => (o.body.clone(), None, 200),
+            Some((a, b)) => (o.body.range(a, b)?, Some(format!("bytes {a}-{b}/{size}")), 206),
+            None => (o.body.bytes()?, None, 200),
         };
         Ok(GetObjectOutput {
             content_length: body.len() as u64,
@@ -571,15 +720,27 @@ impl S3 {
     /// HeadObject: GetObject without the body. A missing key is a 404 without a body
     /// (the code is reported as `NoSuchKey` here, as the SDKs model it).
     pub fn head_object(&self, bucket: &str, key: &str) -> R<GetObjectOutput> {
-        let mut out = self.get_object(bucket, key, None)?;
-        out.body.clear();
-        Ok(out)
+        let o = self.bucket(bucket)?.objects.get(key).ok_or_else(|| S3Error::no_such_key(key))?;
+        Ok(GetObjectOutput {
+            body: Vec::new(),
+            content_length: o.size(),
+            content_range: None,
+            status: 200,
+            etag: o.etag.clone(),
+            content_type: o.content_type.clone(),
+            metadata: o.metadata.clone(),
+            last_modified_ms: o.last_modified_ms,
+            parts_count: o.parts_count,
+        })
     }
 
     /// DeleteObject: succeeds whether or not the key exists (unversioned bucket).
     pub fn delete_object(&mut self, bucket: &str, key: &str, ctx: &CallContext) -> R<()> {
         check_key(key)?;
         let existed = self.bucket_mut(bucket)?.objects.remove(key).is_some();
+        if existed {
+            self.touched_object(bucket, key);
+        }
         if existed || self.delete_event_for_missing_key {
             self.emit(bucket, key, Change::Deleted { reason: "DeleteObject" }, ctx);
         }
@@ -637,7 +798,8 @@ impl S3 {
                 normalize_metadata(&input.metadata),
             ),
         };
-        let etag = quoted_md5(&src.body);
+        // A single-part object's ETag is its MD5; a multipart one's copy gets the MD5 of its bytes.
+        let etag = if src.parts_count.is_none() && !src.etag.contains('-') { src.etag.clone() } else { quoted_md5(&src.body.bytes()?) };
         let size = src.size();
         let obj = Object {
             body: src.body,
@@ -648,6 +810,7 @@ impl S3 {
             parts_count: None,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
+        self.touched_object(&input.bucket, &input.key);
         self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject" }, ctx);
         Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
     }
@@ -776,6 +939,7 @@ impl S3 {
                 parts: BTreeMap::new(),
             },
         );
+        self.touched_upload(bucket, &id);
         Ok(id)
     }
 
@@ -808,6 +972,7 @@ impl S3 {
         let etag = quoted_md5(&body);
         let u = self.upload_mut(bucket, key, upload_id)?;
         u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
+        self.touched_upload(bucket, upload_id);
         Ok(etag)
     }
 
@@ -829,6 +994,7 @@ impl S3 {
     pub fn abort_multipart_upload(&mut self, bucket: &str, key: &str, upload_id: &str) -> R<()> {
         self.upload_mut(bucket, key, upload_id)?;
         self.bucket_mut(bucket)?.uploads.remove(upload_id);
+        self.touched_upload(bucket, upload_id);
         Ok(())
     }
 
@@ -903,8 +1069,10 @@ impl S3 {
         b.uploads.remove(upload_id);
         b.objects.insert(
             key.to_string(),
-            Object { body, etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
+            Object { body: body.into(), etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
         );
+        self.touched_upload(bucket, upload_id);
+        self.touched_object(bucket, key);
         self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload" }, ctx);
         Ok(CompleteMultipartUploadOutput {
             bucket: bucket.to_string(),
@@ -929,7 +1097,7 @@ impl S3 {
         for (name, b) in &self.buckets {
             let mut objects = Map::new();
             for (k, o) in &b.objects {
-                let (body, enc) = body_json(&o.body);
+                let (body, enc) = body_json(&o.body.bytes().unwrap_or_default());
                 let mut m = Map::new();
                 m.insert("body".into(), body);
                 m.insert("encoding".into(), json!(enc));
@@ -1026,7 +1194,7 @@ impl S3 {
                     bucket.objects.insert(
                         k.clone(),
                         Object {
-                            body,
+                            body: body.into(),
                             etag,
                             content_type: o
                                 .get("contentType")

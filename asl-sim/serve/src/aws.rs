@@ -10,7 +10,7 @@
 //! that succeeded marks the data for saving.
 
 use super::http::{blocking, Admitted, BodyError, BoxFut, Front, Head, Req, Resp};
-use super::{json_api, query, s3, sigv4, sns, sqs, State};
+use super::{checksum, json_api, query, s3, sigv4, sns, sqs, State};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -182,14 +182,31 @@ impl Front for AwsFront {
         blocking(move || {
             let t = Instant::now();
             let head = Head { method: req.method.clone(), path: req.path.clone(), query: req.query.clone(), headers: req.headers.clone(), peer: req.peer };
-            let resp = route(&state, req, ticket);
-            let changed = resp.status < 300 && head.method != "GET" && head.method != "HEAD";
-            if changed {
-                state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut resp = route(&state, req, ticket);
+            // Durable before the answer: whatever the request changed (and the
+            // executions its events start) is committed before the response leaves.
+            if head.method != "GET" && head.method != "HEAD" {
+                if let Err(e) = super::persist::flush(&state, Vec::new()) {
+                    state.log(format_args!("store: {e}"));
+                    resp = not_stored(&head, &e);
+                }
             }
             AwsFront { state: state.clone() }.log(&head, resp.status, t);
             resp
         })
+    }
+}
+
+/// The answer when a change could not be committed (a full disk, a failing device): the
+/// service's internal error, which the SDKs retry. S3: InternalError 500
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html); the JSON
+/// services: InternalServerError 500 (DynamoDB's name for it; Step Functions and
+/// EventBridge document no other).
+fn not_stored(head: &Head, e: &asl_store::StoreError) -> Resp {
+    let message = format!("We encountered an internal error. Please try again. (not stored: {e})");
+    match target_of(head).as_deref() {
+        Some(t) => json_api::error(t.split_once('.').map(|(p, _)| p).unwrap_or(t), 500, "InternalServerError", &message),
+        None => s3::error_resp(&head.method, 500, "InternalError", &message, &[]),
     }
 }
 
@@ -222,12 +239,29 @@ fn route(state: &Arc<State>, mut req: Req, ticket: Ticket) -> Resp {
             json_api::handle(state, prefix, op, &req)
         }
         None => {
+            let mut trailers = Vec::new();
             match sigv4::check_payload(&verified, &req.body, req.header("x-amz-decoded-content-length"), &state.keys) {
-                Ok(Some(data)) => req.body = data.into(),
+                Ok(Some(u)) => {
+                    req.body = u.data.into();
+                    trailers = u.trailers;
+                }
                 Ok(None) => {}
                 Err(e) => return s3::error_resp(&req.method, e.status, e.code, &e.message, &e.extra),
             }
-            s3::handle(state, &req)
+            // The body's integrity (Content-MD5, x-amz-checksum-*) before anything is stored.
+            let upload = req.method == "PUT" && req.header("x-amz-copy-source").is_none();
+            let digest = if upload { checksum::check(&req.headers, &trailers, &req.body) } else { checksum::content_md5(&req.headers, &req.body).map(|()| None) };
+            let verified_checksum = match digest {
+                Ok(c) => c,
+                Err(e) => return s3::error_resp(&req.method, 400, e.code, &e.message, &e.extra),
+            };
+            let mut resp = s3::handle(state, &req);
+            // S3 answers an upload with the checksum it verified, under that algorithm's header.
+            if let (Some(c), true) = (verified_checksum, resp.status == 200) {
+                resp.headers.retain(|(k, _)| !k.to_ascii_lowercase().starts_with("x-amz-checksum-"));
+                resp.headers.push((format!("x-amz-checksum-{}", c.algorithm), c.value));
+            }
+            resp
         }
     }
 }

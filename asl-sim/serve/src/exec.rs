@@ -12,7 +12,8 @@
 //! execution logs one line (machine/name, status, duration, state path) and hands
 //! the event deliveries it caused to the pool.
 
-use super::{Machine, State};
+use super::{persist, Machine, State};
+use asl_store::Op;
 use crate::clock::{wall_millis, RealClock};
 use asl_core::engine::{Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
 use serde_json::{json, Value};
@@ -38,9 +39,55 @@ pub struct Record {
     pub history: Vec<Value>,
 }
 
-enum Job {
+pub enum Job {
     Start { machine: Arc<Machine>, name: String, input: Value },
     Resume { arn: String },
+}
+
+impl Record {
+    /// The record as the store keeps it (`sfn:execution`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "arn": self.arn, "machineArn": self.machine_arn, "name": self.name, "express": self.express,
+            "status": self.status, "input": self.input, "output": self.output, "error": self.error,
+            "cause": self.cause, "start": self.start_ms, "stop": self.stop_ms, "history": self.history,
+        })
+    }
+    pub fn from_json(v: &Value) -> Option<Record> {
+        let s = |k: &str| v[k].as_str().map(str::to_string);
+        Some(Record {
+            arn: s("arn")?,
+            machine_arn: s("machineArn")?,
+            name: s("name")?,
+            express: v["express"].as_bool().unwrap_or(false),
+            status: s("status")?,
+            input: v["input"].clone(),
+            output: (!v["output"].is_null()).then(|| v["output"].clone()),
+            error: s("error"),
+            cause: s("cause"),
+            start_ms: v["start"].as_i64().unwrap_or(0),
+            stop_ms: v["stop"].as_i64(),
+            history: v["history"].as_array().cloned().unwrap_or_default(),
+        })
+    }
+    fn op(&self) -> Op {
+        Op::put(persist::EXECUTIONS, self.arn.clone(), self.to_json().to_string())
+    }
+}
+
+/// The parked value as the store keeps it (`sfn:checkpoint`): a restart resumes from it.
+fn checkpoint_op(arn: &str, machine: &Machine, exec: &Execution) -> Op {
+    let v = json!({"machineArn": machine.arn, "execution": exec});
+    Op::put(persist::CHECKPOINTS, arn.to_string(), v.to_string())
+}
+
+/// Commits; a failure is logged (the execution goes on in memory; a restart resumes it
+/// from its last durable checkpoint).
+fn commit(state: &Arc<State>, ops: Vec<Op>) {
+    if let Err(e) = persist::flush(state, ops) {
+        state.log(format_args!("store: {e}"));
+        eprintln!("warning: store: {e}");
+    }
 }
 
 /// An execution waiting for a deadline or an answer.
@@ -62,6 +109,10 @@ struct Parking {
     tokens: HashMap<String, String>,
     /// (deadline, execution ARN), earliest first; stale entries are skipped.
     timers: BinaryHeap<Reverse<(i64, String)>>,
+    /// Standard executions that ended without succeeding: RedriveExecution resumes them.
+    ended: HashMap<String, Parked>,
+    /// Execution ARN → (redrive count, last redrive date), for DescribeExecution.
+    redrives: HashMap<String, (u32, i64)>,
 }
 
 pub struct Executions {
@@ -200,6 +251,12 @@ pub fn start_async(state: &Arc<State>, m: &Arc<Machine>, name: Option<String>, i
         }
         recs.insert(arn.clone(), record(m, &arn, &name, &input, now));
     }
+    // Durable before the answer: a restart starts it from its input.
+    let rec = record(m, &arn, &name, &input, now);
+    if let Err(e) = persist::flush(state, vec![rec.op()]) {
+        lock(&state.executions.records).remove(&arn);
+        return Err(("ServiceUnavailable".into(), format!("the execution could not be stored: {e}")));
+    }
     state.executions.enqueue(Job::Start { machine: m.clone(), name, input });
     Ok((arn, now))
 }
@@ -246,16 +303,24 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
     let arn = execution_arn(&m, &exec.config().execution_name);
     let mut services = state.world.clone();
     match exec.step(&m.definition, &mut services, &mut RealClock) {
-        Step::Done(out) => finish(state, &m, &arn, &out),
+        Step::Done(out) => {
+            finish(state, &m, &arn, &out);
+            keep_for_redrive(state, &arn, m, exec, &out);
+        }
         Step::Waiting(waits) => {
             let deadline = waits.iter().filter_map(|w| w.deadline).min();
+            let mut ops = vec![checkpoint_op(&arn, &m, &exec)];
             {
                 let mut rec = lock(&state.executions.records);
                 if let Some(r) = rec.get_mut(&arn) {
                     // The history so far, for DescribeExecution / GetExecutionHistory of a running execution.
                     r.history = exec.history().events().to_vec();
+                    ops.push(r.op());
                 }
             }
+            // Checkpointed (with what its tasks changed) while still busy: an answer
+            // waits until it is parked, so no later state is overwritten by this one.
+            commit(state, ops);
             let mut p = lock(&state.executions.parking);
             for w in &waits {
                 if let WaitKind::Task { token: Some(t), .. } = &w.kind {
@@ -301,8 +366,8 @@ fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
     };
     let ms = (out.stop_millis - out.start_millis).max(0);
     state.log(format_args!("exec {}/{} {} {ms} ms  {path}{err}", m.name, short(&rec.name), out.status.as_str()));
-    state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
-    dispatch(state);
+    // The deliveries it caused are committed (and started) with it.
+    commit(state, vec![rec.op(), Op::delete(persist::CHECKPOINTS, arn.to_string())]);
 }
 
 /// Runs an execution to its end on this thread (StartSyncExecution, the HTTP
@@ -365,11 +430,23 @@ pub fn answer_task(state: &Arc<State>, token: &str, answer: TaskAnswer) -> Resul
     };
     let now = wall_millis();
     let heartbeat = matches!(answer, TaskAnswer::Heartbeat);
-    let r = with_parked(state, &arn, |p| match answer {
-        TaskAnswer::Success(v) => p.exec.send_task_success(token, v, now),
-        TaskAnswer::Failure { error, cause } => p.exec.send_task_failure(token, &error, cause.as_deref(), now),
-        TaskAnswer::Heartbeat => p.exec.send_task_heartbeat(token, now),
+    let r = with_parked(state, &arn, |p| {
+        let r = match answer {
+            TaskAnswer::Success(v) => p.exec.send_task_success(token, v, now),
+            TaskAnswer::Failure { error, cause } => p.exec.send_task_failure(token, &error, cause.as_deref(), now),
+            TaskAnswer::Heartbeat => p.exec.send_task_heartbeat(token, now),
+        };
+        r.map(|()| checkpoint_op(&arn, &p.machine, &p.exec))
     });
+    // The answer is durable before it is acknowledged: a restart resumes with it.
+    let r = match r {
+        Some(Ok(op)) => match persist::flush(state, vec![op]) {
+            Ok(()) => Some(Ok(())),
+            Err(e) => return Err(("ServiceUnavailable", format!("the answer could not be stored: {e}"))),
+        },
+        Some(Err(e)) => Some(Err(e)),
+        None => None,
+    };
     match r {
         // The execution ended (or is not parked any more): the task is gone.
         None => Err(("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'".into())),
@@ -438,7 +515,74 @@ pub fn stop(state: &Arc<State>, arn: &str, error: Option<&str>, cause: Option<&s
         }
     }
     finish(state, &parked.machine, arn, &out);
+    keep_for_redrive(state, arn, parked.machine, parked.exec, &out);
     Ok(now)
+}
+
+/// Keeps an ended Standard execution that did not succeed, for RedriveExecution.
+fn keep_for_redrive(state: &Arc<State>, arn: &str, machine: Arc<Machine>, exec: Execution, out: &Outcome) {
+    if !machine.express && out.status != asl_core::engine::Status::Succeeded {
+        lock(&state.executions.parking).ended.insert(arn.to_string(), Parked { exec, machine, deadline: None });
+    }
+}
+
+/// RedriveExecution: restarts a FAILED, TIMED_OUT or ABORTED Standard execution from the
+/// state that did not succeed (`Execution::redrive`, AWS's rules); answers the redrive date.
+pub fn redrive(state: &Arc<State>, arn: &str) -> Result<i64, Refusal> {
+    let Some(rec) = state.executions.get(arn) else {
+        return Err(("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")));
+    };
+    let now = wall_millis();
+    let mut p = lock(&state.executions.parking);
+    let Some(mut parked) = p.ended.remove(arn) else {
+        // Running, succeeded, or ended before this serve started (not kept).
+        let why = if rec.status == "RUNNING" { "it is still running" } else if rec.status == "SUCCEEDED" { "it succeeded" } else { "its execution state was not kept" };
+        return Err(("ExecutionNotRedrivable", format!("Execution '{arn}' cannot be redriven: {why}")));
+    };
+    if let Err(e) = parked.exec.redrive(&parked.machine.definition, now) {
+        p.ended.insert(arn.to_string(), parked);
+        return Err((e.code, e.message));
+    }
+    p.redrives.insert(arn.to_string(), (parked.exec.redrive_count(), now));
+    {
+        let mut recs = lock(&state.executions.records);
+        if let Some(r) = recs.get_mut(arn) {
+            r.status = "RUNNING".into();
+            r.stop_ms = None;
+            r.output = None;
+            r.error = None;
+            r.cause = None;
+            r.history = parked.exec.history().events().to_vec();
+        }
+    }
+    p.parked.insert(arn.to_string(), parked);
+    drop(p);
+    state.log(format_args!("exec redriven {arn}"));
+    state.executions.enqueue(Job::Resume { arn: arn.to_string() });
+    Ok(now)
+}
+
+/// DescribeExecution's redrive fields (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
+pub fn redrive_fields(state: &State, r: &Record) -> serde_json::Map<String, Value> {
+    let p = lock(&state.executions.parking);
+    let mut m = serde_json::Map::new();
+    let (count, date) = p.redrives.get(&r.arn).copied().unwrap_or((0, 0));
+    m.insert("redriveCount".into(), json!(count));
+    if count > 0 {
+        m.insert("redriveDate".into(), json!(date as f64 / 1000.0));
+    }
+    let (status, reason) = match r.status.as_str() {
+        _ if r.express => ("NOT_REDRIVABLE", "Express executions cannot be redriven"),
+        "RUNNING" => ("NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"),
+        "SUCCEEDED" => ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"),
+        _ if p.ended.contains_key(&r.arn) => ("REDRIVABLE", ""),
+        _ => ("NOT_REDRIVABLE", "The execution state was not kept"),
+    };
+    m.insert("redriveStatus".into(), json!(status));
+    if !reason.is_empty() {
+        m.insert("redriveStatusReason".into(), json!(reason));
+    }
+    m
 }
 
 fn short(name: &str) -> &str {
@@ -449,19 +593,44 @@ fn short(name: &str) -> &str {
     }
 }
 
-/// Starts the state machines that pending event deliveries target.
-pub fn dispatch(state: &Arc<State>) {
-    let deliveries = state.world.lock().take_deliveries();
+/// Turns event deliveries into RUNNING execution records (their ops go into the
+/// commit of the change that caused them) and returns the jobs to start once committed.
+pub fn register_deliveries(state: &Arc<State>, deliveries: Vec<asl_eventbridge::events::Delivery>, ops: &mut Vec<Op>) -> Vec<Job> {
+    let mut jobs = Vec::new();
     for d in deliveries {
-        match state.machine_by_arn(&d.target_arn) {
-            Some(m) => {
-                if let Err((c, msg)) = start_async(state, &m, None, d.input) {
-                    state.log(format_args!("rule {}: cannot start {}: {c}: {msg}", d.rule_name, m.name));
-                }
-            }
-            None => state.log(format_args!("rule {}: target {} is not a state machine of this template; event dropped", d.rule_name, d.target_arn)),
+        let Some(m) = state.machine_by_arn(&d.target_arn) else {
+            state.log(format_args!("rule {}: target {} is not a state machine of this template; event dropped", d.rule_name, d.target_arn));
+            continue;
+        };
+        let name = state.uuid();
+        let arn = execution_arn(&m, &name);
+        let rec = record(&m, &arn, &name, &d.input, wall_millis());
+        ops.push(rec.op());
+        lock(&state.executions.records).insert(arn, rec);
+        jobs.push(Job::Start { machine: m, name, input: d.input });
+    }
+    jobs
+}
+
+pub fn enqueue_starts(state: &Arc<State>, jobs: Vec<Job>) {
+    for j in jobs {
+        state.executions.enqueue(j);
+    }
+}
+
+/// Drops the records of deliveries whose commit failed.
+pub fn forget(state: &Arc<State>, jobs: &[Job]) {
+    let mut recs = lock(&state.executions.records);
+    for j in jobs {
+        if let Job::Start { machine, name, .. } = j {
+            recs.remove(&execution_arn(machine, name));
         }
     }
+}
+
+/// Commits what changed and starts the executions pending deliveries target.
+pub fn dispatch(state: &Arc<State>) -> Result<(), asl_store::StoreError> {
+    persist::flush(state, Vec::new())
 }
 
 pub fn describe_json(r: &Record) -> Value {
@@ -490,26 +659,10 @@ pub fn describe_json(r: &Record) -> Value {
     v
 }
 
-const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = "state.json";
 
-/// Writes the data once a second when something may have changed.
-pub fn start_saver(state: &Arc<State>) {
-    let st = Arc::downgrade(state);
-    let _ = std::thread::Builder::new().name("saver".into()).spawn(move || loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        let Some(state) = st.upgrade() else { return };
-        if state.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        if state.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            if let Err(e) = save(&state) {
-                eprintln!("warning: {e}");
-            }
-        }
-    });
-}
-
-/// Restores the services' data from `<dir>/state.json` (written at shutdown).
+/// Reads serve's previous format (format version 0: `<dir>/state.json`, the whole
+/// data rewritten at each change), for the one-time upgrade into the store.
 pub fn load(dir: &Path, world: &mut crate::world::World) -> Result<bool, String> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
@@ -527,19 +680,92 @@ pub fn load(dir: &Path, world: &mut crate::world::World) -> Result<bool, String>
     }
 }
 
-/// Writes the services' data atomically (temporary file, fsync, rename).
-pub fn save(state: &State) -> Result<(), String> {
-    let Some(dir) = &state.executions.data_dir else { return Ok(()) };
-    use std::io::Write;
-    static SAVING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = SAVING.lock().unwrap_or_else(|e| e.into_inner());
-    let v = state.world.lock().to_json();
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join(STATE_FILE);
-    let tmp = dir.join("state.json.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(&super::json_text(&v)).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// How long AWS keeps a Standard execution's record after it ended: 90 days
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, "Execution history retention").
+pub const RETENTION_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// Start-up: reads the stored execution records (dropping those past retention, and
+/// the oldest ended ones beyond `keep`), parks the checkpointed running executions
+/// (their timers, task tokens and activities keep waiting) and restarts from its
+/// input a running execution that never reached a checkpoint. Returns (records, resumed).
+pub fn restore(state: &Arc<State>, keep: usize) -> Result<(usize, usize), String> {
+    let store = state.persist.store.clone();
+    let mut records = Vec::new();
+    let mut damaged = Vec::new();
+    store
+        .scan(persist::EXECUTIONS, &mut |k, v| match serde_json::from_slice::<Value>(v).ok().as_ref().and_then(Record::from_json) {
+            Some(r) => records.push(r),
+            None => damaged.push(k.to_string()),
+        })
+        .map_err(|e| e.message)?;
+    let mut checkpoints: HashMap<String, Value> = HashMap::new();
+    store
+        .scan(persist::CHECKPOINTS, &mut |k, v| {
+            if let Ok(x) = serde_json::from_slice::<Value>(v) {
+                checkpoints.insert(k.to_string(), x);
+            }
+        })
+        .map_err(|e| e.message)?;
+    let now = wall_millis();
+    let mut drop_ops: Vec<Op> = damaged.iter().map(|k| Op::delete(persist::EXECUTIONS, k.clone())).collect();
+    for k in &damaged {
+        eprintln!("warning: the stored execution record {k} is damaged; dropped");
+    }
+    records.retain(|r| {
+        let expired = r.stop_ms.is_some_and(|s| now - s > RETENTION_MS);
+        if expired {
+            drop_ops.push(Op::delete(persist::EXECUTIONS, r.arn.clone()));
+        }
+        !expired
+    });
+    let ended = records.iter().filter(|r| r.status != "RUNNING").count();
+    if records.len() > keep && ended > 0 {
+        let mut by_stop: Vec<(i64, String)> = records.iter().filter(|r| r.status != "RUNNING").map(|r| (r.stop_ms.unwrap_or(0), r.arn.clone())).collect();
+        by_stop.sort();
+        let excess = (records.len() - keep).min(by_stop.len());
+        let gone: HashSet<String> = by_stop.into_iter().take(excess).map(|(_, a)| a).collect();
+        records.retain(|r| !gone.contains(&r.arn));
+        drop_ops.extend(gone.into_iter().map(|a| Op::delete(persist::EXECUTIONS, a)));
+    }
+    store.commit(drop_ops).map_err(|e| e.message)?;
+    let count = records.len();
+    let mut resumed = 0;
+    let mut starts = Vec::new();
+    {
+        let mut recs = lock(&state.executions.records);
+        let mut p = lock(&state.executions.parking);
+        for r in records {
+            if r.status == "RUNNING" {
+                match state.machine_by_arn(&r.machine_arn) {
+                    None => eprintln!("warning: execution {}: its state machine {} is gone; it stays RUNNING", r.arn, r.machine_arn),
+                    Some(m) => {
+                        let parked = checkpoints.get(&r.arn).and_then(|c| serde_json::from_value::<Execution>(c["execution"].clone()).ok());
+                        match parked {
+                            Some(exec) => {
+                                let waits = exec.waits();
+                                let deadline = waits.iter().filter_map(|w| w.deadline).min();
+                                for w in &waits {
+                                    if let WaitKind::Task { token: Some(t), .. } = &w.kind {
+                                        p.tokens.insert(t.clone(), r.arn.clone());
+                                    }
+                                }
+                                if let Some(d) = deadline {
+                                    p.timers.push(Reverse((d, r.arn.clone())));
+                                }
+                                p.parked.insert(r.arn.clone(), Parked { exec, machine: m, deadline });
+                            }
+                            None => starts.push(Job::Start { machine: m, name: r.name.clone(), input: r.input.clone() }),
+                        }
+                        resumed += 1;
+                    }
+                }
+            }
+            recs.insert(r.arn.clone(), r);
+        }
+    }
+    state.executions.changed.notify_all();
+    enqueue_starts(state, starts);
+    Ok((count, resumed))
 }
 
 /// A task a parked execution waits on with a token: a `.waitForTaskToken` callback or an

@@ -84,7 +84,7 @@ fn str_field<'a>(body: &'a Value, k: &str) -> Option<&'a str> {
 fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
     let p = "AWSStepFunctions";
     let machine = |k: &str| -> Result<Arc<super::Machine>, Resp> {
-        let arn = str_field(body, k).unwrap_or("");
+        let arn = super::sfn_local::split_test_case(str_field(body, k).unwrap_or("")).0;
         state.machine_by_arn(arn).ok_or_else(|| error(p, 400, "StateMachineDoesNotExist", &format!("State Machine Does Not Exist: '{arn}'")))
     };
     if let Some(r) = super::sfn_control::handle(state, op, body) {
@@ -108,8 +108,34 @@ fn sfn(state: &Arc<State>, op: &str, body: &Value) -> Resp {
                 return error(p, 400, &c, &msg);
             }
             let name = str_field(body, "name").map(str::to_string).unwrap_or_else(|| state.uuid());
+            if let (_, Some(case)) = super::sfn_local::split_test_case(str_field(body, "stateMachineArn").unwrap_or("")) {
+                if let Err(m) = super::sfn_local::use_test_case(state, &m.name, &name, case) {
+                    return error(p, 400, "ValidationException", &m);
+                }
+            }
             let rec = exec::run(state, &m, &name, input);
             Resp::json(200, JSON10, &sync_result(&rec))
+        }
+        "RedriveExecution" => {
+            let arn = match body.get("executionArn") {
+                Some(Value::String(a)) => a.as_str(),
+                Some(_) => return error(p, 400, "SerializationException", "executionArn must be a string"),
+                None => return error(p, 400, "ValidationException", "1 validation error detected: Value null at 'executionArn' failed to satisfy constraint: Member must not be null"),
+            };
+            if !arn.starts_with("arn:") {
+                return error(p, 400, "InvalidArn", &format!("Invalid Arn: 'Invalid ARN prefix: {arn}'"));
+            }
+            match exec::redrive(state, arn) {
+                Ok(at) => Resp::json(200, JSON10, &json!({"redriveDate": at as f64 / 1000.0})),
+                Err((code, msg)) => error(p, 400, code, &msg),
+            }
+        }
+        "TestState" => {
+            let mut world = state.world.clone();
+            match super::test_state::test_state(body, &mut world, super::wall_millis()) {
+                Ok(v) => Resp::json(200, JSON10, &super::test_state::to_wire(&v)),
+                Err(r) => error(p, 400, r.code, &r.message),
+            }
         }
         _ => error(p, 400, "UnknownOperationException", &format!("asl-sim serve does not implement Step Functions {op}")),
     }
@@ -159,6 +185,9 @@ pub fn put_events(state: &Arc<State>, entries: &[asl_eventbridge::events::PutEve
         w.pending.extend(deliveries);
         result
     };
-    exec::dispatch(state);
+    // The deliveries commit (as the executions they start) before the answer.
+    // EventBridge's own code for a failure on its side is InternalException (500)
+    // (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html).
+    exec::dispatch(state).map_err(|e| asl_eventbridge::EventsError { code: "InternalException".into(), message: format!("the events could not be stored: {e}"), status: 500 })?;
     Ok(result.to_json())
 }

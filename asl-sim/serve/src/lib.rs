@@ -19,6 +19,7 @@ use asl_world::{clock, world};
 pub use crate::clock::wall_millis;
 mod api;
 mod aws;
+mod checksum;
 mod console;
 mod events_api;
 mod exec;
@@ -26,6 +27,7 @@ mod http;
 mod json_api;
 pub mod jwt;
 mod lambda_rt;
+mod persist;
 mod query;
 mod s3;
 mod sns;
@@ -33,6 +35,8 @@ mod sqs;
 mod s3_extra;
 mod sfn_control;
 mod sfn_tasks;
+mod sfn_local;
+pub mod test_state;
 pub mod sigv4;
 pub use asl_world::template;
 mod validate;
@@ -73,6 +77,7 @@ pub struct ServeArgs {
     /// Keep the data in memory only (the JWT key still lives in --data-dir).
     #[arg(long)]
     pub in_memory: bool,
+
     /// The stack name (`AWS::StackName`), used in generated resource names.
     #[arg(long, default_value = asl_aws::defaults::STACK_NAME)]
     pub stack_name: String,
@@ -83,6 +88,10 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// Step Functions Local's mock config file (also read from $SFN_MOCK_CONFIG, as SFN
+    /// Local does): StartExecution with `...:stateMachine:NAME#TEST_CASE` runs that test case.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
     /// Connection limits of both front doors.
     #[command(flatten)]
     pub limits: ConnectionLimits,
@@ -153,8 +162,10 @@ pub struct State {
     pub api_addr: SocketAddr,
     ids: AtomicU64,
     pub shutting_down: AtomicBool,
-    /// Set by every request to the AWS endpoint and every execution; the saver writes the data.
+    /// No longer read: every change is committed to the store before it is answered (persist.rs).
     pub dirty: AtomicBool,
+    /// The durable store and what it knows of the bodies it holds.
+    pub persist: persist::Persist,
 }
 
 impl State {
@@ -207,9 +218,8 @@ impl Handle {
         for f in self.state.functions.values() {
             f.stop();
         }
-        if let Err(e) = exec::save(&self.state) {
-            eprintln!("warning: {e}");
-        }
+        // Nothing to save: every acknowledged change is already committed. In-flight
+        // requests get up to half a second to finish (and commit) their work.
         self.runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     }
 }
@@ -257,6 +267,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
 
     // The world.
     let mut world = World::new(template::REGION, template::ACCOUNT);
+    world.mock_config = sfn_local::mock_config(args.mock_config.as_deref())?;
     for c in &model.connections {
         world.connections.insert(c.clone());
     }
@@ -291,7 +302,24 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     if !errors.is_empty() {
         return Err(format!("{tpath}: a state machine does not load:\n{}", errors.concat()));
     }
-    let restored = if args.in_memory { false } else { exec::load(&args.data_dir, &mut world)? };
+    let store: Arc<dyn asl_store::Store> = if args.in_memory {
+        Arc::new(asl_store::MemoryStore::new())
+    } else {
+        Arc::new(asl_store::SqliteStore::open(&args.data_dir).map_err(|e| e.message)?)
+    };
+    let persist = persist::Persist::new(store.clone());
+    let (objects, items) = persist::restore(&*store, &mut world, &persist)?;
+    // Format version 0 (state.json) is upgraded once into an empty store.
+    let legacy = args.data_dir.join(exec::STATE_FILE);
+    let upgrading = !args.in_memory && objects + items == 0 && store.spaces("").map_err(|e| e.message)?.is_empty() && legacy.exists();
+    if upgrading {
+        exec::load(&args.data_dir, &mut world)?;
+        world.s3.mark_all_changed();
+        world.dynamodb.mark_all_changed();
+    }
+    let restored = objects + items > 0 || upgrading;
+    world.s3.track_changes();
+    world.dynamodb.track_changes();
     let ctx = asl_aws::CallContext::new(now, 1);
     for b in &model.buckets {
         if world.s3.buckets.contains_key(&b.name) {
@@ -344,6 +372,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         let c = rest.split(':').next().unwrap_or("");
         (l.parse::<u32>().unwrap_or(u32::MAX), c.parse::<u32>().unwrap_or(0))
     });
+    for v in sfn_local::IGNORED_ENV.iter().filter(|v| std::env::var_os(v).is_some()) {
+        notices.push(format!("{v} (a Step Functions Local setting) is ignored: serve runs the services and waits itself"));
+    }
     for f in &model.functions {
         let bin = binaries.get(&f.logical).or(binaries.get(&f.name)).map(PathBuf::from).or_else(|| lambda_rt::find_binary(&base, &f.binary));
         if bin.is_none() {
@@ -368,6 +399,12 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // Queue URLs and the URLs in SNS envelopes point at this endpoint.
     world.sqs.url_base = format!("http://{aws_addr}");
     world.sns.endpoint = format!("http://{aws_addr}");
+    // apigateway:invoke reaches the template's HTTP API here (`${Api}.execute-api.${AWS::Region}.amazonaws.com`).
+    if let Some(api) = &model.api {
+        world.api_endpoints.insert(&format!("{}.execute-api.{}.amazonaws.com", api.id, template::REGION), &format!("http://{api_addr}"));
+    }
+    sqs::create_template_queues(&mut world, &model.queues, now)?;
+    sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
@@ -383,11 +420,19 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         ids: AtomicU64::new(1),
         shutting_down: AtomicBool::new(false),
         dirty: AtomicBool::new(false),
+        persist,
     });
     exec::start_workers(&state);
-    if !args.in_memory {
-        exec::start_saver(&state);
+    sqs::start_event_sources(&state, &model.event_sources)?;
+    // The template's resources (and an upgraded state.json) are committed before serve is ready.
+    persist::flush(&state, Vec::new()).map_err(|e| e.message)?;
+    if upgrading {
+        let done = args.data_dir.join("state.json.upgraded");
+        std::fs::rename(&legacy, &done).map_err(|e| format!("cannot rename {}: {e}", legacy.display()))?;
     }
+    let (records, resumed) = exec::restore(&state, keep_executions()?)?;
+    let restored = restored || records > 0;
+    let _ = resumed;
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     {
@@ -404,11 +449,21 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     Ok((Handle { aws_addr, api_addr, state, runtime, shutdown: tx }, banner))
 }
 
+/// Most execution records kept: beyond it the oldest ended ones are dropped at start-up
+/// (records also expire 90 days after they ended, as on AWS). `ASL_SIM_KEEP_EXECUTIONS`,
+/// an environment variable rather than a flag so that ServeArgs keeps its fields.
+fn keep_executions() -> Result<usize, String> {
+    match std::env::var("ASL_SIM_KEEP_EXECUTIONS") {
+        Ok(v) => v.trim().parse().map_err(|_| format!("ASL_SIM_KEEP_EXECUTIONS={v}: expected a number of executions")),
+        Err(_) => Ok(100_000),
+    }
+}
+
 fn banner(state: &State, model: &template::Model, notices: &[String], template: &std::path::Path, restored: bool, args: &ServeArgs, t0: Instant) -> String {
     use std::fmt::Write;
     let mut b = String::new();
     let aws = format!("http://{}", state.aws_addr);
-    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len());
+    let _ = writeln!(b, "asl-sim serve: {} ({} resources)", template.display(), model.buckets.len() + model.tables.len() + model.buses.len() + model.rules.len() + model.machines.len() + model.functions.len() + model.queues.len() + model.topics.len());
     let _ = writeln!(b, "  HTTP API      http://{}", state.api_addr);
     let _ = writeln!(b, "  AWS endpoint  {aws}  (S3, DynamoDB, Step Functions, EventBridge, SQS, SNS; SigV4 key {})", state.keys.access_key);
     let _ = writeln!(b, "  console       {aws}{}/", console::PREFIX);
@@ -430,6 +485,20 @@ fn banner(state: &State, model: &template::Model, notices: &[String], template: 
     }
     for f in &model.functions {
         let _ = writeln!(b, "  function      {} ({})", f.name, f.binary);
+    }
+    for q in &model.queues {
+        let _ = writeln!(b, "  queue         {}", q.name);
+    }
+    for t in &model.topics {
+        let _ = writeln!(b, "  topic         {}", t.arn.rsplit(':').next().unwrap_or_default());
+    }
+    for s in &model.subscriptions {
+        let _ = writeln!(b, "  subscription  {} → {} {}", s.request["TopicArn"].as_str().unwrap_or_default().rsplit(':').next().unwrap_or_default(),
+            s.request["Protocol"].as_str().unwrap_or_default(), s.request["Endpoint"].as_str().unwrap_or_default());
+    }
+    for e in &model.event_sources {
+        let _ = writeln!(b, "  event source  {} → {} (batch {}{})", e.queue_arn.rsplit(':').next().unwrap_or_default(), e.function, e.batch_size,
+            if e.enabled { "" } else { ", disabled" });
     }
     if let Some(api) = &model.api {
         for r in &api.routes {

@@ -3,7 +3,7 @@
 //! emits its EventBridge event on the default bus; deliveries start executions.
 
 use super::http::{Req, Resp};
-use super::{exec, State};
+use super::State;
 use asl_s3::s3::{CopyObjectInput, ListObjectsV2Input, MetadataDirective, PutObjectInput};
 use asl_aws::time::{format_http_date, format_iso8601_millis};
 use asl_aws::CallContext;
@@ -98,7 +98,8 @@ fn emit(state: &Arc<State>, c: &CallContext) {
             w.pending.extend(d);
         }
     }
-    exec::dispatch(state);
+    // The deliveries are committed (as execution records) with the change, by the
+    // AWS front door's commit after this request (persist.rs).
 }
 
 /// The object data: the AWS front door has already checked it against the signature and

@@ -406,14 +406,15 @@ fn quoted_after<'a>(msg: &'a str, marker: &str) -> Option<&'a str> {
 pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
     // The API takes JSON only (asl-sim's own loader also reads YAML): text that is
     // not JSON is AWS's INVALID_JSON_DESCRIPTION.
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
-        return vec![AwsDiagnostic {
+    let json = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v,
+        Err(e) => return vec![AwsDiagnostic {
             code: "INVALID_JSON_DESCRIPTION",
             severity: "ERROR",
             message: format!("{e}"),
             location: Some(format!("line: {}, column: {}", e.line(), e.column())),
-        }];
-    }
+        }],
+    };
     let root = match asl_core::tree::load(text) {
         Ok(r) => r,
         Err(e) => {
@@ -452,6 +453,11 @@ pub fn aws_diagnostics(text: &str, express: bool) -> Vec<AwsDiagnostic> {
                 Some(s) => format!("State \"{s}\" is not reachable."),
                 None => d.message.clone(),
             }),
+            // An empty Branches or Choices array: AWS's schema wording (recorded, TestState's
+            // test_parallel_state_empty_branches).
+            "E024" | "E054" if loc.as_deref().and_then(|l| json.pointer(l)).is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) => {
+                ("SCHEMA_VALIDATION_FAILED", "Value cannot be empty".to_string())
+            }
             "E018" => ("SCHEMA_VALIDATION_FAILED", "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]".to_string()),
             _ => ("SCHEMA_VALIDATION_FAILED", d.message.clone()),
         };
@@ -510,6 +516,11 @@ fn express_checks(n: &Node, path: &mut Vec<String>, out: &mut Vec<AwsDiagnostic>
 
 /// CreateStateMachine's and UpdateStateMachine's refusal: every error, AWS's shape.
 fn invalid_definition(diags: &[AwsDiagnostic]) -> Option<Resp> {
+    invalid_definition_message(diags).map(|m| err("InvalidDefinition", &m))
+}
+
+/// The message of AWS's InvalidDefinition for these diagnostics (TestState's too).
+pub(crate) fn invalid_definition_message(diags: &[AwsDiagnostic]) -> Option<String> {
     let errors: Vec<String> = diags
         .iter()
         .filter(|d| d.severity == "ERROR")
@@ -521,7 +532,7 @@ fn invalid_definition(diags: &[AwsDiagnostic]) -> Option<Resp> {
     if errors.is_empty() {
         return None;
     }
-    Some(err("InvalidDefinition", &format!("Invalid State Machine Definition: '{}'", errors.join(", "))))
+    Some(format!("Invalid State Machine Definition: '{}'", errors.join(", ")))
 }
 
 fn lower(text: &str, express: bool) -> Result<Arc<asl_core::definition::Definition>, Resp> {
@@ -1114,7 +1125,8 @@ pub fn execution_input(b: &Value) -> Result<Value, Resp> {
 }
 
 fn start_execution(state: &Arc<State>, b: &Body) -> R {
-    let arn = b.str("stateMachineArn")?;
+    // Step Functions Local's `...:stateMachine:NAME#TEST_CASE` (sfn_local.rs).
+    let (arn, test_case) = super::sfn_local::split_test_case(b.str("stateMachineArn")?);
     let name = b.opt_str("name")?;
     if let Some(n) = name {
         if !valid_name(n) {
@@ -1124,7 +1136,11 @@ fn start_execution(state: &Arc<State>, b: &Body) -> R {
     b.opt_str("traceHeader")?;
     let input = execution_input(b.0)?;
     let resolved = state.machines.resolve(arn, state.next_seed())?;
-    match exec::start_async(state, &resolved.machine, name.map(str::to_string), input) {
+    let name = name.map(str::to_string).unwrap_or_else(|| state.uuid());
+    if let Some(case) = test_case {
+        super::sfn_local::use_test_case(state, &resolved.machine.name, &name, case).map_err(|m| err("ValidationException", &m))?;
+    }
+    match exec::start_async(state, &resolved.machine, Some(name), input) {
         Ok((exec_arn, start)) => {
             state.machines.note_execution(&exec_arn, &resolved);
             ok(json!({"executionArn": exec_arn, "startDate": epoch(start)}))
@@ -1155,6 +1171,9 @@ fn meta(state: &State, exec_arn: &str) -> Option<ExecMeta> {
 fn describe_execution(state: &Arc<State>, b: &Body) -> R {
     let r = execution(state, b.str("executionArn")?)?;
     let mut v = exec::describe_json(&r);
+    if let Value::Object(o) = &mut v {
+        o.extend(exec::redrive_fields(state, &r));
+    }
     if let Some(m) = meta(state, &r.arn) {
         if let Some(a) = m.version_arn {
             v["stateMachineVersionArn"] = json!(a);

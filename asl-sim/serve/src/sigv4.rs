@@ -400,6 +400,25 @@ fn verify_header(req: &Request<'_>, auth: &str, body: Option<&[u8]>, keys: &Keys
     Ok(Some(Verified { access_key: scope.access_key, region: scope.region, service: scope.service, time: t, payload }))
 }
 
+/// The signature serve expects for a header-signed request, from its own `Authorization`
+/// (credential scope, signed headers), `x-amz-date` and, for the JSON services, its body:
+/// what a client holding `keys` would have sent. For clients that sign by hand (the
+/// `serve-http` fuzz target signs its mutated requests with it, so that they reach the
+/// code behind the signature check). `None` when the request has no usable Authorization.
+pub fn client_signature(req: &Request<'_>, keys: &Keys) -> Option<String> {
+    let rest = header(req, "authorization")?.strip_prefix("AWS4-HMAC-SHA256")?;
+    let field = |name: &str| rest.split(',').map(str::trim).find_map(|p| p.strip_prefix(name));
+    let scope = parse_credential(field("Credential=")?)?;
+    let signed = field("SignedHeaders=")?;
+    let t = parse_amz_date(header(req, "x-amz-date")?)?;
+    let body = match (scope.service.as_str(), header(req, "x-amz-content-sha256")) {
+        ("s3", Some(h)) => SignableBody::Precomputed(h.to_string()),
+        ("s3", None) => return None,
+        _ => SignableBody::Bytes(req.body),
+    };
+    resign(req, req.query, signed, body, &scope, t, keys, SignatureLocation::Headers, None).ok()
+}
+
 /// SHA-256 as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -415,8 +434,8 @@ fn incomplete() -> AuthError {
 /// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html,
 /// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html).
 /// `decoded_length` is `x-amz-decoded-content-length` when sent.
-/// `Ok(None)`: the body stands as it is; `Ok(Some(data))`: the data without its framing.
-pub fn check_payload(v: &Verified, body: &[u8], decoded_length: Option<&str>, keys: &Keys) -> Result<Option<Vec<u8>>, AuthError> {
+/// `Ok(None)`: the body stands as it is; `Ok(Some(_))`: the data without its framing, and its trailers.
+pub fn check_payload(v: &Verified, body: &[u8], decoded_length: Option<&str>, keys: &Keys) -> Result<Option<Unframed>, AuthError> {
     let out = match &v.payload {
         Payload::Checked => return Ok(None),
         Payload::Sha256(declared) => {
@@ -443,16 +462,24 @@ pub fn check_payload(v: &Verified, body: &[u8], decoded_length: Option<&str>, ke
         }
     };
     if let Some(n) = decoded_length {
-        if n.trim().parse::<usize>().ok() != Some(out.len()) {
+        if n.trim().parse::<usize>().ok() != Some(out.data.len()) {
             return Err(incomplete());
         }
     }
     Ok(Some(out))
 }
 
+/// An `aws-chunked` body without its framing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unframed {
+    pub data: Vec<u8>,
+    /// The trailing headers (lower-cased names), the trailer signature left out.
+    pub trailers: Vec<(String, String)>,
+}
+
 /// `aws-chunked`: `hex-size[;chunk-signature=SIG]\r\n data \r\n` ... a zero-size chunk, the
 /// trailing headers (`name:value\r\n`, the last one `x-amz-trailer-signature` when signed), `\r\n`.
-fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bool)>) -> Result<Vec<u8>, AuthError> {
+fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bool)>) -> Result<Unframed, AuthError> {
     fn line(b: &[u8], i: usize) -> Result<(&str, usize), AuthError> {
         let rest = b.get(i..).ok_or_else(incomplete)?;
         let n = rest.windows(2).position(|w| w == b"\r\n").ok_or_else(incomplete)?;
@@ -489,6 +516,7 @@ fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bo
     }
     // Trailing headers up to the empty line.
     let mut trailers = aws_smithy_runtime_api::http::Headers::new();
+    let mut trailer_list = Vec::new();
     let mut trailer_sig = None;
     loop {
         let (l, next) = line(b, i)?;
@@ -501,6 +529,7 @@ fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bo
         if k == "x-amz-trailer-signature" {
             trailer_sig = Some(v.trim().to_string());
         } else {
+            trailer_list.push((k.clone(), v.trim().to_string()));
             trailers.append(k, v.trim().to_string());
         }
     }
@@ -509,7 +538,7 @@ fn decode_chunks(b: &[u8], signing: Option<(&v4::SigningParams<'_, ()>, &str, bo
         let expected = v4::sign_trailer(&trailers, prev, params).map_err(|_| AuthError::mismatch())?;
         compare(expected.signature(), &given)?;
     }
-    Ok(out)
+    Ok(Unframed { data: out, trailers: trailer_list })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -617,7 +646,9 @@ mod tests {
         let keys = Keys { access_key: "test".into(), secret_key: "test".into() };
         let v = verified(Payload::UnsignedChunks);
         let body = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n";
-        assert_eq!(check_payload(&v, body, Some("5"), &keys).unwrap().unwrap(), b"hello");
+        let out = check_payload(&v, body, Some("5"), &keys).unwrap().unwrap();
+        assert_eq!(out.data, b"hello");
+        assert_eq!(out.trailers, vec![("x-amz-checksum-crc32".to_string(), "AAAA".to_string())]);
         // Every cut of the framing is IncompleteBody, never a panic.
         for cut in 0..body.len() {
             let e = check_payload(&v, &body[..cut], None, &keys).unwrap_err();
@@ -646,7 +677,7 @@ mod tests {
         body.extend(std::iter::repeat_n(b'a', 1024));
         body.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
         let out = check_payload(&v, &body, Some("66560"), &keys).unwrap().unwrap();
-        assert_eq!(out.len(), 66560);
+        assert_eq!(out.data.len(), 66560);
         // One byte of data changed: the chain breaks.
         let mut tampered = body.clone();
         tampered[200] = b'b';

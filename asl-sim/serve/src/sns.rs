@@ -1,7 +1,8 @@
 //! SNS on the AWS port: the query protocol (form-encoded `Action=`, XML answers), which is
-//! what the SDKs and the AWS CLI speak to SNS. Deliveries to queues and local functions
-//! happen in the world; HTTP(S) deliveries are POSTed by a worker thread (127.0.0.1 and
-//! plain http only: serve makes no TLS connections).
+//! what the SDKs and the AWS CLI speak to SNS. Deliveries to queues happen in the world,
+//! to functions on a thread of their own (without the world's lock); HTTP(S) deliveries
+//! are POSTed by a worker thread (127.0.0.1 and plain http only: serve makes no TLS
+//! connections).
 
 use super::http::Resp;
 use super::query::{self, el, indexed, pairs_to_map, text};
@@ -79,8 +80,10 @@ pub fn handle_query(state: &Arc<State>, pairs: &[(String, String)]) -> Resp {
             Ok((v, deliveries)) => {
                 world.deliver_sns(deliveries, now);
                 let outbound = std::mem::take(&mut world.pending_sns);
+                let invocations = world.take_sns_invocations();
                 drop(world);
                 post_http(outbound);
+                invoke_functions(invocations);
                 Ok(v)
             }
             Err(e) => Err(e),
@@ -94,6 +97,16 @@ pub fn handle_query(state: &Arc<State>, pairs: &[(String, String)]) -> Resp {
             .header("Content-Type", "text/xml")
             .body(query::error(NS, e.sender_fault, &e.code, &e.message, &request_id)),
     }
+}
+
+/// Invokes subscribed functions on a background thread, in publish order: SNS invokes
+/// asynchronously, so Publish answers before the function runs, and the function may call
+/// serve back (it runs without the world's lock).
+fn invoke_functions(invocations: Vec<asl_world::world::SnsInvocation>) {
+    if invocations.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || invocations.iter().for_each(asl_world::world::SnsInvocation::invoke));
 }
 
 /// POSTs HTTP deliveries to loopback endpoints on a background thread (SNS delivers
@@ -130,6 +143,31 @@ fn post(d: &Delivery) -> std::io::Result<()> {
     s.write_all(d.body.as_bytes())?;
     let mut sink = Vec::new();
     let _ = s.read_to_end(&mut sink);
+    Ok(())
+}
+
+/// The template's topics and subscriptions, created unless restored from the data dir (a
+/// restored subscription is kept as it was).
+pub fn create_template_topics(
+    world: &mut crate::world::World,
+    topics: &[crate::template::TopicDef],
+    subscriptions: &[crate::template::SubscriptionDef],
+    now: i64,
+) -> Result<(), String> {
+    let existing = world.sns.topic_arns();
+    for t in topics.iter().filter(|t| !existing.contains(&t.arn)) {
+        world.sns.call("CreateTopic", &t.request, now).map_err(|e| format!("{}: CreateTopic: {}: {}", t.logical, e.code, e.message))?;
+    }
+    for s in subscriptions {
+        let topic = s.request["TopicArn"].as_str().unwrap_or_default();
+        if existing.iter().any(|t| t == topic) {
+            continue;
+        }
+        let (_, deliveries) =
+            world.sns.call("Subscribe", &s.request, now).map_err(|e| format!("{}: Subscribe: {}: {}", s.origin, e.code, e.message))?;
+        // An http(s) subscription's confirmation request.
+        world.deliver_sns(deliveries, now);
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 use super::http::{Req, Resp};
 use super::query::{self, el, indexed, pairs_to_map, text};
 use super::State;
+use crate::template;
 use asl_sqs::SqsError;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -192,6 +193,119 @@ pub fn handle_query(state: &Arc<State>, pairs: &[(String, String)]) -> Resp {
         Err(e) => Resp::new(e.status)
             .header("Content-Type", "text/xml")
             .body(query::error(NS, e.sender_fault, &e.code, e.query_message(), &request_id)),
+    }
+}
+
+/// The template's queues (`AWS::SQS::Queue`), created unless restored from the data dir. A
+/// queue's RedrivePolicy names its dead-letter queue, which must exist first: queues are
+/// created in rounds until none is left or a round makes no progress.
+pub fn create_template_queues(world: &mut crate::world::World, queues: &[template::QueueDef], now: i64) -> Result<(), String> {
+    let mut left: Vec<&template::QueueDef> = queues.iter().filter(|q| !world.sqs.queue_names().contains(&q.name)).collect();
+    while !left.is_empty() {
+        let mut failures = Vec::new();
+        let before = left.len();
+        left.retain(|q| match world.sqs.call("CreateQueue", &q.request, now) {
+            Ok(_) => false,
+            Err(e) => {
+                failures.push(format!("{}: CreateQueue {}: {}: {}", q.logical, q.name, e.code, e.message));
+                true
+            }
+        });
+        if left.len() == before {
+            return Err(failures.join("; "));
+        }
+    }
+    Ok(())
+}
+
+/// Starts one poller thread per enabled SQS event source: it receives batches as Lambda's
+/// poller does and deletes what the function processed (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
+/// A function error returns the whole batch to the queue (visible again after the queue's
+/// visibility timeout, so the redrive policy counts the attempt); with
+/// `ReportBatchItemFailures` only the reported messages return.
+pub fn start_event_sources(state: &Arc<State>, sources: &[template::EventSourceDef]) -> Result<(), String> {
+    for src in sources.iter().filter(|s| s.enabled) {
+        let Some(function) = state.functions.get(&src.function).cloned() else {
+            return Err(format!("{}: no function {} in this template", src.origin, src.function));
+        };
+        let Some(url) = state.world.lock().sqs.url_for_arn(&src.queue_arn) else {
+            return Err(format!("{}: no queue {} in this template", src.origin, src.queue_arn));
+        };
+        let weak = Arc::downgrade(state);
+        let source = src.clone();
+        std::thread::Builder::new()
+            .name(format!("sqs-{}", src.function))
+            .spawn(move || poll_queue(weak, &source, &url, function))
+            .map_err(|e| format!("{}: cannot start its poller: {e}", src.origin))?;
+    }
+    Ok(())
+}
+
+/// The function's own Timeout applies inside Lambda's ceiling.
+const LAMBDA_MAX_SECONDS: f64 = 900.0;
+
+/// Idle pollers look again this often (Lambda long-polls; a short sleep is its local stand-in).
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+fn poll_queue(state: std::sync::Weak<State>, src: &template::EventSourceDef, url: &str, function: Arc<super::lambda_rt::Function>) {
+    use asl_sqs::lambda_event::Returned;
+    use asl_world::lambda::Lambda;
+    loop {
+        let Some(state) = state.upgrade() else { return };
+        if state.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let batch = receive_batch(&state, src, url);
+        if batch.is_empty() {
+            drop(state);
+            std::thread::sleep(IDLE_POLL);
+            continue;
+        }
+        let event = asl_sqs::lambda_event::event(&json!({"Messages": batch}), &src.queue_arn, template::REGION);
+        let ids: Vec<String> = batch.iter().filter_map(|m| m["MessageId"].as_str().map(str::to_string)).collect();
+        // Without the world's lock: the function may call serve back.
+        let processed: Vec<&Value> = match function.run(&event.to_string(), LAMBDA_MAX_SECONDS) {
+            Ok(reply) if reply.succeeded => match asl_sqs::lambda_event::returned_items(&reply.payload, &ids, src.report_batch_item_failures) {
+                Returned::These(failed) => batch.iter().filter(|m| !failed.iter().any(|f| m["MessageId"] == json!(f))).collect(),
+                Returned::All => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let now = crate::clock::wall_millis();
+        let mut world = state.world.lock();
+        for m in processed {
+            // A handle whose visibility ran out meanwhile is refused: the message is received again, as on AWS.
+            let _ = world.sqs.call("DeleteMessage", &json!({"QueueUrl": url, "ReceiptHandle": m["ReceiptHandle"]}), now);
+        }
+        state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Up to BatchSize messages: receives of at most 10 until the batch is full, the queue has
+/// nothing more, and (with a batching window) the window has passed.
+fn receive_batch(state: &Arc<State>, src: &template::EventSourceDef, url: &str) -> Vec<Value> {
+    let start = crate::clock::wall_millis();
+    let deadline = start + i64::from(src.batching_window_s) * 1000;
+    let mut batch = Vec::new();
+    loop {
+        let want = (src.batch_size as usize - batch.len()).min(10);
+        let p = json!({"QueueUrl": url, "MaxNumberOfMessages": want, "AttributeNames": ["All"],
+                       "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]});
+        let got = match state.world.lock().sqs.call("ReceiveMessage", &p, crate::clock::wall_millis()) {
+            Ok(v) => v.get("Messages").and_then(Value::as_array).cloned().unwrap_or_default(),
+            Err(_) => return batch, // the queue was deleted: nothing to deliver
+        };
+        let empty = got.is_empty();
+        batch.extend(got);
+        if batch.len() >= src.batch_size as usize || crate::clock::wall_millis() >= deadline && (empty || src.batching_window_s == 0) {
+            return batch;
+        }
+        if empty {
+            if batch.is_empty() && src.batching_window_s == 0 {
+                return batch;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

@@ -5,9 +5,12 @@
 /// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html):
 /// 1 to 80 characters, none of whitespace, `< > { } [ ]`, `? *`,
 /// `" # % \ ^ | ~ ` $ & , ; : /` or control characters (U+0000–001F, U+007F–009F).
-/// The length is checked first, by the API's model, with its ValidationException (as
-/// AWS answers a name of 81 characters); the characters then give `InvalidName`
-/// ("Invalid Name: '…'", recorded on AWS).
+/// A name of the wrong characters is `InvalidName` ("Invalid Name: '…'", recorded on AWS
+/// for CreateActivity). A name over 80 characters is `InvalidName` too: the Step Functions
+/// API's own check (StartExecution's documented InvalidName, "The provided name is not
+/// valid") and what its control plane in `sfn_control.rs` answers; AWS's recordings hold no
+/// over-long execution name, so both front doors give the same answer. An empty name is
+/// the model's length constraint, a ValidationException.
 pub fn name(field: &str, name: &str) -> Result<(), (String, String)> {
     let n = name.chars().count();
     if n == 0 {
@@ -17,10 +20,7 @@ pub fn name(field: &str, name: &str) -> Result<(), (String, String)> {
         ));
     }
     if n > 80 {
-        return Err((
-            "ValidationException".into(),
-            format!("1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to 80"),
-        ));
+        return Err(("InvalidName".into(), format!("Invalid Name: '{name}'")));
     }
     const FORBIDDEN: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
     let bad = |c: char| c.is_whitespace() || FORBIDDEN.contains(c) || (c as u32) <= 0x1F || (0x7F..=0x9F).contains(&(c as u32));
@@ -32,16 +32,16 @@ pub fn name(field: &str, name: &str) -> Result<(), (String, String)> {
 
 /// Execution input is at most 262,144 bytes (StartExecution's `input`: "Length Constraints:
 /// Maximum length of 262144"; the 256 KiB payload quota,
-/// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). AWS's message
-/// for an oversized input is not recorded; the error is InvalidExecutionInput, worded
-/// like its other InvalidExecutionInput messages.
+/// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). Over it is the
+/// API model's length constraint, a ValidationException that names the field without its
+/// (sensitive) value, worded as the Step Functions control plane (`sfn_control.rs`) words it.
 pub const MAX_INPUT_BYTES: usize = 262_144;
 
 pub fn input_size(text: &str) -> Result<(), (String, String)> {
     if text.len() > MAX_INPUT_BYTES {
         return Err((
-            "InvalidExecutionInput".into(),
-            format!("Invalid State Machine Execution Input: 'The input of {} bytes exceeds the maximum size of {MAX_INPUT_BYTES} bytes'", text.len()),
+            "ValidationException".into(),
+            format!("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {MAX_INPUT_BYTES}"),
         ));
     }
     Ok(())
@@ -60,11 +60,9 @@ mod tests {
             assert_eq!(name("name", bad).unwrap_err(), ("InvalidName".to_string(), format!("Invalid Name: '{bad}'")));
         }
         let long = "x".repeat(81);
-        let e = name("name", &long).unwrap_err();
-        assert_eq!(e.0, "ValidationException");
-        assert!(e.1.ends_with("at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"), "{}", e.1);
+        assert_eq!(name("name", &long).unwrap_err(), ("InvalidName".to_string(), format!("Invalid Name: '{long}'")));
         assert_eq!(name("name", "").unwrap_err().0, "ValidationException");
         assert!(input_size(&"x".repeat(MAX_INPUT_BYTES)).is_ok());
-        assert_eq!(input_size(&"x".repeat(MAX_INPUT_BYTES + 1)).unwrap_err().0, "InvalidExecutionInput");
+        assert_eq!(input_size(&"x".repeat(MAX_INPUT_BYTES + 1)).unwrap_err().0, "ValidationException");
     }
 }

@@ -28,6 +28,7 @@ pub mod sfn;
 pub use error::SnsError;
 pub use sfn::{step_functions_call, IntegrationStyle};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -54,7 +55,7 @@ pub struct Delivery {
     pub headers: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Topic {
     arn: String,
     name: String,
@@ -65,7 +66,7 @@ struct Topic {
     dedup: HashMap<String, (i64, String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Subscription {
     arn: String,
     topic_arn: String,
@@ -74,6 +75,8 @@ struct Subscription {
     attributes: BTreeMap<String, String>,
     /// Confirmation token while an http(s) subscription is pending.
     pending_token: Option<String>,
+    /// Parsed from the `FilterPolicy` attribute; not stored, rebuilt by [`Sns::from_json`].
+    #[serde(skip)]
     filter: Option<filter::Rule>,
 }
 
@@ -83,7 +86,9 @@ impl Subscription {
     }
 }
 
-#[derive(Debug, Clone)]
+/// The in-memory SNS of one account and region. Its serde form (through [`Sns::to_json`]) is
+/// what a driver persists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sns {
     pub region: String,
     pub account: String,
@@ -346,6 +351,25 @@ impl Sns {
 
     pub fn request_id(&mut self) -> String {
         self.next_uuid()
+    }
+
+    /// The whole state (topics, subscriptions, dedup windows, id counters) for persistence.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The state [`Sns::to_json`] wrote; filter policies are parsed again from their attributes.
+    pub fn from_json(v: &Value) -> Result<Sns, String> {
+        let mut sns: Sns = serde_json::from_value(v.clone()).map_err(|e| format!("the stored SNS state cannot be read: {e}"))?;
+        for sub in sns.subscriptions.values_mut() {
+            let Some(policy) = sub.attributes.get("FilterPolicy") else { continue };
+            let scope = match sub.attributes.get("FilterPolicyScope").map(String::as_str) {
+                Some("MessageBody") => filter::Scope::MessageBody,
+                _ => filter::Scope::MessageAttributes,
+            };
+            sub.filter = Some(filter::parse(policy, scope).map_err(|_| format!("the stored filter policy of {} cannot be read", sub.arn))?);
+        }
+        Ok(sns)
     }
 
     pub fn topic_arn(&self, name: &str) -> String {

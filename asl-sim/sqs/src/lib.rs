@@ -24,6 +24,7 @@
 //! reused at once (SQS asks for 60 s); KMS attributes are stored, never used.
 
 mod error;
+pub mod lambda_event;
 pub mod message;
 pub mod sfn;
 
@@ -32,6 +33,7 @@ pub use message::{md5_hex, md5_of_attributes, AttributeValue, Attributes, Messag
 pub use sfn::{step_functions_call, IntegrationStyle};
 
 use message::{attributes_json, attributes_size, parse_attributes, select_attributes, valid_chars};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -74,7 +76,7 @@ const SYSTEM_ATTRIBUTES: &[&str] = &[
     "DeadLetterQueueSourceArn",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Message {
     id: String,
     body: String,
@@ -99,7 +101,7 @@ impl Message {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Queue {
     name: String,
     fifo: bool,
@@ -151,8 +153,9 @@ pub struct Received {
     pub next_visible_ms: Option<i64>,
 }
 
-/// The in-memory SQS of one account and region.
-#[derive(Debug, Clone)]
+/// The in-memory SQS of one account and region. Its serde form is what a driver persists
+/// (queues, messages in flight, dedup windows and id counters, so ids stay unique after a restart).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sqs {
     pub region: String,
     pub account: String,
@@ -316,6 +319,17 @@ impl Sqs {
     /// A request id for the next response (`x-amzn-RequestId`, Step Functions causes).
     pub fn request_id(&mut self) -> String {
         self.next_uuid()
+    }
+
+    /// The whole state (queues, messages with their visibility and receive counts, dedup
+    /// windows, id counters) for persistence.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The state [`Sqs::to_json`] wrote.
+    pub fn from_json(v: &Value) -> Result<Sqs, String> {
+        serde_json::from_value(v.clone()).map_err(|e| format!("the stored SQS state cannot be read: {e}"))
     }
 
     pub fn queue_url(&self, name: &str) -> String {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// One message attribute value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AttributeValue {
     /// String and Number types (and their custom `String.x` / `Number.x` forms).
     String(String),
@@ -20,7 +20,7 @@ pub enum AttributeValue {
     Binary(Vec<u8>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageAttribute {
     pub data_type: String,
     pub value: AttributeValue,

@@ -200,6 +200,17 @@ impl<'a> Resolver<'a> {
             }
         }
         let stack = &self.options.stack_name;
+        // A FIFO queue or topic CloudFormation names gets the `.fifo` suffix SQS and SNS require.
+        let fifo = [("AWS::SQS::Queue", "FifoQueue"), ("AWS::SNS::Topic", "FifoTopic")]
+            .iter()
+            .any(|(ty, k)| r.ty == *ty && self.prop(r, k).ok().flatten().is_some_and(|v| scalar(&v) == "true"));
+        if fifo {
+            let base = match self.options.naming {
+                Naming::Stack => format!("{stack}-{logical}"),
+                Naming::Logical => logical.to_string(),
+            };
+            return Ok(format!("{base}.fifo"));
+        }
         Ok(match (self.options.naming, r.ty.as_str()) {
             (_, "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" | "AWS::Serverless::Function" | "AWS::Lambda::Function") => logical.to_string(),
             (_, "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi") => "local".to_string(),

@@ -99,7 +99,7 @@ pub fn short_name(f: &str) -> String {
     }
 }
 
-fn not_found(name: &str) -> TaskError {
+pub fn not_found(name: &str) -> TaskError {
     TaskError {
         error: "Lambda.ResourceNotFoundException".into(),
         cause: Some(format!(
@@ -226,4 +226,34 @@ fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<
 /// Ends every process of the group `pgid` (the command and whatever it started).
 fn kill_group(pgid: u32) {
     let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+}
+
+/// `aws-sdk:lambda:listFunctions` and `aws-sdk:lambda:getFunction` over the world's functions
+/// (Lambda API reference: https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html,
+/// https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html). A local function is
+/// known by name only, so its configuration carries FunctionName and FunctionArn; the other
+/// fields AWS returns (runtime, role, code location, ...) are not known offline and are left out.
+pub fn sdk_call(functions: &Functions, action: &str, params: &Value, region: &str, account: &str) -> Option<Result<Value, TaskError>> {
+    let configuration = |name: &str| json!({"FunctionName": name, "FunctionArn": format!("arn:aws:lambda:{region}:{account}:function:{name}")});
+    match action {
+        "listFunctions" => {
+            let mut names: Vec<&String> = functions.keys().collect();
+            names.sort();
+            Some(Ok(json!({"Functions": names.into_iter().map(|n| configuration(n)).collect::<Vec<_>>()})))
+        }
+        "getFunction" | "getFunctionConfiguration" => {
+            let Some(given) = params.get("FunctionName").and_then(Value::as_str) else {
+                return Some(Err(TaskError {
+                    error: "Lambda.ValidationException".into(),
+                    cause: Some("1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null (Service: AWSLambda; Status Code: 400; Error Code: ValidationException; Request ID: 00000000-0000-0000-0000-000000000000; Proxy: null)".into()),
+                }));
+            };
+            let name = short_name(given);
+            if !functions.contains_key(&name) {
+                return Some(Err(not_found(&name)));
+            }
+            Some(Ok(if action == "getFunction" { json!({"Configuration": configuration(&name)}) } else { configuration(&name) }))
+        }
+        _ => None,
+    }
 }

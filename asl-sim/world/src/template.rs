@@ -95,6 +95,55 @@ pub struct ApiDef {
     pub routes: Vec<RouteDef>,
 }
 
+/// An `AWS::SQS::Queue` as the CreateQueue request that makes it
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html).
+#[derive(Debug, Clone)]
+pub struct QueueDef {
+    pub logical: String,
+    pub name: String,
+    pub arn: String,
+    /// `{"QueueName", "Attributes", "tags"}`.
+    pub request: Value,
+}
+
+/// An `AWS::SNS::Topic` as its CreateTopic request
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html).
+#[derive(Debug, Clone)]
+pub struct TopicDef {
+    pub logical: String,
+    pub arn: String,
+    /// `{"Name", "Attributes", "Tags"}`.
+    pub request: Value,
+}
+
+/// A subscription (`AWS::SNS::Subscription`, a topic's `Subscription` property, a SAM
+/// function's `SNS` event) as its Subscribe request.
+#[derive(Debug, Clone)]
+pub struct SubscriptionDef {
+    /// Where it was declared, for messages (`Topic.Subscription[0]`, `Sub`, `Fn.Events.E`).
+    pub origin: String,
+    /// `{"TopicArn", "Protocol", "Endpoint", "Attributes"}`.
+    pub request: Value,
+}
+
+/// An SQS queue polled for a function (`AWS::Lambda::EventSourceMapping`, a SAM function's
+/// `SQS` event): https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSourceDef {
+    pub origin: String,
+    pub queue_arn: String,
+    /// The function's name.
+    pub function: String,
+    /// 1–10,000 (10 by default; up to 10 for FIFO queues).
+    pub batch_size: u32,
+    /// MaximumBatchingWindowInSeconds, 0–300 (0 by default).
+    pub batching_window_s: u32,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function answers
+    /// `{"batchItemFailures": [{"itemIdentifier": messageId}]}`.
+    pub report_batch_item_failures: bool,
+    pub enabled: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Model {
     pub buckets: Vec<BucketDef>,
@@ -107,6 +156,10 @@ pub struct Model {
     pub api: Option<ApiDef>,
     /// EventBridge connections for HTTP Tasks (`AWS::Events::Connection`).
     pub connections: Vec<asl_http_task::Connection>,
+    pub queues: Vec<QueueDef>,
+    pub topics: Vec<TopicDef>,
+    pub subscriptions: Vec<SubscriptionDef>,
+    pub event_sources: Vec<EventSourceDef>,
     pub outputs: Vec<(String, String)>,
     /// Settings that serve does not emulate (it runs without them).
     pub notices: Vec<String>,
@@ -314,6 +367,43 @@ impl<'a> Ctx<'a> {
                 model.connections.push(c);
             }
             "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => self.machine(logical, r, base, model)?,
+            "AWS::SQS::Queue" => self.queue(logical, r, model)?,
+            "AWS::SNS::Topic" => self.topic(logical, r, model)?,
+            "AWS::SNS::Subscription" => {
+                self.notice_props(
+                    logical,
+                    r,
+                    &["TopicArn", "Protocol", "Endpoint", "RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "Region"],
+                    &["DeliveryPolicy", "SubscriptionRoleArn", "ReplayPolicy"],
+                    model,
+                )?;
+                let need = |k: &str| -> R<String> {
+                    self.prop(r, k)?.map(|v| scalar(&v)).ok_or(Problem { pos, message: format!("{logical}: {k} is required") })
+                };
+                let mut attributes = Map::new();
+                for k in ["RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"] {
+                    if let Some(v) = self.prop(r, k)? {
+                        attributes.insert(k.into(), json!(json_text(&v)));
+                    }
+                }
+                model.subscriptions.push(SubscriptionDef {
+                    origin: logical.into(),
+                    request: json!({"TopicArn": need("TopicArn")?, "Protocol": need("Protocol")?, "Endpoint": need("Endpoint")?, "Attributes": attributes}),
+                });
+            }
+            "AWS::Lambda::EventSourceMapping" => {
+                self.notice_props(
+                    logical,
+                    r,
+                    &["EventSourceArn", "FunctionName", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled", "FunctionResponseTypes"],
+                    &["ScalingConfig", "FilterCriteria", "Tags", "MetricsConfig"],
+                    model,
+                )?;
+                let source = self.prop(r, "EventSourceArn")?.map(|v| scalar(&v)).unwrap_or_default();
+                let function = self.prop(r, "FunctionName")?.map(|v| crate::lambda::short_name(&scalar(&v))).unwrap_or_default();
+                let get = |k: &str| self.prop(r, k);
+                model.event_sources.push(self.event_source(logical, pos, &source, &function, &get)?);
+            }
             "AWS::Serverless::Function" => self.function_res(logical, r, model)?,
             "AWS::ApiGatewayV2::Api" => {
                 self.notice_props(logical, r, &["Name", "ProtocolType", "Description"], &["CorsConfiguration", "Tags", "DisableExecuteApiEndpoint"], model)?;
@@ -340,7 +430,7 @@ impl<'a> Ctx<'a> {
             "AWS::Scheduler::Schedule" => {
                 model.notices.push(format!("{pos}: {logical} (AWS::Scheduler::Schedule) does not fire in serve"));
             }
-            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::Queue" | "AWS::SQS::QueuePolicy" => {
+            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
                 model.notices.push(format!("{pos}: {logical} ({}) is not enforced or emulated", r.ty));
             }
             other => return err(pos, format!("{logical}: resource type {other} is not supported by asl-sim serve")),
@@ -430,13 +520,12 @@ impl<'a> Ctx<'a> {
         self.notice_props(
             logical,
             r,
-            &["CodeUri", "Handler", "Runtime", "Environment", "Timeout", "MemorySize", "FunctionName"],
+            &["CodeUri", "Handler", "Runtime", "Environment", "Timeout", "MemorySize", "FunctionName", "Events"],
             &["Architectures", "Policies", "Role", "Tracing", "Tags", "ReservedConcurrentExecutions", "LoggingConfig", "Description"],
             model,
         )?;
-        if let Some(ev) = r.props.and_then(|p| p.get("Events")) {
-            return err(ev.pos, format!("{logical}: function Events are not supported; declare AWS::ApiGatewayV2 routes"));
-        }
+        let name = self.physical_id(logical, pos)?;
+        self.function_events(logical, r, &name, model)?;
         let runtime = self.prop(r, "Runtime")?.map(|v| scalar(&v)).unwrap_or_default();
         if !runtime.starts_with("provided") {
             return err(pos, format!("{logical}: runtime {runtime} is not supported: serve runs custom-runtime (provided.*) binaries"));
@@ -457,7 +546,6 @@ impl<'a> Ctx<'a> {
             }
         }
         let num = |v: Option<Value>, d: u64| v.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(d);
-        let name = self.physical_id(logical, pos)?;
         model.functions.push(FunctionDef {
             logical: logical.into(),
             arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
@@ -468,6 +556,163 @@ impl<'a> Ctx<'a> {
             memory_mb: num(self.prop(r, "MemorySize")?, 128),
         });
         Ok(())
+    }
+
+    fn queue(&self, logical: &str, r: &Resource<'_>, model: &mut Model) -> R<()> {
+        let pos = r.node.pos;
+        const ATTRIBUTES: &[&str] = &[
+            "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout",
+            "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit", "RedrivePolicy",
+            "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled",
+        ];
+        let known: Vec<&str> = ATTRIBUTES.iter().copied().chain(["QueueName", "Tags"]).collect();
+        self.notice_props(logical, r, &known, &[], model)?;
+        let mut attributes = Map::new();
+        for k in ATTRIBUTES {
+            if let Some(v) = self.prop(r, k)? {
+                // SQS takes `FifoQueue` only as "true"; CloudFormation accepts false as absent.
+                if *k == "FifoQueue" && scalar(&v) != "true" {
+                    continue;
+                }
+                attributes.insert((*k).into(), json!(json_text(&v)));
+            }
+        }
+        let name = self.physical_name(logical, pos)?;
+        let tags: Map<String, Value> = self.tags(r)?.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        model.queues.push(QueueDef {
+            logical: logical.into(),
+            arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),
+            request: json!({"QueueName": name, "Attributes": attributes, "tags": tags}),
+            name,
+        });
+        Ok(())
+    }
+
+    /// `Tags: [{Key, Value}]`.
+    fn tags(&self, r: &Resource<'_>) -> R<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for t in self.prop(r, "Tags")?.and_then(|v| v.as_array().cloned()).unwrap_or_default() {
+            if let (Some(k), Some(v)) = (t.get("Key"), t.get("Value")) {
+                out.push((scalar(k), scalar(v)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn topic(&self, logical: &str, r: &Resource<'_>, model: &mut Model) -> R<()> {
+        let pos = r.node.pos;
+        self.notice_props(
+            logical,
+            r,
+            &["TopicName", "DisplayName", "FifoTopic", "ContentBasedDeduplication", "Subscription", "Tags", "KmsMasterKeyId", "SignatureVersion", "TracingConfig"],
+            &["ArchivePolicy", "DataProtectionPolicy", "DeliveryStatusLogging", "FifoThroughputScope"],
+            model,
+        )?;
+        let arn = self.physical_id(logical, pos)?;
+        let mut attributes = Map::new();
+        for k in ["DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion", "TracingConfig"] {
+            if let Some(v) = self.prop(r, k)? {
+                if k == "FifoTopic" && scalar(&v) != "true" {
+                    continue;
+                }
+                attributes.insert(k.into(), json!(scalar(&v)));
+            }
+        }
+        let tags: Vec<Value> = self.tags(r)?.into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        for (i, sub) in self.prop(r, "Subscription")?.and_then(|v| v.as_array().cloned()).unwrap_or_default().into_iter().enumerate() {
+            let (Some(protocol), Some(endpoint)) = (sub.get("Protocol"), sub.get("Endpoint")) else {
+                return err(pos, format!("{logical}.Subscription[{i}]: Protocol and Endpoint are required"));
+            };
+            model.subscriptions.push(SubscriptionDef {
+                origin: format!("{logical}.Subscription[{i}]"),
+                request: json!({"TopicArn": arn, "Protocol": scalar(protocol), "Endpoint": scalar(endpoint), "Attributes": {}}),
+            });
+        }
+        let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+        model.topics.push(TopicDef { logical: logical.into(), request: json!({"Name": name, "Attributes": attributes, "Tags": tags}), arn });
+        Ok(())
+    }
+
+    /// A SAM function's `Events`: `SQS` (an event source mapping) and `SNS` (a subscription)
+    /// (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-eventsource.html).
+    /// HTTP routes are declared as AWS::ApiGatewayV2 resources instead.
+    fn function_events(&self, logical: &str, r: &Resource<'_>, function: &str, model: &mut Model) -> R<()> {
+        for e in r.props.and_then(|p| p.get("Events")).map(Node::entries).unwrap_or(&[]) {
+            let ev = &e.value;
+            let origin = format!("{logical}.Events.{}", e.key);
+            let props = ev.get("Properties");
+            let get = |k: &str| -> R<Option<Value>> { props.and_then(|p| p.get(k)).map(|n| self.resolve(n)).transpose() };
+            let allow = |known: &[&str], ignored: &[&str], model: &mut Model| -> R<()> {
+                for pe in props.map(Node::entries).unwrap_or(&[]) {
+                    if ignored.contains(&pe.key.as_str()) {
+                        model.notices.push(format!("{}: {origin}.{} is not emulated", pe.key_pos, pe.key));
+                    } else if !known.contains(&pe.key.as_str()) {
+                        return err(pe.key_pos, format!("{origin}: property {} is not supported", pe.key));
+                    }
+                }
+                Ok(())
+            };
+            match ev.get("Type").and_then(Node::as_str).unwrap_or("") {
+                "SQS" => {
+                    allow(&["Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled", "FunctionResponseTypes"], &["ScalingConfig", "FilterCriteria", "KmsKeyArn", "MetricsConfig"], model)?;
+                    let queue = get("Queue")?.map(|v| scalar(&v)).unwrap_or_default();
+                    let source = self.event_source(&origin, ev.pos, &queue, function, &|k: &str| get(k))?;
+                    model.event_sources.push(source);
+                }
+                "SNS" => {
+                    allow(&["Topic", "FilterPolicy", "FilterPolicyScope", "Region"], &["SqsSubscription", "RedrivePolicy"], model)?;
+                    let Some(topic) = get("Topic")? else { return err(ev.pos, format!("{origin}: Topic is required")) };
+                    let mut attributes = Map::new();
+                    for k in ["FilterPolicy", "FilterPolicyScope"] {
+                        if let Some(v) = get(k)? {
+                            attributes.insert(k.into(), json!(json_text(&v)));
+                        }
+                    }
+                    model.subscriptions.push(SubscriptionDef {
+                        origin,
+                        request: json!({"TopicArn": scalar(&topic), "Protocol": "lambda",
+                                        "Endpoint": format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"), "Attributes": attributes}),
+                    });
+                }
+                other => {
+                    return err(ev.pos, format!("{origin}: event type {other} is not supported (SQS and SNS; declare HTTP routes as AWS::ApiGatewayV2 resources)"))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An SQS event source with Lambda's defaults and limits
+    /// (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+    fn event_source(&self, origin: &str, pos: Pos, queue_arn: &str, function: &str, get: &dyn Fn(&str) -> R<Option<Value>>) -> R<EventSourceDef> {
+        let parts: Vec<&str> = queue_arn.split(':').collect();
+        if parts.len() != 6 || parts[2] != "sqs" {
+            return err(pos, format!("{origin}: the event source {queue_arn:?} is not an SQS queue ARN (serve polls SQS queues only)"));
+        }
+        if function.is_empty() {
+            return err(pos, format!("{origin}: FunctionName is required"));
+        }
+        let fifo = queue_arn.ends_with(".fifo");
+        let number = |k: &str, default: u32, max: u32| -> R<u32> {
+            let Some(v) = get(k)? else { return Ok(default) };
+            let n = v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+            match n {
+                Some(n) if (1..=u64::from(max)).contains(&n) || (n == 0 && k != "BatchSize") => Ok(n as u32),
+                _ => err(pos, format!("{origin}: {k} must be an integer from {} to {max}", u32::from(k == "BatchSize"))),
+            }
+        };
+        let batch_size = number("BatchSize", 10, if fifo { 10 } else { 10_000 })?;
+        let batching_window_s = number("MaximumBatchingWindowInSeconds", 0, 300)?;
+        // Lambda refuses a batch above 10 without a batching window (CreateEventSourceMapping, BatchSize).
+        if batch_size > 10 && batching_window_s == 0 {
+            return err(pos, format!("{origin}: a BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1"));
+        }
+        let report_batch_item_failures = match get("FunctionResponseTypes")? {
+            Some(Value::Array(a)) => a.iter().any(|t| t == "ReportBatchItemFailures"),
+            _ => false,
+        };
+        let enabled = get("Enabled")?.is_none_or(|v| v == json!(true) || v == json!("true"));
+        Ok(EventSourceDef { origin: origin.into(), queue_arn: queue_arn.into(), function: function.into(), batch_size, batching_window_s, report_batch_item_failures, enabled })
     }
 
     fn route(&self, logical: &str, node: &Node) -> R<RouteDef> {
@@ -558,6 +803,15 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A property that CloudFormation takes as a JSON object or its text (RedrivePolicy,
+/// FilterPolicy) as the text the API wants; scalars as their string.
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Object(_) | Value::Array(_) => v.to_string(),
+        other => scalar(other),
+    }
+}
+
 /// A bus name or ARN → the name.
 fn bus_name(s: &str) -> String {
     s.rsplit('/').next().unwrap_or(s).to_string()
@@ -635,6 +889,102 @@ Outputs:
         assert_eq!(api.auth, asl_http_task::Auth::ApiKey { name: "Authorization".into(), value: "Bearer sk_test".into() });
         assert_eq!(m.outputs[0].1, api.arn);
         assert!(api.arn.starts_with("arn:aws:events:us-east-1:123456789012:connection/stripe/"), "{}", api.arn);
+    }
+
+    const MESSAGING: &str = r#"
+Resources:
+  Dlq: {Type: AWS::SQS::Queue}
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      FifoQueue: true
+      ContentBasedDeduplication: true
+      VisibilityTimeout: 45
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 3}
+      Tags: [{Key: team, Value: shop}]
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: Alerts
+      Subscription: [{Protocol: sqs, Endpoint: !GetAtt Dlq.Arn}]
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Dlq.Arn, RawMessageDelivery: true, FilterPolicy: {kind: [a]}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Events:
+        Q: {Type: SQS, Properties: {Queue: !GetAtt Dlq.Arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 2, FunctionResponseTypes: [ReportBatchItemFailures]}}
+        T: {Type: SNS, Properties: {Topic: !Ref Topic, FilterPolicy: {kind: [b]}}}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {EventSourceArn: !GetAtt Orders.Arn, FunctionName: !GetAtt Fn.Arn, Enabled: false}
+Outputs:
+  Url: {Value: !Ref Orders}
+  Arn: {Value: !GetAtt Orders.Arn}
+  TopicArn: {Value: !GetAtt Topic.TopicArn}
+"#;
+
+    /// AWS::SQS::Queue, AWS::SNS::Topic, AWS::SNS::Subscription and the SQS/SNS event sources
+    /// become their API requests (property names and return values per
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sqs-queue.html,
+    /// .../aws-resource-sns-topic.html, .../aws-resource-sns-subscription.html,
+    /// .../aws-resource-lambda-eventsourcemapping.html; a FIFO queue CloudFormation names ends in `.fifo`).
+    #[test]
+    fn queues_topics_and_event_sources() {
+        let root = asl_core::tree::load(MESSAGING).unwrap();
+        let m = build(&root, Path::new("."), &settings()).unwrap_or_else(|p| panic!("{p:?}"));
+        let orders = m.queues.iter().find(|q| q.logical == "Orders").unwrap();
+        assert_eq!(orders.name, "app-Orders.fifo");
+        assert_eq!(
+            orders.request,
+            json!({"QueueName": "app-Orders.fifo", "Attributes": {"VisibilityTimeout": "45", "FifoQueue": "true", "ContentBasedDeduplication": "true",
+                   "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:app-Dlq\",\"maxReceiveCount\":3}"},
+                   "tags": {"team": "shop"}})
+        );
+        let outputs: BTreeMap<_, _> = m.outputs.iter().cloned().collect();
+        assert_eq!(outputs["Url"], "https://sqs.us-east-1.amazonaws.com/123456789012/app-Orders.fifo");
+        assert_eq!(outputs["Arn"], "arn:aws:sqs:us-east-1:123456789012:app-Orders.fifo");
+        assert_eq!(outputs["TopicArn"], "arn:aws:sns:us-east-1:123456789012:app-Topic");
+        assert_eq!(m.topics[0].request, json!({"Name": "app-Topic", "Attributes": {"DisplayName": "Alerts"}, "Tags": []}));
+        let subs: Vec<(&str, &Value)> = m.subscriptions.iter().map(|s| (s.origin.as_str(), &s.request)).collect();
+        let dlq = "arn:aws:sqs:us-east-1:123456789012:app-Dlq";
+        let topic = "arn:aws:sns:us-east-1:123456789012:app-Topic";
+        assert!(subs.contains(&("Topic.Subscription[0]", &json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": dlq, "Attributes": {}}))), "{subs:?}");
+        assert!(subs.contains(&("Sub", &json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": dlq,
+            "Attributes": {"RawMessageDelivery": "true", "FilterPolicy": "{\"kind\":[\"a\"]}"}}))), "{subs:?}");
+        assert!(subs.contains(&("Fn.Events.T", &json!({"TopicArn": topic, "Protocol": "lambda", "Endpoint": "arn:aws:lambda:us-east-1:123456789012:function:Fn",
+            "Attributes": {"FilterPolicy": "{\"kind\":[\"b\"]}"}}))), "{subs:?}");
+        let sources: Vec<_> = m.event_sources.iter().map(|e| (e.origin.as_str(), e.queue_arn.as_str(), e.function.as_str(), e.batch_size, e.batching_window_s, e.report_batch_item_failures, e.enabled)).collect();
+        assert!(sources.contains(&("Fn.Events.Q", dlq, "Fn", 100, 2, true, true)), "{sources:?}");
+        assert!(sources.contains(&("Mapping", "arn:aws:sqs:us-east-1:123456789012:app-Orders.fifo", "Fn", 10, 0, false, false)), "{sources:?}");
+    }
+
+    /// Lambda's limits on an SQS event source (CreateEventSourceMapping, BatchSize and
+    /// MaximumBatchingWindowInSeconds: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+    #[test]
+    fn event_sources_outside_lambdas_limits_are_refused() {
+        let cases = [
+            ("BatchSize: 0", "BatchSize must be an integer from 1 to 10000"),
+            ("BatchSize: 10001, MaximumBatchingWindowInSeconds: 1", "BatchSize must be an integer from 1 to 10000"),
+            ("BatchSize: 11", "a BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1"),
+            ("MaximumBatchingWindowInSeconds: 301", "MaximumBatchingWindowInSeconds must be an integer from 0 to 300"),
+            ("Queue: arn:aws:kinesis:us-east-1:123456789012:stream/s", "is not an SQS queue ARN"),
+            ("Foo: 1", "Fn.Events.Q: property Foo is not supported"),
+        ];
+        for (props, want) in cases {
+            let queue = if props.starts_with("Queue") { String::new() } else { "Queue: !GetAtt Q.Arn, ".to_string() };
+            let t = format!(
+                "Resources:\n  Q: {{Type: AWS::SQS::Queue}}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Events:\n        Q: {{Type: SQS, Properties: {{{queue}{props}}}}}\n"
+            );
+            let root = asl_core::tree::load(&t).unwrap();
+            let p = build(&root, Path::new("."), &settings()).unwrap_err();
+            assert!(p.iter().any(|p| p.message.contains(want)), "{props}: {p:?}");
+        }
+        let t = "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Events:\n        A: {Type: Api, Properties: {Path: /, Method: get}}\n";
+        let p = build(&asl_core::tree::load(t).unwrap(), Path::new("."), &settings()).unwrap_err();
+        assert!(p.iter().any(|p| p.message.contains("event type Api is not supported (SQS and SNS")), "{p:?}");
     }
 
     #[test]

@@ -42,7 +42,19 @@ impl Services for SharedWorld {
                 None => match world.lambda_invocation(call) {
                     Some(Ok(invocation)) => invocation,
                     Some(Err(e)) => return Err(e),
-                    None => return world.route(call, clock),
+                    None if world.http_call(call).is_some() => {
+                        // Without the lock: the endpoint may be serve's own, calling back into the world.
+                        let http = world.http_call(call).expect("checked");
+                        drop(world);
+                        return http.run();
+                    }
+                    None => {
+                        let result = world.route(call, clock);
+                        let deliveries = world.take_sns_invocations();
+                        drop(world);
+                        deliveries.iter().for_each(SnsInvocation::invoke);
+                        return result;
+                    }
                 },
             }
         };
@@ -73,6 +85,48 @@ impl Services for SharedWorld {
     }
 }
 
+/// One SNS delivery to a function: SNS invokes asynchronously (the `Event` invocation type),
+/// so the function's answer is not observed; a failed delivery is dropped, as SNS drops it
+/// after its retries when the subscription has no dead-letter queue
+/// (https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html).
+pub struct SnsInvocation {
+    pub function: Arc<dyn lambda::Lambda>,
+    /// The event (`{"Records": [{"EventSource": "aws:sns", ...}]}`) as JSON text.
+    pub event: String,
+}
+
+impl SnsInvocation {
+    pub fn invoke(&self) {
+        let _ = self.function.run(&self.event, SNS_LAMBDA_SECONDS);
+    }
+}
+
+/// Lambda's own ceiling on a run; the function's configured timeout applies inside it.
+const SNS_LAMBDA_SECONDS: f64 = 900.0;
+
+/// One HTTP Task (`http:invoke`) or API Gateway task (`apigateway:invoke`), decided but not
+/// yet made, so that a shared world makes it without holding its lock.
+pub struct HttpCall {
+    invoker: Arc<asl_http_task::HttpInvoker>,
+    connections: asl_http_task::Connections,
+    api_endpoints: asl_http_task::api_gateway::Endpoints,
+    parameters: Value,
+    region: String,
+    timeout_seconds: Option<f64>,
+    api_gateway: bool,
+}
+
+impl HttpCall {
+    pub fn run(&self) -> Result<Value, TaskError> {
+        let r = if self.api_gateway {
+            self.invoker.invoke_api_gateway(&self.api_endpoints, &self.parameters, self.timeout_seconds)
+        } else {
+            self.invoker.invoke(&self.connections, &self.parameters, &self.region, self.timeout_seconds)
+        };
+        r.map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) })
+    }
+}
+
 /// Another state machine that `states:startExecution` can run in-process.
 pub struct ChildMachine {
     pub definition: Arc<asl_core::definition::Definition>,
@@ -88,9 +142,16 @@ pub struct World {
     /// SNS deliveries the world cannot make in-process (HTTP(S) endpoints, unknown
     /// functions), waiting for a driver.
     pub pending_sns: Vec<asl_sns::Delivery>,
+    /// SNS deliveries to the world's functions, waiting to be made without the world's lock.
+    sns_invocations: Vec<SnsInvocation>,
     pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
+    /// Step Functions Local's mock config file (serve's `--mock-config`), whose test cases
+    /// executions started as `...:stateMachine:NAME#TEST_CASE` run.
+    pub mock_config: Option<Value>,
+    /// The test case mocks of those executions, by (state machine name, execution name).
+    pub execution_mocks: HashMap<(String, String), MockConfig>,
     /// Event deliveries to state machines, waiting for a driver (serve, simulate) to start them.
     pub pending: Vec<Delivery>,
     /// Called before every service call: may answer it instead (fault injection,
@@ -98,7 +159,9 @@ pub struct World {
     pub interceptor: Option<Box<Interceptor>>,
     /// EventBridge connections the HTTP Task (`http:invoke`) calls through.
     pub connections: asl_http_task::Connections,
-    pub http: asl_http_task::HttpInvoker,
+    pub http: Arc<asl_http_task::HttpInvoker>,
+    /// The HTTP APIs `apigateway:invoke` reaches locally (serve's own), by hostname.
+    pub api_endpoints: asl_http_task::api_gateway::Endpoints,
     /// User commands answering the resources asl-sim does not emulate (`--handler`).
     pub handlers: asl_handler::Handlers,
     /// Activity tasks waiting for a worker (GetActivityTask).
@@ -116,13 +179,17 @@ impl World {
             sqs: asl_sqs::Sqs::new(region, account, 0x5157),
             sns: asl_sns::Sns::new(region, account, 0x5345),
             pending_sns: Vec::new(),
+            sns_invocations: Vec::new(),
             lambdas: HashMap::new(),
             machines: BTreeMap::new(),
             mocks: None,
+            mock_config: None,
+            execution_mocks: HashMap::new(),
             pending: Vec::new(),
             interceptor: None,
             connections: asl_http_task::Connections::new(),
-            http: asl_http_task::HttpInvoker::new(),
+            http: Arc::new(asl_http_task::HttpInvoker::new()),
+            api_endpoints: Default::default(),
             handlers: asl_handler::Handlers::new(),
             activities: Activities::default(),
             ids: 0,
@@ -218,6 +285,8 @@ impl World {
             "dynamodb": self.dynamodb.to_json(),
             "s3": self.s3.to_json(),
             "events": self.events.to_json(),
+            "sqs": self.sqs.to_json(),
+            "sns": self.sns.to_json(),
         })
     }
 
@@ -231,6 +300,12 @@ impl World {
         if let Some(e) = v.get("events") {
             self.events = EventBridge::from_json(e)?;
         }
+        if let Some(q) = v.get("sqs") {
+            self.sqs = asl_sqs::Sqs::from_json(q)?;
+        }
+        if let Some(t) = v.get("sns") {
+            self.sns = asl_sns::Sns::from_json(t)?;
+        }
         Ok(())
     }
 
@@ -242,14 +317,21 @@ impl World {
         call.outcome.map_err(|(error, cause)| TaskError { error, cause: Some(cause) })
     }
 
+    /// The SNS deliveries to functions that are due; the caller makes them after releasing
+    /// the world (`SharedWorld::call` does, and serve's SNS endpoint).
+    pub fn take_sns_invocations(&mut self) -> Vec<SnsInvocation> {
+        std::mem::take(&mut self.sns_invocations)
+    }
+
     /// Hands the pending event deliveries to the caller (serve, simulate).
     pub fn take_deliveries(&mut self) -> Vec<Delivery> {
         std::mem::take(&mut self.pending)
     }
 
-    /// Makes SNS deliveries: to SQS queues and local functions in-process (a failed
-    /// delivery is dropped, as SNS drops it after its retries when no DLQ is set); HTTP(S)
-    /// endpoints are left in `pending_sns` for the driver.
+    /// Makes SNS deliveries: to SQS queues in-process (a failed delivery is dropped, as SNS
+    /// drops it after its retries when no DLQ is set); to the world's functions through
+    /// `sns_invocations`, made outside the world (the function may call back into it);
+    /// HTTP(S) endpoints and unknown functions are left in `pending_sns` for the driver.
     pub fn deliver_sns(&mut self, deliveries: Vec<asl_sns::Delivery>, now_ms: i64) {
         for d in deliveries {
             match d.protocol.as_str() {
@@ -266,12 +348,9 @@ impl World {
                     }
                     let _ = self.sqs.call("SendMessage", &p, now_ms);
                 }
-                "lambda" => match lambda::function_name_from_arn(&d.endpoint).filter(|n| self.lambdas.contains_key(n)) {
-                    Some(name) => {
-                        let event: Value = serde_json::from_str(&d.body).unwrap_or(Value::Null);
-                        // SNS invokes asynchronously: the function's answer is not observed.
-                        let _ = lambda::invoke(&self.lambdas, &name, &event, None, lambda::Style::Direct);
-                    }
+                "lambda" => match lambda::function_name_from_arn(&d.endpoint).and_then(|n| self.lambdas.get(&n)) {
+                    // Made by whoever holds no lock on the world (see `take_sns_invocations`).
+                    Some(function) => self.sns_invocations.push(SnsInvocation { function: function.clone(), event: d.body }),
                     None => self.pending_sns.push(d),
                 },
                 _ => self.pending_sns.push(d),
@@ -376,7 +455,7 @@ impl World {
         Err(TaskError {
             error: "States.Runtime".into(),
             cause: Some(format!(
-                "The resource '{}' is not supported by asl-sim, which embeds dynamodb, s3, events (EventBridge), lambda, states and http. \
+                "The resource '{}' is not supported by asl-sim, which embeds dynamodb, s3, events (EventBridge), sqs, sns, lambda, states, http and apigateway. \
                  Provide it with a handler command (`--handler {service}=COMMAND`: the call as JSON on stdin, the result on stdout), \
                  a Step Functions Local mock config (`--mock-config FILE --test-case NAME`), or a mocked response in a test file (`asl-sim test`).",
                 call.resource
@@ -411,6 +490,13 @@ impl World {
                 return Some(r);
             }
         }
+        let key = (call.config.state_machine_name.clone(), call.config.execution_name.clone());
+        if let Some(case) = self.execution_mocks.get_mut(&key) {
+            // SFN Local: a state its test case does not mock calls the service.
+            if let Some(answer) = case.respond(call.state_name) {
+                return Some(answer);
+            }
+        }
         self.mocks.as_mut().and_then(|mocks| mocks.respond(call.state_name))
     }
 
@@ -436,6 +522,24 @@ impl World {
         Some(Ok(Invocation { function: self.lambdas.get(&name).cloned(), name, payload, style }))
     }
 
+    /// The HTTP request a task makes, if it is an HTTP Task or an API Gateway task.
+    fn http_call(&self, call: &TaskCall<'_>) -> Option<HttpCall> {
+        let api_gateway = match states_resource(call.resource) {
+            Some(("http", "invoke", _)) => false,
+            Some(("apigateway", "invoke", _)) => true,
+            _ => return None,
+        };
+        Some(HttpCall {
+            invoker: self.http.clone(),
+            connections: if api_gateway { Default::default() } else { self.connections.clone() },
+            api_endpoints: self.api_endpoints.clone(),
+            parameters: call.parameters.clone(),
+            region: call.config.region.clone(),
+            timeout_seconds: call.timeout_seconds,
+            api_gateway,
+        })
+    }
+
     /// A call to an embedded service (anything but Lambda, mocks and the interceptor).
     fn route(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         let fail = |error: &str, cause: String| Err(TaskError { error: error.into(), cause: Some(cause) });
@@ -452,10 +556,7 @@ impl World {
                 self.put_events(asl_eventbridge::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
             ("states", "startExecution") => self.start_execution(call, pattern, clock),
-            ("http", "invoke") => self
-                .http
-                .invoke(&self.connections, &call.parameters, &call.config.region, call.timeout_seconds)
-                .map_err(|(error, cause)| TaskError { error, cause: (!cause.is_empty()).then_some(cause) }),
+            ("http", "invoke") | ("apigateway", "invoke") => self.http_call(call).expect("an HTTP task").run(),
             // `.waitForTaskToken`: the message is sent here; the engine waits for the token.
             ("sqs", a) => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::Optimized, a, &call.parameters, now)
                 .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
@@ -484,6 +585,8 @@ impl World {
                         let ctx = self.call_context(call.config, now);
                         self.put_events(asl_eventbridge::PutEventsStyle::AwsSdk, &call.parameters, &ctx)
                     }
+                    "lambda" => lambda::sdk_call(&self.lambdas, act, &call.parameters, &call.config.region, &call.config.account)
+                        .unwrap_or_else(|| self.unsupported(call)),
                     "sqs" => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::AwsSdk, act, &call.parameters, now)
                         .map_err(|(error, cause)| TaskError { error, cause: Some(cause) }),
                     "sns" => {
@@ -517,7 +620,7 @@ fn submitted(r: Result<Value, TaskError>) -> TaskStart {
 }
 
 /// The services the World runs itself; any other is a `--handler` command's.
-const EMBEDDED: &[&str] = &["lambda", "dynamodb", "s3", "events", "eventbridge", "states", "sqs", "sns", "http"];
+const EMBEDDED: &[&str] = &["lambda", "dynamodb", "s3", "events", "eventbridge", "states", "sqs", "sns", "http", "apigateway"];
 
 impl World {
     /// Callbacks (`.waitForTaskToken`) and activities wait for SendTaskSuccess/Failure,
@@ -571,7 +674,11 @@ impl Services for World {
         }
         match self.lambda_invocation(call) {
             Some(invocation) => invocation?.invoke(call.timeout_seconds),
-            None => self.route(call, clock),
+            None => {
+                let result = self.route(call, clock);
+                self.take_sns_invocations().iter().for_each(SnsInvocation::invoke);
+                result
+            }
         }
     }
 

@@ -66,3 +66,72 @@ fn function_errors_and_missing_functions_are_lambdas() {
     let missing = run(&world, "arn:aws:states:::lambda:invoke", json!({"FunctionName": "nope"}), json!({}));
     assert_eq!(missing.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
 }
+
+/// SNS → Lambda from a workflow's `sns:publish` in a shared world: the function runs after
+/// the world is released (it writes into the world's S3, which would deadlock under the
+/// lock) and receives SNS's Lambda event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html).
+#[test]
+fn an_sns_delivery_to_a_function_runs_without_the_lock() {
+    let world = world_with_function();
+    let topic = {
+        let mut w = world.lock();
+        let (v, _) = w.sns.call("CreateTopic", &json!({"Name": "alerts"}), 0).unwrap();
+        let arn = v["TopicArn"].as_str().unwrap().to_string();
+        w.sns.call("Subscribe", &json!({"TopicArn": arn, "Protocol": "lambda", "Endpoint": "arn:aws:lambda:us-east-1:123456789012:function:writer"}), 0).unwrap();
+        arn
+    };
+    let out = run(&world, "arn:aws:states:::sns:publish", json!({"TopicArn": topic, "Message": "hello"}), json!({}));
+    assert_eq!(out.error, None, "{:?}", out.cause);
+    let stored = world.lock().s3.get_object("files", "event.json", None).expect("the function ran and wrote");
+    let event: Value = serde_json::from_slice(&stored.body).unwrap();
+    let record = &event["Records"][0];
+    assert_eq!(record["EventSource"], json!("aws:sns"));
+    assert_eq!(record["Sns"]["Message"], json!("hello"));
+    assert_eq!(record["Sns"]["TopicArn"], json!(topic));
+    assert_eq!(record["Sns"]["MessageId"], out.output.unwrap()["MessageId"]);
+}
+
+/// What serve persists (`World::to_json`) includes the queues with their messages and the
+/// topics with their subscriptions; a filter policy still filters after a reload.
+#[test]
+fn sqs_and_sns_state_survives_a_reload() {
+    let mut w = World::new("us-east-1", "123456789012");
+    w.sqs.call("CreateQueue", &json!({"QueueName": "inbox", "Attributes": {"VisibilityTimeout": "5"}}), 0).unwrap();
+    let url = w.sqs.queue_url("inbox");
+    w.sqs.call("SendMessage", &json!({"QueueUrl": url, "MessageBody": "kept"}), 0).unwrap();
+    w.sqs.call("SendMessage", &json!({"QueueUrl": url, "MessageBody": "in flight"}), 0).unwrap();
+    let first = w.sqs.call("ReceiveMessage", &json!({"QueueUrl": url}), 1).unwrap();
+    assert_eq!(first["Messages"][0]["Body"], json!("kept"));
+    let (t, _) = w.sns.call("CreateTopic", &json!({"Name": "t"}), 0).unwrap();
+    let topic = t["TopicArn"].as_str().unwrap().to_string();
+    let queue_arn = w.sqs.queue_arn("inbox");
+    w.sns
+        .call("Subscribe", &json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": queue_arn,
+                                   "Attributes": {"RawMessageDelivery": "true", "FilterPolicy": "{\"k\": [\"yes\"]}"}}), 0)
+        .unwrap();
+
+    let saved = w.to_json();
+    let mut back = World::new("us-east-1", "123456789012");
+    back.load_state(&saved).unwrap();
+    // The received message is still invisible until its visibility timeout (5 s) ends.
+    let r = back.sqs.call("ReceiveMessage", &json!({"QueueUrl": url, "MaxNumberOfMessages": 10}), 2).unwrap();
+    assert_eq!(r["Messages"].as_array().map(|m| m.iter().map(|m| m["Body"].clone()).collect::<Vec<_>>()), Some(vec![json!("in flight")]));
+    let r = back.sqs.call("ReceiveMessage", &json!({"QueueUrl": url, "AttributeNames": ["ApproximateReceiveCount"]}), 7_000).unwrap();
+    assert_eq!(r["Messages"][0]["Body"], json!("kept"));
+    assert_eq!(r["Messages"][0]["Attributes"]["ApproximateReceiveCount"], json!("2"));
+    // The subscription and its filter policy.
+    for (k, body) in [("no", "filtered out"), ("yes", "delivered")] {
+        let (_, deliveries) = back
+            .sns
+            .call("Publish", &json!({"TopicArn": topic, "Message": body, "MessageAttributes": {"k": {"DataType": "String", "StringValue": k}}}), 8_000)
+            .unwrap();
+        back.deliver_sns(deliveries, 8_000);
+    }
+    let r = back.sqs.call("ReceiveMessage", &json!({"QueueUrl": url, "MaxNumberOfMessages": 10}), 9_000).unwrap();
+    let bodies: Vec<_> = r["Messages"].as_array().unwrap().iter().map(|m| m["Body"].clone()).collect();
+    assert!(bodies.contains(&json!("delivered")) && !bodies.contains(&json!("filtered out")), "{bodies:?}");
+    // Ids continue where they were: a new message does not reuse a stored id.
+    let before: Vec<Value> = saved["sqs"]["queues"]["inbox"]["messages"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    let sent = back.sqs.call("SendMessage", &json!({"QueueUrl": url, "MessageBody": "new"}), 9_000).unwrap();
+    assert!(!before.contains(&sent["MessageId"]), "{sent}");
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """asl-sim serve driven by boto3 and the AWS CLI v1 (both from PyPI): the Step Functions
-control plane, executions and their paging, the `sync-` host prefix, EventBridge's rules and
-targets, S3's UploadPartCopy (through `aws s3 cp` between S3 locations), and the refusals of
-malformed requests (signed by botocore's own SigV4 signer).
+control plane, executions and their paging, the `sync-` host prefix, TestState with mocks,
+Step Functions Local's `#TestCase` executions, the author's loop (activity → answer → history),
+EventBridge's rules and targets, S3's UploadPartCopy (through `aws s3 cp` between S3 locations),
+and the refusals of malformed requests (signed by botocore's own SigV4 signer).
 
 Usage: check_clients.py ASL_SIM_BINARY   (run from the repository root; exits 1 on a failure)
 
@@ -29,12 +30,17 @@ ROLE = "arn:aws:iam::123456789012:role/local"
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": 1}, "End": True}}})
 ECHO = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 BUCKET = "file-manager-filebucket"
+MOCK_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "MockConfigFile.json")
+MOCKED = json.dumps({"StartAt": "Charge", "States": {
+    "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "charge"}, "OutputPath": "$.Payload", "Next": "Wait"},
+    "Wait": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+             "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/none", "MessageBody": {"t.$": "$$.Task.Token"}}, "End": True}}})
 
 
 def start_serve(binary):
     data = tempfile.mkdtemp(prefix="asl-serve-py-")
     proc = subprocess.Popen(
-        [binary, "serve", "--in-memory", "--aws-port", "0", "--api-port", "0", "--quiet", "--data-dir", data],
+        [binary, "serve", "--in-memory", "--aws-port", "0", "--api-port", "0", "--quiet", "--data-dir", data, "--mock-config", MOCK_CONFIG],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -114,9 +120,9 @@ def check_control_plane(endpoint):
     done = wait_done(sfn, x["executionArn"])
     assert done["output"] == '{"a":1}' and done["stateMachineAliasArn"] == arn + ":live", done
     fe = sfn.describe_state_machine_for_execution(executionArn=x["executionArn"])
-    # Known gap (issue 13): DescribeStateMachineForExecution does not yet name the alias the
-    # execution was started through; the definition it ran is right.
-    assert fe["definition"] == ECHO, fe
+    # The revision the alias routed to (version 1's). The API model of DescribeStateMachineForExecution has
+    # no alias or version field (botocore drops what serve adds); DescribeExecution names both (above).
+    assert fe["definition"] == ECHO and fe["revisionId"] == u["revisionId"] and fe["stateMachineArn"] == arn, fe
     expect_error("ConflictException", sfn.delete_state_machine_version, stateMachineVersionArn=arn + ":1")
     sfn.delete_state_machine_alias(stateMachineAliasArn=arn + ":live")
     sfn.delete_state_machine_version(stateMachineVersionArn=arn + ":1")
@@ -223,6 +229,94 @@ def signed(endpoint, target, body):
         return e.code, json.loads(e.read())
 
 
+TASK = json.dumps({"StartAt": "Charge", "States": {
+    "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+               "Parameters": {"FunctionName": "charge", "Payload.$": "$.order"},
+               "ResultSelector": {"charged.$": "$.Payload.ok"}, "ResultPath": "$.payment",
+               "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 4}],
+               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}],
+               "Next": "Ship"},
+    "Ship": {"Type": "Succeed"}, "Refund": {"Type": "Succeed"}}})
+
+
+def check_test_state(endpoint):
+    # boto3 sends TestState to the sync- host prefix, as StartSyncExecution (see check_sync_prefix).
+    sfn = client("stepfunctions", endpoint, inject_host_prefix=False)
+    mock = {"result": json.dumps({"Payload": {"ok": True}})}
+    expected = {"order": {"id": 7}, "payment": {"charged": True}}
+    for level in ["INFO", "DEBUG", "TRACE"]:
+        r = sfn.test_state(definition=TASK, stateName="Charge", input='{"order": {"id": 7}}', mock=mock, inspectionLevel=level)
+        assert r["status"] == "SUCCEEDED" and r["nextState"] == "Ship" and json.loads(r["output"]) == expected, r
+        if level == "INFO":
+            assert "inspectionData" not in r, r
+        else:
+            d = r["inspectionData"]
+            assert json.loads(d["afterParameters"]) == {"FunctionName": "charge", "Payload": {"id": 7}}, d
+            assert json.loads(d["result"]) == {"Payload": {"ok": True}} and json.loads(d["afterResultSelector"]) == {"charged": True}, d
+    busy = {"errorOutput": {"error": "Busy", "cause": "try later"}}
+    r = sfn.test_state(definition=TASK, stateName="Charge", input='{"order": {}}', mock=busy, inspectionLevel="DEBUG", stateConfiguration={"retrierRetryCount": 3})
+    assert r["status"] == "RETRIABLE" and r["inspectionData"]["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 16}, r
+    r = sfn.test_state(definition=TASK, stateName="Charge", input='{"order": {}}', mock=busy, stateConfiguration={"retrierRetryCount": 4})
+    assert r["status"] == "CAUGHT_ERROR" and r["nextState"] == "Refund", r
+    expect_error("ValidationException", sfn.test_state, definition=TASK, stateName="Nope", roleArn=ROLE, message="State not found in definition")
+    expect_error("ValidationException", sfn.test_state, definition=TASK, stateName="Charge", message="RoleArn must be specified when testing a Task state")
+    expect_error(
+        "ValidationException", sfn.test_state, definition=TASK, stateName="Charge", mock={"result": "{", "fieldValidationMode": "NONE"}, message="Mocked result must be valid JSON"
+    )
+    # The AWS CLI v1, with its documented switch for the host prefix.
+    out = aws_cli(
+        endpoint,
+        ["stepfunctions", "test-state", "--definition", TASK, "--state-name", "Charge", "--input", '{"order": {"id": 8}}',
+         "--mock", json.dumps(mock), "--inspection-level", "DEBUG"],
+        {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"},
+    )
+    r = json.loads(out)
+    assert r["status"] == "SUCCEEDED" and json.loads(r["inspectionData"]["input"]) == {"order": {"id": 8}}, r
+
+
+def check_test_cases(endpoint):
+    # serve runs with tests/serve/python/MockConfigFile.json (SFN Local's format): see start_serve.
+    sfn = client("stepfunctions", endpoint)
+    arn = sfn.create_state_machine(name="py-orders", definition=MOCKED, roleArn=ROLE)["stateMachineArn"]
+    ok = sfn.start_execution(stateMachineArn=arn + "#HappyPath", name="happy", input="{}")
+    assert ok["executionArn"] == "arn:aws:states:us-east-1:123456789012:execution:py-orders:happy", ok
+    d = wait_done(sfn, ok["executionArn"])
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"approved": True}, d
+    bad = sfn.start_execution(stateMachineArn=arn + "#Denied", name="denied")
+    d = wait_done(sfn, bad["executionArn"])
+    assert d["status"] == "FAILED" and d["error"] == "Denied", d
+    expect_error("ValidationException", sfn.start_execution, stateMachineArn=arn + "#Nope",
+                 message="The mock config has no test case 'Nope' for state machine 'py-orders'")
+    out = json.loads(aws_cli(endpoint, ["stepfunctions", "start-execution", "--state-machine-arn", arn + "#HappyPath", "--name", "cli"]))
+    assert wait_done(sfn, out["executionArn"])["status"] == "SUCCEEDED"
+    # RedriveExecution: the failed state runs again (its mock's next response).
+    expect_error("ExecutionNotRedrivable", sfn.redrive_execution, executionArn=ok["executionArn"])
+    x = sfn.start_execution(stateMachineArn=arn + "#FailThenOk", name="redriven")
+    d = wait_done(sfn, x["executionArn"])
+    assert d["status"] == "FAILED" and d["redriveStatus"] == "REDRIVABLE", d
+    aws_cli(endpoint, ["stepfunctions", "redrive-execution", "--execution-arn", x["executionArn"]])
+    d = wait_done(sfn, x["executionArn"])
+    assert d["status"] == "SUCCEEDED" and d["redriveCount"] == 1, d
+
+
+def check_the_authors_loop(endpoint):
+    sfn = client("stepfunctions", endpoint)
+    activity = sfn.create_activity(name="py-approve")["activityArn"]
+    definition = json.dumps({"StartAt": "Approve", "States": {
+        "Approve": {"Type": "Task", "Resource": activity, "ResultPath": "$.decision", "Next": "Done"}, "Done": {"Type": "Succeed"}}})
+    arn = sfn.create_state_machine(name="py-approval", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    x = sfn.start_execution(stateMachineArn=arn, input='{"cost": 12}')
+    task = sfn.get_activity_task(activityArn=activity, workerName="py")
+    assert json.loads(task["input"]) == {"cost": 12}, task
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"ok": true}')
+    d = wait_done(sfn, x["executionArn"])
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"cost": 12, "decision": {"ok": True}}, d
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=x["executionArn"])["events"]]
+    assert "ActivitySucceeded" in types and types[-1] == "ExecutionSucceeded", types
+    # An answered token: serve's TaskTimedOut "Provided task does not exist anymore" (sfn_tasks.rs).
+    expect_error("TaskTimedOut", sfn.send_task_success, taskToken=task["taskToken"], output="{}")
+
+
 def check_malformed_requests(endpoint):
     status, body = signed(endpoint, "AWSStepFunctions.CreateStateMachine", b"{not json")
     assert status == 400 and body["__type"] == "SerializationException", (status, body)
@@ -236,6 +330,10 @@ def check_malformed_requests(endpoint):
     status, body = signed(endpoint, "AWSStepFunctions.SendTaskSuccess", b"{}")
     assert status == 400 and body["__type"] == "ValidationException" and "'taskToken'" in body["message"], (status, body)
     status, body = signed(endpoint, "AWSStepFunctions.TestState", b"{}")
+    assert status == 400 and body["__type"] == "ValidationException" and "'definition'" in body["message"], (status, body)
+    status, body = signed(endpoint, "AWSStepFunctions.RedriveExecution", b"{}")
+    assert status == 400 and body["__type"] == "ValidationException" and "'executionArn'" in body["message"], (status, body)
+    status, body = signed(endpoint, "AWSStepFunctions.ListMapRuns", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException", (status, body)
 
 
@@ -250,7 +348,17 @@ def aws_cli(endpoint, args, env_extra=None):
     return r.stdout
 
 
-CHECKS = [check_control_plane, check_paging, check_sync_prefix, check_eventbridge, check_s3_copy_above_multipart_threshold, check_malformed_requests]
+CHECKS = [
+    check_control_plane,
+    check_paging,
+    check_sync_prefix,
+    check_eventbridge,
+    check_s3_copy_above_multipart_threshold,
+    check_test_state,
+    check_test_cases,
+    check_the_authors_loop,
+    check_malformed_requests,
+]
 
 
 def main():

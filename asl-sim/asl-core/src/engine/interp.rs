@@ -13,6 +13,7 @@
 //! differ between the query languages (`effective`, `arguments`, `finish`).
 
 use super::*;
+use super::probe::Probe;
 use crate::definition::*;
 use crate::intrinsics::{self, Scope};
 use crate::path::{self, Path, Root, Selected, Step as PathStep};
@@ -221,6 +222,16 @@ struct Core {
     failed_map: Option<Vec<Option<Value>>>,
     /// Successful iterations a redriven Map keeps.
     map_resume: Option<Vec<Option<Value>>>,
+    /// The interleaving chooser (`ExecutionConfig::interleave`), apart from
+    /// `rng` so that choosing an order does not change the ids a run makes.
+    #[serde(default)]
+    sched: Option<SplitMix64>,
+    /// A fiber gave up its turn (not blocked): `step` drives again at once.
+    #[serde(skip)]
+    yielded: bool,
+    /// Set while one state is tested alone (TestState); never part of a stored execution.
+    #[serde(skip)]
+    probe: Option<Box<Probe>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,7 +272,7 @@ impl Execution {
             "ExecutionStarted",
             json!({"input": crate::history::payload(&input), "inputDetails": {"truncated": false}, "roleArn": config.role()}),
         );
-        let early_failure = (crate::size::json_len(&input) > MAX_PAYLOAD_BYTES).then(|| Failure {
+        let early_failure = crate::size::exceeds(&input, MAX_PAYLOAD_BYTES).then(|| Failure {
             error: "States.DataLimitExceeded".into(),
             cause: Some("The state machine input exceeds the maximum number of bytes service limit.".into()),
             terminal: Some(Status::Failed),
@@ -270,6 +281,8 @@ impl Execution {
         Execution {
             core: Core {
                 rng: SplitMix64::new(config.seed),
+                sched: config.interleave.map(SplitMix64::new),
+                yielded: false,
                 config,
                 history,
                 input,
@@ -289,6 +302,7 @@ impl Execution {
                 redrive_point: None,
                 failed_map: None,
                 map_resume: None,
+                probe: None,
             },
             root: Some(root),
             early_failure,
@@ -334,9 +348,13 @@ impl Execution {
             Some(Err(Failure::timed_out()))
         } else {
             match root.as_mut() {
-                Some(fiber) => match eng.drive(&def.machine, fiber) {
-                    Progress::Blocked => None,
-                    Progress::Ready(r) => Some(r),
+                Some(fiber) => loop {
+                    match eng.drive(&def.machine, fiber) {
+                        // A fiber gave up its turn: the others go first, then it goes on.
+                        Progress::Blocked if std::mem::take(&mut eng.c.yielded) => continue,
+                        Progress::Blocked => break None,
+                        Progress::Ready(r) => break Some(r),
+                    }
                 },
                 None => Some(Err(Failure::runtime("the execution has no state to run".into()))),
             }
@@ -504,6 +522,65 @@ impl Execution {
     }
 }
 
+/// Runs state `state` of `def` alone on `input`, as Step Functions' TestState does
+/// (see `probe`): its transition is reported, not followed. Timers (a Wait state) pass
+/// on `clock`; a task a service leaves pending is an error.
+pub fn test_state(
+    def: &Definition,
+    state: usize,
+    input: Value,
+    config: ExecutionConfig,
+    options: TestStateOptions,
+    services: &mut dyn Services,
+    clock: &mut dyn Clock,
+) -> Result<TestReport, TestStateError> {
+    let mut exec = Execution::start(def, input.clone(), config, clock.now_millis(), false);
+    exec.core.scopes[0].vars = options.variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    exec.core.probe = Some(Box::new(Probe { options, ..Probe::default() }));
+    let st = &def.machine.states[state];
+    let mut engine = Engine { c: &mut exec.core, services, clock };
+    engine.note(|i| i.input = Some(input.clone()));
+    let result = match engine.enter(st, input, true) {
+        Err(f) => Err(f),
+        Ok(mut run) => loop {
+            match engine.advance(st, &mut run, 0, None) {
+                Progress::Ready(r) => break r,
+                Progress::Blocked => {
+                    let waits: Vec<(Option<i64>, bool)> =
+                        engine.c.waits.values().map(|w| (w.deadline(), matches!(w.kind, WaitKind::Task { .. }))).collect();
+                    if waits.iter().any(|w| w.1) {
+                        let Kind::Task(task) = &st.kind else { unreachable_kind() };
+                        return Err(TestStateError::Pending { state: st.name.clone(), resource: task.resource.clone() });
+                    }
+                    let now = engine.now();
+                    if let Some(at) = waits.iter().filter_map(|w| w.0).min() {
+                        engine.clock.sleep((at - now).max(0));
+                    }
+                }
+            }
+        },
+    };
+    let probe = *exec.core.probe.take().expect("set above");
+    let name = |i: usize| def.machine.states[i].name.clone();
+    let (status, output, next_state, error) = match result {
+        Ok(Flow::Next(i, out)) => (TestStatus::Succeeded, Some(out), Some(name(i)), None),
+        Ok(Flow::End(out)) => (TestStatus::Succeeded, Some(out), None, None),
+        Ok(Flow::Caught(i, out)) => (TestStatus::CaughtError, Some(out), Some(name(i)), probe.caught),
+        Err(f) => {
+            let status = if probe.retriable { TestStatus::Retriable } else { TestStatus::Failed };
+            (status, None, None, Some(TaskError { error: f.error, cause: f.cause }))
+        }
+    };
+    Ok(TestReport {
+        status,
+        output,
+        error: error.as_ref().map(|e| e.error.clone()),
+        cause: error.and_then(|e| e.cause),
+        next_state,
+        inspection: probe.inspection,
+    })
+}
+
 /// Where a redrive of an execution stopped while `root` was running restarts.
 fn redrive_point_of(root: &Fiber) -> Option<RedrivePoint> {
     let run = root.run.as_ref()?;
@@ -617,6 +694,13 @@ struct Engine<'a> {
 }
 
 impl Engine<'_> {
+    /// Records a stage of the tested state's data flow (TestState); nothing otherwise.
+    fn note(&mut self, f: impl FnOnce(&mut Inspection)) {
+        if let Some(p) = self.c.probe.as_mut() {
+            f(&mut p.inspection);
+        }
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }
@@ -667,6 +751,13 @@ impl Engine<'_> {
             }
         }
         m
+    }
+
+    fn note_variables(&mut self, scope: usize) {
+        if self.c.probe.is_some() {
+            let vars = Value::Object(self.all_vars(scope));
+            self.note(|i| i.variables = Some(vars));
+        }
     }
 
     fn apply_assign(&mut self, assigned: Value, scope: usize) {
@@ -806,12 +897,18 @@ impl Engine<'_> {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::Caught(i, out))) => {
                     f.run = None;
                     f.cur = i;
                     f.data = out;
                     f.unchecked = true;
+                    if self.gives_up_turn(f) {
+                        return Progress::Blocked;
+                    }
                 }
                 Progress::Ready(Ok(Flow::End(out))) => {
                     f.run = None;
@@ -834,11 +931,34 @@ impl Engine<'_> {
         }
     }
 
+    /// Under `interleave`, a branch or iteration (never the top level) gives
+    /// up its turn between two states half the time.
+    fn gives_up_turn(&mut self, f: &Fiber) -> bool {
+        if f.scope == 0 {
+            return false;
+        }
+        let Some(sched) = self.c.sched.as_mut() else { return false };
+        let give_up = sched.next_u64() & 1 == 1;
+        self.c.yielded |= give_up;
+        give_up
+    }
+
+    /// The order to drive `n` siblings in: as given, or shuffled under `interleave`.
+    fn sibling_order(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        if let Some(sched) = self.c.sched.as_mut() {
+            for i in (1..n).rev() {
+                order.swap(i, (sched.next_u64() % (i as u64 + 1)) as usize);
+            }
+        }
+        order
+    }
+
     fn enter(&mut self, st: &State, raw: Value, check_size: bool) -> Result<StateRun, Failure> {
         let entered_ms = self.now();
         let entered_id = self.c.history.push_state(entered_ms, type_prefix(&st.kind), "Entered", &st.name, Some(&raw));
         self.c.path.push(st.name.clone());
-        if check_size && crate::size::json_len(&raw) > MAX_PAYLOAD_BYTES {
+        if check_size && crate::size::exceeds(&raw, MAX_PAYLOAD_BYTES) {
             return Err(Failure {
                 error: "States.DataLimitExceeded".into(),
                 cause: Some(format!("The state/task '{}' received an input with a size exceeding the maximum number of bytes service limit.", st.name)),
@@ -910,7 +1030,7 @@ impl Engine<'_> {
                     let out = match &flow {
                         Flow::Next(_, v) | Flow::End(v) | Flow::Caught(_, v) => v,
                     };
-                    if crate::size::json_len(out) > MAX_PAYLOAD_BYTES {
+                    if crate::size::exceeds(out, MAX_PAYLOAD_BYTES) {
                         return Progress::Ready(Err(Failure {
                             error: "States.DataLimitExceeded".into(),
                             cause: Some(format!(
@@ -932,6 +1052,9 @@ impl Engine<'_> {
                             f.terminal = Some(Status::Failed);
                         }
                         return Progress::Ready(Err(f));
+                    }
+                    if self.c.probe.is_some() {
+                        return Progress::Ready(self.probe_error(st, run, f, &sc, id));
                     }
                     // Retry: the first retrier whose ErrorEquals matches decides.
                     if let Some(i) = st.retry.iter().position(|r| error_matches(&r.errors, &f.error)) {
@@ -973,11 +1096,90 @@ impl Engine<'_> {
         }
     }
 
+    /// TestState's answer to a failed attempt: a matching retrier with attempts left
+    /// makes it RETRIABLE (not retried); else a matching catcher takes it; else it fails.
+    fn probe_error(&mut self, st: &State, run: &mut StateRun, f: Failure, sc: &StateCtx<'_>, id: u64) -> Result<Flow, Failure> {
+        let done = self.c.probe.as_ref().map_or(0, |p| p.options.retrier_retry_count);
+        if let Some(i) = st.retry.iter().position(|r| error_matches(&r.errors, &f.error)) {
+            let r = &st.retry[i];
+            if done < r.max_attempts {
+                // The back-off the retry would wait, without jitter (AWS's docs: the
+                // interval "before the next retry attempt"; they do not say how jitter shows).
+                let mut wait = r.interval_seconds * r.backoff_rate.powi(done as i32);
+                if let Some(max) = r.max_delay_seconds {
+                    wait = wait.min(max);
+                }
+                self.note(|x| {
+                    x.retry_index = Some(i);
+                    x.retry_backoff_interval_seconds = Some(wait.round() as i64);
+                });
+                if let Some(p) = self.c.probe.as_mut() {
+                    p.retriable = true;
+                }
+                return Err(f);
+            }
+            self.note(|x| x.retry_index = Some(i));
+        }
+        if let Some(ci) = st.catch.iter().position(|c| error_matches(&c.errors, &f.error)) {
+            self.note(|x| x.catch_index = Some(ci));
+            let caught = TaskError { error: f.error.clone(), cause: f.cause.clone() };
+            let raw = std::mem::take(&mut run.raw);
+            let r = self.caught(st, &st.catch[ci], raw, f, sc, id);
+            if r.is_ok() {
+                if let Some(p) = self.c.probe.as_mut() {
+                    p.caught = Some(caught);
+                }
+            }
+            return r;
+        }
+        Err(f)
+    }
+
+    /// A Map or Parallel state under TestState with a mock: the mock is the state's
+    /// result (or error); the branches or iterations do not run.
+    fn mocked_container(&mut self, st: &State, raw: &Value, effective: Value, mock: Result<Value, TaskError>, sc: &StateCtx<'_>, id: u64) -> Result<Began, Failure> {
+        if let Kind::Map(map) = &st.kind {
+            let literal = |d: &Option<Dyn<f64>>| match d {
+                Some(Dyn::Literal(n)) => Some(*n),
+                _ => None,
+            };
+            let (mc, tc, tp) = (literal(&map.max_concurrency), literal(&map.tolerated_count), literal(&map.tolerated_percentage));
+            // AWS reports maxConcurrency 0 (unlimited) when the state sets none (recorded).
+            self.note(|i| {
+                i.max_concurrency = Some(mc.unwrap_or(0.0));
+                i.tolerated_failure_count = tc;
+                i.tolerated_failure_percentage = tp;
+            });
+        }
+        let _ = effective;
+        let is_map = matches!(st.kind, Kind::Map(_));
+        let flow = match mock {
+            Ok(v) => self.after_result(st, raw, v, sc, id),
+            Err(e) => Err(Failure::new(e.error, e.cause)),
+        };
+        // What AWS reports of a mocked container (recorded): a Parallel state its
+        // input and the stages after its result; a Map state its input and its
+        // concurrency settings only.
+        self.note(|i| {
+            i.after_input_path = None;
+            i.result = None;
+            if is_map {
+                i.after_result_selector = None;
+                i.after_result_path = None;
+            }
+        });
+        Ok(Began::Flow(flow?))
+    }
+
     fn runtime_cause(&self, state: &str, entered_id: u64, msg: &str) -> String {
         format!("An error occurred while executing the state '{state}' (entered at the event id #{entered_id}). {msg}")
     }
 
     fn context_value(&self, sc: &StateCtx<'_>, part: ContextPart) -> Value {
+        if let Some(given) = self.c.probe.as_ref().and_then(|p| p.options.context.as_ref()) {
+            // TestState's `context`: AWS uses the given object as `$$` (recorded: `{}` reads as `{}`).
+            return given.clone();
+        }
         let c = &self.c.config;
         let mut ctx = Map::new();
         if part != ContextPart::Map {
@@ -1013,10 +1215,10 @@ impl Engine<'_> {
     // Data flow: the only place the query languages differ
 
     /// What the state's fields read: JSONPath applies InputPath; JSONata sees the raw input.
-    fn effective(&self, st: &State, raw: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Value, Failure> {
-        match st.ql {
-            QueryLanguage::Jsonata => Ok(raw.clone()),
-            QueryLanguage::JsonPath => self.io_path(&st.input_path, raw, sc, &st.name, id),
+    fn effective_cow<'v>(&self, st: &State, raw: &'v Value, sc: &StateCtx<'_>, id: u64) -> Result<Cow<'v, Value>, Failure> {
+        match (st.ql, &st.input_path) {
+            (QueryLanguage::Jsonata, _) | (QueryLanguage::JsonPath, IoPath::Whole) => Ok(Cow::Borrowed(raw)),
+            (QueryLanguage::JsonPath, io) => self.io_path(io, raw, sc, &st.name, id).map(Cow::Owned),
         }
     }
 
@@ -1043,18 +1245,25 @@ impl Engine<'_> {
             QueryLanguage::Jsonata => (&st.arguments, "Arguments"),
             QueryLanguage::JsonPath => (&st.parameters, "Parameters"),
         };
-        match t {
+        let args = match t {
             Some(t) => {
                 let doc = self.doc(st, sc, effective, None);
-                self.tpl(st, t, &doc, sc, field, id)
+                self.tpl(st, t, &doc, sc, field, id)?
             }
-            None => Ok(effective.clone()),
+            None => effective.clone(),
+        };
+        match st.ql {
+            QueryLanguage::JsonPath => self.note(|i| i.after_parameters = Some(args.clone())),
+            QueryLanguage::Jsonata if t.is_some() => self.note(|i| i.after_arguments = Some(args.clone())),
+            QueryLanguage::Jsonata => {}
         }
+        Ok(args)
     }
 
     /// A state's result on to its output: JSONPath ResultSelector, then
     /// `finish`; JSONata `finish` with `$states.result`.
     fn after_result(&mut self, st: &State, raw: &Value, result: Value, sc: &StateCtx<'_>, id: u64) -> Result<Flow, Failure> {
+        self.note(|i| i.result = Some(result.clone()));
         let result = match (&st.result_selector, st.ql) {
             (Some(s), QueryLanguage::JsonPath) => self.eval_template(s, &result, sc, "ResultSelector", &st.name, id)?,
             _ => result,
@@ -1089,6 +1298,7 @@ impl Engine<'_> {
                 if let Some(a) = assign {
                     let assigned = self.eval_jsonata_template(a, &states, sc.scope, "Assign", &st.name, id)?;
                     self.apply_assign(assigned, sc.scope);
+                    self.note_variables(sc.scope);
                 }
                 Ok(out)
             }
@@ -1106,12 +1316,16 @@ impl Engine<'_> {
                             Some(a) => Some(self.eval_template(a, &result, sc, "Assign", &st.name, id)?),
                             None => None,
                         };
-                        (new_vars, self.apply_result_path(&st.result_path, raw, result, &st.name, id)?)
+                        self.note(|i| i.after_result_selector = Some(result.clone()));
+                        let combined = self.apply_result_path(&st.result_path, raw, result, &st.name, id)?;
+                        self.note(|i| i.after_result_path = Some(combined.clone()));
+                        (new_vars, combined)
                     }
                 };
                 let out = self.output_path(&st.output_path, combined, sc, &st.name, id)?;
                 if let Some(a) = new_vars {
                     self.apply_assign(a, sc.scope);
+                    self.note_variables(sc.scope);
                 }
                 Ok(out)
             }
@@ -1130,10 +1344,21 @@ impl Engine<'_> {
             // failure is the enclosing state's error, which its Catch may take.
             return Err(Failure { error: error.unwrap_or_default(), cause, terminal: None });
         }
-        let effective = self.effective(st, raw, sc, id)?;
+        // Borrowed where InputPath is `$` (the common case): states that only read
+        // their input (Pass with Parameters, Parallel) then copy nothing.
+        let effective = self.effective_cow(st, raw, sc, id)?;
+        // AWS reports no afterInputPath for a Pass state with a Result (recorded).
+        if st.ql == QueryLanguage::JsonPath && !matches!(&st.kind, Kind::Pass { result: Some(_) }) {
+            self.note(|i| i.after_input_path = Some(effective.clone().into_owned()));
+        }
+        if matches!(st.kind, Kind::Parallel { .. } | Kind::Map(_)) {
+            if let Some(mock) = self.c.probe.as_mut().and_then(|p| p.options.container_mock.take()) {
+                return self.mocked_container(st, raw, effective.into_owned(), mock, sc, id);
+            }
+        }
         match &st.kind {
             Kind::Succeed => {
-                let out = self.finish(st, raw, effective, None, sc, None, None, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, None, None, id)?;
                 Ok(Began::Flow(Flow::End(out)))
             }
             Kind::Choice { choices, default } => {
@@ -1156,7 +1381,7 @@ impl Engine<'_> {
                 };
                 let output = chosen.and_then(|c| c.output.as_ref());
                 let assign = chosen.and_then(|c| c.assign.as_ref()).or(st.assign.as_ref());
-                let out = self.finish(st, raw, effective, None, sc, output, assign, id)?;
+                let out = self.finish(st, raw, effective.into_owned(), None, sc, output, assign, id)?;
                 Ok(Began::Flow(Flow::Next(next, out)))
             }
             Kind::Wait(w) => {
@@ -1165,26 +1390,29 @@ impl Engine<'_> {
                     self.wait_until(st, w, &doc, sc, id)?
                 };
                 if until <= self.now() {
-                    let out = self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?;
+                    let out = self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?;
                     return Ok(Began::Flow(next_flow(st, out)));
                 }
-                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective }))
+                Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective: effective.into_owned() }))
             }
             Kind::Pass { result } => {
                 let result = match st.ql {
                     QueryLanguage::Jsonata => None,
                     QueryLanguage::JsonPath => Some(match result {
-                        Some(r) => r.clone(),
+                        Some(r) => {
+                            self.note(|i| i.result = Some(r.clone()));
+                            r.clone()
+                        }
                         None => self.arguments(st, &effective, sc, id)?,
                     }),
                 };
                 let out = match result {
                     Some(r) => self.finish(st, raw, Value::Null, Some(r), sc, None, st.assign.as_ref(), id)?,
-                    None => self.finish(st, raw, effective, None, sc, None, st.assign.as_ref(), id)?,
+                    None => self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?,
                 };
                 Ok(Began::Flow(next_flow(st, out)))
             }
-            Kind::Task(task) => self.begin_task(st, task, raw, effective, sc, id),
+            Kind::Task(task) => self.begin_task(st, task, raw, effective.into_owned(), sc, id),
             Kind::Parallel { branches } => {
                 let input = self.arguments(st, &effective, sc, id)?;
                 let now = self.now();
@@ -1197,7 +1425,7 @@ impl Engine<'_> {
                 let results = vec![Value::Null; branches.len()];
                 Ok(Began::Phase(Phase::Parallel(Box::new(ParallelRun { branches: fibers, results }))))
             }
-            Kind::Map(map) => self.begin_map(st, map, raw, effective, sc, id),
+            Kind::Map(map) => self.begin_map(st, map, raw, effective.into_owned(), sc, id),
             Kind::Fail { .. } => unreachable_kind(),
         }
     }
@@ -1445,7 +1673,7 @@ impl Engine<'_> {
         let (resource_type, resource) = resource_split(&task.resource);
         match r {
             Ok(v) => {
-                if crate::size::json_len(&v) > MAX_PAYLOAD_BYTES {
+                if crate::size::exceeds(&v, MAX_PAYLOAD_BYTES) {
                     // A Lambda function given directly as the Resource is named
                     // by its ARN; an integration by its service name.
                     let service = if lambda_direct { task.resource.as_str() } else { service_name(&task.resource) };
@@ -1491,7 +1719,7 @@ impl Engine<'_> {
 
     fn poll_parallel(&mut self, st: &State, p: &mut ParallelRun) -> Progress<Result<Value, Failure>> {
         let Kind::Parallel { branches } = &st.kind else { unreachable_kind() };
-        for b in 0..p.branches.len() {
+        for b in self.sibling_order(p.branches.len()) {
             let Some(fiber) = p.branches[b].as_mut() else { continue };
             match self.drive(&branches[b], fiber) {
                 Progress::Blocked => {}

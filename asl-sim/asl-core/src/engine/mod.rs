@@ -18,13 +18,15 @@
 //! timing, and the quotas. The engine does no I/O itself.
 
 mod interp;
+pub mod probe;
 
 use crate::definition::Definition;
 use crate::history::History;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use interp::{error_matches, service_name, Execution};
+pub use interp::{error_matches, service_name, test_state, Execution};
+pub use probe::{Inspection, TestReport, TestStateError, TestStateOptions, TestStatus};
 
 /// AWS's payload quota: 256 KiB of UTF-8.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -67,6 +69,13 @@ pub struct ExecutionConfig {
     pub role_arn: Option<String>,
     pub execution_type: ExecutionType,
     pub seed: u64,
+    /// `Some(seed)`: branches and iterations that could run at the same time
+    /// interleave in an order this seed chooses (a fiber may give up its turn
+    /// after any state), so `simulate` explores and replays the orders a real
+    /// run could take. `None` (the default, and what `run`, `test`, serve and
+    /// conformance use): each runs in order until it blocks.
+    #[serde(default)]
+    pub interleave: Option<u64>,
 }
 
 impl Default for ExecutionConfig {
@@ -80,6 +89,7 @@ impl Default for ExecutionConfig {
             role_arn: None,
             execution_type: ExecutionType::Standard,
             seed: 0,
+            interleave: None,
         }
     }
 }

@@ -685,6 +685,9 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                         execution_name: format!("sim-{seed}-{}", label.replace('\'', "-dup").replace('#', "-")),
                         execution_type: m.exec_type,
                         seed: seed ^ label_hash(label),
+                        // The seed also chooses how this execution's branches and
+                        // iterations interleave, so those races are explored too.
+                        interleave: Some(seed.rotate_left(17) ^ label_hash(label)),
                         ..Default::default()
                     };
                     let name = config.execution_name.clone();

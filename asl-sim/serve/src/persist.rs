@@ -1,0 +1,453 @@
+//! What serve stores, and when (issue 12): every change is committed to the store
+//! before the request (or execution step) that made it is answered.
+//!
+//! The services stay pure: S3 and DynamoDB record which buckets, objects, uploads,
+//! tables and items changed (`take_changes`), and [`flush`] reads their state now
+//! under the world lock, takes the next place in the store's commit order there (so
+//! two changes of one key commit in the order they happened), then writes the new
+//! bodies and commits without the lock. Event deliveries (the outbox) become RUNNING
+//! execution records in the same commit as the change that caused them, so an
+//! acknowledged upload's workflow runs even if serve is killed right after.
+//!
+//! Spaces of the store:
+//! - `s3:bucket` name → creation time, EventBridge flag
+//! - `s3:object:<bucket>` key → metadata and the blob id of the body (none when empty)
+//! - `s3:upload:<bucket>` upload id → the upload and its parts' blobs
+//! - `ddb:table` name → description and TTL attribute; `ddb:item:<table>` key → item
+//! - `sfn:execution` ARN → the execution record; `sfn:checkpoint` ARN → the parked
+//!   `Execution` value (see exec.rs)
+
+use super::State;
+use crate::world::World;
+use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload};
+use asl_store::{new_blob_id, Op, Store, StoreError};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub const BUCKETS: &str = "s3:bucket";
+pub const OBJECTS: &str = "s3:object:";
+pub const UPLOADS: &str = "s3:upload:";
+pub const TABLES: &str = "ddb:table";
+pub const ITEMS: &str = "ddb:item:";
+pub const EXECUTIONS: &str = "sfn:execution";
+pub const CHECKPOINTS: &str = "sfn:checkpoint";
+
+pub struct Persist {
+    pub store: Arc<dyn Store>,
+    /// How S3 reads a stored body: from its blob, on demand.
+    pub source: Arc<dyn BodySource>,
+    /// The blob of every stored body, so that the commit that replaces or deletes it
+    /// can remove the file afterwards. Locked only under the world lock.
+    known: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    objects: HashMap<(String, String), String>,
+    /// (bucket, upload id, part number) → (etag, last modified, blob)
+    parts: HashMap<(String, String, u32), (String, i64, String)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A commit being prepared: its place, its entries, the bodies to write first and the
+/// blobs to remove once it is durable.
+pub struct Pending {
+    ticket: asl_store::Ticket,
+    ops: Vec<Op>,
+    writes: Vec<Write>,
+    removals: Vec<String>,
+    /// Bodies that leave memory once committed: (bucket, key, the bytes written, blob id).
+    swaps: Vec<(String, String, Arc<Vec<u8>>, String)>,
+}
+
+/// A blob to write before the commit.
+enum Write {
+    /// New bytes (shared with the object in memory, not copied).
+    Bytes(String, Arc<Vec<u8>>),
+    /// CopyObject of a stored body: its own copy, so either object can go alone.
+    Copy { from: String, to: String, len: u64 },
+}
+
+/// The blobs of the store, as S3 reads them.
+struct StoredBodies(Arc<dyn Store>);
+
+impl BodySource for StoredBodies {
+    fn read(&self, id: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        self.0.blobs().read(id, start, end).map_err(|e| e.message)
+    }
+}
+
+/// Copies are made a MiB at a time: a large body is never read whole.
+const COPY_CHUNK: u64 = 1 << 20;
+
+impl Persist {
+    pub fn new(store: Arc<dyn Store>) -> Persist {
+        let source: Arc<dyn BodySource> = Arc::new(StoredBodies(store.clone()));
+        Persist { store, source, known: Mutex::new(Known::default()) }
+    }
+
+    /// Reads what changed in the world (the world lock is held) and reserves the commit.
+    pub fn collect(&self, w: &mut World, extra: Vec<Op>) -> Pending {
+        let mut known = lock(&self.known);
+        let mut p = Pending { ticket: self.store.reserve(), ops: Vec::new(), writes: Vec::new(), removals: Vec::new(), swaps: Vec::new() };
+        let s3c = w.s3.take_changes();
+        for name in &s3c.buckets {
+            match w.s3.buckets.get(name) {
+                Some(b) => p.ops.push(Op::put(BUCKETS, name.clone(), bucket_json(b).to_string())),
+                None => {
+                    p.ops.push(Op::delete(BUCKETS, name.clone()));
+                    p.ops.push(Op::clear(format!("{OBJECTS}{name}")));
+                    p.ops.push(Op::clear(format!("{UPLOADS}{name}")));
+                }
+            }
+        }
+        for (bucket, key) in &s3c.objects {
+            let old = known.objects.remove(&(bucket.clone(), key.clone()));
+            p.removals.extend(old);
+            match w.s3.object(bucket, key) {
+                Some(o) => {
+                    let blob = (!o.body.is_empty()).then(new_blob_id);
+                    if let Some(id) = &blob {
+                        match (o.body.in_memory(), o.body.stored_id()) {
+                            (Some(bytes), _) => {
+                                p.writes.push(Write::Bytes(id.clone(), bytes.clone()));
+                                p.swaps.push((bucket.clone(), key.clone(), bytes.clone(), id.clone()));
+                            }
+                            (None, Some(from)) => p.writes.push(Write::Copy { from: from.to_string(), to: id.clone(), len: o.body.len() as u64 }),
+                            (None, None) => {}
+                        }
+                        known.objects.insert((bucket.clone(), key.clone()), id.clone());
+                    }
+                    p.ops.push(Op::put(format!("{OBJECTS}{bucket}"), key.clone(), object_json(o, blob.as_deref()).to_string()));
+                }
+                None => p.ops.push(Op::delete(format!("{OBJECTS}{bucket}"), key.clone())),
+            }
+        }
+        for (bucket, upload_id) in &s3c.uploads {
+            let upload = w.s3.buckets.get(bucket).and_then(|b| b.uploads.get(upload_id));
+            let mut parts = serde_json::Map::new();
+            let mut live = HashSet::new();
+            if let Some(u) = upload {
+                for (n, part) in &u.parts {
+                    live.insert(*n);
+                    let k = (bucket.clone(), upload_id.clone(), *n);
+                    let blob = match known.parts.get(&k) {
+                        Some((etag, lm, blob)) if *etag == part.etag && *lm == part.last_modified_ms => blob.clone(),
+                        _ => {
+                            let id = new_blob_id();
+                            p.writes.push(Write::Bytes(id.clone(), Arc::new(part.body.clone())));
+                            if let Some((_, _, old)) = known.parts.insert(k, (part.etag.clone(), part.last_modified_ms, id.clone())) {
+                                p.removals.push(old);
+                            }
+                            id
+                        }
+                    };
+                    parts.insert(n.to_string(), json!({"etag": part.etag, "lastModified": part.last_modified_ms, "size": part.body.len(), "blob": blob}));
+                }
+            }
+            let gone: Vec<_> = known.parts.keys().filter(|(b, u, n)| b == bucket && u == upload_id && !live.contains(n)).cloned().collect();
+            for k in gone {
+                if let Some((_, _, old)) = known.parts.remove(&k) {
+                    p.removals.push(old);
+                }
+            }
+            match upload {
+                Some(u) => p.ops.push(Op::put(
+                    format!("{UPLOADS}{bucket}"),
+                    upload_id.clone(),
+                    json!({"key": u.key, "initiated": u.initiated_ms, "contentType": u.content_type, "metadata": u.metadata, "parts": parts}).to_string(),
+                )),
+                None => p.ops.push(Op::delete(format!("{UPLOADS}{bucket}"), upload_id.clone())),
+            }
+        }
+        let dc = w.dynamodb.take_changes();
+        for (name, t) in dc.tables {
+            match t {
+                Some(t) => p.ops.push(Op::put(TABLES, name, t.to_string())),
+                None => {
+                    p.ops.push(Op::delete(TABLES, name.clone()));
+                    p.ops.push(Op::clear(format!("{ITEMS}{name}")));
+                }
+            }
+        }
+        for (table, key, item) in dc.items {
+            let space = format!("{ITEMS}{table}");
+            p.ops.push(match item {
+                Some(item) => Op::put(space, key, item.to_string()),
+                None => Op::delete(space, key),
+            });
+        }
+        p.ops.extend(extra);
+        p
+    }
+
+    /// Writes the bodies, commits and waits (without the world lock). The ticket is
+    /// always filled, also when a body cannot be written, so later commits go on.
+    /// Returns the bodies that may now leave memory.
+    pub fn complete(&self, p: Pending) -> Result<Vec<(String, String, Arc<Vec<u8>>, String)>, StoreError> {
+        let blobs = self.store.blobs();
+        let mut written = Vec::new();
+        for w in &p.writes {
+            let (id, r) = match w {
+                Write::Bytes(id, bytes) => (
+                    id,
+                    blobs.create(id).and_then(|mut b| {
+                        b.write(bytes)?;
+                        b.finish()
+                    }),
+                ),
+                Write::Copy { from, to, len } => (
+                    to,
+                    blobs.create(to).and_then(|mut b| {
+                        let mut at = 0;
+                        while at < *len {
+                            let chunk = blobs.read(from, at, (at + COPY_CHUNK).min(*len))?;
+                            if chunk.is_empty() {
+                                return Err(StoreError::new(asl_store::ErrorKind::Corrupt, format!("blob {from} is shorter than {len} bytes")));
+                            }
+                            at += chunk.len() as u64;
+                            b.write(&chunk)?;
+                        }
+                        b.finish()
+                    }),
+                ),
+            };
+            if let Err(e) = r {
+                self.store.fill(p.ticket, Vec::new());
+                let _ = self.store.wait(p.ticket);
+                for id in written {
+                    blobs.remove(id);
+                }
+                return Err(e);
+            }
+            written.push(id);
+        }
+        self.store.fill(p.ticket, p.ops);
+        self.store.wait(p.ticket)?;
+        for id in &p.removals {
+            blobs.remove(id);
+        }
+        Ok(p.swaps)
+    }
+
+    /// Replaces in-memory bodies by their stored blobs (the world lock is held), unless
+    /// the object changed meanwhile: serve's memory does not grow with the bytes stored.
+    pub fn release(&self, w: &mut World, swaps: Vec<(String, String, Arc<Vec<u8>>, String)>) {
+        for (bucket, key, bytes, id) in swaps {
+            let Some(o) = w.s3.buckets.get_mut(&bucket).and_then(|b| b.objects.get_mut(&key)) else { continue };
+            if o.body.in_memory().is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
+                o.body = Body::stored(&id, bytes.len() as u64, self.source.clone());
+            }
+        }
+    }
+}
+
+fn bucket_json(b: &Bucket) -> Value {
+    json!({"created": b.creation_ms, "eventBridge": b.eventbridge})
+}
+
+fn object_json(o: &Object, blob: Option<&str>) -> Value {
+    json!({
+        "etag": o.etag, "contentType": o.content_type, "metadata": o.metadata,
+        "lastModified": o.last_modified_ms, "partsCount": o.parts_count, "size": o.body.len(), "blob": blob,
+    })
+}
+
+/// Commits the world's changes and `extra`, and starts the executions that event
+/// deliveries target (their records committed in the same transaction). Without a
+/// store (never the case in serve) it only dispatches.
+pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
+    let (pending, starts) = {
+        let mut w = state.world.lock();
+        // S3's events go to EventBridge here too, under the same lock as the change is
+        // read: a change and the deliveries it causes are always in one commit.
+        let events = w.s3.drain_events();
+        if !events.is_empty() {
+            let mut c = asl_aws::CallContext::new(super::wall_millis(), state.next_seed());
+            c.region = super::template::REGION.into();
+            c.account = super::template::ACCOUNT.into();
+            for e in events {
+                let d = w.events.put_service_event(None, &e, &c);
+                w.pending.extend(d);
+            }
+        }
+        let deliveries = w.take_deliveries();
+        let mut extra = extra;
+        let starts = super::exec::register_deliveries(state, deliveries, &mut extra);
+        (state.persist.collect(&mut w, extra), starts)
+    };
+    match state.persist.complete(pending) {
+        Ok(swaps) => {
+            if !swaps.is_empty() {
+                state.persist.release(&mut state.world.lock(), swaps);
+            }
+            super::exec::enqueue_starts(state, starts);
+            Ok(())
+        }
+        Err(e) => {
+            // Not durable: the client is told so, and the executions the change would
+            // start are not run (their records were not committed).
+            super::exec::forget(state, &starts);
+            Err(e)
+        }
+    }
+}
+
+fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(v).map_err(|e| format!("the stored {what} {key:?} is damaged ({e}); move the data directory away to start empty"))
+}
+
+/// Rebuilds the services' data from the store (start-up). Returns how many objects,
+/// items and blobs (orphans removed) it found.
+pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(usize, usize), String> {
+    let err = |e: StoreError| e.message;
+    let mut problems: Option<String> = None;
+    let mut buckets = Vec::new();
+    store.scan(BUCKETS, &mut |k, v| buckets.push((k.to_string(), v.to_vec()))).map_err(err)?;
+    let mut keep = HashSet::new();
+    let mut known = lock(&persist.known);
+    let mut objects = 0;
+    for (name, v) in buckets {
+        let b = parse("bucket", &name, &v)?;
+        let mut bucket = Bucket {
+            name: name.clone(),
+            creation_ms: b["created"].as_i64().unwrap_or(0),
+            eventbridge: b["eventBridge"].as_bool().unwrap_or(false),
+            objects: BTreeMap::new(),
+            uploads: BTreeMap::new(),
+            last_sequencer: 0,
+        };
+        store
+            .scan(&format!("{OBJECTS}{name}"), &mut |k, v| {
+                if problems.is_some() {
+                    return;
+                }
+                match restore_object(&persist.source, k, v) {
+                    Ok((o, blob)) => {
+                        if let Some(id) = blob {
+                            keep.insert(id.clone());
+                            known.objects.insert((name.clone(), k.to_string()), id);
+                        }
+                        bucket.objects.insert(k.to_string(), o);
+                        objects += 1;
+                    }
+                    Err(e) => problems = Some(e),
+                }
+            })
+            .map_err(err)?;
+        store
+            .scan(&format!("{UPLOADS}{name}"), &mut |k, v| {
+                if problems.is_some() {
+                    return;
+                }
+                match restore_upload(store, k, v) {
+                    Ok((u, blobs)) => {
+                        for (n, etag, lm, id) in blobs {
+                            keep.insert(id.clone());
+                            known.parts.insert((name.clone(), k.to_string(), n), (etag, lm, id));
+                        }
+                        bucket.uploads.insert(k.to_string(), u);
+                    }
+                    Err(e) => problems = Some(e),
+                }
+            })
+            .map_err(err)?;
+        if let Some(p) = problems.take() {
+            return Err(p);
+        }
+        w.s3.buckets.insert(name, bucket);
+    }
+    let mut tables = Vec::new();
+    store.scan(TABLES, &mut |k, v| tables.push((k.to_string(), v.to_vec()))).map_err(err)?;
+    let mut items = 0;
+    for (name, v) in tables {
+        let t = parse("table", &name, &v)?;
+        w.dynamodb.restore_table(&t).map_err(|e| format!("the stored table {name}: {e}"))?;
+        store
+            .scan(&format!("{ITEMS}{name}"), &mut |k, v| {
+                if problems.is_some() {
+                    return;
+                }
+                let r = parse("item", k, v).and_then(|item| w.dynamodb.restore_item(&name, &item).map_err(|e| format!("the stored item {k} of {name}: {e}")));
+                match r {
+                    Ok(()) => items += 1,
+                    Err(e) => problems = Some(e),
+                }
+            })
+            .map_err(err)?;
+        if let Some(p) = problems.take() {
+            return Err(p);
+        }
+    }
+    drop(known);
+    store.blobs().sweep(&keep).map_err(err)?;
+    Ok((objects, items))
+}
+
+fn meta_of(v: &Value) -> BTreeMap<String, String> {
+    v["metadata"].as_object().map(|m| m.iter().filter_map(|(k, x)| Some((k.clone(), x.as_str()?.to_string()))).collect()).unwrap_or_default()
+}
+
+fn body_of(store: &dyn Store, v: &Value) -> Result<(Vec<u8>, Option<String>), String> {
+    match v["blob"].as_str() {
+        Some(id) => {
+            let size = v["size"].as_u64().unwrap_or(u64::MAX);
+            let body = store.blobs().read(id, 0, size).map_err(|e| format!("{e}: a stored body is missing; move the data directory away to start empty"))?;
+            Ok((body, Some(id.to_string())))
+        }
+        None => Ok((Vec::new(), None)),
+    }
+}
+
+/// An object's metadata; its body stays in its blob until it is read (start-up reads no body).
+fn restore_object(source: &Arc<dyn BodySource>, key: &str, v: &[u8]) -> Result<(Object, Option<String>), String> {
+    let o = parse("object", key, v)?;
+    let blob = o["blob"].as_str().map(str::to_string);
+    let body = match &blob {
+        Some(id) => Body::stored(id, o["size"].as_u64().unwrap_or(0), source.clone()),
+        None => Body::from(Vec::new()),
+    };
+    Ok((
+        Object {
+            body,
+            etag: o["etag"].as_str().unwrap_or_default().to_string(),
+            content_type: o["contentType"].as_str().unwrap_or(asl_s3::s3::DEFAULT_CONTENT_TYPE).to_string(),
+            metadata: meta_of(&o),
+            last_modified_ms: o["lastModified"].as_i64().unwrap_or(0),
+            parts_count: o["partsCount"].as_u64().map(|n| n as u32),
+        },
+        blob,
+    ))
+}
+
+type PartBlobs = Vec<(u32, String, i64, String)>;
+
+fn restore_upload(store: &dyn Store, id: &str, v: &[u8]) -> Result<(Upload, PartBlobs), String> {
+    let u = parse("upload", id, v)?;
+    let mut parts = BTreeMap::new();
+    let mut blobs = Vec::new();
+    for (n, part) in u["parts"].as_object().into_iter().flatten() {
+        let n: u32 = n.parse().map_err(|_| format!("the stored upload {id} is damaged (part {n})"))?;
+        let (body, blob) = body_of(store, part)?;
+        let etag = part["etag"].as_str().unwrap_or_default().to_string();
+        let lm = part["lastModified"].as_i64().unwrap_or(0);
+        if let Some(b) = blob {
+            blobs.push((n, etag.clone(), lm, b));
+        }
+        parts.insert(n, Part { body, etag, last_modified_ms: lm });
+    }
+    Ok((
+        Upload {
+            key: u["key"].as_str().unwrap_or_default().to_string(),
+            initiated_ms: u["initiated"].as_i64().unwrap_or(0),
+            content_type: u["contentType"].as_str().unwrap_or(asl_s3::s3::DEFAULT_CONTENT_TYPE).to_string(),
+            metadata: meta_of(&u),
+            parts,
+        },
+        blobs,
+    ))
+}

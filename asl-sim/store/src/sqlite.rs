@@ -1,0 +1,210 @@
+//! The store on disk: `<dir>/store.sqlite` (SQLite in WAL mode) and `<dir>/blobs/`.
+//!
+//! Durability: `synchronous=FULL`. In WAL mode NORMAL skips the fsync of the WAL at
+//! each commit, so a power loss may drop the last commits after they were
+//! acknowledged; FULL syncs the WAL before COMMIT returns, which is what "durable
+//! before the answer" means. Its cost is one fsync per commit, shared by every
+//! request of a group (see [`SqliteStore::commit`]).
+
+use crate::sequencer::Sequencer;
+use crate::{BlobDir, Blobs, ErrorKind, Op, Result, Store, StoreError, Ticket, FORMAT_VERSION};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    sequencer: Sequencer,
+    blobs: BlobDir,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub const DATABASE_FILE: &str = "store.sqlite";
+
+impl SqliteStore {
+    /// Opens (or creates) the store of a data directory. Refuses a database of another
+    /// format version, and a file that is not a database, with what to do about it.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::io(&format!("cannot create {}", dir.display()), &e))?;
+        let path = dir.join(DATABASE_FILE);
+        let conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
+        let setup = |conn: &Connection| -> rusqlite::Result<Option<i64>> {
+            // journal_mode answers with a row; a damaged file fails here or at the first read.
+            conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+            conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")?;
+            let has_meta: bool = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? > 0;
+            if !has_meta {
+                return Ok(None);
+            }
+            conn.query_row(
+                "SELECT value FROM meta WHERE key='format_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|v| v.map(|s| s.parse::<i64>().unwrap_or(-1)))
+        };
+        let version = setup(&conn).map_err(|e| sql_error(&path, e))?;
+        match version {
+            None => {
+                conn.execute_batch(&format!(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                     CREATE TABLE IF NOT EXISTS entries (space TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (space, key)) WITHOUT ROWID;
+                     INSERT OR REPLACE INTO meta VALUES ('format_version', '{FORMAT_VERSION}');
+                     COMMIT;"
+                ))
+                .map_err(|e| sql_error(&path, e))?;
+            }
+            Some(v) if v == FORMAT_VERSION => {}
+            Some(v) => {
+                return Err(StoreError::new(
+                    ErrorKind::Version,
+                    format!(
+                        "{}: the data has format version {v}; this asl-sim reads version {FORMAT_VERSION}. \
+                         Use the asl-sim that wrote it, or move the directory away to start empty",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+        let blobs = BlobDir::open(&dir.join("blobs"))?;
+        Ok(SqliteStore {
+            path,
+            conn: Mutex::new(conn),
+            sequencer: Sequencer::default(),
+            blobs,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn apply(&self, conn: &mut Connection, ops: &[Op]) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO entries (space, key, value) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut del = tx.prepare_cached("DELETE FROM entries WHERE space = ?1 AND key = ?2")?;
+            let mut clear = tx.prepare_cached("DELETE FROM entries WHERE space = ?1")?;
+            for op in ops {
+                match op {
+                    Op::Put { space, key, value } => put.execute(params![space, key, value])?,
+                    Op::Delete { space, key } => del.execute(params![space, key])?,
+                    Op::Clear { space } => clear.execute(params![space])?,
+                };
+            }
+        }
+        tx.commit()
+    }
+}
+
+/// SQLite's errors in the store's terms.
+fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    let kind = match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => ErrorKind::Full,
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => ErrorKind::Corrupt,
+        _ => ErrorKind::Io,
+    };
+    let hint = match kind {
+        ErrorKind::Full => " (the disk is full: free space and retry; nothing acknowledged was lost)",
+        ErrorKind::Corrupt => " (the database is damaged: restore it from a backup or move the data directory away to start empty)",
+        _ => "",
+    };
+    StoreError::new(kind, format!("{}: {e}{hint}", path.display()))
+}
+
+impl Store for SqliteStore {
+    fn reserve(&self) -> Ticket {
+        self.sequencer.reserve()
+    }
+
+    fn fill(&self, ticket: Ticket, ops: Vec<Op>) {
+        self.sequencer.fill(ticket, ops)
+    }
+
+    /// Group commit: the caller whose ticket is next applies every filled ticket in one
+    /// transaction (one fsync of the WAL); the others find theirs done.
+    fn wait(&self, ticket: Ticket) -> Result<()> {
+        self.sequencer.wait(ticket, &|ops| {
+            if ops.is_empty() {
+                return Ok(());
+            }
+            // The blobs these entries name must be durable first.
+            self.blobs.sync_if_needed()?;
+            let mut conn = lock(&self.conn);
+            self.apply(&mut conn, ops)
+                .map_err(|e| sql_error(&self.path, e))
+        })
+    }
+
+    fn scan(&self, space: &str, each: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+        let conn = lock(&self.conn);
+        let mut run = || -> rusqlite::Result<()> {
+            let mut st = conn
+                .prepare_cached("SELECT key, value FROM entries WHERE space = ?1 ORDER BY key")?;
+            let mut rows = st.query(params![space])?;
+            while let Some(row) = rows.next()? {
+                let key = row.get_ref(0)?.as_str()?;
+                let value = row.get_ref(1)?.as_blob()?;
+                each(key, value);
+            }
+            Ok(())
+        };
+        run().map_err(|e| sql_error(&self.path, e))
+    }
+
+    fn spaces(&self, prefix: &str) -> Result<Vec<String>> {
+        let conn = lock(&self.conn);
+        let run = || -> rusqlite::Result<Vec<String>> {
+            // Skip from one space to the next through the primary key instead of reading every entry.
+            let mut out = Vec::new();
+            let mut st = conn.prepare_cached(
+                "SELECT space FROM entries WHERE space > ?1 ORDER BY space LIMIT 1",
+            )?;
+            let mut first = conn.prepare_cached(
+                "SELECT space FROM entries WHERE space >= ?1 ORDER BY space LIMIT 1",
+            )?;
+            let mut cur: Option<String> =
+                first.query_row(params![prefix], |r| r.get(0)).optional()?;
+            while let Some(s) = cur {
+                if !s.starts_with(prefix) {
+                    break;
+                }
+                cur = st.query_row(params![s], |r| r.get(0)).optional()?;
+                out.push(s);
+            }
+            Ok(out)
+        };
+        run().map_err(|e| sql_error(&self.path, e))
+    }
+
+    fn get(&self, space: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let conn = lock(&self.conn);
+        conn.prepare_cached("SELECT value FROM entries WHERE space = ?1 AND key = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![space, key], |r| r.get::<_, Vec<u8>>(0))
+                    .optional()
+            })
+            .map_err(|e| sql_error(&self.path, e))
+    }
+
+    fn blobs(&self) -> &dyn Blobs {
+        &self.blobs
+    }
+
+    fn durable(&self) -> bool {
+        true
+    }
+}
