@@ -271,6 +271,7 @@ def main():
     rows = p.js("document.querySelectorAll('#executions-table tbody tr[data-execution]').length")
     check(rows == 3, f"the executions list shows {rows} executions, not 3")
     p.click('.chips a[href*="status=SUCCEEDED"]', "filter SUCCEEDED")
+    p.wait("location.href.indexOf('status=SUCCEEDED') >= 0 && document.readyState === 'complete' && document.querySelector('.chips a.on[href*=\"status=SUCCEEDED\"]') !== null", "the SUCCEEDED filter page loaded")
     p.loaded()
     statuses = p.js("Array.from(document.querySelectorAll('#executions-table [data-status]')).map(function(b){return b.getAttribute('data-status')})")
     check(statuses == ["SUCCEEDED", "SUCCEEDED"], f"the SUCCEEDED filter shows {statuses}")
