@@ -146,6 +146,13 @@ class Page:
         if not ok:
             fail(f"no field {selector} to fill")
 
+    def follow(self, selector, what):
+        """Clicks a link and waits for the page it leads to (not the one still shown)."""
+        before = self.js("location.href")
+        self.click(selector, what)
+        self.wait(f"location.href !== {json.dumps(before)}", f"{what}: the click led to another page")
+        self.loaded()
+
     def click(self, selector, what):
         if not self.js(f"(function(){{var e=document.querySelector({json.dumps(selector)}); if(!e) return false; e.click(); return true;}})()"):
             fail(f"{what}: no element {selector}")
@@ -187,8 +194,7 @@ def main():
     print(f"ok: the console lists the template's {len(machines)} state machines")
 
     # 2. Start an execution through the page and watch it finish without a reload.
-    p.click('tr[data-machine="SleepyStateMachine"] a', "open SleepyStateMachine")
-    p.loaded()
+    p.follow('tr[data-machine="SleepyStateMachine"] a', "open SleepyStateMachine")
     check("/_console/machine" in p.js("location.href"), "the machine link did not open the machine page")
     check(p.js("document.querySelectorAll('#graph svg .node').length") >= 3, "the machine page shows no graph")
     check("SecondsPath" in p.js("document.getElementById('definition').textContent"), "the machine page shows no definition")
@@ -218,8 +224,7 @@ def main():
 
     # 4. A waiting callback answered through the form; attacker-shaped input stays text.
     p.goto(console)
-    p.click('tr[data-machine="ApprovalStateMachine"] a', "open ApprovalStateMachine")
-    p.loaded()
+    p.follow('tr[data-machine="ApprovalStateMachine"] a', "open ApprovalStateMachine")
     hostile = '{"request": "<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>"}'
     p.fill("#start-form textarea[name=input]", hostile)
     p.click("#start-button", "start the approval")
@@ -229,8 +234,7 @@ def main():
     check(p.js("document.querySelectorAll('main img, main script').length") == 0 and p.js("window.__pwned") is None, "the execution input was rendered as HTML")
     check("<img src=x" in p.js("document.querySelector('.io pre').textContent"), "the input is not shown as text")
     p.shot(shots, "console-running.png")
-    p.click('nav a[href="/_console/tasks"]', "open Waiting tasks")
-    p.loaded()
+    p.follow('nav a[href="/_console/tasks"]', "open Waiting tasks")
     card = f'article.task[data-execution="{arn}"]'
     p.wait(f"document.querySelector({json.dumps(card)}) !== null", "the approval is listed among the waiting tasks")
     check("AskForApproval" in p.js(f"document.querySelector({json.dumps(card)}).textContent"), "the task card does not name its state")
@@ -244,8 +248,7 @@ def main():
 
     # 5. An activity task failed through the form: the error and cause are shown, redrive's state is explained.
     p.goto(console)
-    p.click('tr[data-machine="ActivityStateMachine"] a', "open ActivityStateMachine")
-    p.loaded()
+    p.follow('tr[data-machine="ActivityStateMachine"] a', "open ActivityStateMachine")
     p.fill("#start-form textarea[name=input]", '{"document": "contract.pdf"}')
     p.click("#start-button", "start the activity machine")
     p.wait("location.href.indexOf('/_console/execution?') >= 0 && document.documentElement.getAttribute('data-console-ready') === '1'", "the activity's execution page")
@@ -266,11 +269,11 @@ def main():
     print("ok: the activity task was failed through the form; error and cause shown, Review marked failed")
 
     # 6. The executions list: all three, filtered by status.
-    p.click('nav a[href="/_console/executions"]', "open Executions")
-    p.loaded()
+    p.follow('nav a[href="/_console/executions"]', "open Executions")
     rows = p.js("document.querySelectorAll('#executions-table tbody tr[data-execution]').length")
     check(rows == 3, f"the executions list shows {rows} executions, not 3")
     p.click('.chips a[href*="status=SUCCEEDED"]', "filter SUCCEEDED")
+    p.wait("location.href.indexOf('status=SUCCEEDED') >= 0 && document.readyState === 'complete' && document.querySelector('.chips a.on[href*=\"status=SUCCEEDED\"]') !== null", "the SUCCEEDED filter page loaded")
     p.loaded()
     statuses = p.js("Array.from(document.querySelectorAll('#executions-table [data-status]')).map(function(b){return b.getAttribute('data-status')})")
     check(statuses == ["SUCCEEDED", "SUCCEEDED"], f"the SUCCEEDED filter shows {statuses}")

