@@ -33,6 +33,7 @@ mod s3;
 mod sns;
 mod sqs;
 mod s3_extra;
+mod schedules;
 mod sfn_control;
 mod sfn_tasks;
 mod sfn_local;
@@ -431,6 +432,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         std::fs::rename(&legacy, &done).map_err(|e| format!("cannot rename {}: {e}", legacy.display()))?;
     }
     let (records, resumed) = exec::restore(&state, keep_executions()?)?;
+    notices.extend(schedules::start(&state, &model.schedules, wall_millis())?);
     let restored = restored || records > 0;
     let _ = resumed;
 

@@ -144,6 +144,18 @@ pub struct EventSourceDef {
     pub enabled: bool,
 }
 
+/// An EventBridge Scheduler schedule whose target starts a state machine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleDef {
+    pub logical: String,
+    /// `rate(...)`, `at(...)` or `cron(...)`, as written.
+    pub expression: String,
+    pub timezone: String,
+    pub target_arn: String,
+    pub input: Value,
+    pub enabled: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct Model {
     pub buckets: Vec<BucketDef>,
@@ -160,6 +172,8 @@ pub struct Model {
     pub topics: Vec<TopicDef>,
     pub subscriptions: Vec<SubscriptionDef>,
     pub event_sources: Vec<EventSourceDef>,
+    /// `AWS::Scheduler::Schedule`s (serve fires them).
+    pub schedules: Vec<ScheduleDef>,
     pub outputs: Vec<(String, String)>,
     /// Settings that serve does not emulate (it runs without them).
     pub notices: Vec<String>,
@@ -425,10 +439,37 @@ impl<'a> Ctx<'a> {
                 }
                 model.notices.push(format!("{pos}: {logical}: throttling and access logs are not emulated"));
             }
-            // Schedules are accepted so the template serves; serve does not fire them yet
-            // (start the target yourself, e.g. the file manager's release-reservations workflow).
+            // serve fires rate() and at() schedules at their state machine targets (serve/src/schedules.rs).
             "AWS::Scheduler::Schedule" => {
-                model.notices.push(format!("{pos}: {logical} (AWS::Scheduler::Schedule) does not fire in serve"));
+                self.notice_props(
+                    logical,
+                    r,
+                    &["ScheduleExpression", "ScheduleExpressionTimezone", "Target", "State", "Name", "Description", "FlexibleTimeWindow", "StartDate", "EndDate"],
+                    &["GroupName", "KmsKeyArn"],
+                    model,
+                )?;
+                let expression = self
+                    .prop(r, "ScheduleExpression")?
+                    .map(|v| scalar(&v))
+                    .ok_or_else(|| Problem { pos, message: format!("{logical}: ScheduleExpression is required") })?;
+                let timezone = self.prop(r, "ScheduleExpressionTimezone")?.map(|v| scalar(&v)).unwrap_or_else(|| "UTC".into());
+                let target = self.prop(r, "Target")?.unwrap_or(Value::Null);
+                let Some(target_arn) = target.get("Arn").and_then(Value::as_str).map(str::to_string) else {
+                    return err(pos, format!("{logical}: Target.Arn is required"));
+                };
+                // The Input of a templated StartExecution target is the execution's input
+                // (a JSON text); without one the execution starts with {}.
+                let input = match target.get("Input") {
+                    None => Value::Object(Map::new()),
+                    Some(Value::String(t)) => serde_json::from_str(t)
+                        .map_err(|e| Problem { pos, message: format!("{logical}: Target.Input is not JSON: {e}") })?,
+                    Some(other) => other.clone(),
+                };
+                let state = self.prop(r, "State")?.map(|v| scalar(&v)).unwrap_or_else(|| "ENABLED".into());
+                if target.get("RetryPolicy").is_some() || target.get("DeadLetterConfig").is_some() {
+                    model.notices.push(format!("{pos}: {logical}.Target RetryPolicy/DeadLetterConfig are not emulated (a start that fails is logged)"));
+                }
+                model.schedules.push(ScheduleDef { logical: logical.into(), expression, timezone, target_arn, input, enabled: state != "DISABLED" });
             }
             "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::S3::BucketPolicy" | "AWS::Lambda::Permission" | "AWS::Logs::LogGroup" | "AWS::SQS::QueuePolicy" | "AWS::SNS::TopicPolicy" => {
                 model.notices.push(format!("{pos}: {logical} ({}) is not enforced or emulated", r.ty));
