@@ -301,7 +301,9 @@ def main():
         stop.set()
         for t in threads:
             t.join(timeout=20)
-    quiet_check(serve, users, failures, timeout=30)
+    # Restored executions may be in a retry back-off (the workflows retry with back-off up to
+    # about a minute): the inventory converges once they have run.
+    quiet_check(serve, users, failures, timeout=100)
     serve.proc.send_signal(signal.SIGTERM)
     t_stop = time.time()
     serve.proc.wait(timeout=10)
