@@ -92,6 +92,8 @@ pub(crate) struct Ev<'x, 'a> {
     pub depth: usize,
     /// Nodes evaluated so far, against `limits::MAX_STEPS`.
     pub steps: u64,
+    /// Per-item work so far, against `limits::MAX_WORK` (see there).
+    pub work: u64,
     pub globals: HashMap<String, Value>,
     pub call_env: Option<Rc<Frame>>,
 }
@@ -225,6 +227,15 @@ fn set_flag(v: &mut Value, f: impl FnOnce(&mut Arr)) {
 }
 
 impl<'x, 'a> Ev<'x, 'a> {
+    /// Charges `items` units of per-item work; past the budget the evaluation ends with U1002.
+    pub(crate) fn charge(&mut self, items: usize, pos: usize) -> Result<(), Error> {
+        self.work = self.work.saturating_add(items as u64);
+        if self.work > crate::limits::MAX_WORK {
+            return Err(err("U1002", pos));
+        }
+        Ok(())
+    }
+
     pub fn eval(&mut self, node: &Node, input: &Value, env: &Rc<Frame>) -> R {
         self.steps += 1;
         if self.steps > crate::limits::MAX_STEPS {
@@ -277,6 +288,7 @@ impl<'x, 'a> Ev<'x, 'a> {
                         }
                     }
                 }
+                self.charge(out.len(), node.pos)?;
                 let cons = node.consarray;
                 Value::arr_with(out, |a| a.cons = cons)
             }
@@ -549,6 +561,7 @@ impl<'x, 'a> Ev<'x, 'a> {
             _ => 1,
         }).sum();
         crate::limits::check_array("A path step", total, step.pos)?;
+        self.charge(total as usize, step.pos)?;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             match r {
@@ -668,9 +681,13 @@ impl<'x, 'a> Ev<'x, 'a> {
                         tuple.insert(Rc::from(&**al), at.clone());
                     }
                 }
+                // a tuple copies every binding before it: weighted so that a runaway cross
+                // product stops while its live tuples still fit in a few hundred megabytes
+                self.charge(32 * (tuple.len() + 1), step.pos)?;
                 result.push(Value::Obj(Rc::new(tuple)));
             }
         }
+        crate::limits::check_array("A path step", result.len() as u128, step.pos)?;
         if let Some(st) = &step.stages {
             let r = Value::arr_with(result, |a| {
                 a.seq = true;
@@ -753,6 +770,7 @@ impl<'x, 'a> Ev<'x, 'a> {
             Value::Arr(a) => a.items.clone(),
             v => vec![v],
         };
+        self.charge(items.len() * pairs.len().max(1), pos)?;
         if items.is_empty() {
             items.push(Value::Undefined);
         }
@@ -828,6 +846,8 @@ impl<'x, 'a> Ev<'x, 'a> {
             Value::Undefined => vec![],
             v => vec![v.clone()],
         };
+        // a comparison sort touches each item about log2(n) times
+        self.charge(items.len() * (usize::BITS - items.len().leading_zeros()).max(1) as usize, pos)?;
         let mut keys: Vec<Vec<Value>> = Vec::with_capacity(items.len());
         for it in &items {
             let (ctx, fenv) = if is_tuple { (tuple_at(it), frame_from_tuple(env, it)) } else { (it.clone(), env.clone()) };
@@ -978,6 +998,7 @@ impl<'x, 'a> Ev<'x, 'a> {
                 if size > 1e7 {
                     return Err(make("D2014", Some(pos), None, Some(&crate::value::fmt_number(size))));
                 }
+                self.charge(size as usize, pos)?;
                 let (a, b) = (*a as i64, *b as i64);
                 Ok(Value::seq((a..=b).map(|x| Value::Num(x as f64)).collect()))
             }
@@ -1136,6 +1157,16 @@ impl<'x, 'a> Ev<'x, 'a> {
                 self.eval(&def.body, linput, &frame)
             }
             Func::Builtin(b) => {
+                // a builtin walks its array and object arguments without evaluating nodes
+                let touched: usize = args
+                    .iter()
+                    .map(|a| match a {
+                        Value::Arr(a) => a.items.len(),
+                        Value::Obj(o) => o.len(),
+                        _ => 1,
+                    })
+                    .sum();
+                self.charge(touched, pos)?;
                 let mut args = b.sig.validate(&args, input, b.name, pos)?;
                 let n = args.len();
                 args.resize(n + 4, Value::Undefined);

@@ -109,7 +109,7 @@ impl Expression {
             Some(v) => value::from_json(v),
             None => value::Value::Undefined,
         };
-        let mut ev = eval::Ev { env, depth: 0, steps: 0, globals: std::collections::HashMap::new(), call_env: None };
+        let mut ev = eval::Ev { env, depth: 0, steps: 0, work: 0, globals: std::collections::HashMap::new(), call_env: None };
         let frame = eval::Frame::new(None);
         frame.bind_str("$", input.clone());
         let input = match &input {

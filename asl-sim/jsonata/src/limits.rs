@@ -34,6 +34,15 @@ pub(crate) const MAX_OUTPUT_VALUES: usize = 1_000_000;
 /// million. An endless loop stops in well under a second in a release build.
 pub(crate) const MAX_STEPS: u64 = 30_000_000;
 
+/// Values touched by the evaluator's per-item work (range items built, path results
+/// flattened, tuple bindings copied, group-by and sort inputs, builtin arguments) before an
+/// evaluation is declared endless (U1002). Node steps alone miss work that grows without
+/// evaluating nodes: fifty focus-bound `@` steps over a 3-item list build 3^50 tuples, each a
+/// copy of the previous bindings, and ran past two minutes while the step count stayed small.
+/// JSONata's largest legal range (ten million items) summed or counted costs twenty million;
+/// the budget allows five such passes, a few seconds of work in a release build at most.
+pub(crate) const MAX_WORK: u64 = 100_000_000;
+
 /// The U1003 error: `what` would build `size` units (`unit`: "bytes", "items") past `limit`.
 pub(crate) fn too_big(what: &str, size: u128, unit: &str, limit: usize, pos: Option<usize>) -> Error {
     make(

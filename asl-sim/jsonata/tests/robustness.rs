@@ -147,3 +147,28 @@ fn named_fraction_is_an_error() {
     let e = eval("$fromMillis(1510067557121, \"[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[fn01]Z\")").unwrap_err();
     assert_eq!(e.code, "D3133");
 }
+
+/// Per-item work that evaluates few nodes still ends at the work budget (U1002): a cross
+/// product of focus-bound steps grew 3^50 tuples and ran past two minutes (fuzzing, issue 18);
+/// a reduce that appends to its accumulator copies n^2/2 items.
+#[test]
+fn runaway_per_item_work_stops_at_the_work_budget() {
+    let list = "{'list': [{'name': 'a', 'tags': [1, 2]}, {'name': 'b', 'tags': [3]}, {'name': 'c', 'tags': []}]}";
+    let chain = std::iter::repeat("list@$l").take(50).collect::<Vec<_>>().join(".");
+    let started = std::time::Instant::now();
+    for expr in [
+        format!("{list}.({chain}.tags@$t.{{'n': $l.name, 't': $t}})"),
+        "$reduce([1..200000], function($acc, $v){ $append($acc, $v) }, [])".to_string(),
+    ] {
+        let e = eval(&expr).unwrap_err();
+        assert_eq!(e.code, "U1002", "{expr}: {e}");
+    }
+    // generous even for a debug build on a loaded machine: before the budget the first ran
+    // past 120 s and the second about as long
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    // ordinary tuple work is unaffected
+    assert_eq!(
+        eval(&format!("{list}.(list@$l.list@$m[$l.name < $m.name].($l.name & $m.name))")).unwrap(),
+        Some(serde_json::json!(["ab", "ac", "bc"]))
+    );
+}
