@@ -459,11 +459,11 @@ def gen_fetch_quota():
              "fixture": fixture(items, [("alice/docs/a.txt", "hello")])}
     write("quota", "with-usage", dict(qbase, description="The Quota item's TotalSize and the configured quota.",
           inputs={"alice": {"user": "alice"}},
-          runs=[{"executions": [{"input": "alice", "status": "SUCCEEDED", "output": {"user": "alice", "usedBytes": 5, "quotaBytes": 1073741824}}]}],
+          runs=[{"executions": [{"input": "alice", "status": "SUCCEEDED", "output": {"user": "alice", "usedBytes": 5, "reservedBytes": 0, "quotaBytes": 1073741824}}]}],
           expect={}))
     write("quota", "no-usage", dict(qbase, description="A user with no Quota item uses 0 bytes.",
           inputs={"dave": {"user": "dave"}},
-          runs=[{"executions": [{"input": "dave", "status": "SUCCEEDED", "output": {"user": "dave", "usedBytes": 0, "quotaBytes": 1073741824}}]}],
+          runs=[{"executions": [{"input": "dave", "status": "SUCCEEDED", "output": {"user": "dave", "usedBytes": 0, "reservedBytes": 0, "quotaBytes": 1073741824}}]}],
           expect={}))
 
 

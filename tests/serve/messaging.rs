@@ -268,3 +268,5 @@ fn unsigned_requests_are_refused() {
     assert!(out.starts_with("HTTP/1.1 4"), "{out}");
     assert!(out.contains("<ErrorResponse"), "{out}");
 }
+
+mod sns_http;

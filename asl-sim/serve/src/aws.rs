@@ -37,6 +37,8 @@ pub struct Ticket {
     /// `Some` when the signature is fully verified; `None` when it covers the body's hash.
     verified: Option<sigv4::Verified>,
     target: Option<String>,
+    /// An unsigned SNS SubscribeURL / UnsubscribeURL link (`sns::is_unsigned_link`).
+    sns_link: bool,
 }
 
 fn target_of(head: &Head) -> Option<String> {
@@ -128,6 +130,9 @@ impl Front for AwsFront {
 
     fn admit(&self, head: &Head) -> Result<Admitted<Ticket>, Resp> {
         let target = target_of(head);
+        if sns::is_unsigned_link(&head.method, &head.query, head.header("authorization")) {
+            return Ok(Admitted { limit: Self::limit(head, None), ticket: Ticket { verified: None, target: None, sns_link: true } });
+        }
         let verified = match sigv4::verify_head(&signable(head, b""), &self.state.keys, sigv4::now_secs()) {
             Ok(v) => v,
             Err(e) => {
@@ -155,7 +160,7 @@ impl Front for AwsFront {
         if target.is_none() && s3_data_upload(head) && decoded.is_some_and(|n| n > S3_MAX_OBJECT) {
             return Err(self.refuse(head, Self::too_large(head, None, limit)));
         }
-        Ok(Admitted { limit, ticket: Ticket { verified, target } })
+        Ok(Admitted { limit, ticket: Ticket { verified, target, sns_link: false } })
     }
 
     fn body_error(&self, head: &Head, e: BodyError) -> Resp {
@@ -182,10 +187,11 @@ impl Front for AwsFront {
         blocking(move || {
             let t = Instant::now();
             let head = Head { method: req.method.clone(), path: req.path.clone(), query: req.query.clone(), headers: req.headers.clone(), peer: req.peer };
+            let confirms_or_unsubscribes = ticket.sns_link;
             let mut resp = route(&state, req, ticket);
             // Durable before the answer: whatever the request changed (and the
             // executions its events start) is committed before the response leaves.
-            if head.method != "GET" && head.method != "HEAD" {
+            if (head.method != "GET" && head.method != "HEAD") || confirms_or_unsubscribes {
                 if let Err(e) = super::persist::flush(&state, Vec::new()) {
                     state.log(format_args!("store: {e}"));
                     resp = not_stored(&head, &e);
@@ -211,6 +217,9 @@ fn not_stored(head: &Head, e: &asl_store::StoreError) -> Resp {
 }
 
 fn route(state: &Arc<State>, mut req: Req, ticket: Ticket) -> Resp {
+    if ticket.sns_link {
+        return sns::handle_query(state, &query::form_pairs(req.query.as_bytes()));
+    }
     let target = ticket.target.as_deref();
     let verified = match ticket.verified {
         Some(v) => v,

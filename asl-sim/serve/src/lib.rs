@@ -31,6 +31,7 @@ mod persist;
 mod query;
 mod s3;
 mod sns;
+mod sns_http;
 mod sqs;
 mod s3_extra;
 mod schedules;
@@ -405,6 +406,8 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         world.api_endpoints.insert(&format!("{}.execute-api.{}.amazonaws.com", api.id, template::REGION), &format!("http://{api_addr}"));
     }
     sqs::create_template_queues(&mut world, &model.queues, now)?;
+    // HTTP(S) subscriptions' deliveries (confirmations among them) are POSTed and retried off the lock.
+    world.sns_http_sink = Some(sns_http::Outbox::start().sink());
     sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
     let state = Arc::new(State {
         world: SharedWorld::new(world),

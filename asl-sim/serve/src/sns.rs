@@ -1,13 +1,13 @@
 //! SNS on the AWS port: the query protocol (form-encoded `Action=`, XML answers), which is
 //! what the SDKs and the AWS CLI speak to SNS. Deliveries to queues happen in the world,
 //! to functions on a thread of their own (without the world's lock); HTTP(S) deliveries
-//! are POSTed by a worker thread (127.0.0.1 and plain http only: serve makes no TLS
-//! connections).
+//! go to the outbox (`sns_http`), which POSTs and retries them off every lock. The
+//! SubscribeURL and UnsubscribeURL links of the envelopes work unsigned, as on AWS
+//! (`is_unsigned_link`).
 
 use super::http::Resp;
 use super::query::{self, el, indexed, pairs_to_map, text};
 use super::State;
-use asl_sns::Delivery;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -79,10 +79,12 @@ pub fn handle_query(state: &Arc<State>, pairs: &[(String, String)]) -> Resp {
         match world.sns.call(&op, &p, now) {
             Ok((v, deliveries)) => {
                 world.deliver_sns(deliveries, now);
-                let outbound = std::mem::take(&mut world.pending_sns);
+                let http = world.take_http_deliveries();
                 let invocations = world.take_sns_invocations();
                 drop(world);
-                post_http(outbound);
+                if let Some((sink, deliveries)) = http {
+                    sink(deliveries);
+                }
                 invoke_functions(invocations);
                 Ok(v)
             }
@@ -109,43 +111,6 @@ fn invoke_functions(invocations: Vec<asl_world::world::SnsInvocation>) {
     std::thread::spawn(move || invocations.iter().for_each(asl_world::world::SnsInvocation::invoke));
 }
 
-/// POSTs HTTP deliveries to loopback endpoints on a background thread (SNS delivers
-/// asynchronously); anything else is dropped, as serve reaches only this machine.
-fn post_http(deliveries: Vec<Delivery>) {
-    let deliveries: Vec<Delivery> = deliveries.into_iter().filter(|d| d.protocol == "http").collect();
-    if deliveries.is_empty() {
-        return;
-    }
-    std::thread::spawn(move || {
-        for d in deliveries {
-            let _ = post(&d);
-        }
-    });
-}
-
-fn post(d: &Delivery) -> std::io::Result<()> {
-    use std::io::{Read, Write};
-    let rest = d.endpoint.strip_prefix("http://").unwrap_or("");
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    if host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
-        return Ok(());
-    }
-    let addr = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(15)))?;
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n", d.body.len());
-    for (k, v) in &d.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes())?;
-    s.write_all(d.body.as_bytes())?;
-    let mut sink = Vec::new();
-    let _ = s.read_to_end(&mut sink);
-    Ok(())
-}
-
 /// The template's topics and subscriptions, created unless restored from the data dir (a
 /// restored subscription is kept as it was).
 pub fn create_template_topics(
@@ -168,13 +133,40 @@ pub fn create_template_topics(
         // An http(s) subscription's confirmation request.
         world.deliver_sns(deliveries, now);
     }
+    if let Some((sink, deliveries)) = world.take_http_deliveries() {
+        sink(deliveries);
+    }
     Ok(())
+}
+
+/// A GET of an envelope's SubscribeURL (`?Action=ConfirmSubscription&TopicArn=..&Token=..`)
+/// or UnsubscribeURL (`?Action=Unsubscribe&SubscriptionArn=..`): an endpoint follows these
+/// links without AWS credentials, so SNS answers them unsigned
+/// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.confirm.html). Only
+/// without any signature: a signed request is verified as usual.
+pub fn is_unsigned_link(method: &str, query: &str, authorization: Option<&str>) -> bool {
+    if method != "GET" || authorization.is_some() || query.contains("X-Amz-Signature=") {
+        return false;
+    }
+    let pairs = query::form_pairs(query.as_bytes());
+    let action = pairs.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.as_str());
+    matches!(action, Some("ConfirmSubscription") | Some("Unsubscribe"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_unsigned_gets_of_the_two_links_skip_signing() {
+        assert!(is_unsigned_link("GET", "Action=ConfirmSubscription&TopicArn=t&Token=x", None));
+        assert!(is_unsigned_link("GET", "Action=Unsubscribe&SubscriptionArn=s", None));
+        assert!(!is_unsigned_link("POST", "Action=ConfirmSubscription&TopicArn=t&Token=x", None));
+        assert!(!is_unsigned_link("GET", "Action=Publish&TopicArn=t&Message=m", None));
+        assert!(!is_unsigned_link("GET", "Action=ConfirmSubscription&Token=x", Some("AWS4-HMAC-SHA256 ...")));
+        assert!(!is_unsigned_link("GET", "Action=Unsubscribe&SubscriptionArn=s&X-Amz-Signature=00", None));
+    }
 
     #[test]
     fn query_forms_and_xml() {

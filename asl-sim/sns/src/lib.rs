@@ -24,6 +24,7 @@
 mod error;
 pub mod filter;
 pub mod sfn;
+pub mod delivery;
 
 pub use error::SnsError;
 pub use sfn::{step_functions_call, IntegrationStyle};

@@ -50,9 +50,17 @@ impl Services for SharedWorld {
                     }
                     None => {
                         let result = world.route(call, clock);
-                        let deliveries = world.take_sns_invocations();
+                        let invocations = world.take_sns_invocations();
+                        let http = world.take_http_deliveries();
                         drop(world);
-                        deliveries.iter().for_each(SnsInvocation::invoke);
+                        // SNS invokes functions asynchronously (the Event invocation type): the
+                        // publish answers first and the functions run on a thread of their own.
+                        if !invocations.is_empty() {
+                            std::thread::spawn(move || invocations.iter().for_each(SnsInvocation::invoke));
+                        }
+                        if let Some((sink, deliveries)) = http {
+                            sink(deliveries);
+                        }
                         return result;
                     }
                 },
@@ -84,6 +92,9 @@ impl Services for SharedWorld {
         self.lock().put_object(bucket, key, body)
     }
 }
+
+/// Takes HTTP(S) SNS deliveries (with their delivery plans) to make and retry them.
+pub type SnsHttpSink = dyn Fn(Vec<(asl_sns::Delivery, asl_sns::delivery::HttpPlan)>) + Send + Sync;
 
 /// One SNS delivery to a function: SNS invokes asynchronously (the `Event` invocation type),
 /// so the function's answer is not observed; a failed delivery is dropped, as SNS drops it
@@ -144,6 +155,9 @@ pub struct World {
     pub pending_sns: Vec<asl_sns::Delivery>,
     /// SNS deliveries to the world's functions, waiting to be made without the world's lock.
     sns_invocations: Vec<SnsInvocation>,
+    /// Where HTTP(S) SNS deliveries go once the world is released (serve's outbox, which
+    /// POSTs and retries them); without one they wait in `pending_sns`.
+    pub sns_http_sink: Option<Arc<SnsHttpSink>>,
     pub lambdas: lambda::Functions,
     pub machines: BTreeMap<String, ChildMachine>,
     pub mocks: Option<MockConfig>,
@@ -180,6 +194,7 @@ impl World {
             sns: asl_sns::Sns::new(region, account, 0x5345),
             pending_sns: Vec::new(),
             sns_invocations: Vec::new(),
+            sns_http_sink: None,
             lambdas: HashMap::new(),
             machines: BTreeMap::new(),
             mocks: None,
@@ -321,6 +336,22 @@ impl World {
     /// the world (`SharedWorld::call` does, and serve's SNS endpoint).
     pub fn take_sns_invocations(&mut self) -> Vec<SnsInvocation> {
         std::mem::take(&mut self.sns_invocations)
+    }
+
+    /// The pending HTTP(S) SNS deliveries with their subscriptions' delivery plans, and the
+    /// sink to hand them to once the world is released; `None` without a sink or deliveries.
+    pub fn take_http_deliveries(&mut self) -> Option<(Arc<SnsHttpSink>, Vec<(asl_sns::Delivery, asl_sns::delivery::HttpPlan)>)> {
+        let sink = self.sns_http_sink.clone()?;
+        let (http, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_sns).into_iter().partition(|d| d.protocol == "http" || d.protocol == "https");
+        self.pending_sns = rest;
+        if http.is_empty() {
+            return None;
+        }
+        let planned = http.into_iter().map(|d| {
+            let plan = self.sns.http_plan(&d.subscription_arn);
+            (d, plan)
+        });
+        Some((sink, planned.collect()))
     }
 
     /// Hands the pending event deliveries to the caller (serve, simulate).

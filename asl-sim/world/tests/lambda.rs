@@ -67,8 +67,8 @@ fn function_errors_and_missing_functions_are_lambdas() {
     assert_eq!(missing.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
 }
 
-/// SNS → Lambda from a workflow's `sns:publish` in a shared world: the function runs after
-/// the world is released (it writes into the world's S3, which would deadlock under the
+/// SNS → Lambda from a workflow's `sns:publish` in a shared world: the function runs on its
+/// own thread after the publish answered and the world is released (it writes into the world's S3, which would deadlock under the
 /// lock) and receives SNS's Lambda event (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html).
 #[test]
 fn an_sns_delivery_to_a_function_runs_without_the_lock() {
@@ -82,6 +82,11 @@ fn an_sns_delivery_to_a_function_runs_without_the_lock() {
     };
     let out = run(&world, "arn:aws:states:::sns:publish", json!({"TopicArn": topic, "Message": "hello"}), json!({}));
     assert_eq!(out.error, None, "{:?}", out.cause);
+    // SNS invokes the function asynchronously, after Publish answered.
+    let t = std::time::Instant::now();
+    while world.lock().s3.get_object("files", "event.json", None).is_err() && t.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let stored = world.lock().s3.get_object("files", "event.json", None).expect("the function ran and wrote");
     let event: Value = serde_json::from_slice(&stored.body).unwrap();
     let record = &event["Records"][0];
