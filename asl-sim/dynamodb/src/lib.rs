@@ -257,6 +257,22 @@ impl Database {
         out
     }
 
+    /// Records again as changed the tables and items of an earlier [`Database::take_changes`]
+    /// (a driver whose commit of them failed): the next call reads their state then. Only
+    /// names and keys are used; items of tables deleted since are covered by the deletion.
+    pub fn restore_changes(&mut self, c: &Changes) {
+        for (name, _) in &c.tables {
+            self.dirty_tables.insert(name.clone());
+        }
+        for (table, key_text, _) in &c.items {
+            let Some(t) = self.tables.get_mut(table) else { continue };
+            let key = serde_json::from_str::<Value>(key_text).map_err(|e| e.to_string()).and_then(|v| value::parse_item(&v));
+            if let Some(k) = key.ok().and_then(|k| t.key_from_item(&k).ok()) {
+                t.dirty.insert(k);
+            }
+        }
+    }
+
     /// A table's description and TTL setting, as [`Database::restore_table`] takes them.
     fn persisted_table(&self, name: &str, t: &Table) -> Value {
         serde_json::json!({ "Table": self.describe(t, "ACTIVE"), "TimeToLiveAttribute": self.ttl.get(name) })

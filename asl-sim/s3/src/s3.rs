@@ -519,6 +519,14 @@ impl S3 {
         std::mem::take(&mut self.changes)
     }
 
+    /// Records again as changed what an earlier [`S3::take_changes`] gave (a driver whose
+    /// commit of it failed): the next call reads their state then.
+    pub fn restore_changes(&mut self, c: Changes) {
+        self.changes.buckets.extend(c.buckets);
+        self.changes.objects.extend(c.objects);
+        self.changes.uploads.extend(c.uploads);
+    }
+
     fn touched_object(&mut self, bucket: &str, key: &str) {
         if self.track {
             self.changes.objects.insert((bucket.to_string(), key.to_string()));

@@ -44,9 +44,33 @@ pub struct Persist {
 
 #[derive(Default)]
 struct Known {
+    /// (bucket, key) → the blob its collected entry names.
     objects: HashMap<(String, String), String>,
+    /// How many objects name each blob: CopyObject of a stored body shares the source's
+    /// blob (no copy of the bytes), so a blob is removed only when no object names it.
+    /// Every collect reads every change, so after it these counts are those of the
+    /// objects in memory: a blob whose count is 0 cannot be named again.
+    refs: HashMap<String, usize>,
     /// (bucket, upload id, part number) → (etag, last modified, blob)
     parts: HashMap<(String, String, u32), (String, i64, String)>,
+}
+
+impl Known {
+    fn name(&mut self, bucket: &str, key: &str, blob: String) {
+        *self.refs.entry(blob.clone()).or_default() += 1;
+        self.objects.insert((bucket.to_string(), key.to_string()), blob);
+    }
+    /// Forgets the blob of an object; returns it when no object names it any more.
+    fn unname(&mut self, bucket: &str, key: &str) -> Option<String> {
+        let blob = self.objects.remove(&(bucket.to_string(), key.to_string()))?;
+        let n = self.refs.get_mut(&blob)?;
+        *n -= 1;
+        if *n > 0 {
+            return None;
+        }
+        self.refs.remove(&blob);
+        Some(blob)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,18 +86,24 @@ pub struct Pending {
     removals: Vec<String>,
     /// Bodies that leave memory once committed: (bucket, key, the bytes written, blob id).
     swaps: Vec<Swap>,
+    /// What the commit covers, to be marked changed again if it fails.
+    retry: Retry,
+}
+
+/// The changes a failed commit had taken from the world. They were (maybe) already
+/// answered to *other* requests, whose own flush found nothing left to commit: they are
+/// put back, so the next commit stores them (with their state then), and a request is
+/// never acknowledged on the strength of a commit that failed.
+pub struct Retry {
+    s3: asl_s3::s3::Changes,
+    dynamodb: asl_dynamodb::Changes,
 }
 
 /// A body that may leave memory once committed: (bucket, key, the bytes written, blob id).
 pub type Swap = (String, String, Arc<Vec<u8>>, String);
 
-/// A blob to write before the commit.
-enum Write {
-    /// New bytes (shared with the object in memory, not copied).
-    Bytes(String, Arc<Vec<u8>>),
-    /// CopyObject of a stored body: its own copy, so either object can go alone.
-    Copy { from: String, to: String, len: u64 },
-}
+/// A blob to write before the commit: new bytes (shared with the object in memory, not copied).
+struct Write(String, Arc<Vec<u8>>);
 
 /// The blobs of the store, as S3 reads them.
 struct StoredBodies(Arc<dyn Store>);
@@ -84,9 +114,6 @@ impl BodySource for StoredBodies {
     }
 }
 
-/// Copies are made a MiB at a time: a large body is never read whole.
-const COPY_CHUNK: u64 = 1 << 20;
-
 impl Persist {
     pub fn new(store: Arc<dyn Store>) -> Persist {
         let source: Arc<dyn BodySource> = Arc::new(StoredBodies(store.clone()));
@@ -96,8 +123,15 @@ impl Persist {
     /// Reads what changed in the world (the world lock is held) and reserves the commit.
     pub fn collect(&self, w: &mut World, extra: Vec<Op>) -> Pending {
         let mut known = lock(&self.known);
-        let mut p = Pending { ticket: self.store.reserve(), ops: Vec::new(), writes: Vec::new(), removals: Vec::new(), swaps: Vec::new() };
         let s3c = w.s3.take_changes();
+        let mut p = Pending {
+            ticket: self.store.reserve(),
+            ops: Vec::new(),
+            writes: Vec::new(),
+            removals: Vec::new(),
+            swaps: Vec::new(),
+            retry: Retry { s3: s3c.clone(), dynamodb: asl_dynamodb::Changes::default() },
+        };
         for name in &s3c.buckets {
             match w.s3.buckets.get(name) {
                 Some(b) => p.ops.push(Op::put(BUCKETS, name.clone(), bucket_json(b).to_string())),
@@ -108,28 +142,36 @@ impl Persist {
                 }
             }
         }
+        let mut unnamed = Vec::new();
         for (bucket, key) in &s3c.objects {
-            let old = known.objects.remove(&(bucket.clone(), key.clone()));
-            p.removals.extend(old);
+            unnamed.extend(known.unname(bucket, key));
             match w.s3.object(bucket, key) {
                 Some(o) => {
-                    let blob = (!o.body.is_empty()).then(new_blob_id);
-                    if let Some(id) = &blob {
+                    let blob = if o.body.is_empty() {
+                        None
+                    } else {
                         match (o.body.in_memory(), o.body.stored_id()) {
                             (Some(bytes), _) => {
-                                p.writes.push(Write::Bytes(id.clone(), bytes.clone()));
+                                let id = new_blob_id();
+                                p.writes.push(Write(id.clone(), bytes.clone()));
                                 p.swaps.push((bucket.clone(), key.clone(), bytes.clone(), id.clone()));
+                                Some(id)
                             }
-                            (None, Some(from)) => p.writes.push(Write::Copy { from: from.to_string(), to: id.clone(), len: o.body.len() as u64 }),
-                            (None, None) => {}
+                            // A copy of a stored body (CopyObject) names the same blob.
+                            (None, stored) => stored.map(str::to_string),
                         }
-                        known.objects.insert((bucket.clone(), key.clone()), id.clone());
+                    };
+                    if let Some(id) = &blob {
+                        known.name(bucket, key, id.clone());
                     }
                     p.ops.push(Op::put(format!("{OBJECTS}{bucket}"), key.clone(), object_json(o, blob.as_deref()).to_string()));
                 }
                 None => p.ops.push(Op::delete(format!("{OBJECTS}{bucket}"), key.clone())),
             }
         }
+        // A blob unnamed by one key and named by another of this collect (a copy, then
+        // an overwrite of the source) stays.
+        p.removals.extend(unnamed.into_iter().filter(|b| !known.refs.contains_key(b)));
         for (bucket, upload_id) in &s3c.uploads {
             let upload = w.s3.buckets.get(bucket).and_then(|b| b.uploads.get(upload_id));
             let mut parts = serde_json::Map::new();
@@ -142,7 +184,7 @@ impl Persist {
                         Some((etag, lm, blob)) if *etag == part.etag && *lm == part.last_modified_ms => blob.clone(),
                         _ => {
                             let id = new_blob_id();
-                            p.writes.push(Write::Bytes(id.clone(), Arc::new(part.body.clone())));
+                            p.writes.push(Write(id.clone(), Arc::new(part.body.clone())));
                             if let Some((_, _, old)) = known.parts.insert(k, (part.etag.clone(), part.last_modified_ms, id.clone())) {
                                 p.removals.push(old);
                             }
@@ -168,6 +210,9 @@ impl Persist {
             }
         }
         let dc = w.dynamodb.take_changes();
+        // Names and keys only: what changed is read again if this commit fails.
+        p.retry.dynamodb.tables = dc.tables.iter().map(|(n, _)| (n.clone(), None)).collect();
+        p.retry.dynamodb.items = dc.items.iter().map(|(t, k, _)| (t.clone(), k.clone(), None)).collect();
         for (name, t) in dc.tables {
             match t {
                 Some(t) => p.ops.push(Op::put(TABLES, name, t.to_string())),
@@ -190,60 +235,77 @@ impl Persist {
 
     /// Writes the bodies, commits and waits (without the world lock). The ticket is
     /// always filled, also when a body cannot be written, so later commits go on.
-    /// Returns the bodies that may now leave memory.
-    pub fn complete(&self, p: Pending) -> Result<Vec<Swap>, StoreError> {
+    /// Returns the bodies that may now leave memory, or the error and what to put back
+    /// ([`Persist::retry`], under the world lock).
+    pub fn complete(&self, p: Pending) -> Result<Vec<Swap>, (StoreError, Retry)> {
         let blobs = self.store.blobs();
         let mut written = Vec::new();
-        for w in &p.writes {
-            let (id, r) = match w {
-                Write::Bytes(id, bytes) => (
-                    id,
-                    blobs.create(id).and_then(|mut b| {
-                        b.write(bytes)?;
-                        b.finish()
-                    }),
-                ),
-                Write::Copy { from, to, len } => (
-                    to,
-                    blobs.create(to).and_then(|mut b| {
-                        let mut at = 0;
-                        while at < *len {
-                            let chunk = blobs.read(from, at, (at + COPY_CHUNK).min(*len))?;
-                            if chunk.is_empty() {
-                                return Err(StoreError::new(asl_store::ErrorKind::Corrupt, format!("blob {from} is shorter than {len} bytes")));
-                            }
-                            at += chunk.len() as u64;
-                            b.write(&chunk)?;
-                        }
-                        b.finish()
-                    }),
-                ),
-            };
+        for Write(id, bytes) in &p.writes {
+            let r = blobs.create(id).and_then(|mut b| {
+                b.write(bytes)?;
+                b.finish()
+            });
             if let Err(e) = r {
                 self.store.fill(p.ticket, Vec::new());
                 let _ = self.store.wait(p.ticket);
                 for id in written {
                     blobs.remove(id);
                 }
-                return Err(e);
+                return Err((e, p.retry));
             }
             written.push(id);
         }
         self.store.fill(p.ticket, p.ops);
-        self.store.wait(p.ticket)?;
-        for id in &p.removals {
-            blobs.remove(id);
+        if let Err(e) = self.store.wait(p.ticket) {
+            return Err((e, p.retry));
+        }
+        // After a failed commit the store may still name blobs that memory no longer
+        // does (the failed changes are committed again later): removing nothing until
+        // a restart, whose sweep removes every unnamed blob, keeps every named one.
+        if !self.store.has_failed() {
+            for id in &p.removals {
+                blobs.remove(id);
+            }
         }
         Ok(p.swaps)
+    }
+
+    /// Marks the changes of a failed commit changed again (the world lock is held).
+    pub fn retry(&self, w: &mut World, r: Retry) {
+        w.s3.restore_changes(r.s3);
+        w.dynamodb.restore_changes(&r.dynamodb);
     }
 
     /// Replaces in-memory bodies by their stored blobs (the world lock is held), unless
     /// the object changed meanwhile: serve's memory does not grow with the bytes stored.
     pub fn release(&self, w: &mut World, swaps: Vec<Swap>) {
+        let known = lock(&self.known);
         for (bucket, key, bytes, id) in swaps {
+            // The latest collect of the key must name this blob: the same bytes may be
+            // back under the key (copied away and back) with another blob named since.
+            if known.objects.get(&(bucket.clone(), key.clone())) != Some(&id) {
+                continue;
+            }
             let Some(o) = w.s3.buckets.get_mut(&bucket).and_then(|b| b.objects.get_mut(&key)) else { continue };
             if o.body.in_memory().is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
                 o.body = Body::stored(&id, bytes.len() as u64, self.source.clone());
+            }
+        }
+    }
+
+    /// Runs a whole commit of the world's changes and `extra` against a plain world lock:
+    /// collect, complete, then release or retry. serve goes through [`flush`], which adds
+    /// the event deliveries; tests of the store's contract use this.
+    pub fn commit_world(&self, world: &Mutex<World>, extra: Vec<Op>) -> Result<(), StoreError> {
+        let pending = self.collect(&mut lock(world), extra);
+        match self.complete(pending) {
+            Ok(swaps) => {
+                self.release(&mut lock(world), swaps);
+                Ok(())
+            }
+            Err((e, retry)) => {
+                self.retry(&mut lock(world), retry);
+                Err(e)
             }
         }
     }
@@ -264,7 +326,7 @@ fn object_json(o: &Object, blob: Option<&str>) -> Value {
 /// deliveries target (their records committed in the same transaction). Without a
 /// store (never the case in serve) it only dispatches.
 pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
-    let (pending, starts) = {
+    let (pending, starts, deliveries) = {
         let mut w = state.world.lock();
         // S3's events go to EventBridge here too, under the same lock as the change is
         // read: a change and the deliveries it causes are always in one commit.
@@ -279,9 +341,10 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
             }
         }
         let deliveries = w.take_deliveries();
+        let kept = deliveries.clone();
         let mut extra = extra;
         let starts = super::exec::register_deliveries(state, deliveries, &mut extra);
-        (state.persist.collect(&mut w, extra), starts)
+        (state.persist.collect(&mut w, extra), starts, kept)
     };
     match state.persist.complete(pending) {
         Ok(swaps) => {
@@ -291,10 +354,16 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
             super::exec::enqueue_starts(state, starts);
             Ok(())
         }
-        Err(e) => {
+        Err((e, retry)) => {
             // Not durable: the client is told so, and the executions the change would
-            // start are not run (their records were not committed).
+            // start are not run (their records were not committed). The changes and
+            // their deliveries go back to the world, for the next commit to store.
             super::exec::forget(state, &starts);
+            let mut w = state.world.lock();
+            state.persist.retry(&mut w, retry);
+            let mut deliveries = deliveries;
+            deliveries.append(&mut w.pending);
+            w.pending = deliveries;
             Err(e)
         }
     }
@@ -333,7 +402,7 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
                     Ok((o, blob)) => {
                         if let Some(id) = blob {
                             keep.insert(id.clone());
-                            known.objects.insert((name.clone(), k.to_string()), id);
+                            known.name(&name, k, id);
                         }
                         bucket.objects.insert(k.to_string(), o);
                         objects += 1;

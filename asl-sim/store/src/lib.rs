@@ -147,6 +147,11 @@ pub trait Store: Send + Sync {
     fn blobs(&self) -> &dyn Blobs;
     /// Whether the data outlives the process (false for [`MemoryStore`]).
     fn durable(&self) -> bool;
+    /// Whether a commit has failed since the store was opened. Its tickets' changes may
+    /// be on disk later than the tickets after them (the driver commits them again), so a
+    /// driver must not delete what those older entries may still name (blobs) until a
+    /// restart has read the store again.
+    fn has_failed(&self) -> bool;
 }
 
 /// Object bodies, by id. A blob is written whole (and synced) before the entry that

@@ -10,6 +10,8 @@ pub struct MemoryStore {
     entries: Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
     sequencer: Sequencer,
     blobs: MemoryBlobs,
+    /// Fault injection for tests: this many next applies fail as a full disk would.
+    failing: Mutex<usize>,
 }
 
 #[derive(Default)]
@@ -25,10 +27,23 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// Makes the next `n` group commits fail (nothing of them applied), as a full disk
+    /// does: for tests of what a driver does when a commit fails.
+    pub fn fail_next_commits(&self, n: usize) {
+        *lock(&self.failing) = n;
+    }
 }
 
 impl MemoryStore {
     fn apply(&self, ops: &[Op]) -> Result<()> {
+        {
+            let mut failing = lock(&self.failing);
+            if *failing > 0 {
+                *failing -= 1;
+                return Err(StoreError::new(ErrorKind::Full, "injected failure: no space left on device"));
+            }
+        }
         let mut e = lock(&self.entries);
         for op in ops.iter().cloned() {
             match op {
@@ -87,6 +102,9 @@ impl Store for MemoryStore {
     }
     fn durable(&self) -> bool {
         false
+    }
+    fn has_failed(&self) -> bool {
+        self.sequencer.has_failed()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::{Op, Result, Ticket};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 #[derive(Default)]
@@ -19,6 +20,8 @@ pub(crate) struct Sequencer {
     changed: Condvar,
     /// One applier at a time; it applies every filled ticket in order (group commit).
     applier: Mutex<()>,
+    /// Set (for good) by the first failed apply, before any later ticket is applied.
+    failed: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -26,6 +29,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sequencer {
+    /// Whether an apply has failed since the store was opened.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn reserve(&self) -> Ticket {
         let mut q = lock(&self.queue);
         let t = q.next_ticket;
@@ -78,6 +86,9 @@ impl Sequencer {
             (tickets, ops)
         };
         let result = apply(&ops);
+        if result.is_err() {
+            self.failed.store(true, Ordering::SeqCst);
+        }
         // Posted before the applier is released: the next one must find its ticket answered.
         let mut q = lock(&self.queue);
         let mut mine = None;

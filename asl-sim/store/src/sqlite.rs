@@ -207,4 +207,8 @@ impl Store for SqliteStore {
     fn durable(&self) -> bool {
         true
     }
+
+    fn has_failed(&self) -> bool {
+        self.sequencer.has_failed()
+    }
 }
