@@ -161,12 +161,20 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }
 
+/// This process's resident set in MiB (serve runs in-process, so it counts too).
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kib.unwrap_or(0.0) / 1024.0
+}
+
 /// 1,000 executions in a real-time 10 s Wait: parked values, no thread each; all end
 /// about 10 s after they started. (The figure for the README comes from this run.)
 #[test]
 fn a_thousand_waiting_executions_hold_no_thread() {
     let s = start();
     let before = threads();
+    let rss_before = rss_mib();
     rt().block_on(async {
         let c = sfn(&s).await;
         let t0 = Instant::now();
@@ -182,12 +190,16 @@ fn a_thousand_waiting_executions_hold_no_thread() {
         }
         assert_eq!(s.h().state.parked_executions(), 1000);
         let during = threads();
+        let rss_during = rss_mib();
         assert!(during <= before + 8, "threads grew from {before} to {during}");
         for arn in &arns {
             wait_for(&c, arn, "SUCCEEDED").await;
         }
         let all = t0.elapsed();
-        eprintln!("1,000 executions in a 10 s Wait: started in {started:?}, all SUCCEEDED after {all:?}, threads {before} -> {during}");
+        eprintln!(
+            "1,000 executions in a 10 s Wait: started in {started:?}, all SUCCEEDED after {all:?}, threads {before} -> {during}, RSS {rss_before:.1} -> {rss_during:.1} MiB (test process, serve in it)"
+        );
         assert!(all < Duration::from_secs(30), "{all:?}");
+        assert!(rss_during < 300.0, "RSS {rss_during:.1} MiB");
     });
 }
