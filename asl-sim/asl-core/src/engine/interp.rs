@@ -232,6 +232,9 @@ struct Core {
     /// Set while one state is tested alone (TestState); never part of a stored execution.
     #[serde(skip)]
     probe: Option<Box<Probe>>,
+    /// Child executions started since the driver last took them (`take_children`).
+    #[serde(default)]
+    children: Vec<ChildStart>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,6 +306,7 @@ impl Execution {
                 failed_map: None,
                 map_resume: None,
                 probe: None,
+                children: Vec::new(),
             },
             root: Some(root),
             early_failure,
@@ -505,6 +509,21 @@ impl Execution {
         self.root = Some(Fiber { scope: 0, item: None, cur: point.state, data: point.input, unchecked: true, run: None });
         self.outcome = None;
         Ok(())
+    }
+
+    /// The child executions `states:startExecution` tasks started since the last call:
+    /// the driver starts each as an execution of its own and, for `.sync` / `.sync:2`,
+    /// resumes `wait` with [`child_answer`] once the child ends. (They are part of the
+    /// value until taken, so a checkpoint taken before the driver starts them keeps them.)
+    pub fn take_children(&mut self) -> Vec<ChildStart> {
+        std::mem::take(&mut self.core.children)
+    }
+
+    /// Whether the execution still waits on `wait_id` (a `.sync` child's parent task:
+    /// when it does not any more, the task was cancelled or timed out, and the driver
+    /// stops the child).
+    pub fn waits_on(&self, wait_id: u64) -> bool {
+        self.outcome.is_none() && self.core.waits.contains_key(&wait_id)
     }
 
     /// `$$.Execution.RedriveCount`.
@@ -1615,28 +1634,55 @@ impl Engine<'_> {
                 Ok(Began::Flow(self.after_result(st, raw, v, &tsc, id)?))
             }
             TaskStart::Pending { submitted } => {
-                let now = self.now();
-                if let Some(out) = submitted {
-                    self.c.history.push(
-                        now,
-                        "TaskSubmitted",
-                        json!({"resourceType": resource_type, "resource": resource, "output": crate::history::payload(&out)}),
-                    );
-                }
-                let heartbeat_ms = heartbeat.map(|h| (h * 1000.0) as i64);
-                let wait = self.add_wait(WaitRecord {
-                    kind: WaitKind::Task { state: st.name.clone(), resource: task.resource.clone(), token: token.clone(), heartbeat_seconds: heartbeat },
-                    timeout_at: timeout.map(|t| now + (t * 1000.0) as i64),
-                    heartbeat_ms,
-                    heartbeat_at: heartbeat_ms.map(|h| now + h),
-                    answer: None,
+                let wait = self.pend(st, task, token.clone(), timeout, heartbeat, submitted);
+                Ok(Began::Phase(Phase::Task(Box::new(TaskRun { wait, token }))))
+            }
+            TaskStart::Child(mut child) => {
+                // StartExecution's own answer; `.sync` tasks record it as TaskSubmitted.
+                let started = json!({
+                    "ExecutionArn": child.execution_arn,
+                    "StartDate": crate::time::format_iso8601_millis(child.start_ms),
                 });
-                if let Some(t) = &token {
-                    self.c.tokens.insert(t.clone(), wait);
+                child.parent_execution_arn = self.c.config.execution_arn();
+                if child.pattern == ChildPattern::Async {
+                    self.c.children.push(*child);
+                    let v = self.task_answered(task, Ok(started))?;
+                    return Ok(Began::Flow(self.after_result(st, raw, v, &tsc, id)?));
                 }
+                let wait = self.pend(st, task, token.clone(), timeout, heartbeat, Some(started));
+                if child.pattern != ChildPattern::Callback {
+                    child.wait = Some(wait);
+                }
+                self.c.children.push(*child);
                 Ok(Began::Phase(Phase::Task(Box::new(TaskRun { wait, token }))))
             }
         }
+    }
+
+    /// A task left pending: its TaskSubmitted event (when the integration answered) and
+    /// its wait, with TimeoutSeconds and HeartbeatSeconds deadlines.
+    fn pend(&mut self, st: &State, task: &Task, token: Option<String>, timeout: Option<f64>, heartbeat: Option<f64>, submitted: Option<Value>) -> u64 {
+        let now = self.now();
+        let (resource_type, resource) = resource_split(&task.resource);
+        if let Some(out) = submitted {
+            self.c.history.push(
+                now,
+                "TaskSubmitted",
+                json!({"resourceType": resource_type, "resource": resource, "output": crate::history::payload(&out)}),
+            );
+        }
+        let heartbeat_ms = heartbeat.map(|h| (h * 1000.0) as i64);
+        let wait = self.add_wait(WaitRecord {
+            kind: WaitKind::Task { state: st.name.clone(), resource: task.resource.clone(), token: token.clone(), heartbeat_seconds: heartbeat },
+            timeout_at: timeout.map(|t| now + (t * 1000.0) as i64),
+            heartbeat_ms,
+            heartbeat_at: heartbeat_ms.map(|h| now + h),
+            answer: None,
+        });
+        if let Some(t) = token {
+            self.c.tokens.insert(t, wait);
+        }
+        wait
     }
 
     /// The answer to a pending task, or its timeout; `None` while it is still pending.
