@@ -203,3 +203,72 @@ fn a_thousand_waiting_executions_hold_no_thread() {
         assert!(rss_during < 300.0, "RSS {rss_during:.1} MiB");
     });
 }
+
+/// `states:startExecution.sync:2` starts a real child execution: listed under its own
+/// state machine while it runs, with the parent's `$$.Execution.Id` in its input; the
+/// parent waits without holding anything (other requests answer at once) and ends
+/// with the child's parsed Output (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+/// Stopping the parent stops the child it waits for (the `.sync` integration's IAM
+/// policy grants states:StopExecution for it:
+/// https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html).
+#[test]
+fn sync_children_are_real_executions() {
+    let s = start();
+    rt().block_on(async {
+        let c = sfn(&s).await;
+        let parent = c
+            .start_execution()
+            .state_machine_arn(machine_arn("ParentStateMachine"))
+            .name("parent-1")
+            .input(r#"{"child":"kid-1","seconds":2}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-1";
+        let t = Instant::now();
+        let listed = loop {
+            let l = c.list_executions().state_machine_arn(machine_arn("SleepyStateMachine")).send().await.unwrap();
+            if let Some(e) = l.executions().iter().find(|e| e.execution_arn() == child_arn) {
+                break e.status().as_str().to_string();
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "the child never appeared in ListExecutions");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(listed, "RUNNING");
+        assert_eq!(status(&c, &parent).await, "RUNNING");
+        // The waiting parent blocks nothing: another request answers at once.
+        let t = Instant::now();
+        c.list_state_machines().send().await.unwrap();
+        assert!(t.elapsed() < Duration::from_millis(500), "a request waited {:?} behind the parent", t.elapsed());
+        let child = c.describe_execution().execution_arn(child_arn).send().await.unwrap();
+        let input: Value = serde_json::from_str(child.input().unwrap()).unwrap();
+        assert_eq!(input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"], json!(parent));
+        let d = wait_for(&c, &parent, "SUCCEEDED").await;
+        let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
+        assert_eq!(out, json!({"status": "SUCCEEDED", "output": "slept", "arn": child_arn}));
+        assert_eq!(status(&c, child_arn).await, "SUCCEEDED");
+
+        // Stopping a parent stops the .sync child it waits for.
+        let parent = c
+            .start_execution()
+            .state_machine_arn(machine_arn("ParentStateMachine"))
+            .name("parent-2")
+            .input(r#"{"child":"kid-2","seconds":60}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-2";
+        let t = Instant::now();
+        while c.describe_execution().execution_arn(child_arn).send().await.is_err() {
+            assert!(t.elapsed() < Duration::from_secs(10), "the child never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        c.stop_execution().execution_arn(&parent).send().await.unwrap();
+        wait_for(&c, &parent, "ABORTED").await;
+        wait_for(&c, child_arn, "ABORTED").await;
+    });
+}
