@@ -168,6 +168,45 @@ pub struct TaskError {
     pub cause: Option<String>,
 }
 
+/// A Distributed Map's Map Run, as DescribeMapRun shows it
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html):
+/// kept in the execution value and updated as its iterations run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MapRunRecord {
+    /// `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
+    pub map_run_arn: String,
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE/LABEL` (ListMapRuns).
+    pub state_machine_arn: String,
+    pub start_ms: i64,
+    pub stop_ms: Option<i64>,
+    /// RUNNING, SUCCEEDED, FAILED or ABORTED.
+    pub status: String,
+    /// 0: no limit given (AWS shows 0 then).
+    pub max_concurrency: u64,
+    pub tolerated_failure_count: u64,
+    pub tolerated_failure_percentage: f64,
+    /// UpdateMapRun changed the tolerated failures: they apply from now on.
+    pub tolerance_updated: bool,
+    pub total: u64,
+    pub pending: u64,
+    pub running: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub aborted: u64,
+}
+
+impl MapRunRecord {
+    /// DescribeMapRun's `itemCounts` / `executionCounts` (one child execution per item
+    /// here: ItemBatcher batches count as their items' executions).
+    pub fn counts(&self) -> Value {
+        serde_json::json!({
+            "pending": self.pending, "running": self.running, "succeeded": self.succeeded, "failed": self.failed,
+            "timedOut": 0, "aborted": self.aborted, "total": self.total,
+            "resultsWritten": if self.stop_ms.is_some() { self.succeeded + self.failed } else { 0 },
+        })
+    }
+}
+
 /// How a `states:startExecution` task waits for its child
 /// (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
