@@ -272,3 +272,67 @@ fn sync_children_are_real_executions() {
         wait_for(&c, child_arn, "ABORTED").await;
     });
 }
+
+/// A Distributed Map's Map Run through the SDK: ListMapRuns and DescribeMapRun (the
+/// shape recorded on AWS: counts, maxConcurrency, tolerated failures, dates, the ARN
+/// `mapRun:MACHINE/LABEL:UUID`), MaxConcurrency honoured, and UpdateMapRun raising it
+/// while the run goes on (https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html).
+#[test]
+fn map_runs_are_listed_described_and_updated() {
+    let s = start();
+    rt().block_on(async {
+        let c = sfn(&s).await;
+        let t0 = Instant::now();
+        let arn = c
+            .start_execution()
+            .state_machine_arn(machine_arn("MapRunStateMachine"))
+            .name("fan-1")
+            .input("[1,2,3,4]")
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let run = loop {
+            let l = c.list_map_runs().execution_arn(&arn).send().await.unwrap();
+            if let Some(r) = l.map_runs().first() {
+                break r.clone();
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "no Map Run listed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let map_run_arn = run.map_run_arn().to_string();
+        assert!(map_run_arn.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:MapRunStateMachine/Fan:"), "{map_run_arn}");
+        assert_eq!(run.state_machine_arn(), "arn:aws:states:us-east-1:123456789012:stateMachine:MapRunStateMachine/Fan");
+        let d = c.describe_map_run().map_run_arn(&map_run_arn).send().await.unwrap();
+        assert_eq!(d.status().as_str(), "RUNNING");
+        assert_eq!(d.max_concurrency(), 1);
+        assert_eq!(d.item_counts().unwrap().total(), 4);
+        assert_eq!(d.item_counts().unwrap().running(), 1, "MaxConcurrency 1: one iteration at a time");
+        // Four 2 s iterations one at a time take 8 s; raised to 4 after the first starts, about 4 s.
+        c.update_map_run().map_run_arn(&map_run_arn).max_concurrency(4).tolerated_failure_count(1).send().await.unwrap();
+        wait_for(&c, &arn, "SUCCEEDED").await;
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(7), "UpdateMapRun's MaxConcurrency did not apply: {took:?}");
+        let d = c.describe_map_run().map_run_arn(&map_run_arn).send().await.unwrap();
+        assert_eq!(d.status().as_str(), "SUCCEEDED");
+        assert_eq!(d.max_concurrency(), 4);
+        assert_eq!(d.tolerated_failure_count(), 1);
+        let counts = d.item_counts().unwrap();
+        assert_eq!((counts.succeeded(), counts.failed(), counts.running(), counts.total()), (4, 0, 0, 4));
+        assert!(d.stop_date().is_some());
+        let h = c.get_execution_history().execution_arn(&arn).send().await.unwrap();
+        let types: Vec<&str> = h.events().iter().map(|e| e.r#type().as_str()).collect();
+        let started = types.iter().position(|t| *t == "MapRunStarted").expect("MapRunStarted");
+        let succeeded = types.iter().position(|t| *t == "MapRunSucceeded").expect("MapRunSucceeded");
+        assert!(started < succeeded);
+        let e = h.events().iter().find_map(|e| e.map_run_started_event_details()).unwrap();
+        assert_eq!(e.map_run_arn(), Some(map_run_arn.as_str()));
+        // Refusals: an unknown Map Run, an update with nothing to change.
+        let unknown = format!("{map_run_arn}x");
+        let e = c.describe_map_run().map_run_arn(&unknown).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("ResourceNotFound"));
+        let e = c.update_map_run().map_run_arn(&map_run_arn).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("InvalidParameterValueException"));
+    });
+}

@@ -15,7 +15,7 @@
 use super::{persist, Machine, State};
 use asl_store::Op;
 use crate::clock::{wall_millis, RealClock};
-use asl_core::engine::{ChildStart, Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
+use asl_core::engine::{ChildStart, MapRunRecord, Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -120,6 +120,8 @@ pub struct Executions {
     /// Child executions (`states:startExecution`) by their ARN: the parent's ARN and
     /// the start request (a `.sync` parent's wait is resumed when the child ends).
     children: Mutex<HashMap<String, (String, ChildStart)>>,
+    /// The Map Runs of each execution (by execution ARN), as of its last step.
+    map_runs: Mutex<HashMap<String, Vec<MapRunRecord>>>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     parking: Mutex<Parking>,
     /// Signalled when an execution is parked (answers waiting for a busy one) and
@@ -137,6 +139,7 @@ impl Executions {
         Executions {
             records: Mutex::new(BTreeMap::new()),
             children: Mutex::new(HashMap::new()),
+            map_runs: Mutex::new(HashMap::new()),
             queue: Mutex::new(None),
             parking: Mutex::new(Parking::default()),
             changed: Condvar::new(),
@@ -308,6 +311,7 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
     let mut services = state.world.clone();
     let step = exec.step(&m.definition, &mut services, &mut RealClock);
     start_children(state, &arn, exec.take_children());
+    note_map_runs(state, &arn, &exec);
     match step {
         Step::Done(out) => {
             finish(state, &m, &arn, &out);
@@ -343,6 +347,48 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
             state.executions.changed.notify_all();
         }
     }
+}
+
+/// Keeps a copy of the execution's Map Runs (ListMapRuns and DescribeMapRun read them,
+/// also once the execution ended).
+fn note_map_runs(state: &State, arn: &str, exec: &Execution) {
+    if !exec.map_runs().is_empty() {
+        lock(&state.executions.map_runs).insert(arn.to_string(), exec.map_runs().to_vec());
+    }
+}
+
+impl Executions {
+    /// ListMapRuns: the Map Runs of an execution, in the order they started.
+    pub fn map_runs_of(&self, execution_arn: &str) -> Vec<MapRunRecord> {
+        lock(&self.map_runs).get(execution_arn).cloned().unwrap_or_default()
+    }
+    /// DescribeMapRun: a Map Run and the ARN of its execution.
+    pub fn map_run(&self, map_run_arn: &str) -> Option<(String, MapRunRecord)> {
+        lock(&self.map_runs).iter().find_map(|(e, runs)| runs.iter().find(|r| r.map_run_arn == map_run_arn).map(|r| (e.clone(), r.clone())))
+    }
+}
+
+/// UpdateMapRun: changes a running Map Run's MaxConcurrency and tolerated failures; the
+/// execution steps again at once so that a higher limit starts iterations now.
+pub fn update_map_run(state: &Arc<State>, map_run_arn: &str, max_concurrency: Option<u64>, count: Option<u64>, percentage: Option<f64>) -> Result<(), Refusal> {
+    let not_found = || ("ResourceNotFound", format!("Resource not found: '{map_run_arn}'"));
+    let (arn, run) = state.executions.map_run(map_run_arn).ok_or_else(not_found)?;
+    if run.status != "RUNNING" {
+        // AWS's docs name no error for an ended Map Run; the update changes nothing then.
+        return Ok(());
+    }
+    let op = with_parked(state, &arn, |p| {
+        p.exec.update_map_run(map_run_arn, max_concurrency, count, percentage).then(|| {
+            note_map_runs(state, &arn, &p.exec);
+            checkpoint_op(&arn, &p.machine, &p.exec)
+        })
+    })
+    .flatten();
+    if let Some(op) = op {
+        commit(state, vec![op]);
+        state.executions.enqueue(Job::Resume { arn });
+    }
+    Ok(())
 }
 
 /// Starts the child executions a step asked for, each a real execution (listed,
@@ -583,6 +629,7 @@ pub fn stop(state: &Arc<State>, arn: &str, error: Option<&str>, cause: Option<&s
         })
         .collect();
     let out = parked.exec.stop(&parked.machine.definition, error, cause, now).clone();
+    note_map_runs(state, arn, &parked.exec);
     {
         let mut world = state.world.lock();
         for t in &tokens {
