@@ -161,12 +161,20 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }
 
+/// This process's resident set in MiB (serve runs in-process, so it counts too).
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kib.unwrap_or(0.0) / 1024.0
+}
+
 /// 1,000 executions in a real-time 10 s Wait: parked values, no thread each; all end
 /// about 10 s after they started. (The figure for the README comes from this run.)
 #[test]
 fn a_thousand_waiting_executions_hold_no_thread() {
     let s = start();
     let before = threads();
+    let rss_before = rss_mib();
     rt().block_on(async {
         let c = sfn(&s).await;
         let t0 = Instant::now();
@@ -182,12 +190,149 @@ fn a_thousand_waiting_executions_hold_no_thread() {
         }
         assert_eq!(s.h().state.parked_executions(), 1000);
         let during = threads();
+        let rss_during = rss_mib();
         assert!(during <= before + 8, "threads grew from {before} to {during}");
         for arn in &arns {
             wait_for(&c, arn, "SUCCEEDED").await;
         }
         let all = t0.elapsed();
-        eprintln!("1,000 executions in a 10 s Wait: started in {started:?}, all SUCCEEDED after {all:?}, threads {before} -> {during}");
+        eprintln!(
+            "1,000 executions in a 10 s Wait: started in {started:?}, all SUCCEEDED after {all:?}, threads {before} -> {during}, RSS {rss_before:.1} -> {rss_during:.1} MiB (test process, serve in it)"
+        );
         assert!(all < Duration::from_secs(30), "{all:?}");
+        assert!(rss_during < 300.0, "RSS {rss_during:.1} MiB");
+    });
+}
+
+/// `states:startExecution.sync:2` starts a real child execution: listed under its own
+/// state machine while it runs, with the parent's `$$.Execution.Id` in its input; the
+/// parent waits without holding anything (other requests answer at once) and ends
+/// with the child's parsed Output (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+/// Stopping the parent stops the child it waits for (the `.sync` integration's IAM
+/// policy grants states:StopExecution for it:
+/// https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html).
+#[test]
+fn sync_children_are_real_executions() {
+    let s = start();
+    rt().block_on(async {
+        let c = sfn(&s).await;
+        let parent = c
+            .start_execution()
+            .state_machine_arn(machine_arn("ParentStateMachine"))
+            .name("parent-1")
+            .input(r#"{"child":"kid-1","seconds":2}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-1";
+        let t = Instant::now();
+        let listed = loop {
+            let l = c.list_executions().state_machine_arn(machine_arn("SleepyStateMachine")).send().await.unwrap();
+            if let Some(e) = l.executions().iter().find(|e| e.execution_arn() == child_arn) {
+                break e.status().as_str().to_string();
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "the child never appeared in ListExecutions");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(listed, "RUNNING");
+        assert_eq!(status(&c, &parent).await, "RUNNING");
+        // The waiting parent blocks nothing: another request answers at once.
+        let t = Instant::now();
+        c.list_state_machines().send().await.unwrap();
+        assert!(t.elapsed() < Duration::from_millis(500), "a request waited {:?} behind the parent", t.elapsed());
+        let child = c.describe_execution().execution_arn(child_arn).send().await.unwrap();
+        let input: Value = serde_json::from_str(child.input().unwrap()).unwrap();
+        assert_eq!(input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"], json!(parent));
+        let d = wait_for(&c, &parent, "SUCCEEDED").await;
+        let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
+        assert_eq!(out, json!({"status": "SUCCEEDED", "output": "slept", "arn": child_arn}));
+        assert_eq!(status(&c, child_arn).await, "SUCCEEDED");
+
+        // Stopping a parent stops the .sync child it waits for.
+        let parent = c
+            .start_execution()
+            .state_machine_arn(machine_arn("ParentStateMachine"))
+            .name("parent-2")
+            .input(r#"{"child":"kid-2","seconds":60}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-2";
+        let t = Instant::now();
+        while c.describe_execution().execution_arn(child_arn).send().await.is_err() {
+            assert!(t.elapsed() < Duration::from_secs(10), "the child never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        c.stop_execution().execution_arn(&parent).send().await.unwrap();
+        wait_for(&c, &parent, "ABORTED").await;
+        wait_for(&c, child_arn, "ABORTED").await;
+    });
+}
+
+/// A Distributed Map's Map Run through the SDK: ListMapRuns and DescribeMapRun (the
+/// shape recorded on AWS: counts, maxConcurrency, tolerated failures, dates, the ARN
+/// `mapRun:MACHINE/LABEL:UUID`), MaxConcurrency honoured, and UpdateMapRun raising it
+/// while the run goes on (https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html).
+#[test]
+fn map_runs_are_listed_described_and_updated() {
+    let s = start();
+    rt().block_on(async {
+        let c = sfn(&s).await;
+        let t0 = Instant::now();
+        let arn = c
+            .start_execution()
+            .state_machine_arn(machine_arn("MapRunStateMachine"))
+            .name("fan-1")
+            .input("[1,2,3,4]")
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        let run = loop {
+            let l = c.list_map_runs().execution_arn(&arn).send().await.unwrap();
+            if let Some(r) = l.map_runs().first() {
+                break r.clone();
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "no Map Run listed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let map_run_arn = run.map_run_arn().to_string();
+        assert!(map_run_arn.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:MapRunStateMachine/Fan:"), "{map_run_arn}");
+        assert_eq!(run.state_machine_arn(), "arn:aws:states:us-east-1:123456789012:stateMachine:MapRunStateMachine/Fan");
+        let d = c.describe_map_run().map_run_arn(&map_run_arn).send().await.unwrap();
+        assert_eq!(d.status().as_str(), "RUNNING");
+        assert_eq!(d.max_concurrency(), 1);
+        assert_eq!(d.item_counts().unwrap().total(), 4);
+        assert_eq!(d.item_counts().unwrap().running(), 1, "MaxConcurrency 1: one iteration at a time");
+        // Four 2 s iterations one at a time take 8 s; raised to 4 after the first starts, about 4 s.
+        c.update_map_run().map_run_arn(&map_run_arn).max_concurrency(4).tolerated_failure_count(1).send().await.unwrap();
+        wait_for(&c, &arn, "SUCCEEDED").await;
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(7), "UpdateMapRun's MaxConcurrency did not apply: {took:?}");
+        let d = c.describe_map_run().map_run_arn(&map_run_arn).send().await.unwrap();
+        assert_eq!(d.status().as_str(), "SUCCEEDED");
+        assert_eq!(d.max_concurrency(), 4);
+        assert_eq!(d.tolerated_failure_count(), 1);
+        let counts = d.item_counts().unwrap();
+        assert_eq!((counts.succeeded(), counts.failed(), counts.running(), counts.total()), (4, 0, 0, 4));
+        assert!(d.stop_date().is_some());
+        let h = c.get_execution_history().execution_arn(&arn).send().await.unwrap();
+        let types: Vec<&str> = h.events().iter().map(|e| e.r#type().as_str()).collect();
+        let started = types.iter().position(|t| *t == "MapRunStarted").expect("MapRunStarted");
+        let succeeded = types.iter().position(|t| *t == "MapRunSucceeded").expect("MapRunSucceeded");
+        assert!(started < succeeded);
+        let e = h.events().iter().find_map(|e| e.map_run_started_event_details()).unwrap();
+        assert_eq!(e.map_run_arn(), Some(map_run_arn.as_str()));
+        // Refusals: an unknown Map Run, an update with nothing to change.
+        let unknown = format!("{map_run_arn}x");
+        let e = c.describe_map_run().map_run_arn(&unknown).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("ResourceNotFound"));
+        let e = c.update_map_run().map_run_arn(&map_run_arn).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("InvalidParameterValueException"));
     });
 }

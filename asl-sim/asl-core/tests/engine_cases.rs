@@ -9,7 +9,9 @@
 //! execution through JSON (serde) between every two steps, so every case also
 //! proves an execution resumes after being written out and read back.
 
-use asl_core::engine::{Clock, Execution, ExecutionConfig, ExecutionType, Services, Step, TaskCall, TaskError, TaskStart, Wait, WaitKind};
+use asl_core::definition::Definition;
+use asl_core::engine::{self, ChildPattern, ChildStart, Clock, Execution, ExecutionConfig, ExecutionType, Services, Step, TaskCall, TaskError, TaskStart, Wait, WaitKind};
+use std::sync::Arc;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -31,6 +33,67 @@ impl Services for Driver {
         }
         TaskStart::Done(self.call(call, clock))
     }
+}
+
+/// The driver of the child-execution cases (`"machines"`): `states:startExecution*`
+/// starts an execution of one of the case's machines (by the name in
+/// `StateMachineArn`), which `engine::run_with_children` drives beside its parent.
+struct Children {
+    machines: HashMap<String, Arc<Definition>>,
+    started: u64,
+}
+
+impl Services for Children {
+    fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+        Driver.call(call, clock)
+    }
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        let Some(rest) = call.resource.strip_prefix("arn:aws:states:::states:startExecution") else { return Driver.start_task(call, clock) };
+        let arn = call.parameters["StateMachineArn"].as_str().unwrap_or("");
+        let machine = arn.rsplit(':').next().unwrap_or("").to_string();
+        if !self.machines.contains_key(&machine) {
+            return TaskStart::Done(Err(TaskError { error: "StepFunctions.StateMachineDoesNotExistException".into(), cause: Some(arn.into()) }));
+        }
+        self.started += 1;
+        let name = call.parameters["Name"].as_str().map_or_else(|| format!("child-{}", self.started), str::to_string);
+        let config = ExecutionConfig { state_machine_name: machine, execution_name: name, seed: self.started, ..call.config.clone() };
+        let pattern = match rest {
+            ".sync" => ChildPattern::Sync,
+            ".sync:2" => ChildPattern::Sync2,
+            ".waitForTaskToken" => ChildPattern::Callback,
+            _ => ChildPattern::Async,
+        };
+        TaskStart::Child(Box::new(ChildStart {
+            state_machine_arn: config.state_machine_arn(),
+            execution_arn: config.execution_arn(),
+            config,
+            input: call.parameters.get("Input").cloned().unwrap_or(json!({})),
+            pattern,
+            start_ms: call.now_millis,
+            parent_execution_arn: String::new(),
+            wait: None,
+        }))
+    }
+    fn child_definition(&mut self, state_machine_arn: &str) -> Option<Arc<Definition>> {
+        self.machines.get(state_machine_arn.rsplit(':').next().unwrap_or("")).cloned()
+    }
+}
+
+fn load(v: &Value) -> Definition {
+    let text = serde_json::to_string(v).unwrap();
+    let (def, diags) = asl_core::load_definition(&text, &Default::default());
+    assert!(diags.iter().all(|d| d.severity != asl_core::diagnostic::Severity::Error), "{diags:?}");
+    def.expect("definition")
+}
+
+/// A child-execution case: the parent and its children driven by `engine::run_with_children`
+/// in virtual time.
+fn play_children(case: &Value) -> (asl_core::engine::Outcome, Vec<engine::ChildRun>) {
+    let def = load(&case["definition"]);
+    let machines = case["machines"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), Arc::new(load(v)))).collect();
+    let mut services = Children { machines, started: 0 };
+    let mut clock = engine::VirtualClock { now: 1_700_000_000_000 };
+    engine::run_with_children(&def, case["input"].clone(), &ExecutionConfig::default(), &mut services, &mut clock, true, &mut engine::NoAnswers)
 }
 
 /// One scripted answer to the task a state started.
@@ -188,9 +251,26 @@ fn check(name: &str, case: &Value) {
         case["doc"].as_str().is_some_and(|d| d.starts_with("https://docs.aws.amazon.com/")),
         "{name}: every case cites the AWS documentation page it follows"
     );
-    let run = play(case);
-    let out = &run.outcome;
     let exp = &case["expect"];
+    let run = if case.get("machines").is_some() {
+        let (outcome, children) = play_children(case);
+        let want = exp["children"].as_array().expect("a child case lists its children's expected ends");
+        assert_eq!(children.len(), want.len(), "{name}: child executions started");
+        for (i, ((start, end), w)) in children.iter().zip(want).enumerate() {
+            let status = end.as_ref().map_or("RUNNING", |o| o.status.as_str());
+            assert_eq!(status, w["status"].as_str().unwrap(), "{name}: child {i} status");
+            if let Some(input) = w.get("input") {
+                assert_eq!(&start.input, input, "{name}: child {i} input");
+            }
+            if let Some(o) = w.get("output") {
+                assert_eq!(end.as_ref().and_then(|e| e.output.as_ref()), Some(o), "{name}: child {i} output");
+            }
+        }
+        Run { outcome, resend_errors: Vec::new(), first_status: None, redrive_error: None, redrive_count: 0 }
+    } else {
+        play(case)
+    };
+    let out = &run.outcome;
     assert_eq!(out.status.as_str(), exp["status"].as_str().unwrap(), "{name}: status ({:?} {:?})", out.error, out.cause);
     if let Some(o) = exp.get("output") {
         assert_eq!(out.output.as_ref(), Some(o), "{name}: output");
@@ -200,6 +280,10 @@ fn check(name: &str, case: &Value) {
     }
     if let Some(c) = exp.get("cause") {
         assert_eq!(out.cause.as_deref(), c.as_str(), "{name}: cause");
+    }
+    for part in exp["cause_contains"].as_array().into_iter().flatten() {
+        let part = part.as_str().unwrap();
+        assert!(out.cause.as_deref().unwrap_or("").contains(part), "{name}: cause {:?} lacks {part}", out.cause);
     }
     if let Some(d) = exp["duration_seconds"].as_f64() {
         assert_eq!((out.stop_millis - out.start_millis) as f64 / 1000.0, d, "{name}: duration in virtual time");

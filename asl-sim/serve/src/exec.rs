@@ -15,7 +15,7 @@
 use super::{persist, Machine, State};
 use asl_store::Op;
 use crate::clock::{wall_millis, RealClock};
-use asl_core::engine::{Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
+use asl_core::engine::{ChildStart, MapRunRecord, Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -117,6 +117,11 @@ struct Parking {
 
 pub struct Executions {
     pub records: Mutex<BTreeMap<String, Record>>,
+    /// Child executions (`states:startExecution`) by their ARN: the parent's ARN and
+    /// the start request (a `.sync` parent's wait is resumed when the child ends).
+    children: Mutex<HashMap<String, (String, ChildStart)>>,
+    /// The Map Runs of each execution (by execution ARN), as of its last step.
+    map_runs: Mutex<HashMap<String, Vec<MapRunRecord>>>,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     parking: Mutex<Parking>,
     /// Signalled when an execution is parked (answers waiting for a busy one) and
@@ -133,6 +138,8 @@ impl Executions {
     pub fn new(data_dir: Option<PathBuf>) -> Executions {
         Executions {
             records: Mutex::new(BTreeMap::new()),
+            children: Mutex::new(HashMap::new()),
+            map_runs: Mutex::new(HashMap::new()),
             queue: Mutex::new(None),
             parking: Mutex::new(Parking::default()),
             changed: Condvar::new(),
@@ -302,12 +309,16 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
     // serve's record key (its own ARN form), not the engine's `$$.Execution.Id`.
     let arn = execution_arn(&m, &exec.config().execution_name);
     let mut services = state.world.clone();
-    match exec.step(&m.definition, &mut services, &mut RealClock) {
+    let step = exec.step(&m.definition, &mut services, &mut RealClock);
+    start_children(state, &arn, exec.take_children());
+    note_map_runs(state, &arn, &exec);
+    match step {
         Step::Done(out) => {
             finish(state, &m, &arn, &out);
             keep_for_redrive(state, &arn, m, exec, &out);
         }
         Step::Waiting(waits) => {
+            stop_orphans(state, &arn, Some(&exec));
             let deadline = waits.iter().filter_map(|w| w.deadline).min();
             let mut ops = vec![checkpoint_op(&arn, &m, &exec)];
             {
@@ -334,6 +345,108 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
             p.parked.insert(arn, Parked { exec, machine: m, deadline });
             drop(p);
             state.executions.changed.notify_all();
+        }
+    }
+}
+
+/// Keeps a copy of the execution's Map Runs (ListMapRuns and DescribeMapRun read them,
+/// also once the execution ended).
+fn note_map_runs(state: &State, arn: &str, exec: &Execution) {
+    if !exec.map_runs().is_empty() {
+        lock(&state.executions.map_runs).insert(arn.to_string(), exec.map_runs().to_vec());
+    }
+}
+
+impl Executions {
+    /// ListMapRuns: the Map Runs of an execution, in the order they started.
+    pub fn map_runs_of(&self, execution_arn: &str) -> Vec<MapRunRecord> {
+        lock(&self.map_runs).get(execution_arn).cloned().unwrap_or_default()
+    }
+    /// DescribeMapRun: a Map Run and the ARN of its execution.
+    pub fn map_run(&self, map_run_arn: &str) -> Option<(String, MapRunRecord)> {
+        lock(&self.map_runs).iter().find_map(|(e, runs)| runs.iter().find(|r| r.map_run_arn == map_run_arn).map(|r| (e.clone(), r.clone())))
+    }
+}
+
+/// UpdateMapRun: changes a running Map Run's MaxConcurrency and tolerated failures; the
+/// execution steps again at once so that a higher limit starts iterations now.
+pub fn update_map_run(state: &Arc<State>, map_run_arn: &str, max_concurrency: Option<u64>, count: Option<u64>, percentage: Option<f64>) -> Result<(), Refusal> {
+    let not_found = || ("ResourceNotFound", format!("Resource not found: '{map_run_arn}'"));
+    let (arn, run) = state.executions.map_run(map_run_arn).ok_or_else(not_found)?;
+    if run.status != "RUNNING" {
+        // AWS's docs name no error for an ended Map Run; the update changes nothing then.
+        return Ok(());
+    }
+    let op = with_parked(state, &arn, |p| {
+        p.exec.update_map_run(map_run_arn, max_concurrency, count, percentage).then(|| {
+            note_map_runs(state, &arn, &p.exec);
+            checkpoint_op(&arn, &p.machine, &p.exec)
+        })
+    })
+    .flatten();
+    if let Some(op) = op {
+        commit(state, vec![op]);
+        state.executions.enqueue(Job::Resume { arn });
+    }
+    Ok(())
+}
+
+/// Starts the child executions a step asked for, each a real execution (listed,
+/// described, stoppable) queued like any other.
+fn start_children(state: &Arc<State>, parent: &str, children: Vec<ChildStart>) {
+    for child in children {
+        let refused = match state.machine_by_arn(&child.state_machine_arn) {
+            None => Some(format!("State Machine Does Not Exist: '{}'", child.state_machine_arn)),
+            Some(m) => match start_async(state, &m, Some(child.config.execution_name.clone()), child.input.clone()) {
+                Ok((arn, _)) => {
+                    lock(&state.executions.children).insert(arn, (parent.to_string(), child.clone()));
+                    None
+                }
+                Err((code, message)) => Some(format!("{code}: {message}")),
+            },
+        };
+        if let (Some(why), Some(w)) = (refused, child.wait) {
+            // The parent's task fails as StartExecution failed (a name already used, ...).
+            let answer = asl_core::engine::Answer::Failure { error: "States.TaskFailed".into(), cause: Some(why) };
+            resume_parent(state, parent, w, answer);
+        }
+    }
+}
+
+/// Delivers a child's end (or refusal) to the `.sync` parent task waiting for it.
+fn resume_parent(state: &Arc<State>, parent: &str, wait: u64, answer: asl_core::engine::Answer) {
+    let now = wall_millis();
+    let parent = parent.to_string();
+    let state2 = state.clone();
+    // On another thread: the parent may be on a worker right now (this may be its own
+    // step), and `with_parked` waits until it is parked.
+    let _ = std::thread::Builder::new().name("exec-child-end".into()).spawn(move || {
+        let op = with_parked(&state2, &parent, |p| p.exec.resume(wait, answer, now).ok().map(|()| checkpoint_op(&parent, &p.machine, &p.exec))).flatten();
+        if let Some(op) = op {
+            commit(&state2, vec![op]);
+            state2.executions.enqueue(Job::Resume { arn: parent });
+        }
+    });
+}
+
+/// Stops the running `.sync` children of `parent` that it no longer waits for: all of
+/// them once it ended (`exec` is `None`), else those whose task timed out or was
+/// cancelled. Step Functions stops them (the `.sync` integration's IAM policy grants
+/// `states:StopExecution` for it: https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html);
+/// fire-and-forget and callback children run on.
+fn stop_orphans(state: &Arc<State>, parent: &str, exec: Option<&Execution>) {
+    let orphans: Vec<String> = lock(&state.executions.children)
+        .iter()
+        .filter(|(_, (p, c))| p == parent && c.wait.is_some_and(|w| exec.is_none_or(|e| !e.waits_on(w))))
+        .map(|(arn, _)| arn.clone())
+        .collect();
+    for arn in orphans {
+        if state.executions.get(&arn).is_some_and(|r| r.status == "RUNNING") {
+            let state = state.clone();
+            // Not on this thread: `stop` waits for a child busy on a worker.
+            let _ = std::thread::Builder::new().name("exec-stop-child".into()).spawn(move || {
+                let _ = stop(&state, &arn, None, None);
+            });
         }
     }
 }
@@ -368,6 +481,14 @@ fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
     state.log(format_args!("exec {}/{} {} {ms} ms  {path}{err}", m.name, short(&rec.name), out.status.as_str()));
     // The deliveries it caused are committed (and started) with it.
     commit(state, vec![rec.op(), Op::delete(persist::CHECKPOINTS, arn.to_string())]);
+    // A `.sync` parent waiting for this child resumes; children it waited for stop.
+    let link = lock(&state.executions.children).get(arn).cloned();
+    if let Some((parent, child)) = link {
+        if let Some(w) = child.wait {
+            resume_parent(state, &parent, w, asl_core::engine::child_answer(&child, out));
+        }
+    }
+    stop_orphans(state, arn, None);
 }
 
 /// Runs an execution to its end on this thread (StartSyncExecution, the HTTP
@@ -508,6 +629,7 @@ pub fn stop(state: &Arc<State>, arn: &str, error: Option<&str>, cause: Option<&s
         })
         .collect();
     let out = parked.exec.stop(&parked.machine.definition, error, cause, now).clone();
+    note_map_runs(state, arn, &parked.exec);
     {
         let mut world = state.world.lock();
         for t in &tokens {

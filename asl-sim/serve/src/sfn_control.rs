@@ -619,6 +619,9 @@ pub fn handle(state: &Arc<State>, op: &str, body: &Value) -> Option<Resp> {
         "DescribeStateMachineForExecution" => describe_for_execution(state, &b),
         "ListExecutions" => list_executions(state, &b),
         "GetExecutionHistory" => history(state, &b),
+        "ListMapRuns" => list_map_runs(state, &b),
+        "DescribeMapRun" => describe_map_run(state, &b),
+        "UpdateMapRun" => update_map_run(state, &b),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| e))
@@ -1227,8 +1230,19 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
     }
     let max = b.max_results(100)?;
     let start = b.token("executions", 3096)?;
-    if b.opt_str("mapRunArn")?.is_some() {
-        return Err(err("ValidationException", "asl-sim serve runs Map iterations inline: there are no Map Runs to list executions of"));
+    if let Some(m) = b.opt_str("mapRunArn")? {
+        if state.executions.map_run(m).is_none() {
+            return Err(err("ResourceNotFound", &format!("Resource not found: '{m}'")));
+        }
+        // A Map Run's iterations run inside its parent's execution value here, so they
+        // have no execution records of their own to list (see docs/serve.md).
+        return Err(err("ValidationException", "asl-sim serve runs a Map Run's iterations inside its parent execution: they are not listed as executions (DescribeMapRun has their counts)"));
+    }
+    let redrive_filter = b.opt_str("redriveFilter")?;
+    if let Some(f) = redrive_filter {
+        if f != "REDRIVEN" && f != "NOT_REDRIVEN" {
+            return Err(validation(&format!("Value '{f}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]")));
+        }
     }
     let arn = b.str("stateMachineArn")?;
     let (name, q) = parse_machine_arn(arn)?;
@@ -1259,6 +1273,10 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
             .cloned()
             .collect()
     };
+    if let Some(f) = redrive_filter {
+        let redriven = |r: &exec::Record| exec::redrive_fields(state, r).get("redriveCount").and_then(Value::as_u64).unwrap_or(0) > 0;
+        list.retain(|r| redriven(r) == (f == "REDRIVEN"));
+    }
     // Newest first, as AWS lists them.
     list.sort_by(|a, b| b.start_ms.cmp(&a.start_ms).then_with(|| a.arn.cmp(&b.arn)));
     let (items, next) = page(list, |r| r.arn.clone(), start.as_deref(), max, "executions")?;
@@ -1286,6 +1304,79 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
         v["nextToken"] = json!(n);
     }
     ok(v)
+}
+
+/// ListMapRuns (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListMapRuns.html):
+/// the execution's Map Runs, with AWS's paging.
+fn list_map_runs(state: &Arc<State>, b: &Body) -> R {
+    let arn = b.str("executionArn")?;
+    let max = b.max_results(100)?;
+    let start = b.token("mapRuns", 1024)?;
+    execution(state, arn)?;
+    let runs = state.executions.map_runs_of(arn);
+    let (items, next) = page(runs, |r| r.map_run_arn.clone(), start.as_deref(), max, "mapRuns")?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|r| {
+            let mut v = json!({"executionArn": arn, "mapRunArn": r.map_run_arn, "stateMachineArn": r.state_machine_arn, "startDate": epoch(r.start_ms)});
+            if let Some(s) = r.stop_ms {
+                v["stopDate"] = epoch(s);
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({"mapRuns": items});
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    ok(v)
+}
+
+/// DescribeMapRun (shape as recorded on AWS: counts, maxConcurrency, tolerated failures, dates).
+fn describe_map_run(state: &Arc<State>, b: &Body) -> R {
+    let arn = b.str("mapRunArn")?;
+    let (execution_arn, r) = state.executions.map_run(arn).ok_or_else(|| err("ResourceNotFound", &format!("Resource not found: '{arn}'")))?;
+    let counts = r.counts();
+    let mut v = json!({
+        "mapRunArn": r.map_run_arn, "executionArn": execution_arn, "status": r.status, "startDate": epoch(r.start_ms),
+        "maxConcurrency": r.max_concurrency, "toleratedFailureCount": r.tolerated_failure_count,
+        "toleratedFailurePercentage": r.tolerated_failure_percentage, "itemCounts": counts, "executionCounts": counts,
+        "redriveCount": 0,
+    });
+    if let Some(s) = r.stop_ms {
+        v["stopDate"] = epoch(s);
+    }
+    ok(v)
+}
+
+/// UpdateMapRun: maxConcurrency (0..), toleratedFailureCount (0..), toleratedFailurePercentage (0..100).
+fn update_map_run(state: &Arc<State>, b: &Body) -> R {
+    let arn = b.str("mapRunArn")?;
+    let int = |k: &str| -> Result<Option<u64>, Resp> {
+        match b.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_i64() {
+                Some(n) if n >= 0 => Ok(Some(n as u64)),
+                Some(n) => Err(validation(&format!("Value '{n}' at '{k}' failed to satisfy constraint: Member must have value greater than or equal to 0"))),
+                None => Err(serialization(k, "an integer")),
+            },
+        }
+    };
+    let max = int("maxConcurrency")?;
+    let count = int("toleratedFailureCount")?;
+    let pct = match b.0.get("toleratedFailurePercentage") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+            Some(p) => return Err(validation(&format!("Value '{p}' at 'toleratedFailurePercentage' failed to satisfy constraint: Member must have value between 0 and 100"))),
+            None => return Err(serialization("toleratedFailurePercentage", "a number")),
+        },
+    };
+    if max.is_none() && count.is_none() && pct.is_none() {
+        return Err(err("InvalidParameterValueException", "No parameters to update were provided"));
+    }
+    exec::update_map_run(state, arn, max, count, pct).map_err(|(code, m)| err(code, &m))?;
+    ok(json!({}))
 }
 
 fn history(state: &Arc<State>, b: &Body) -> R {

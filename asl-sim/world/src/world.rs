@@ -11,7 +11,7 @@ use asl_dynamodb::{Database, IntegrationStyle};
 use asl_aws::CallContext;
 use asl_eventbridge::{Delivery, EventBridge};
 use asl_s3::S3;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -70,6 +70,9 @@ impl Services for SharedWorld {
         invocation.invoke(call.timeout_seconds)
     }
     fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        if let Some(child) = self.lock().start_child(call) {
+            return child;
+        }
         if !self.lock().waits_for_an_answer(call.resource) {
             return TaskStart::Done(self.call(call, clock));
         }
@@ -87,6 +90,9 @@ impl Services for SharedWorld {
     }
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         self.lock().read_items(reader, parameters)
+    }
+    fn child_definition(&mut self, state_machine_arn: &str) -> Option<Arc<asl_core::definition::Definition>> {
+        self.lock().child_definition(state_machine_arn)
     }
     fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {
         self.lock().put_object(bucket, key, body)
@@ -181,7 +187,6 @@ pub struct World {
     /// Activity tasks waiting for a worker (GetActivityTask).
     pub activities: Activities,
     ids: u64,
-    depth: usize,
 }
 
 impl World {
@@ -208,7 +213,6 @@ impl World {
             handlers: asl_handler::Handlers::new(),
             activities: Activities::default(),
             ids: 0,
-            depth: 0,
         }
     }
 
@@ -396,72 +400,75 @@ impl World {
         }
     }
 
-    fn start_execution(&mut self, call: &TaskCall<'_>, mode: &str, clock: &mut dyn Clock) -> Result<Value, TaskError> {
+    /// A `states:startExecution` task's child: the driver starts it as an execution of
+    /// its own (`TaskStart::Child`). A state machine this world does not know fails the
+    /// task as AWS's StartExecution does.
+    fn child_start(&mut self, call: &TaskCall<'_>, pattern: &str) -> Result<engine::ChildStart, TaskError> {
         let p = &call.parameters;
         let arn = p.get("StateMachineArn").and_then(Value::as_str).unwrap_or("");
-        let name = arn.rsplit(':').next().unwrap_or(arn).to_string();
-        let Some(child) = self.machines.get(&name) else {
+        let name = state_machine_name(arn);
+        let Some(child) = self.machines.get(name) else {
             return Err(TaskError {
                 error: "StepFunctions.StateMachineDoesNotExistException".into(),
                 cause: Some(format!("State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist; Request ID: 00000000-0000-0000-0000-000000000000; Proxy: null)")),
             });
         };
-        if self.depth > 16 {
-            return Err(TaskError { error: "States.Runtime".into(), cause: Some("child executions nest too deeply".into()) });
-        }
         let input = match p.get("Input") {
             None => json!({}),
             Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
             Some(v) => v.clone(),
         };
-        let exec_name = p
+        self.ids = self.ids.wrapping_add(1);
+        let execution_name = p
             .get("Name")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .unwrap_or_else(|| asl_core::rng::uuid_v4(call.now_millis as u64 ^ 0x5151, self.ids.wrapping_add(7)));
+            .unwrap_or_else(|| asl_core::rng::uuid_v4(call.config.seed ^ call.now_millis as u64 ^ 0x5151, self.ids.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
         let config = ExecutionConfig {
-            state_machine_name: name.clone(),
-            execution_name: exec_name,
+            state_machine_name: name.to_string(),
+            execution_name,
             execution_type: child.execution_type,
-            seed: call.config.seed.wrapping_add(1),
+            seed: call.config.seed.wrapping_add(self.ids.wrapping_mul(0x2545_F491_4F6C_DD1D)),
+            interleave: call.config.interleave.map(|s| s.wrapping_add(1)),
             ..call.config.clone()
         };
-        let start = asl_aws::time::format_iso8601_millis(call.now_millis);
-        let exec_arn = config.execution_arn();
-        if mode.is_empty() {
-            // Fire and forget: run it to completion now (the result is not observed).
-            let def = child.definition.clone();
-            self.depth += 1;
-            let _ = engine::run(&def, input, &config, self, clock, false);
-            self.depth -= 1;
-            return Ok(json!({"ExecutionArn": exec_arn, "StartDate": start}));
+        let pattern = match pattern {
+            ".sync" => engine::ChildPattern::Sync,
+            ".sync:2" => engine::ChildPattern::Sync2,
+            ".waitForTaskToken" => engine::ChildPattern::Callback,
+            _ => engine::ChildPattern::Async,
+        };
+        Ok(engine::ChildStart {
+            state_machine_arn: config.state_machine_arn(),
+            execution_arn: config.execution_arn(),
+            config,
+            input,
+            pattern,
+            start_ms: call.now_millis,
+            parent_execution_arn: String::new(),
+            wait: None,
+        })
+    }
+
+    /// `states:startExecution*` (unless a mock or the interceptor answers it): the child to start.
+    pub fn start_child(&mut self, call: &TaskCall<'_>) -> Option<TaskStart> {
+        let Some(("states", "startExecution", pattern)) = states_resource(call.resource) else { return None };
+        if let Some(answer) = self.answer_before_routing(call) {
+            return Some(TaskStart::Done(answer));
         }
-        let def = child.definition.clone();
-        self.depth += 1;
-        let out = engine::run(&def, input.clone(), &config, self, clock, false);
-        self.depth -= 1;
-        let stop = asl_aws::time::format_iso8601_millis(clock.now_millis());
-        let output = out.output.clone().unwrap_or(Value::Null);
-        let mut r = Map::new();
-        r.insert("ExecutionArn".into(), json!(exec_arn));
-        r.insert("Input".into(), if mode == ".sync:2" { input.clone() } else { json!(input.to_string()) });
-        r.insert("InputDetails".into(), json!({"Included": true}));
-        r.insert("Name".into(), json!(config.execution_name));
-        if out.status == engine::Status::Succeeded {
-            r.insert("Output".into(), if mode == ".sync:2" { output } else { json!(output.to_string()) });
-            r.insert("OutputDetails".into(), json!({"Included": true}));
-        }
-        r.insert("StartDate".into(), json!(start));
-        r.insert("StateMachineArn".into(), json!(config.state_machine_arn()));
-        r.insert("Status".into(), json!(out.status.as_str()));
-        r.insert("StopDate".into(), json!(stop));
-        if out.status != engine::Status::Succeeded {
-            return Err(TaskError {
-                error: "States.TaskFailed".into(),
-                cause: Some(Value::Object(r).to_string()),
-            });
-        }
-        Ok(Value::Object(r))
+        Some(match self.child_start(call, pattern) {
+            Ok(child) => TaskStart::Child(Box::new(child)),
+            Err(e) => TaskStart::Done(Err(e)),
+        })
+    }
+}
+
+/// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME[:VERSION|ALIAS]` → NAME.
+fn state_machine_name(arn: &str) -> &str {
+    let mut parts = arn.split(':');
+    match parts.position(|p| p == "stateMachine") {
+        Some(_) => parts.next().unwrap_or(""),
+        None => arn.rsplit(':').next().unwrap_or(arn),
     }
 }
 
@@ -575,7 +582,7 @@ impl World {
     fn route(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         let fail = |error: &str, cause: String| Err(TaskError { error: error.into(), cause: Some(cause) });
         let resource = call.resource;
-        let Some((service, action, pattern)) = states_resource(resource) else {
+        let Some((service, action, _pattern)) = states_resource(resource) else {
             return fail("States.Runtime", format!("The resource '{resource}' is not a valid Step Functions resource ARN."));
         };
         let now = clock.now_millis();
@@ -586,7 +593,8 @@ impl World {
                 let ctx = self.call_context(call.config, now);
                 self.put_events(asl_eventbridge::PutEventsStyle::Optimized, &call.parameters, &ctx)
             }
-            ("states", "startExecution") => self.start_execution(call, pattern, clock),
+            // Child executions are started by the driver (`start_child`, `TaskStart::Child`).
+            ("states", "startExecution") => fail("States.Runtime", format!("the resource '{resource}' starts a child execution, which only a driver that runs executions can start")),
             ("http", "invoke") | ("apigateway", "invoke") => self.http_call(call).expect("an HTTP task").run(),
             // `.waitForTaskToken`: the message is sent here; the engine waits for the token.
             ("sqs", a) => asl_sqs::step_functions_call(&mut self.sqs, asl_sqs::IntegrationStyle::Optimized, a, &call.parameters, now)
@@ -687,6 +695,9 @@ impl Services for World {
     /// offered to workers. A mock or an interceptor that answers the state answers the
     /// callback itself, as Step Functions Local's mocked responses do.
     fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> TaskStart {
+        if let Some(child) = self.start_child(call) {
+            return child;
+        }
         if !self.waits_for_an_answer(call.resource) {
             return TaskStart::Done(self.call(call, clock));
         }
@@ -715,6 +726,10 @@ impl Services for World {
 
     fn read_items(&mut self, reader: &Value, parameters: &Value) -> Result<Vec<Value>, TaskError> {
         crate::item_reader::read(&mut self.s3, reader, parameters)
+    }
+
+    fn child_definition(&mut self, state_machine_arn: &str) -> Option<Arc<asl_core::definition::Definition>> {
+        self.machines.get(state_machine_name(state_machine_arn)).map(|m| m.definition.clone())
     }
 
     fn put_object(&mut self, bucket: &str, key: &str, body: &str) -> Result<(), TaskError> {

@@ -157,6 +157,9 @@ struct MapRun {
     failures: usize,
     tolerated_count: Option<f64>,
     tolerated_pct: Option<f64>,
+    /// A Distributed Map's Map Run (its index in the execution's `map_runs`).
+    #[serde(default)]
+    map_run: Option<usize>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -232,6 +235,12 @@ struct Core {
     /// Set while one state is tested alone (TestState); never part of a stored execution.
     #[serde(skip)]
     probe: Option<Box<Probe>>,
+    /// Child executions started since the driver last took them (`take_children`).
+    #[serde(default)]
+    children: Vec<ChildStart>,
+    /// The Distributed Maps' Map Runs, in the order they started.
+    #[serde(default)]
+    map_runs: Vec<MapRunRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -303,6 +312,8 @@ impl Execution {
                 failed_map: None,
                 map_resume: None,
                 probe: None,
+                children: Vec::new(),
+                map_runs: Vec::new(),
             },
             root: Some(root),
             early_failure,
@@ -505,6 +516,45 @@ impl Execution {
         self.root = Some(Fiber { scope: 0, item: None, cur: point.state, data: point.input, unchecked: true, run: None });
         self.outcome = None;
         Ok(())
+    }
+
+    /// The child executions `states:startExecution` tasks started since the last call:
+    /// the driver starts each as an execution of its own and, for `.sync` / `.sync:2`,
+    /// resumes `wait` with [`child_answer`] once the child ends. (They are part of the
+    /// value until taken, so a checkpoint taken before the driver starts them keeps them.)
+    pub fn take_children(&mut self) -> Vec<ChildStart> {
+        std::mem::take(&mut self.core.children)
+    }
+
+    /// Whether the execution still waits on `wait_id` (a `.sync` child's parent task:
+    /// when it does not any more, the task was cancelled or timed out, and the driver
+    /// stops the child).
+    pub fn waits_on(&self, wait_id: u64) -> bool {
+        self.outcome.is_none() && self.core.waits.contains_key(&wait_id)
+    }
+
+    /// The Map Runs of this execution's Distributed Maps (ListMapRuns, DescribeMapRun).
+    pub fn map_runs(&self) -> &[MapRunRecord] {
+        &self.core.map_runs
+    }
+
+    /// UpdateMapRun: a running Map Run's MaxConcurrency and tolerated failures, applied
+    /// from its next step on. Answers whether the Map Run is this execution's.
+    pub fn update_map_run(&mut self, map_run_arn: &str, max_concurrency: Option<u64>, count: Option<u64>, percentage: Option<f64>) -> bool {
+        let Some(r) = self.core.map_runs.iter_mut().find(|r| r.map_run_arn == map_run_arn) else { return false };
+        if let Some(m) = max_concurrency {
+            r.max_concurrency = m;
+        }
+        if count.is_some() || percentage.is_some() {
+            r.tolerance_updated = true;
+        }
+        if let Some(c) = count {
+            r.tolerated_failure_count = c;
+        }
+        if let Some(p) = percentage {
+            r.tolerated_failure_percentage = p;
+        }
+        true
     }
 
     /// `$$.Execution.RedriveCount`.
@@ -830,6 +880,7 @@ impl Engine<'_> {
                 }
             }
             Phase::Map(run) => {
+                self.map_run_ended(&run, "ABORTED", None);
                 if let Kind::Map(map) = &st.kind {
                     for fiber in run.active {
                         self.discard(&map.processor, fiber);
@@ -1615,28 +1666,55 @@ impl Engine<'_> {
                 Ok(Began::Flow(self.after_result(st, raw, v, &tsc, id)?))
             }
             TaskStart::Pending { submitted } => {
-                let now = self.now();
-                if let Some(out) = submitted {
-                    self.c.history.push(
-                        now,
-                        "TaskSubmitted",
-                        json!({"resourceType": resource_type, "resource": resource, "output": crate::history::payload(&out)}),
-                    );
-                }
-                let heartbeat_ms = heartbeat.map(|h| (h * 1000.0) as i64);
-                let wait = self.add_wait(WaitRecord {
-                    kind: WaitKind::Task { state: st.name.clone(), resource: task.resource.clone(), token: token.clone(), heartbeat_seconds: heartbeat },
-                    timeout_at: timeout.map(|t| now + (t * 1000.0) as i64),
-                    heartbeat_ms,
-                    heartbeat_at: heartbeat_ms.map(|h| now + h),
-                    answer: None,
+                let wait = self.pend(st, task, token.clone(), timeout, heartbeat, submitted);
+                Ok(Began::Phase(Phase::Task(Box::new(TaskRun { wait, token }))))
+            }
+            TaskStart::Child(mut child) => {
+                // StartExecution's own answer; `.sync` tasks record it as TaskSubmitted.
+                let started = json!({
+                    "ExecutionArn": child.execution_arn,
+                    "StartDate": crate::time::format_iso8601_millis(child.start_ms),
                 });
-                if let Some(t) = &token {
-                    self.c.tokens.insert(t.clone(), wait);
+                child.parent_execution_arn = self.c.config.execution_arn();
+                if child.pattern == ChildPattern::Async {
+                    self.c.children.push(*child);
+                    let v = self.task_answered(task, Ok(started))?;
+                    return Ok(Began::Flow(self.after_result(st, raw, v, &tsc, id)?));
                 }
+                let wait = self.pend(st, task, token.clone(), timeout, heartbeat, Some(started));
+                if child.pattern != ChildPattern::Callback {
+                    child.wait = Some(wait);
+                }
+                self.c.children.push(*child);
                 Ok(Began::Phase(Phase::Task(Box::new(TaskRun { wait, token }))))
             }
         }
+    }
+
+    /// A task left pending: its TaskSubmitted event (when the integration answered) and
+    /// its wait, with TimeoutSeconds and HeartbeatSeconds deadlines.
+    fn pend(&mut self, st: &State, task: &Task, token: Option<String>, timeout: Option<f64>, heartbeat: Option<f64>, submitted: Option<Value>) -> u64 {
+        let now = self.now();
+        let (resource_type, resource) = resource_split(&task.resource);
+        if let Some(out) = submitted {
+            self.c.history.push(
+                now,
+                "TaskSubmitted",
+                json!({"resourceType": resource_type, "resource": resource, "output": crate::history::payload(&out)}),
+            );
+        }
+        let heartbeat_ms = heartbeat.map(|h| (h * 1000.0) as i64);
+        let wait = self.add_wait(WaitRecord {
+            kind: WaitKind::Task { state: st.name.clone(), resource: task.resource.clone(), token: token.clone(), heartbeat_seconds: heartbeat },
+            timeout_at: timeout.map(|t| now + (t * 1000.0) as i64),
+            heartbeat_ms,
+            heartbeat_at: heartbeat_ms.map(|h| now + h),
+            answer: None,
+        });
+        if let Some(t) = token {
+            self.c.tokens.insert(t, wait);
+        }
+        wait
     }
 
     /// The answer to a pending task, or its timeout; `None` while it is still pending.
@@ -1901,7 +1979,39 @@ impl Engine<'_> {
         };
         let n = items.len();
         let effective = if map.item_selector.is_some() && !batched { effective } else { Value::Null };
+        let map_run = map.distributed.then(|| {
+            let c = &self.c.config;
+            // The ARN names the Map by its Label, or by the state's name without one
+            // (AWS's docs describe the Label's place in the ARN, not the default).
+            let label = map.label.clone().unwrap_or_else(|| st.name.clone());
+            // Its UUID comes from the seed and the state's event id, not the execution's
+            // RNG, so a Map Run changes no other id the run makes.
+            let mut rng = crate::rng::SplitMix64::new(c.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x4D41_5052_554E);
+            let uuid = crate::rng::uuid_v4(rng.next_u64(), rng.next_u64());
+            let machine = format!("{}/{label}", c.state_machine_name);
+            let record = MapRunRecord {
+                map_run_arn: format!("arn:{}:states:{}:{}:mapRun:{machine}:{uuid}", c.partition, c.region, c.account),
+                state_machine_arn: format!("arn:{}:states:{}:{}:stateMachine:{machine}", c.partition, c.region, c.account),
+                start_ms: now,
+                stop_ms: None,
+                status: "RUNNING".into(),
+                max_concurrency: max_concurrency.filter(|m| *m >= 1.0).map_or(0, |m| m as u64),
+                tolerated_failure_count: tolerated_count.map_or(0, |c| c as u64),
+                tolerated_failure_percentage: tolerated_pct.unwrap_or(0.0),
+                tolerance_updated: false,
+                total: n as u64,
+                pending: n as u64,
+                running: 0,
+                succeeded: 0,
+                failed: 0,
+                aborted: 0,
+            };
+            self.c.history.push(now, "MapRunStarted", json!({"mapRunArn": record.map_run_arn}));
+            self.c.map_runs.push(record);
+            self.c.map_runs.len() - 1
+        });
         Ok(Began::Phase(Phase::Map(Box::new(MapRun {
+            map_run,
             items,
             batched,
             effective,
@@ -1935,6 +2045,14 @@ impl Engine<'_> {
         let Kind::Map(map) = &st.kind else { unreachable_kind() };
         let name = &st.name;
         let total = mr.items.len();
+        if let Some(r) = mr.map_run.and_then(|i| self.c.map_runs.get(i)) {
+            // UpdateMapRun's values hold from here on.
+            mr.limit = if r.max_concurrency == 0 { DISTRIBUTED_MAP_CONCURRENCY } else { r.max_concurrency as usize };
+            if r.tolerance_updated {
+                mr.tolerated_count = Some(r.tolerated_failure_count as f64);
+                mr.tolerated_pct = Some(r.tolerated_failure_percentage);
+            }
+        }
         loop {
             let mut progressed = false;
             while mr.active.len() < mr.limit && mr.next < total {
@@ -1961,6 +2079,10 @@ impl Engine<'_> {
                 if map.result_writer.is_some() {
                     mr.records.push(MapRecord { index, input: input.clone(), result: Ok(Value::Null), start: now, stop: now });
                 }
+                self.map_run_count(mr, |r| {
+                    r.pending = r.pending.saturating_sub(1);
+                    r.running += 1;
+                });
                 let scope = self.alloc_scope(sc.scope);
                 mr.results.push(Value::Null);
                 mr.succeeded.push(false);
@@ -1982,6 +2104,10 @@ impl Engine<'_> {
                 let now = self.now();
                 match r {
                     Ok(v) => {
+                        self.map_run_count(mr, |r| {
+                            r.running = r.running.saturating_sub(1);
+                            r.succeeded += 1;
+                        });
                         self.c.history.push(now, "MapIterationSucceeded", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {
                             rec.result = Ok(v.clone());
@@ -1991,6 +2117,10 @@ impl Engine<'_> {
                         mr.succeeded[index] = true;
                     }
                     Err(f) => {
+                        self.map_run_count(mr, |r| {
+                            r.running = r.running.saturating_sub(1);
+                            r.failed += 1;
+                        });
                         self.c.history.push(now, "MapIterationFailed", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {
                             rec.result = Err((f.error.clone(), f.cause.clone()));
@@ -1998,6 +2128,7 @@ impl Engine<'_> {
                         }
                         if f.terminal.is_some() && f.error == "States.Runtime" {
                             self.discard_iterations(map, mr);
+                            self.map_run_ended(mr, "FAILED", Some(&f));
                             return Progress::Ready(Err(f));
                         }
                         mr.failures += 1;
@@ -2018,11 +2149,51 @@ impl Engine<'_> {
             if mr.active.is_empty() && mr.next >= total {
                 self.c.map_resume = None;
                 let now = self.now();
+                self.map_run_ended(mr, "SUCCEEDED", None);
                 self.c.history.push(now, "MapStateSucceeded", json!({}));
                 return Progress::Ready(Ok(Value::Array(std::mem::take(&mut mr.results))));
             }
             if !progressed {
                 return Progress::Blocked;
+            }
+        }
+    }
+
+    /// Updates the Map Run's counts, for a Distributed Map.
+    fn map_run_count(&mut self, mr: &MapRun, f: impl FnOnce(&mut MapRunRecord)) {
+        if let Some(r) = mr.map_run.and_then(|i| self.c.map_runs.get_mut(i)) {
+            f(r);
+        }
+    }
+
+    /// A Map Run ended: its status, stop date and event (MapRunSucceeded / MapRunFailed /
+    /// MapRunAborted).
+    fn map_run_ended(&mut self, mr: &MapRun, status: &str, failure: Option<&Failure>) {
+        let now = self.now();
+        let Some(r) = mr.map_run.and_then(|i| self.c.map_runs.get_mut(i)) else { return };
+        if r.stop_ms.is_some() {
+            return;
+        }
+        r.status = status.into();
+        r.stop_ms = Some(now);
+        // Iterations that never started or were cut short count as aborted.
+        r.aborted += r.pending + r.running;
+        r.pending = 0;
+        r.running = 0;
+        match (status, failure) {
+            ("SUCCEEDED", _) => {
+                self.c.history.push(now, "MapRunSucceeded", json!({}));
+            }
+            ("FAILED", Some(f)) => {
+                let mut d = Map::new();
+                d.insert("error".into(), json!(f.error));
+                if let Some(c) = &f.cause {
+                    d.insert("cause".into(), json!(c));
+                }
+                self.c.history.push(now, "MapRunFailed", Value::Object(d));
+            }
+            _ => {
+                self.c.history.push(now, "MapRunAborted", json!({}));
             }
         }
     }
@@ -2039,6 +2210,7 @@ impl Engine<'_> {
 
     fn map_failed(&mut self, map: &MapState, mr: &mut MapRun, f: Failure) -> Progress<Result<Value, Failure>> {
         self.discard_iterations(map, mr);
+        self.map_run_ended(mr, "FAILED", Some(&f));
         let mut kept: Vec<Option<Value>> = vec![None; mr.items.len()];
         for (i, ok) in mr.succeeded.iter().enumerate() {
             if *ok {

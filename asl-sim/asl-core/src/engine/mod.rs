@@ -168,6 +168,113 @@ pub struct TaskError {
     pub cause: Option<String>,
 }
 
+/// A Distributed Map's Map Run, as DescribeMapRun shows it
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html):
+/// kept in the execution value and updated as its iterations run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MapRunRecord {
+    /// `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
+    pub map_run_arn: String,
+    /// `arn:aws:states:REGION:ACCOUNT:stateMachine:MACHINE/LABEL` (ListMapRuns).
+    pub state_machine_arn: String,
+    pub start_ms: i64,
+    pub stop_ms: Option<i64>,
+    /// RUNNING, SUCCEEDED, FAILED or ABORTED.
+    pub status: String,
+    /// 0: no limit given (AWS shows 0 then).
+    pub max_concurrency: u64,
+    pub tolerated_failure_count: u64,
+    pub tolerated_failure_percentage: f64,
+    /// UpdateMapRun changed the tolerated failures: they apply from now on.
+    pub tolerance_updated: bool,
+    pub total: u64,
+    pub pending: u64,
+    pub running: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub aborted: u64,
+}
+
+impl MapRunRecord {
+    /// DescribeMapRun's `itemCounts` / `executionCounts` (one child execution per item
+    /// here: ItemBatcher batches count as their items' executions).
+    pub fn counts(&self) -> Value {
+        serde_json::json!({
+            "pending": self.pending, "running": self.running, "succeeded": self.succeeded, "failed": self.failed,
+            "timedOut": 0, "aborted": self.aborted, "total": self.total,
+            "resultsWritten": if self.stop_ms.is_some() { self.succeeded + self.failed } else { 0 },
+        })
+    }
+}
+
+/// How a `states:startExecution` task waits for its child
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildPattern {
+    /// Request Response: the task ends with StartExecution's answer; the child runs on.
+    Async,
+    /// `.sync`: the task ends with the child, its Input and Output as JSON text.
+    Sync,
+    /// `.sync:2`: the task ends with the child, its Input and Output parsed.
+    Sync2,
+    /// `.waitForTaskToken`: the task waits for SendTaskSuccess/Failure with its token.
+    Callback,
+}
+
+/// A child execution a `states:startExecution` task asks its driver to start: the
+/// child is an execution of its own (its own value, record and history), started and
+/// driven by whoever drives the parent ([`run`], serve).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChildStart {
+    pub state_machine_arn: String,
+    pub execution_arn: String,
+    /// The child's `$$.Execution` / `$$.StateMachine`.
+    pub config: ExecutionConfig,
+    pub input: Value,
+    pub pattern: ChildPattern,
+    pub start_ms: i64,
+    /// The parent's execution ARN (set by the engine).
+    #[serde(default)]
+    pub parent_execution_arn: String,
+    /// `.sync` / `.sync:2`: the parent's wait, answered with [`child_answer`] when the
+    /// child ends (set by the engine).
+    #[serde(default)]
+    pub wait: Option<u64>,
+}
+
+/// What a `.sync` / `.sync:2` parent task receives when its child ended: the child's
+/// DescribeExecution fields (Input/Output as JSON text for `.sync`, parsed for
+/// `.sync:2`) on success; `States.TaskFailed` with those fields (Error and Cause among
+/// them) as the cause when the child failed, timed out or was aborted
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+pub fn child_answer(child: &ChildStart, out: &Outcome) -> Answer {
+    let parsed = child.pattern == ChildPattern::Sync2;
+    let text_or_value = |v: &Value| if parsed { v.clone() } else { Value::String(v.to_string()) };
+    let mut r = serde_json::Map::new();
+    r.insert("ExecutionArn".into(), Value::String(child.execution_arn.clone()));
+    r.insert("Input".into(), text_or_value(&child.input));
+    r.insert("InputDetails".into(), serde_json::json!({"Included": true}));
+    r.insert("Name".into(), Value::String(child.config.execution_name.clone()));
+    if out.status == Status::Succeeded {
+        r.insert("Output".into(), text_or_value(out.output.as_ref().unwrap_or(&Value::Null)));
+        r.insert("OutputDetails".into(), serde_json::json!({"Included": true}));
+    }
+    r.insert("StartDate".into(), Value::String(crate::time::format_iso8601_millis(out.start_millis)));
+    r.insert("StateMachineArn".into(), Value::String(child.state_machine_arn.clone()));
+    r.insert("Status".into(), Value::String(out.status.as_str().into()));
+    r.insert("StopDate".into(), Value::String(crate::time::format_iso8601_millis(out.stop_millis)));
+    if out.status == Status::Succeeded {
+        return Answer::Success(Value::Object(r));
+    }
+    if let Some(e) = &out.error {
+        r.insert("Error".into(), Value::String(e.clone()));
+    }
+    if let Some(c) = &out.cause {
+        r.insert("Cause".into(), Value::String(c.clone()));
+    }
+    Answer::Failure { error: "States.TaskFailed".into(), cause: Some(Value::Object(r).to_string()) }
+}
+
 /// How a service takes a task it was handed.
 pub enum TaskStart {
     /// Answered now (a request-response call, or a callback/activity the
@@ -177,6 +284,8 @@ pub enum TaskStart {
     /// id or its token. `submitted` is the integration's own response to a
     /// `.waitForTaskToken` call (AWS records it in a TaskSubmitted event).
     Pending { submitted: Option<Value> },
+    /// `states:startExecution`: the driver starts this child execution (see [`ChildStart`]).
+    Child(Box<ChildStart>),
 }
 
 /// How Task states reach services. The default fails as AWS does when it
@@ -195,6 +304,13 @@ pub trait Services {
     /// (interleaving executions in tests and simulations). Default: nothing.
     fn state_exited(&mut self, state: &str) {
         let _ = state;
+    }
+
+    /// The definition of a state machine a child execution runs (`TaskStart::Child`),
+    /// for drivers that run children themselves ([`run`]). Default: none.
+    fn child_definition(&mut self, state_machine_arn: &str) -> Option<std::sync::Arc<Definition>> {
+        let _ = state_machine_arn;
+        None
     }
 
     /// Writes one object for a Distributed Map's ResultWriter (`s3:putObject`).
@@ -377,7 +493,52 @@ pub fn run(
     run_answering(def, input, config, services, clock, record_history, &mut NoAnswers)
 }
 
+/// Child executions nested deeper than this fail the task that would start one
+/// (a machine that starts itself would otherwise recurse without end; AWS documents
+/// no depth limit, only the account's open-execution quota).
+pub const MAX_CHILD_DEPTH: usize = 16;
+
+/// One execution [`run_answering`] drives: the top-level one or a child.
+struct Driven {
+    exec: Execution,
+    /// `None`: the top-level definition.
+    def: Option<std::sync::Arc<Definition>>,
+    /// The child's start request (`None` for the top-level execution) and its
+    /// parent's index.
+    child: Option<(ChildStart, usize)>,
+    depth: usize,
+    done: bool,
+}
+
+/// Stops the `.sync` children whose parent no longer waits for them; answers whether any.
+fn stop_orphans(all: &mut [Driven], def: &Definition, now: i64) -> bool {
+    let mut stopped = false;
+    for c in 1..all.len() {
+        let orphaned = match &all[c].child {
+            Some((child, parent)) if !all[c].done => child.wait.is_some_and(|w| !all[*parent].exec.waits_on(w)),
+            _ => false,
+        };
+        if orphaned {
+            let d = &mut all[c];
+            let definition: &Definition = d.def.as_deref().unwrap_or(def);
+            d.exec.stop(definition, None, None, now);
+            d.done = true;
+            stopped = true;
+        }
+    }
+    stopped
+}
+
 /// `run`, with pending tasks answered by `answerer` on `clock`'s time.
+///
+/// Child executions (`states:startExecution`) are executions of their own, driven by
+/// this same loop on the same clock: a `.sync` parent waits (its siblings go on) and
+/// is resumed with [`child_answer`] when its child ends; a parent whose `.sync` task
+/// ends first (stopped, timed out, cancelled by a failing sibling) stops its child,
+/// as Step Functions does with the StopExecution that its `.sync` integration's IAM
+/// policy grants (https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html).
+/// A fire-and-forget or callback child runs on by itself. The outcome is the
+/// top-level execution's; children still running when it ends are not waited for.
 pub fn run_answering(
     def: &Definition,
     input: Value,
@@ -387,45 +548,112 @@ pub fn run_answering(
     record_history: bool,
     answerer: &mut dyn Answerer,
 ) -> Outcome {
-    let mut exec = Execution::start(def, input, config.clone(), clock.now_millis(), record_history);
+    run_with_children(def, input, config, services, clock, record_history, answerer).0
+}
+
+/// A child execution [`run_with_children`] ran: how it was started and how it ended
+/// (`None`: still running when the top-level execution ended).
+pub type ChildRun = (ChildStart, Option<Outcome>);
+
+/// `run_answering`, also answering the child executions it ran, in the order they started.
+pub fn run_with_children(
+    def: &Definition,
+    input: Value,
+    config: &ExecutionConfig,
+    services: &mut dyn Services,
+    clock: &mut dyn Clock,
+    record_history: bool,
+    answerer: &mut dyn Answerer,
+) -> (Outcome, Vec<ChildRun>) {
+    let root = Execution::start(def, input, config.clone(), clock.now_millis(), record_history);
+    let mut all = vec![Driven { exec: root, def: None, child: None, depth: 0, done: false }];
     let mut asked = std::collections::HashSet::new();
-    // (due, wait id, answer), in the order they were scheduled.
-    let mut scheduled: Vec<(i64, u64, Answer)> = Vec::new();
+    // (due, execution index, wait id, answer), in the order they were scheduled.
+    let mut scheduled: Vec<(i64, usize, u64, Answer)> = Vec::new();
     loop {
-        match exec.step(def, services, clock) {
-            Step::Done(outcome) => return *outcome,
-            Step::Waiting(waits) => {
-                let now = clock.now_millis();
-                for w in &waits {
-                    if matches!(w.kind, WaitKind::Task { .. }) && asked.insert(w.id) {
-                        scheduled.extend(answerer.answers(w).into_iter().map(|(delay, a)| (now + delay.max(0), w.id, a)));
+        let mut deadlines: Vec<i64> = Vec::new();
+        let mut progressed = false;
+        let mut i = 0;
+        while i < all.len() {
+            if all[i].done {
+                i += 1;
+                continue;
+            }
+            let step = {
+                let d = &mut all[i];
+                let definition: &Definition = d.def.as_deref().unwrap_or(def);
+                d.exec.step(definition, services, clock)
+            };
+            for child in all[i].exec.take_children() {
+                progressed = true;
+                let depth = all[i].depth + 1;
+                let found = (depth <= MAX_CHILD_DEPTH).then(|| services.child_definition(&child.state_machine_arn)).flatten();
+                match found {
+                    Some(child_def) => {
+                        let exec = Execution::start(&child_def, child.input.clone(), child.config.clone(), child.start_ms.max(clock.now_millis()), record_history);
+                        all.push(Driven { exec, def: Some(child_def), child: Some((child, i)), depth, done: false });
                     }
-                }
-                let due: Vec<_> = {
-                    let (due, later): (Vec<_>, Vec<_>) = scheduled.drain(..).partition(|(at, _, _)| *at <= now);
-                    scheduled = later;
-                    due
-                };
-                if !due.is_empty() {
-                    for (_, id, answer) in due {
-                        // A task cancelled or timed out before its answer refuses it,
-                        // as AWS refuses a late SendTask*; the execution goes on.
-                        let _ = exec.resume(id, answer, now);
-                    }
-                    continue;
-                }
-                let next_answer = scheduled.iter().map(|(at, _, _)| *at).min();
-                match waits.iter().filter_map(|w| w.deadline).chain(next_answer).min() {
-                    Some(at) if at > now => clock.sleep(at - now),
-                    Some(_) => {}
                     None => {
-                        // Nobody will answer and nothing expires before AWS's
-                        // own maximum duration: time out there.
-                        let at = (exec.start_millis() + STANDARD_LIMIT_MS).max(now);
-                        clock.sleep(at - now);
-                        exec.time_out(clock.now_millis());
+                        if let Some(w) = child.wait {
+                            let why = if depth > MAX_CHILD_DEPTH { "child executions nest too deeply" } else { "the state machine of the child execution is not known" };
+                            let _ = all[i].exec.resume(w, Answer::Failure { error: "States.Runtime".into(), cause: Some(why.into()) }, clock.now_millis());
+                        }
                     }
                 }
+            }
+            match step {
+                Step::Done(outcome) => {
+                    all[i].done = true;
+                    progressed = true;
+                    let answer = all[i].child.as_ref().and_then(|(child, parent)| child.wait.map(|w| (*parent, w, child_answer(child, &outcome))));
+                    if let Some((parent, w, answer)) = answer {
+                        let _ = all[parent].exec.resume(w, answer, clock.now_millis());
+                    }
+                    if i == 0 {
+                        while stop_orphans(&mut all, def, clock.now_millis()) {}
+                        let children = all.into_iter().skip(1).filter_map(|d| d.child.map(|(c, _)| (c, d.exec.outcome().cloned()))).collect();
+                        return (*outcome, children);
+                    }
+                }
+                Step::Waiting(waits) => {
+                    let now = clock.now_millis();
+                    for w in &waits {
+                        if matches!(w.kind, WaitKind::Task { .. }) && asked.insert((i, w.id)) {
+                            scheduled.extend(answerer.answers(w).into_iter().map(|(delay, a)| (now + delay.max(0), i, w.id, a)));
+                        }
+                    }
+                    deadlines.extend(waits.iter().filter_map(|w| w.deadline));
+                }
+            }
+            i += 1;
+        }
+        // `.sync` children whose parent task is gone (the parent ended, or the task
+        // timed out or was cancelled) are stopped.
+        progressed |= stop_orphans(&mut all, def, clock.now_millis());
+        let now = clock.now_millis();
+        let (due, later): (Vec<_>, Vec<_>) = scheduled.drain(..).partition(|(at, _, _, _)| *at <= now);
+        scheduled = later;
+        if !due.is_empty() {
+            for (_, i, id, answer) in due {
+                // A task cancelled or timed out before its answer refuses it,
+                // as AWS refuses a late SendTask*; the execution goes on.
+                let _ = all[i].exec.resume(id, answer, now);
+            }
+            continue;
+        }
+        if progressed {
+            continue;
+        }
+        let next_answer = scheduled.iter().map(|(at, _, _, _)| *at).min();
+        match deadlines.into_iter().chain(next_answer).min() {
+            Some(at) if at > now => clock.sleep(at - now),
+            Some(_) => {}
+            None => {
+                // Nobody will answer and nothing expires before AWS's
+                // own maximum duration: time out there.
+                let at = (all[0].exec.start_millis() + STANDARD_LIMIT_MS).max(now);
+                clock.sleep(at - now);
+                all[0].exec.time_out(clock.now_millis());
             }
         }
     }

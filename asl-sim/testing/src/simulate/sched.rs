@@ -172,6 +172,17 @@ fn stub_lambda(lambdas: &BTreeMap<String, Value>, call: &TaskCall<'_>) -> Option
 }
 
 impl Services for SimServices {
+    // A child execution (`states:startExecution`) is driven by `engine::run`'s loop on this
+    // execution's thread and clock; its own service calls are scheduling points like the parent's.
+    fn start_task(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> asl_core::engine::TaskStart {
+        if let Some(child) = self.world.lock().start_child(call) {
+            return child;
+        }
+        asl_core::engine::TaskStart::Done(self.call(call, clock))
+    }
+    fn child_definition(&mut self, state_machine_arn: &str) -> Option<std::sync::Arc<asl_core::definition::Definition>> {
+        self.world.lock().child_definition(state_machine_arn)
+    }
     fn call(&mut self, call: &TaskCall<'_>, clock: &mut dyn Clock) -> Result<Value, TaskError> {
         if self.hung {
             return Err(TaskError { error: "States.Runtime".into(), cause: Some("the execution is hung (simulated)".into()) });
