@@ -187,4 +187,10 @@ fn test_state_runs_one_state_with_a_mock() {
     let (code, out, err) = run(&["test-state", d, "--state", "Nope"]);
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(err.contains("ValidationException: State not found in definition"), "{err}");
+    // The mocked result is checked against Lambda Invoke's output (STRICT by default).
+    let (code, _, err) = run(&["test-state", d, "--mock-result", r#"{"StatusCode":"200"}"#]);
+    assert_eq!(code, 2);
+    assert!(err.contains("ValidationException: Mock result schema validation error: Field 'StatusCode' must be a number"), "{err}");
+    let (code, _, _) = run(&["test-state", d, "--mock-result", r#"{"StatusCode":"200","Payload":{"ok":true}}"#, "--field-validation-mode", "NONE"]);
+    assert_eq!(code, 0);
 }

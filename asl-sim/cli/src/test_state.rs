@@ -33,6 +33,10 @@ pub struct TestStateArgs {
     /// The mocked error's cause.
     #[arg(long, value_name = "CAUSE", requires = "mock_error")]
     pub mock_cause: Option<String>,
+    /// How a mocked result is checked against the API's output shape: STRICT (the
+    /// default: required fields, types, enums, ranges), PRESENT (only the fields given), NONE.
+    #[arg(long, value_name = "MODE", value_parser = ["STRICT", "PRESENT", "NONE"], requires = "mock_result")]
+    pub field_validation_mode: Option<String>,
     /// How much of the data flow to show.
     #[arg(long, value_enum, default_value = "INFO")]
     pub inspection_level: Level,
@@ -95,7 +99,11 @@ fn request(args: &TestStateArgs) -> Result<Value, String> {
         }
     }
     if let Some(r) = &args.mock_result {
-        b.insert("mock".into(), json!({"result": text_or_file(r)?}));
+        let mut mock = json!({"result": text_or_file(r)?});
+        if let Some(m) = &args.field_validation_mode {
+            mock["fieldValidationMode"] = json!(m);
+        }
+        b.insert("mock".into(), mock);
     } else if let Some(e) = &args.mock_error {
         b.insert("mock".into(), json!({"errorOutput": {"error": e, "cause": args.mock_cause}}));
     }

@@ -10,6 +10,7 @@
 
 use asl_core::engine::{self, Clock, ExecutionConfig, ExecutionType, Services, TaskCall, TaskError, TaskStart, TestReport, TestStateOptions};
 use serde_json::{json, Map, Value};
+use asl_world::output_schema::FieldValidation;
 
 /// A refusal: AWS's error code and message (HTTP 400).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +120,9 @@ pub fn test_state(body: &Value, services: &mut dyn Services, now_ms: i64) -> Res
     }
     if let (Some(Ok(result)), true) = (&mock, container) {
         check_container_mock(st, state_json, result)?;
+    }
+    if let (Some(Ok(result)), asl_core::definition::Kind::Task(t)) = (&mock, &st.kind) {
+        asl_world::output_schema::check_mock_result(&t.resource, result, field_validation(b)).map_err(validation)?;
     }
     if let Some(ctx) = &context {
         check_context(ctx, st)?;
@@ -311,6 +315,12 @@ fn type_name(k: &asl_core::definition::Kind) -> &'static str {
     }
 }
 
+/// `mock.fieldValidationMode` (checked by [`mock`]); absent is STRICT.
+fn field_validation(b: &Map<String, Value>) -> FieldValidation {
+    let mode = b.get("mock").and_then(|m| m.get("fieldValidationMode")).and_then(Value::as_str);
+    FieldValidation::parse(mode).unwrap_or(FieldValidation::Strict)
+}
+
 /// `mock`: a result (JSON text) or an errorOutput, never both (recorded wording).
 fn mock(b: &Map<String, Value>) -> Result<Option<Result<Value, TaskError>>, Refusal> {
     let m = match b.get("mock") {
@@ -320,7 +330,7 @@ fn mock(b: &Map<String, Value>) -> Result<Option<Result<Value, TaskError>>, Refu
     };
     match m.get("fieldValidationMode") {
         None | Some(Value::Null) => {}
-        Some(Value::String(s)) if ["STRICT", "PRESENT", "NONE"].contains(&s.as_str()) => {}
+        Some(Value::String(s)) if FieldValidation::parse(Some(s)).is_some() => {}
         Some(other) => {
             let shown = other.as_str().map_or_else(|| other.to_string(), str::to_string);
             return Err(validation(format!(
@@ -649,6 +659,32 @@ mod tests {
         assert_eq!(e, validation("TestState does not support MapIterationFailureCount when a mock is not specified."));
         let e = run(json!({"definition": map, "mock": {"result": "[1]"}, "stateConfiguration": {"mapIterationFailureCount": 2}})).unwrap_err();
         assert_eq!(e, validation("Map iteration failure count must be less than or equal to the number of Map iterations"));
+    }
+
+    #[test]
+    fn a_mocked_result_is_checked_against_the_apis_output_by_field_validation_mode() {
+        // aws-recorded: test_field_validation_mode*.py (STRICT is the default).
+        let sfn = r#"{"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}, "ResultPath": "$.targetExecutionResult", "End": true}"#;
+        let body = |result: &str, mode: Option<&str>| {
+            let mut mock = json!({"result": result});
+            if let Some(m) = mode {
+                mock["fieldValidationMode"] = json!(m);
+            }
+            json!({"definition": sfn, "mock": mock})
+        };
+        let missing = validation("Mock result schema validation error: Required field 'ExecutionArn' is missing");
+        assert_eq!(run(body("{}", None)).unwrap_err(), missing);
+        assert_eq!(run(body("{}", Some("STRICT"))).unwrap_err(), missing);
+        assert_eq!(run(body("{}", Some("PRESENT"))).unwrap(), json!({"status": "SUCCEEDED", "output": {"targetExecutionResult": {}}}));
+        let wrong = r#"{"ExecutionArn": "stringValueExecutionArn", "StartDate": true}"#;
+        assert_eq!(run(body(wrong, Some("PRESENT"))).unwrap_err(), validation("Mock result schema validation error: Field 'StartDate' must be a string"));
+        assert_eq!(
+            run(body(wrong, Some("NONE"))).unwrap(),
+            json!({"status": "SUCCEEDED", "output": {"targetExecutionResult": {"ExecutionArn": "stringValueExecutionArn", "StartDate": true}}})
+        );
+        // A mocked error is not a result: nothing to check.
+        let failed = run(json!({"definition": sfn, "mock": {"errorOutput": {"error": "E", "cause": "c"}}})).unwrap();
+        assert_eq!(failed["status"], json!("FAILED"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod item_reader;
 pub mod lambda;
 pub mod mocks;
+pub mod output_schema;
 pub mod template;
 pub mod world;
 

@@ -263,6 +263,11 @@ def check_test_state(endpoint):
     expect_error(
         "ValidationException", sfn.test_state, definition=TASK, stateName="Charge", mock={"result": "{", "fieldValidationMode": "NONE"}, message="Mocked result must be valid JSON"
     )
+    # fieldValidationMode (STRICT by default) checks a mocked result against the API's output shape.
+    start = json.dumps({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}, "End": True})
+    expect_error("ValidationException", sfn.test_state, definition=start, mock={"result": "{}"}, message="Mock result schema validation error: Required field 'ExecutionArn' is missing")
+    r = sfn.test_state(definition=start, mock={"result": "{}", "fieldValidationMode": "PRESENT"})
+    assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {}, r
     # The AWS CLI v1, with its documented switch for the host prefix.
     out = aws_cli(
         endpoint,
