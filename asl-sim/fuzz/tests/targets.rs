@@ -26,7 +26,10 @@ fn regressions_run() {
             let started = std::time::Instant::now();
             (t.run)(&input);
             let took = started.elapsed();
-            assert!(took < std::time::Duration::from_secs(10), "{}: {} took {took:?}", t.name, e.path().display());
+            // A hang detector, not a speed test: asl-fuzz's own limit (10 s) for the optimized
+            // build CI tests; an unoptimized build runs the evaluator about 15x slower.
+            let limit = std::time::Duration::from_secs(if cfg!(debug_assertions) { 150 } else { 10 });
+            assert!(took < limit, "{}: {} took {took:?}", t.name, e.path().display());
             ran += 1;
         }
     }

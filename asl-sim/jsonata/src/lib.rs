@@ -14,7 +14,7 @@
 //!   random source (`$random()`, `$shuffle`, `$uuid()`).
 //! * Errors carry JSONata's codes (`S0xxx` syntax, `T0xxx`/`T1xxx`/`T2xxx` type, `D1xxx`/`D2xxx`/
 //!   `D3xxx` dynamic). Deep nesting or runaway recursion gives `U1001` instead of a stack
-//!   overflow; an endless loop (tail recursion, or any evaluation past 30 million steps) gives
+//!   overflow; an endless loop (tail recursion, or any evaluation past 20 million steps) gives
 //!   `U1002`; a string past 256 KiB or an array past 10 million items gives `U1003` before it is
 //!   allocated (`limits.rs` says why and cites AWS's quotas).
 //! * Results: `Ok(None)` is `undefined`; functions become `""`; integral numbers are JSON

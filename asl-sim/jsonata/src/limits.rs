@@ -32,7 +32,7 @@ pub(crate) const MAX_OUTPUT_VALUES: usize = 1_000_000;
 /// (simulate, fuzzing) whatever the machine's load. Builtins over whole arrays count once, so
 /// `[1..10000000] ~> $count()` is a few steps; mapping a lambda over a million items is a few
 /// million. An endless loop stops in well under a second in a release build.
-pub(crate) const MAX_STEPS: u64 = 30_000_000;
+pub(crate) const MAX_STEPS: u64 = 20_000_000;
 
 /// Values touched by the evaluator's per-item work (range items built, path results
 /// flattened, tuple bindings copied, group-by and sort inputs, builtin arguments) before an

@@ -64,7 +64,7 @@ fn endless_loops_stop_at_the_step_budget() {
         "($f := function($x){ $f($x) }; $f(1))",
         "($even := function($n){ $odd($n + 1) }; $odd := function($n){ $even($n + 1) }; $even(0))",
     ] {
-        // 30 million steps: well under a second in a release build (the budget counts steps,
+        // 20 million steps: well under a second in a release build (the budget counts steps,
         // not time, so the outcome is the same on a loaded machine)
         let e = eval(expr).unwrap_err();
         assert_eq!(e.code, "U1002", "{expr}: {e}");
