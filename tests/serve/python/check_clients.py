@@ -339,6 +339,8 @@ def check_malformed_requests(endpoint):
     status, body = signed(endpoint, "AWSStepFunctions.RedriveExecution", b"{}")
     assert status == 400 and body["__type"] == "ValidationException" and "'executionArn'" in body["message"], (status, body)
     status, body = signed(endpoint, "AWSStepFunctions.ListMapRuns", b"{}")
+    assert status == 400 and body["__type"] == "ValidationException" and "'executionArn'" in body["message"], (status, body)
+    status, body = signed(endpoint, "AWSStepFunctions.DescribeEverything", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException", (status, body)
 
 
