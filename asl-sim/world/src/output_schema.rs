@@ -54,38 +54,28 @@ fn models() -> Option<&'static Map<String, Value>> {
 /// The API operation whose output a Task resource returns: (service, operation,
 /// top-level members whose type Step Functions changes, so they are not checked).
 fn operation(resource: &str) -> Option<(String, String, &'static [&'static str])> {
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "states" {
-        return None;
+    let r = asl_handler::parse_resource(resource)?;
+    let op = member_key(r.action);
+    if resource.split(':').nth(5) == Some("aws-sdk") {
+        // `.waitForTaskToken`: the result is what SendTaskSuccess sends.
+        return r.pattern.is_empty().then(|| (r.service.to_string(), op, &[][..]));
     }
-    let rest = parts[5];
-    let pascal = |action: &str| {
-        let mut c = action.chars();
-        c.next().map(|f| f.to_uppercase().chain(c).collect::<String>())
-    };
-    if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-        let (service, action) = sdk.split_once(':')?;
-        if action.contains('.') {
-            return None; // `.waitForTaskToken`: the result is what SendTaskSuccess sends.
-        }
-        return Some((service.to_string(), pascal(action)?, &[]));
-    }
-    let (service, action) = rest.split_once(':')?;
-    Some(match (service, action) {
+    let (service, exempt): (&str, &'static [&'static str]) = match (r.service, r.action, r.pattern) {
         // The optimized Lambda integration parses Payload as JSON.
-        ("lambda", "invoke") => ("lambda".into(), "Invoke".into(), &["Payload"]),
-        ("states", "startExecution") => ("sfn".into(), "StartExecution".into(), &[]),
-        ("states", "startExecution.sync") => ("sfn".into(), "DescribeExecution".into(), &[]),
+        ("lambda", "invoke", "") => ("lambda", &["Payload"]),
+        ("states", "startExecution", "") => ("sfn", &[]),
+        ("states", "startExecution", ".sync") => return Some(("sfn".into(), "DescribeExecution".into(), &[])),
         // `.sync:2` parses Input and Output as JSON.
-        ("states", "startExecution.sync:2") => ("sfn".into(), "DescribeExecution".into(), &["Input", "Output"]),
-        ("events", "putEvents") => ("eventbridge".into(), "PutEvents".into(), &[]),
+        ("states", "startExecution", ".sync:2") => return Some(("sfn".into(), "DescribeExecution".into(), &["Input", "Output"])),
+        ("events", "putEvents", "") => ("eventbridge", &[]),
         // The optimized Bedrock integration parses Body as JSON.
-        ("bedrock", "invokeModel") => ("bedrockruntime".into(), "InvokeModel".into(), &["Body"]),
-        (_, a) if a.contains('.') => return None,
-        ("http" | "apigateway", _) => return None,
-        ("elasticmapreduce", a) => ("emr".into(), pascal(a)?, &[]),
-        (s, a) => (s.to_string(), pascal(a)?, &[]),
-    })
+        ("bedrock", "invokeModel", "") => ("bedrockruntime", &["Body"]),
+        (_, _, p) if !p.is_empty() => return None,
+        ("http" | "apigateway", _, _) => return None,
+        ("elasticmapreduce", _, _) => ("emr", &[]),
+        (s, _, _) => (s, &[]),
+    };
+    Some((service.to_string(), op, exempt))
 }
 
 /// Checks a mocked `result` for `resource`: `Err` is the ValidationException's message.
@@ -114,7 +104,8 @@ struct Checker<'a> {
 }
 
 /// Step Functions names every member with its first letter in upper case (the SDK's
-/// member names: `executionArn` in Step Functions' own API is `ExecutionArn`; recorded).
+/// member names: `executionArn` in Step Functions' own API is `ExecutionArn`; recorded),
+/// and an operation by its action so (`getObject` is `GetObject`).
 fn member_key(name: &str) -> String {
     let mut c = name.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
