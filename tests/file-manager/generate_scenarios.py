@@ -355,6 +355,15 @@ def gen_delete():
         {"path": "docs//", "name": "a.txt"}, "FAILED", error="InvalidRequest")
     scn("delete-rejects-leading-slash", "A leading '/' is refused.",
         {"path": "/docs/", "name": "a.txt"}, "FAILED", error="InvalidRequest")
+    # The delete runs after the request was answered: an upload of the same name made since
+    # (its Object Created event not yet in the inventory) is another version, and it stays.
+    newer = [(k, "newer upload" if k == K else b) for k, b in objects]
+    write("delete", "delete-spares-newer-upload", dict(base,
+          description="The key holds a newer upload than the inventory lists: the conditional delete (If-Match) "
+                      "fails with 412, nothing is deleted, SUCCEEDED with superseded.",
+          fixture=fixture(items, newer), inputs={"request": api_event({"body": {"path": "docs/", "name": "a.txt"}, "user": "alice"})},
+          runs=[{"executions": [{"input": "request", "status": "SUCCEEDED", "output": {"Outcome": "superseded", "Key": K}}]}],
+          expect={"tables": {TABLE: sorted(items, key=sort_key)}, "buckets": {BUCKET: sorted(k for k, _ in newer)}}))
 
 
 def listing_model(items, user, prefix, limit, token=None):

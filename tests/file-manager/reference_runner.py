@@ -372,7 +372,13 @@ class World:
         if svc == "s3:deleteObject":
             if p["Bucket"] not in self.buckets:
                 raise StatesError("S3.NoSuchBucketException", "The specified bucket does not exist")
-            self.buckets[p["Bucket"]].pop(p["Key"], None)
+            objs = self.buckets[p["Bucket"]]
+            if "IfMatch" in p:  # a conditional delete: 404 if gone, 412 if another version
+                if p["Key"] not in objs:
+                    raise StatesError("S3.NoSuchKeyException", "The specified key does not exist. (Service: S3, Status Code: 404)")
+                if p["IfMatch"] != "*" and p["IfMatch"].strip('"') != objs[p["Key"]]["ETag"].strip('"'):
+                    raise StatesError("S3.S3Exception", "At least one of the pre-conditions you specified did not hold (Service: S3, Status Code: 412)")
+            objs.pop(p["Key"], None)
             return {}
         if svc == "s3:listObjectsV2":
             objs = self.buckets[p["Bucket"]]

@@ -744,7 +744,24 @@ impl S3 {
 
     /// DeleteObject: succeeds whether or not the key exists (unversioned bucket).
     pub fn delete_object(&mut self, bucket: &str, key: &str, ctx: &CallContext) -> R<()> {
+        self.delete_object_if_match(bucket, key, None, ctx)
+    }
+
+    /// DeleteObject with `If-Match` (a conditional delete): with an ETag (quoted or not)
+    /// the object is deleted only if it still has that ETag, `*` only if it exists. A
+    /// missing key is `NoSuchKey` (404) and another ETag `PreconditionFailed` (412), as S3
+    /// answers for general purpose buckets: a delete decided on an older read cannot
+    /// remove an object written since.
+    pub fn delete_object_if_match(&mut self, bucket: &str, key: &str, if_match: Option<&str>, ctx: &CallContext) -> R<()> {
         check_key(key)?;
+        if let Some(want) = if_match {
+            let current = self.bucket(bucket)?.objects.get(key).map(|o| o.etag.clone());
+            let Some(current) = current else { return Err(S3Error::no_such_key(key)) };
+            let bare = |e: &str| e.trim().trim_matches('"').to_string();
+            if want.trim() != "*" && bare(want) != bare(&current) {
+                return Err(S3Error::new("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412).with("Condition", "If-Match"));
+            }
+        }
         let existed = self.bucket_mut(bucket)?.objects.remove(key).is_some();
         if existed {
             self.touched_object(bucket, key);

@@ -209,7 +209,8 @@ pub fn s3_step_functions_call(
             Value::Object(head_json(&o))
         }
         "deleteObject" => {
-            s3.delete_object(&req_str(p, "Bucket")?, &req_str(p, "Key")?, ctx).map_err(map_err)?;
+            let if_match = opt_str(p, "IfMatch")?;
+            s3.delete_object_if_match(&req_str(p, "Bucket")?, &req_str(p, "Key")?, if_match.as_deref(), ctx).map_err(map_err)?;
             json!({})
         }
         "deleteObjects" => {

@@ -394,3 +394,55 @@ fn default_is_new() {
     assert!(S3::new().delete_event_for_missing_key);
     assert_eq!(S3::new().key_encoding, KeyEncoding::Raw);
 }
+
+/// A conditional delete (If-Match) removes the object only while it still has the ETag
+/// the caller read: the file manager's delete workflow decides on an inventory read and
+/// must not remove an upload of the same key made since (issue 12's crash test).
+#[test]
+fn conditional_delete_removes_only_the_version_that_was_read() {
+    let (mut s3, c) = setup();
+    let old = put(&mut s3, &c, "u/f.bin", b"old body").etag;
+    let new = put(&mut s3, &c, "u/f.bin", b"new body").etag;
+    assert_ne!(old, new);
+    // The ETag read before the overwrite, quoted (as S3 lists it) or bare (as S3 events carry it).
+    let bare_old = old.trim_matches('"').to_string();
+    for stale in [old.as_str(), bare_old.as_str()] {
+        err(
+            "PreconditionFailed",
+            412,
+            "At least one of the pre-conditions you specified did not hold",
+            s3.delete_object_if_match("bucket", "u/f.bin", Some(stale), &c).unwrap_err(),
+        );
+    }
+    assert_eq!(s3.get_object("bucket", "u/f.bin", None).unwrap().body, b"new body");
+    s3.delete_object_if_match("bucket", "u/f.bin", Some(new.trim_matches('"')), &c).unwrap();
+    err("NoSuchKey", 404, "The specified key does not exist.", s3.get_object("bucket", "u/f.bin", None).unwrap_err());
+    // Missing key: 404 with a condition (an unconditional delete of a missing key succeeds).
+    err("NoSuchKey", 404, "The specified key does not exist.", s3.delete_object_if_match("bucket", "u/f.bin", Some("*"), &c).unwrap_err());
+    s3.delete_object("bucket", "u/f.bin", &c).unwrap();
+    put(&mut s3, &c, "u/g.bin", b"x");
+    s3.delete_object_if_match("bucket", "u/g.bin", Some("*"), &c).unwrap();
+    assert!(s3.get_object("bucket", "u/g.bin", None).is_err());
+}
+
+/// The same through the Step Functions SDK integration: `IfMatch` of `s3:deleteObject`;
+/// PreconditionFailed is not a modelled exception of the Java SDK, so it surfaces as
+/// `S3.S3Exception` with the 412 in its cause.
+#[test]
+fn sdk_delete_object_honours_if_match() {
+    let (mut s3, c) = setup();
+    let old = put(&mut s3, &c, "u/f.bin", b"old").etag;
+    put(&mut s3, &c, "u/f.bin", b"new");
+    let p = serde_json::json!({"Bucket": "bucket", "Key": "u/f.bin", "IfMatch": old.trim_matches('"')});
+    let (error, cause) = asl_s3::s3_step_functions_call(&mut s3, "deleteObject", &p, &c).unwrap_err();
+    assert_eq!(error, "S3.S3Exception");
+    assert!(cause.starts_with("At least one of the pre-conditions you specified did not hold (Service: S3, Status Code: 412,"), "{cause}");
+    assert_eq!(s3.get_object("bucket", "u/f.bin", None).unwrap().body, b"new");
+    let cur = s3.head_object("bucket", "u/f.bin").unwrap().etag;
+    let p = serde_json::json!({"Bucket": "bucket", "Key": "u/f.bin", "IfMatch": cur});
+    asl_s3::s3_step_functions_call(&mut s3, "deleteObject", &p, &c).unwrap();
+    assert!(s3.get_object("bucket", "u/f.bin", None).is_err());
+    let p = serde_json::json!({"Bucket": "bucket", "Key": "u/f.bin", "IfMatch": 7});
+    let (error, _) = asl_s3::s3_step_functions_call(&mut s3, "deleteObject", &p, &c).unwrap_err();
+    assert!(error.starts_with("S3."), "{error}");
+}

@@ -850,6 +850,7 @@ pub fn restore(state: &Arc<State>, keep: usize) -> Result<(usize, usize), String
         drop_ops.extend(gone.into_iter().map(|a| Op::delete(persist::EXECUTIONS, a)));
     }
     store.commit(drop_ops).map_err(|e| e.message)?;
+    restart_order(&mut records);
     let count = records.len();
     let mut resumed = 0;
     let mut starts = Vec::new();
@@ -890,6 +891,14 @@ pub fn restore(state: &Arc<State>, keep: usize) -> Result<(usize, usize), String
     Ok((count, resumed))
 }
 
+/// The order in which a restart starts again the executions that had not reached a
+/// checkpoint: the order they were started in (the store lists them by ARN, whose names
+/// are random), so deliveries made in one order (a delete request, then the upload of the
+/// same name) are not replayed in another.
+fn restart_order(records: &mut [Record]) {
+    records.sort_by(|a, b| (a.start_ms, &a.arn).cmp(&(b.start_ms, &b.arn)));
+}
+
 /// A task a parked execution waits on with a token: a `.waitForTaskToken` callback or an
 /// activity task (what the console lists with its answer form).
 #[derive(Clone, Debug)]
@@ -916,5 +925,38 @@ impl Executions {
         }
         out.sort_by(|a, b| (&a.execution_arn, &a.state).cmp(&(&b.execution_arn, &b.state)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(arn: &str, start_ms: i64) -> Record {
+        Record {
+            arn: arn.into(),
+            machine_arn: "m".into(),
+            name: arn.into(),
+            express: false,
+            status: "RUNNING".into(),
+            input: json!({}),
+            output: None,
+            error: None,
+            cause: None,
+            start_ms,
+            stop_ms: None,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_restart_starts_unfinished_executions_in_their_start_order_not_arn_order() {
+        // As the store lists them (by ARN): an update-inventory execution started after a
+        // delete execution sorts before it when its random name does.
+        let mut records = vec![rec("arn:x:UpdateInventory:0aaa", 30), rec("arn:x:Delete:ffff", 10), rec("arn:x:UpdateInventory:0bbb", 20)];
+        records.sort_by(|a, b| a.arn.cmp(&b.arn));
+        restart_order(&mut records);
+        let order: Vec<&str> = records.iter().map(|r| r.arn.as_str()).collect();
+        assert_eq!(order, ["arn:x:Delete:ffff", "arn:x:UpdateInventory:0bbb", "arn:x:UpdateInventory:0aaa"]);
     }
 }

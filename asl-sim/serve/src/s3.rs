@@ -389,7 +389,8 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         }
         ("DELETE", None) => {
             let c = ctx(state, req);
-            let out = state.world.lock().s3.delete_object(bucket, key, &c);
+            // If-Match: a conditional delete (412 when the object changed since it was read).
+            let out = state.world.lock().s3.delete_object_if_match(bucket, key, req.header("if-match"), &c);
             match out {
                 Ok(()) => {
                     emit(state, &c);
