@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """serve's integrations driven by boto3 and the AWS CLI v1 (issue 14), with the template in
 integrations/: template queues, topics and subscriptions; an SQS `.waitForTaskToken` callback
-answered by a consumer; SNS → SQS (envelope and raw, with a filter policy) and SNS → Lambda;
+answered by a consumer; SNS → SQS (envelope and raw, with a filter policy), SNS → Lambda and
+SNS → an HTTP subscriber confirmed by its SubscribeURL;
 an SQS event source with partial batch failures and a redrive to the dead-letter queue; the
 HTTP Task calling a local server with each kind of EventBridge connection auth; apigateway:invoke
 of the template's HTTP API; a workflow invoking the template's function.
@@ -42,6 +43,9 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         Recorder.requests.append({"method": "POST", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
         if self.path == "/oauth/token":
             self.answer(200, {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 3600})
+        elif self.path.startswith("/sns/"):
+            # An SNS HTTP subscriber: any 2xx tells SNS the delivery succeeded.
+            self.answer(200, {})
         else:
             self.answer(404, {"error": "no such path"})
 
@@ -239,6 +243,50 @@ def check_sns_fan_out(ctx):
     eventually("the workflow's message at the function", lambda: any(r["Sns"]["Message"] == "from a workflow" for r in ctx["events"].sns_records()))
 
 
+def check_sns_http_subscription(ctx):
+    """An HTTP subscription (issue 14): Subscribe with an http endpoint on 127.0.0.1 (this
+    script's server) is pending until the endpoint's SubscriptionConfirmation is confirmed by
+    a GET of its SubscribeURL (no credentials, as on AWS); a Publish then POSTs the
+    notification envelope with SNS's headers
+    (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html,
+    https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html)."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+
+    sns = client("sns", ctx["endpoint"])
+    topic = sns.create_topic(Name="hooks")["TopicArn"]
+    hook = ctx["http_base"] + "/sns/hook"
+    sub = sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook)
+    assert sub["SubscriptionArn"] == "pending confirmation", sub
+    posts = lambda kind: [r for r in Recorder.requests if r["method"] == "POST" and r["path"] == "/sns/hook" and r["headers"].get("x-amz-sns-message-type") == kind]
+    confirmation = eventually("the SubscriptionConfirmation POST", lambda: posts("SubscriptionConfirmation"))
+    assert len(confirmation) == 1, confirmation
+    c = json.loads(confirmation[0]["body"])
+    assert c["Type"] == "SubscriptionConfirmation" and c["TopicArn"] == topic and c["Token"], c
+    assert c["SubscribeURL"].startswith("http://127.0.0.1:") and "Action=ConfirmSubscription" in c["SubscribeURL"], c
+    assert confirmation[0]["headers"]["x-amz-sns-topic-arn"] == topic, confirmation[0]["headers"]
+    [pending] = [s for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] if s["Endpoint"] == hook]
+    assert pending["SubscriptionArn"] == "PendingConfirmation", pending
+    with urllib.request.urlopen(c["SubscribeURL"], timeout=10) as r:
+        assert r.status == 200, r.status
+        answer = ET.fromstring(r.read())
+    arn = [e.text for e in answer.iter() if e.tag.endswith("SubscriptionArn")]
+    assert len(arn) == 1 and arn[0].startswith(topic + ":"), ET.tostring(answer)
+    [confirmed] = [s for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] if s["Endpoint"] == hook]
+    assert confirmed["SubscriptionArn"] == arn[0] and confirmed["Protocol"] == "http", confirmed
+    sent = sns.publish(TopicArn=topic, Message="build 42 passed", Subject="ci")
+    notification = eventually("the Notification POST", lambda: posts("Notification"))
+    assert len(notification) == 1, notification
+    h, n = notification[0]["headers"], json.loads(notification[0]["body"])
+    assert h["x-amz-sns-message-id"] == sent["MessageId"] and h["x-amz-sns-topic-arn"] == topic, h
+    assert h["x-amz-sns-subscription-arn"] == arn[0], h
+    assert n["Type"] == "Notification" and n["MessageId"] == sent["MessageId"] and n["TopicArn"] == topic, n
+    assert n["Message"] == "build 42 passed" and n["Subject"] == "ci", n
+    for k in ["Timestamp", "SignatureVersion", "Signature", "SigningCertURL", "UnsubscribeURL"]:
+        assert k in n, (k, n)
+    assert "Token" not in n and "SubscribeURL" not in n, n
+
+
 def check_sqs_event_source(ctx):
     """An SQS event source: batches in Lambda's event shape, processed messages deleted, a
     reported failure returned to the queue and, past maxReceiveCount, moved to the DLQ
@@ -328,7 +376,7 @@ def check_api_gateway_task(ctx):
     assert done["status"] == "FAILED" and done["error"] == "ApiGateway.404", done
 
 
-CHECKS = [check_template_resources, check_sqs_callback, check_sns_fan_out, check_sqs_event_source, check_http_task, check_api_gateway_task, check_workflow_invokes_function]
+CHECKS = [check_template_resources, check_sqs_callback, check_sns_fan_out, check_sns_http_subscription, check_sqs_event_source, check_http_task, check_api_gateway_task, check_workflow_invokes_function]
 
 
 def main():
