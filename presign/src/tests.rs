@@ -421,6 +421,27 @@ fn the_simulated_client_reserves_with_the_lambdas_expressions() {
     }
 }
 
+#[test]
+fn the_simulated_abort_releases_with_the_lambdas_expressions() {
+    // The scenario's abort route (Abort Upload, Release Reservation) stands for `abort`; its
+    // release must be this transaction, or the simulation checks another one.
+    let sim = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/simulation/file-manager-quota.sim.yaml"))
+        .expect("the simulation scenario");
+    let pending = Pending { reservation_id: "r".into(), size: 9, expires: 1, upload_id: Some("up".into()) };
+    let items = release_transaction("inventory", "u", "u/k", &pending).unwrap();
+    let delete = items[0].delete().unwrap();
+    let update = items[1].update().unwrap();
+    for expr in [delete.condition_expression().unwrap(), update.update_expression()] {
+        assert!(sim.contains(&format!("\"{expr}\"")), "the simulated abort does not use {expr:?}");
+    }
+    let names = delete.expression_attribute_names().unwrap().iter().chain(update.expression_attribute_names().unwrap());
+    for (placeholder, name) in names {
+        assert!(sim.contains(&format!("\"{placeholder}\": \"{name}\"")), "{placeholder} = {name}");
+    }
+    assert_eq!(update.expression_attribute_values().unwrap()[":minus"].as_n().unwrap(), "-9");
+    assert!(sim.contains("\":minus\": {N: \"{% $string(-$states.input.size) %}\"}"), "the simulated release subtracts the size");
+}
+
 #[tokio::test]
 async fn presigned_parts_sign_their_exact_length() {
     let s3 = client(None);

@@ -881,5 +881,57 @@ fn files_of_any_size_and_folders_over_http() {
     let quota = sync_output(&api_call(&s, "GET", "/quota", Some(&alice), &Value::Null));
     assert_eq!(quota["usedBytes"], json!(5), "{quota}");
 }
+#[test]
+fn a_presigned_put_after_a_delete_is_a_new_upload() {
+    // The URL a create returned stays valid on S3 until it expires; nothing the app does can
+    // revoke it. So a PUT through it after the file was deleted stores the object again, and
+    // the inventory must follow S3 (the file is back, with the newer sequencer beating the
+    // tombstone) and the quota must count its bytes, even past what the user has left: the
+    // bytes are in the bucket, so they are used.
+    let s = Serve::start(&["QuotaBytes=1000"]);
+    let alice = s.token("alice", 3600);
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"name": "a.bin", "size": 400}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["url"].as_str().unwrap().to_string();
+    let body = vec![b'a'; 400];
+    assert_eq!(http("PUT", &url, &[("content-length", "400")], &body).status, 200);
+    let list_items = || -> Vec<Value> {
+        let out = sync_output(&api_call(&s, "POST", "/files/list", Some(&alice), &json!({})));
+        out["items"].as_array().cloned().unwrap_or_default()
+    };
+    let quota = || rt().block_on(async { quota_item(&aws_sdk_dynamodb::Client::new(&sdk_config(&s.aws(), "test").await), "alice").await });
+    wait_long("the upload settled", || list_items().len() == 1 && quota() == (400, 0, 400));
+
+    let r = api_call(&s, "POST", "/files/delete", Some(&alice), &json!({"name": "a.bin"}));
+    assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
+    wait_long("the delete in the inventory and the quota", || list_items().is_empty() && quota() == (0, 0, 0));
+    // The freed room is taken by another file.
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"name": "b.bin", "size": 900}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let b_url = r.json()["url"].as_str().unwrap().to_string();
+    assert_eq!(http("PUT", &b_url, &[("content-length", "900")], &vec![b'b'; 900]).status, 200);
+    wait_long("b.bin settled", || quota() == (900, 0, 900));
+
+    // The old URL still works on S3: the deleted file comes back.
+    let again = http("PUT", &url, &[("content-length", "400")], &body);
+    assert_eq!(again.status, 200, "{}", again.text());
+    wait_long("a.bin back in the inventory", || list_items().len() == 2);
+    let (inventory, bucket) = rt().block_on(inventory_and_bucket(&s, "alice"));
+    assert_eq!(inventory, bucket, "the inventory follows S3");
+    assert_eq!(inventory, [("alice/a.bin".to_string(), 400), ("alice/b.bin".to_string(), 900)]);
+    // Counted: 1,300 bytes stored, so used is 1,300 and nothing more fits until a delete.
+    assert_eq!(quota(), (1300, 0, 1300));
+    let q = sync_output(&api_call(&s, "GET", "/quota", Some(&alice), &Value::Null));
+    assert_eq!((q["usedBytes"].clone(), q["reservedBytes"].clone()), (json!(1300), json!(0)), "{q}");
+    let r = api_call(&s, "POST", "/files/create", Some(&alice), &json!({"name": "c.bin", "size": 1}));
+    assert_eq!((r.status, r.json()["error"].clone()), (413, json!("QuotaExceeded")), "{}", r.text());
+    // Deleting it again frees its bytes once more.
+    let r = api_call(&s, "POST", "/files/delete", Some(&alice), &json!({"name": "a.bin"}));
+    assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
+    wait_long("the second delete", || list_items().len() == 1 && quota() == (900, 0, 900));
+    let (inventory, bucket) = rt().block_on(inventory_and_bucket(&s, "alice"));
+    assert_eq!(inventory, bucket);
+}
+
 mod callbacks;
 mod testapi;
