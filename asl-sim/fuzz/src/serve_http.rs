@@ -118,19 +118,9 @@ fn served() -> &'static Served {
         let template = dir.join("template.yaml");
         std::fs::write(&template, TEMPLATE).expect("write the fuzz template");
         let args = asl_serve::ServeArgs {
-            template,
-            parameters: Vec::new(),
-            api_port: 0,
-            aws_port: 0,
-            access_key: "test".into(),
-            secret_key: "test".into(),
-            data_dir: dir.clone(),
-            in_memory: true,
             stack_name: "fuzz".into(),
-            function_binaries: Vec::new(),
-            quiet: true,
             limits: asl_serve::ConnectionLimits { header_timeout_ms: 2_000, idle_timeout_ms: 2_000, max_connections: 64 },
-            mock_config: None,
+            ..asl_serve::ServeArgs::local(template, dir.clone())
         };
         let (handle, _banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         let previous = std::panic::take_hook();
