@@ -6,13 +6,9 @@
 # activity task through the forms). Bounded: the whole check has 60 s (about 10 s is typical).
 # Usage: tests/browser/check_console.sh [path/to/asl-sim] [screenshot-dir]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/lib.sh"
 bin=${1:-target/release/asl-sim}
 shots=${2:-}
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing chromium..." >&2
-  (apt-get update && apt-get install -y chromium) >/dev/null
-fi
 # One budget for the whole check (serve, Chromium, the script): 60 s from here.
 deadline=$((SECONDS + 60))
 work=$(mktemp -d)

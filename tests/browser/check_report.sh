@@ -4,13 +4,9 @@
 # that the diagram shows the path taken. Installs Debian's chromium if missing.
 # Usage: tests/browser/check_report.sh [path/to/asl-sim] [screenshot.png]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/lib.sh"
 bin=${1:-target/release/asl-sim}
 shot=${2:-}
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing chromium..." >&2
-  (apt-get update && apt-get install -y chromium) >/dev/null
-fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" run workflows/update-inventory.asl.yaml --sub TableName=InventoryTable \

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 const LAYERS: &[(&str, u8)] = &[
     // 0: vocabulary shared by everything.
     ("asl-aws", 0),
+    // The services' case-file runner (a dev-dependency only; serde_json alone).
+    ("asl-cases", 0),
     // 1: JSONata (its dates on asl-aws's calendar).
     ("jsonata", 1),
     // 2: the language and the pure service emulations.

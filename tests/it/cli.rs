@@ -4,7 +4,8 @@
 use serde_json::Value;
 use std::process::Command;
 
-fn bin() -> Command {
+/// The `asl-sim` binary (the integration tests share this one lookup).
+pub(crate) fn bin() -> Command {
     // The test binary lives in target/<profile>/deps; asl-sim is built beside it
     // (`cargo test --workspace` builds the workspace's binaries).
     let exe = std::env::current_exe().expect("test exe");

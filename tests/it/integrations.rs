@@ -4,15 +4,7 @@
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
-
-fn bin() -> Command {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-    let asl_sim = profile_dir.join("asl-sim");
-    assert!(asl_sim.exists(), "{} is missing: build the workspace first (cargo build -p asl-sim)", asl_sim.display());
-    Command::new(asl_sim)
-}
+use crate::cli::bin;
 
 fn tmp(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("asl-tests-integrations-{}", std::process::id()));

@@ -43,6 +43,15 @@ async fn wait_for(c: &Client, arn: &str, want: &str) -> aws_sdk_sfn::operation::
 }
 
 /// The token the approval task put in its event (TaskScheduled's parameters).
+/// Starts the approval workflow with `input` and waits until it asks for approval:
+/// (execution ARN, task token).
+async fn waiting_approval(c: &Client, input: &str) -> (String, String) {
+    let exec = c.start_execution().state_machine_arn(machine_arn("ApprovalStateMachine")).input(input).send().await.unwrap();
+    let arn = exec.execution_arn().to_string();
+    let token = approval_token(c, &arn).await;
+    (arn, token)
+}
+
 async fn approval_token(c: &Client, arn: &str) -> String {
     let t = Instant::now();
     loop {
@@ -70,9 +79,7 @@ fn a_callback_waits_for_send_task_success() {
     let s = start();
     rt().block_on(async {
         let c = sfn(&s).await;
-        let exec = c.start_execution().state_machine_arn(machine_arn("ApprovalStateMachine")).input(r#"{"file":"a.txt"}"#).send().await.unwrap();
-        let arn = exec.execution_arn().to_string();
-        let token = approval_token(&c, &arn).await;
+        let (arn, token) = waiting_approval(&c, r#"{"file":"a.txt"}"#).await;
         // It waits: still RUNNING well after the integration answered.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(status(&c, &arn).await, "RUNNING");
@@ -100,9 +107,7 @@ fn a_callback_failure_fails_the_task() {
     let s = start();
     rt().block_on(async {
         let c = sfn(&s).await;
-        let exec = c.start_execution().state_machine_arn(machine_arn("ApprovalStateMachine")).input("{}").send().await.unwrap();
-        let arn = exec.execution_arn().to_string();
-        let token = approval_token(&c, &arn).await;
+        let (arn, token) = waiting_approval(&c, "{}").await;
         c.send_task_failure().task_token(&token).error("Rejected").cause("not today").send().await.unwrap();
         let d = wait_for(&c, &arn, "FAILED").await;
         assert_eq!(d.error(), Some("Rejected"));
@@ -144,9 +149,7 @@ fn stop_execution_aborts_a_waiting_execution() {
     let s = start();
     rt().block_on(async {
         let c = sfn(&s).await;
-        let exec = c.start_execution().state_machine_arn(machine_arn("ApprovalStateMachine")).input("{}").send().await.unwrap();
-        let arn = exec.execution_arn().to_string();
-        let token = approval_token(&c, &arn).await;
+        let (arn, token) = waiting_approval(&c, "{}").await;
         c.stop_execution().execution_arn(&arn).error("Operator").cause("changed my mind").send().await.unwrap();
         let d = wait_for(&c, &arn, "ABORTED").await;
         assert_eq!(d.error(), Some("Operator"));

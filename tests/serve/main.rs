@@ -69,19 +69,13 @@ impl Serve {
         ));
         std::fs::create_dir_all(&data_dir).expect("data dir");
         let args = asl_serve::ServeArgs {
-            template: template.map(Path::to_path_buf).unwrap_or_else(|| serve_template(&data_dir)),
             parameters: params.iter().map(|s| s.to_string()).collect(),
-            api_port: 0,
-            aws_port: 0,
-            access_key: "test".into(),
-            secret_key: "test".into(),
-            data_dir: data_dir.clone(),
-            in_memory: true,
             stack_name: "file-manager".into(),
             function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
             quiet: std::env::var("SERVE_LOG").is_err(),
             mock_config: mock_config.map(Path::to_path_buf),
             limits,
+            ..asl_serve::ServeArgs::local(template.map(Path::to_path_buf).unwrap_or_else(|| serve_template(&data_dir)), data_dir.clone())
         };
         let (handle, banner) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         assert!(banner.contains(&format!("http://{}", handle.api_addr)), "{banner}");
@@ -154,6 +148,7 @@ fn serve_template(dir: &Path) -> PathBuf {
 }
 mod attacks;
 mod control;
+mod wire;
 
 const BUCKET: &str = "file-manager-filebucket";
 const TABLE: &str = "file-manager-InventoryTable";
@@ -186,8 +181,6 @@ fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpR
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let mut s = std::net::TcpStream::connect(host).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
     let has_len = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
     for (k, v) in headers {
@@ -197,16 +190,8 @@ fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpR
         req.push_str(&format!("content-length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
-    HttpResp { status, headers, body: buf[split + 4..].to_vec() }
+    let r = wire::exchange(host, &req, body);
+    HttpResp { status: r.status, headers: r.headers, body: r.body }
 }
 
 fn api_call(s: &Serve, method: &str, path: &str, token: Option<&str>, body: &Value) -> HttpResp {
@@ -565,21 +550,7 @@ fn unknown_routes_and_template_errors() {
     let dir = std::env::temp_dir().join(format!("asl-serve-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("t.yaml"), "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  K:\n    Type: AWS::Kinesis::Stream\n").unwrap();
-    let args = asl_serve::ServeArgs {
-        template: dir.join("t.yaml"),
-        parameters: vec![],
-        api_port: 0,
-        aws_port: 0,
-        access_key: "test".into(),
-        secret_key: "test".into(),
-        data_dir: dir.clone(),
-        in_memory: true,
-        stack_name: "x".into(),
-        function_binaries: vec![],
-        quiet: true,
-        mock_config: None,
-        limits: Default::default(),
-    };
+    let args = asl_serve::ServeArgs { stack_name: "x".into(), ..asl_serve::ServeArgs::local(dir.join("t.yaml"), dir.clone()) };
     let err = asl_serve::start(&args).err().expect("refused");
     assert!(err.contains("t.yaml:5:5") && err.contains("AWS::Kinesis::Stream"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,9 +3,10 @@
 //! protocol (AWS CLI v1, older SDKs), SNS's query protocol.
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
+
+mod wire;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -22,21 +23,7 @@ impl Serve {
             std::process::id(),
             SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
         ));
-        let args = asl_serve::ServeArgs {
-            template: root().join("template.yaml"),
-            parameters: Vec::new(),
-            api_port: 0,
-            aws_port: 0,
-            access_key: "test".into(),
-            secret_key: "test".into(),
-            data_dir,
-            in_memory: true,
-            stack_name: "file-manager".into(),
-            function_binaries: Vec::new(),
-            quiet: true,
-            mock_config: None,
-            limits: Default::default(),
-        };
+        let args = asl_serve::ServeArgs { stack_name: "file-manager".into(), ..asl_serve::ServeArgs::local(root().join("template.yaml"), data_dir) };
         let (handle, _) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         Serve { handle: Some(handle) }
     }
@@ -88,23 +75,13 @@ fn post(host: &str, service: &str, headers: &[(&str, &str)], body: &[u8]) -> Res
     for (k, v) in instructions.headers() {
         all.push((k.to_string(), v.to_string()));
     }
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut head = format!("POST / HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
     for (k, v) in &all {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
-    let raw = &buf[split + 4..];
+    let wire::Raw { status, headers, head, body: raw } = wire::exchange(host, &head, body);
+    let raw = raw.as_slice();
     // Chunked answers: join the chunks.
     let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         let mut out = Vec::new();

@@ -6,18 +6,11 @@ use super::*;
 
 fn start_on(data_dir: &Path, template: &Path) -> asl_serve::Handle {
     let args = asl_serve::ServeArgs {
-        template: template.to_path_buf(),
-        parameters: Vec::new(),
-        api_port: 0,
-        aws_port: 0,
-        access_key: "test".into(),
-        secret_key: "test".into(),
-        data_dir: data_dir.to_path_buf(),
         in_memory: false,
         stack_name: "file-manager".into(),
         function_binaries: vec![format!("PresignFunction={}", presign_binary().display())],
         quiet: std::env::var("SERVE_LOG").is_err(),
-        limits: Default::default(),
+        ..asl_serve::ServeArgs::local(template.to_path_buf(), data_dir.to_path_buf())
     };
     asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}")).0
 }
@@ -111,20 +104,7 @@ fn a_damaged_database_is_refused_with_what_to_do() {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("store.sqlite"), vec![0x5au8; 16384]).unwrap();
-    let args = asl_serve::ServeArgs {
-        template,
-        parameters: Vec::new(),
-        api_port: 0,
-        aws_port: 0,
-        access_key: "test".into(),
-        secret_key: "test".into(),
-        data_dir: data.clone(),
-        in_memory: false,
-        stack_name: "x".into(),
-        function_binaries: Vec::new(),
-        quiet: true,
-        limits: Default::default(),
-    };
+    let args = asl_serve::ServeArgs { in_memory: false, stack_name: "x".into(), ..asl_serve::ServeArgs::local(template, data.clone()) };
     let err = asl_serve::start(&args).err().expect("refused");
     assert!(err.contains("store.sqlite") && err.contains("damaged"), "{err}");
     // Nothing was overwritten.

@@ -126,6 +126,23 @@ pub enum Kind {
     Map(Box<MapState>),
 }
 
+impl Kind {
+    /// The state's `Type` as ASL writes it (`Pass`, `Task`, ...), which is also the prefix
+    /// of its history event types (`TaskStateEntered`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Task {
     pub resource: String,

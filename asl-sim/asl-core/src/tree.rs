@@ -618,41 +618,12 @@ fn yaml_number(s: &str) -> Option<Option<Number>> {
         };
     }
     // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-    let mut i = 0;
-    if matches!(b.first(), Some(b'-') | Some(b'+')) {
-        i += 1;
-    }
-    let int_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    let mut frac_digits = 0;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let fs = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        frac_digits = i - fs;
-    }
-    if int_digits == 0 && frac_digits == 0 {
+    let sign = usize::from(matches!(b.first(), Some(b'-') | Some(b'+')));
+    let scan = asl_aws::number::scan_decimal(b, sign);
+    if scan.int_digits == 0 && scan.frac_digits == 0 {
         return None;
     }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let es = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == es {
-            return None;
-        }
-    }
-    if i != b.len() {
+    if !scan.exponent_ok || scan.end != b.len() {
         return None;
     }
     let text = s.strip_prefix('+').unwrap_or(s);

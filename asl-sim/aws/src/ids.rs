@@ -99,6 +99,37 @@ impl IdGen {
     }
 }
 
+/// The id stream of a service whose whole state is persisted as plain data (SQS, SNS): the
+/// seed and how many values were drawn, so ids stay unique after a restart. Owners flatten
+/// it into their serde form (`seed` and `counter` stay top-level fields of the stored state).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PersistedIds {
+    seed: u64,
+    counter: u64,
+}
+
+impl PersistedIds {
+    pub fn new(seed: u64) -> Self {
+        PersistedIds { seed, counter: 0 }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.counter = self.counter.wrapping_add(1);
+        splitmix64(self.seed ^ splitmix64(self.counter))
+    }
+
+    /// The next UUID (version 4 layout, lowercase hex).
+    pub fn next_uuid(&mut self) -> String {
+        let hi = self.next_u64();
+        let lo = self.next_u64();
+        uuid_v4(hi, lo)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 //! ([`ids`]), ARNs ([`arn`]), timestamps in AWS's formats ([`time`]), the
 //! defaults a local account runs with ([`defaults`]), the context a service call
 //! carries ([`CallContext`]), the event envelope services hand to EventBridge
-//! ([`Event`]) and XML text escaping for AWS's XML protocols ([`xml`]).
+//! ([`Event`]), XML text escaping for AWS's XML protocols ([`xml`]) and the one scan of
+//! a decimal number's text ([`number`]).
 //!
 //! Invariant: no I/O. No clock, no OS randomness, no files, no network: time and
 //! seeds are passed in, so every service built on this crate replays exactly.
@@ -12,6 +13,7 @@ pub mod context;
 pub mod defaults;
 pub mod event;
 pub mod ids;
+pub mod number;
 pub mod time;
 pub mod xml;
 

@@ -387,21 +387,20 @@ impl<'s> Parser<'s> {
 
     // ---- conditions
     fn cond_or(&mut self) -> PResult<Cond> {
-        let mut l = self.cond_and()?;
-        while self.is_kw("OR") {
-            self.next();
-            let r = self.cond_and()?;
-            l = Cond::Or(Box::new(l), Box::new(r));
-        }
-        Ok(l)
+        self.left_assoc("OR", Self::cond_and, Cond::Or)
     }
 
     fn cond_and(&mut self) -> PResult<Cond> {
-        let mut l = self.cond_not()?;
-        while self.is_kw("AND") {
+        self.left_assoc("AND", Self::cond_not, Cond::And)
+    }
+
+    /// `operand (KW operand)*`, grouped to the left (OR and AND differ only in these three).
+    fn left_assoc(&mut self, kw: &str, operand: fn(&mut Self) -> PResult<Cond>, join: fn(Box<Cond>, Box<Cond>) -> Cond) -> PResult<Cond> {
+        let mut l = operand(self)?;
+        while self.is_kw(kw) {
             self.next();
-            let r = self.cond_not()?;
-            l = Cond::And(Box::new(l), Box::new(r));
+            let r = operand(self)?;
+            l = join(Box::new(l), Box::new(r));
         }
         Ok(l)
     }
@@ -1079,14 +1078,20 @@ fn prefixed(kind: &str, msg: String) -> String {
     format!("Invalid {kind}: {msg}")
 }
 
-pub fn parse_condition(kind: &str, src: &str, ctx: &mut Ctx) -> Result<Cond, String> {
+/// A parser over `src`, once it passes the checks every expression kind makes first (the
+/// errors prefixed with `kind`, as DynamoDB words them).
+fn parser_for<'a>(kind: &str, src: &'a str) -> Result<Parser<'a>, String> {
     if src.trim().is_empty() {
         return Err(prefixed(kind, "The expression can not be empty;".into()));
     }
     if src.len() > MAX_EXPRESSION_BYTES {
         return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
     }
-    let mut p = Parser::new(src);
+    Ok(Parser::new(src))
+}
+
+pub fn parse_condition(kind: &str, src: &str, ctx: &mut Ctx) -> Result<Cond, String> {
+    let mut p = parser_for(kind, src)?;
     let mut c = p.cond_or().map_err(|e| prefixed(kind, e))?;
     if !p.at_eof() {
         return Err(prefixed(kind, p.syntax_error()));
@@ -1102,13 +1107,7 @@ pub fn parse_condition(kind: &str, src: &str, ctx: &mut Ctx) -> Result<Cond, Str
 
 pub fn parse_update(src: &str, ctx: &mut Ctx) -> Result<Update, String> {
     let kind = "UpdateExpression";
-    if src.trim().is_empty() {
-        return Err(prefixed(kind, "The expression can not be empty;".into()));
-    }
-    if src.len() > MAX_EXPRESSION_BYTES {
-        return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
-    }
-    let mut p = Parser::new(src);
+    let mut p = parser_for(kind, src)?;
     let mut u = p.update().map_err(|e| prefixed(kind, e))?;
     // DynamoDB's priority: reserved word, unknown function, repeated section,
     // undefined name, undefined value, overlapping paths, conflicting paths,
@@ -1212,13 +1211,7 @@ fn resolve_operand_names(ctx: &mut Ctx, o: &mut Operand) -> PResult<()> {
 
 pub fn parse_projection(src: &str, ctx: &mut Ctx) -> Result<Vec<Path>, String> {
     let kind = "ProjectionExpression";
-    if src.trim().is_empty() {
-        return Err(prefixed(kind, "The expression can not be empty;".into()));
-    }
-    if src.len() > MAX_EXPRESSION_BYTES {
-        return Err(prefixed(kind, format!("Expression size has exceeded the maximum allowed size; expression size: {}", src.len())));
-    }
-    let mut p = Parser::new(src);
+    let mut p = parser_for(kind, src)?;
     let mut paths = p.projection().map_err(|e| prefixed(kind, e))?;
     for path in paths.iter_mut() {
         ctx.resolve_path(path).map_err(|e| prefixed(kind, e))?;

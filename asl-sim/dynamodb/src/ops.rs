@@ -541,6 +541,23 @@ fn rvoccf(req: &Value) -> Result<bool, DynamoError> {
     Ok(enum_check(req, "ReturnValuesOnConditionCheckFailure", &["ALL_OLD", "NONE"])?.as_deref() == Some("ALL_OLD"))
 }
 
+/// PutItem and DeleteItem accept every ReturnValues name but answer only these two.
+fn only_all_old(rv: &Option<String>) -> Result<(), PrepErr> {
+    match rv.as_deref() {
+        Some(r) if r != "NONE" && r != "ALL_OLD" => Err(DynamoError::validation("ReturnValues can only be ALL_OLD or NONE").into()),
+        _ => Ok(()),
+    }
+}
+
+/// The response of a put or delete: `Attributes` (the old item) for ALL_OLD when there was one.
+fn all_old_response(rv: Option<&str>, old: Option<&Item>) -> Map<String, Value> {
+    let mut response = Map::new();
+    if let (Some("ALL_OLD"), Some(o)) = (rv, old) {
+        response.insert("Attributes".into(), item_to_json(o));
+    }
+    response
+}
+
 impl Database {
     /// A stored item back into its table (see [`Database::restore_item`]).
     pub(crate) fn put_restored(&mut self, table: &str, item: Item) -> Result<(), String> {
@@ -584,11 +601,7 @@ impl Database {
         let rvf = rvoccf(req)?;
         let item = parse_key_member(req, "Item")?;
         let ex = parse_exprs(req, &["ConditionExpression"])?;
-        if let Some(r) = &rv {
-            if r != "NONE" && r != "ALL_OLD" {
-                return Err(DynamoError::validation("ReturnValues can only be ALL_OLD or NONE").into());
-            }
-        }
+        only_all_old(&rv)?;
         let table = self.table(&name)?;
         let key = table.key_from_item(&item)?;
         crate::index::check_index_keys(table, &item)?;
@@ -597,12 +610,7 @@ impl Database {
         }
         let old = table.get(&key);
         Database::check_condition(&ex.condition, old, rvf)?;
-        let mut response = Map::new();
-        if rv.as_deref() == Some("ALL_OLD") {
-            if let Some(o) = old {
-                response.insert("Attributes".into(), item_to_json(o));
-            }
-        }
+        let response = all_old_response(rv.as_deref(), old);
         let units = write_units(item_size(&item).max(old.map_or(0, item_size)));
         Ok(Prepared { table: name, key, write: Some(Some(item)), response: Value::Object(response), units })
     }
@@ -614,21 +622,12 @@ impl Database {
         let rvf = rvoccf(req)?;
         let key_item = parse_key_member(req, "Key")?;
         let ex = parse_exprs(req, &["ConditionExpression"])?;
-        if let Some(r) = &rv {
-            if r != "NONE" && r != "ALL_OLD" {
-                return Err(DynamoError::validation("ReturnValues can only be ALL_OLD or NONE").into());
-            }
-        }
+        only_all_old(&rv)?;
         let table = self.table(&name)?;
         let key = table.key_from_key(&key_item)?;
         let old = table.get(&key);
         Database::check_condition(&ex.condition, old, rvf)?;
-        let mut response = Map::new();
-        if rv.as_deref() == Some("ALL_OLD") {
-            if let Some(o) = old {
-                response.insert("Attributes".into(), item_to_json(o));
-            }
-        }
+        let response = all_old_response(rv.as_deref(), old);
         let write = if old.is_some() { Some(None) } else { None };
         let units = write_units(old.map_or(0, item_size));
         Ok(Prepared { table: name, key, write, response: Value::Object(response), units })

@@ -17,7 +17,6 @@
 
 use asl_dynamodb::{step_functions_call, Database, IntegrationStyle};
 use serde_json::Value;
-use std::path::Path;
 
 fn fixture_db(fixture: &Value) -> Database {
     let mut db = Database::default();
@@ -136,16 +135,10 @@ fn run_step(db: &mut Database, step: &Value, ctx: &str) -> Result<(), String> {
 
 #[test]
 fn data_driven_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
     let mut failures = Vec::new();
     let mut total = 0;
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
-        let text = std::fs::read_to_string(f).unwrap();
-        let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    for (fname, doc) in asl_cases::case_files(env!("CARGO_MANIFEST_DIR")) {
         let base = fixture_db(doc.get("fixture").unwrap_or(&Value::Null));
-        let fname = f.file_name().unwrap().to_string_lossy().to_string();
         for case in doc["cases"].as_array().unwrap() {
             total += 1;
             let name = case["name"].as_str().unwrap_or("?");

@@ -45,6 +45,23 @@ pub struct Resource<'a> {
 /// Splits `arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]` and
 /// `arn:PARTITION:states:::aws-sdk:SERVICE:ACTION[.PATTERN]`.
 pub fn parse_resource(resource: &str) -> Option<Resource<'_>> {
+    let tail = states_tail(resource)?;
+    let (service, action, pattern) = split_tail(tail.strip_prefix("aws-sdk:").unwrap_or(tail))?;
+    if service.is_empty() || action.is_empty() {
+        return None;
+    }
+    Some(Resource { service, action, pattern })
+}
+
+/// Splits `arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]` into (service, action, pattern)
+/// as written: for an SDK integration the service is `aws-sdk` and the action
+/// `SERVICE:ACTION`. The world routes on this shape; [`parse_resource`] is the SDK-aware one.
+pub fn split_states_resource(resource: &str) -> Option<(&str, &str, &str)> {
+    split_tail(states_tail(resource)?)
+}
+
+/// What follows `arn:PARTITION:states:REGION:ACCOUNT:` in a Step Functions resource.
+fn states_tail(resource: &str) -> Option<&str> {
     let rest = resource.strip_prefix("arn:")?;
     let mut parts = rest.splitn(5, ':');
     let _partition = parts.next()?;
@@ -52,17 +69,16 @@ pub fn parse_resource(resource: &str) -> Option<Resource<'_>> {
         return None;
     }
     let (_region, _account) = (parts.next()?, parts.next()?);
-    let tail = parts.next()?;
-    let tail = tail.strip_prefix("aws-sdk:").unwrap_or(tail);
+    parts.next()
+}
+
+/// `SERVICE:ACTION[.PATTERN]` into its three parts (the pattern keeps its dot).
+fn split_tail(tail: &str) -> Option<(&str, &str, &str)> {
     let (service, action) = tail.split_once(':')?;
-    let (action, pattern) = match action.find('.') {
-        Some(i) => (&action[..i], &action[i..]),
-        None => (action, ""),
-    };
-    if service.is_empty() || action.is_empty() {
-        return None;
-    }
-    Some(Resource { service, action, pattern })
+    Some(match action.find('.') {
+        Some(i) => (service, &action[..i], &action[i..]),
+        None => (service, action, ""),
+    })
 }
 
 /// One call to hand to a command.
@@ -151,16 +167,44 @@ fn error_of(m: &Map<String, Value>, error: &Value) -> Failure {
 
 /// Runs `command` with `input` on stdin; `(exited successfully, stdout)`.
 fn run(command: &str, input: &str, timeout_seconds: Option<f64>) -> Result<(bool, Vec<u8>), Failure> {
+    match run_shell(command, &[], input, timeout_seconds) {
+        Ok(Ran::Exited { success, stdout }) => Ok((success, stdout)),
+        Ok(Ran::TimedOut) => Err(("States.Timeout".into(), String::new())),
+        Err(RunError::Start(e)) => Err(("States.TaskFailed".to_string(), format!("cannot start the handler command {command:?}: {e}"))),
+        Err(RunError::Wait(e)) => Err(("States.TaskFailed".into(), format!("the handler command could not be awaited: {e}"))),
+    }
+}
+
+/// How a [`run_shell`] command ended.
+#[derive(Debug)]
+pub enum Ran {
+    Exited { success: bool, stdout: Vec<u8> },
+    /// It was still running at the deadline; it and everything it started were killed.
+    TimedOut,
+}
+
+/// Why a [`run_shell`] command could not be run or awaited.
+#[derive(Debug)]
+pub enum RunError {
+    Start(std::io::Error),
+    Wait(std::io::Error),
+}
+
+/// Runs `sh -c command` with `env` added and `input` on stdin, collecting stdout (stderr is
+/// inherited). Past `timeout_seconds` its whole process group is killed. The one process
+/// runner of handler commands and of the world's Lambda functions.
+pub fn run_shell(command: &str, env: &[(String, String)], input: &str, timeout_seconds: Option<f64>) -> Result<Ran, RunError> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
         // Its own process group, so that a timeout ends whatever the command started.
         .process_group(0)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| ("States.TaskFailed".to_string(), format!("cannot start the handler command {command:?}: {e}")))?;
+        .map_err(RunError::Start)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A command that does not read its input must not block the run.
         let input = input.to_string();
@@ -179,17 +223,21 @@ fn run(command: &str, input: &str, timeout_seconds: Option<f64>) -> Result<(bool
     let deadline = timeout_seconds.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return Ok((status.success(), reader.join().unwrap_or_default())),
+            Ok(Some(status)) => return Ok(Ran::Exited { success: status.success(), stdout: reader.join().unwrap_or_default() }),
             Ok(None) => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{}", child.id())])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(("States.Timeout".into(), String::new()));
+                    return Ok(Ran::TimedOut);
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }
-            Err(e) => return Err(("States.TaskFailed".into(), format!("the handler command could not be awaited: {e}"))),
+            Err(e) => return Err(RunError::Wait(e)),
         }
     }
 }

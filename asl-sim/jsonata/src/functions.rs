@@ -821,15 +821,9 @@ fn f_number(_: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
 
 fn parse_js_number(s: &str) -> Option<f64> {
     let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && b[i] == b'-' {
-        i += 1;
-    }
-    let ds = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    if i == ds {
+    let sign = usize::from(b.first() == Some(&b'-'));
+    let scan = asl_aws::number::scan_decimal(b, sign);
+    if scan.int_digits == 0 {
         // hex/octal/binary
         let lower = s.to_ascii_lowercase();
         for (p, r) in [("0x", 16), ("0o", 8), ("0b", 2)] {
@@ -841,33 +835,10 @@ fn parse_js_number(s: &str) -> Option<f64> {
         }
         return None;
     }
-    if i == ds && !s.starts_with("0x") {
+    if (scan.dot && scan.frac_digits == 0) || !scan.exponent_ok {
         return None;
     }
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let fs = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == fs {
-            return None;
-        }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let es = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == es {
-            return None;
-        }
-    }
-    if i != b.len() {
+    if scan.end != b.len() {
         let lower = s.to_ascii_lowercase();
         for (p, r) in [("0x", 16), ("0o", 8), ("0b", 2)] {
             if let Some(rest) = lower.strip_prefix(p) {

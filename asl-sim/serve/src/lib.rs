@@ -99,6 +99,29 @@ pub struct ServeArgs {
     pub limits: ConnectionLimits,
 }
 
+impl ServeArgs {
+    /// An embedded serve, as tests and the fuzzer start one: both ports picked free, the
+    /// `test`/`test` keys, data in memory, no log line per request, no function binaries
+    /// or mock config. Callers change what they need with `..ServeArgs::local(..)`.
+    pub fn local(template: PathBuf, data_dir: PathBuf) -> ServeArgs {
+        ServeArgs {
+            template,
+            parameters: Vec::new(),
+            api_port: 0,
+            aws_port: 0,
+            access_key: "test".into(),
+            secret_key: "test".into(),
+            data_dir,
+            in_memory: true,
+            stack_name: asl_aws::defaults::STACK_NAME.into(),
+            function_binaries: Vec::new(),
+            quiet: true,
+            mock_config: None,
+            limits: ConnectionLimits::default(),
+        }
+    }
+}
+
 /// How long a client may take and how many may be served at once (see the SECURITY section of docs/serve.md).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConnectionLimits {

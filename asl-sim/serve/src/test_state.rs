@@ -104,7 +104,7 @@ pub fn test_state(body: &Value, services: &mut dyn Services, now_ms: i64) -> Res
     // The mock and what each state type allows.
     let mock = mock(b)?;
     let config = state_configuration(b, mock.as_ref(), st)?;
-    let kind = type_name(&st.kind);
+    let kind = st.kind.type_name();
     let container = matches!(st.kind, asl_core::definition::Kind::Map(_) | asl_core::definition::Kind::Parallel { .. });
     match (&mock, kind) {
         (Some(_), "Task" | "Map" | "Parallel") => {}
@@ -299,20 +299,6 @@ fn wrap_single_state(state: &Value) -> Result<String, Refusal> {
         states.insert(t, json!({"Type": "Succeed"}));
     }
     Ok(json!({"StartAt": SINGLE_STATE_NAME, "States": states}).to_string())
-}
-
-fn type_name(k: &asl_core::definition::Kind) -> &'static str {
-    use asl_core::definition::Kind;
-    match k {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
-    }
 }
 
 /// `mock.fieldValidationMode` (checked by [`mock`]); absent is STRICT.

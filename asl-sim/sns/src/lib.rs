@@ -29,6 +29,9 @@ pub mod delivery;
 pub use error::SnsError;
 pub use sfn::{step_functions_call, IntegrationStyle};
 
+use asl_aws::ids::PersistedIds;
+// `2012-04-25T21:49:25.719Z`, the envelope's Timestamp.
+use asl_aws::time::format_millis;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -97,16 +100,10 @@ pub struct Sns {
     pub endpoint: String,
     topics: BTreeMap<String, Topic>,
     subscriptions: BTreeMap<String, Subscription>,
-    seed: u64,
-    counter: u64,
+    #[serde(flatten)]
+    ids: PersistedIds,
 }
 
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 fn b64(data: &[u8]) -> String {
     use base64::Engine;
@@ -120,25 +117,6 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 fn hex(data: &[u8]) -> String {
     data.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `2012-04-25T21:49:25.719Z`, the envelope's Timestamp.
-pub fn iso8601_millis(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
 // ---- request members ----
@@ -334,24 +312,12 @@ impl Sns {
             endpoint: format!("https://sns.{region}.amazonaws.com"),
             topics: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
-            seed,
-            counter: 0,
+            ids: PersistedIds::new(seed),
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
-        self.counter = self.counter.wrapping_add(1);
-        splitmix64(self.seed ^ splitmix64(self.counter))
-    }
-
-    fn next_uuid(&mut self) -> String {
-        let a = (self.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000;
-        let b = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xFFFF, a & 0xFFFF, b >> 48, b & 0xFFFF_FFFF_FFFF)
-    }
-
     pub fn request_id(&mut self) -> String {
-        self.next_uuid()
+        self.ids.next_uuid()
     }
 
     /// The whole state (topics, subscriptions, dedup windows, id counters) for persistence.
@@ -741,16 +707,16 @@ impl Sns {
             let arn = if s.pending_token.is_some() && !return_arn { "pending confirmation".to_string() } else { s.arn.clone() };
             return Ok((json!({"SubscriptionArn": arn}), Vec::new()));
         }
-        let arn = format!("{topic}:{}", self.next_uuid());
+        let arn = format!("{topic}:{}", self.ids.next_uuid());
         let needs_confirmation = protocol == "http" || protocol == "https";
         let token = needs_confirmation.then(|| {
-            let a = self.next_u64();
-            let b = self.next_u64();
+            let a = self.ids.next_u64();
+            let b = self.ids.next_u64();
             format!("{a:016x}{b:016x}")
         });
         let mut deliveries = Vec::new();
         if let Some(t) = &token {
-            let message_id = self.next_uuid();
+            let message_id = self.ids.next_uuid();
             let subscribe_url = format!("{}/?Action=ConfirmSubscription&TopicArn={topic}&Token={t}", self.endpoint);
             let message = format!(
                 "You have chosen to subscribe to the topic {topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message."
@@ -762,7 +728,7 @@ impl Sns {
                 ("TopicArn", json!(topic)),
                 ("Message", json!(message)),
                 ("SubscribeURL", json!(subscribe_url)),
-                ("Timestamp", json!(iso8601_millis(now))),
+                ("Timestamp", json!(format_millis(now))),
                 ("SignatureVersion", json!("1")),
                 ("Signature", json!(self.signature(&message_id))),
                 ("SigningCertURL", json!(self.cert_url())),
@@ -789,7 +755,7 @@ impl Sns {
     fn signature(&self, message_id: &str) -> String {
         // A placeholder of an RSA-2048 signature's size (256 bytes): SNS signs with AWS's key.
         let mut bytes = Vec::with_capacity(256);
-        let mut block = sha256(format!("{}{message_id}", self.seed).as_bytes());
+        let mut block = sha256(format!("{}{message_id}", self.ids.seed()).as_bytes());
         while bytes.len() < 256 {
             bytes.extend_from_slice(&block);
             block = sha256(&block);
@@ -875,7 +841,7 @@ impl Sns {
             }
         }
         if !duplicate {
-            message_id = self.next_uuid();
+            message_id = self.ids.next_uuid();
             let t = self.topics.get_mut(topic).expect("checked");
             if t.fifo {
                 t.sequence += 1;
@@ -905,7 +871,7 @@ impl Sns {
                     return Err(SnsError::invalid_parameter(format!("PhoneNumber Reason: {n} is not valid to publish to")));
                 }
                 // SMS is accepted and not delivered anywhere (documented difference).
-                return Ok((json!({"MessageId": self.next_uuid()}), Vec::new()));
+                return Ok((json!({"MessageId": self.ids.next_uuid()}), Vec::new()));
             }
             (None, None, None) => return Err(SnsError::invalid_parameter("TopicArn or TargetArn Reason: no value for required parameter")),
             _ => return Err(SnsError::invalid_parameter("Only one of TopicArn, TargetArn or PhoneNumber can be specified")),
@@ -1025,7 +991,7 @@ impl Sns {
             let unsubscribe_url = format!("{}/?Action=Unsubscribe&SubscriptionArn={}", self.endpoint, s.arn);
             let signature = self.signature(&m.message_id);
             let cert = self.cert_url();
-            let timestamp = iso8601_millis(now);
+            let timestamp = format_millis(now);
             let attrs_envelope: Map<String, Value> = m
                 .attributes
                 .iter()

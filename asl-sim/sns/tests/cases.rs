@@ -8,55 +8,11 @@
 //!   SetSubscriptionAttributes),
 //! - `filter_match.json`: policies and the messages they match or not.
 
+use asl_cases::{case_list, contains, run_scenario, save, substitute};
 use asl_sns::{step_functions_call, Delivery, IntegrationStyle, Sns};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:t";
-
-fn substitute(v: &Value, vars: &HashMap<String, Value>) -> Value {
-    match v {
-        Value::String(s) if s.starts_with('$') && vars.contains_key(&s[1..]) => vars[&s[1..]].clone(),
-        Value::String(s) if s.contains('$') => {
-            let mut names: Vec<&String> = vars.keys().collect();
-            names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-            let mut out = s.clone();
-            for n in names {
-                if let Value::String(v) = &vars[n] {
-                    out = out.replace(&format!("${n}"), v);
-                }
-            }
-            Value::String(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), substitute(x, vars))).collect()),
-        other => other.clone(),
-    }
-}
-
-fn contains(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
-    match (actual, expected) {
-        (_, Value::String(s)) if s == "*" => Ok(()),
-        (Value::Object(a), Value::Object(e)) => {
-            for (k, ev) in e {
-                let av = a.get(k).ok_or_else(|| format!("{path}/{k}: missing in {actual}"))?;
-                contains(av, ev, &format!("{path}/{k}"))?;
-            }
-            Ok(())
-        }
-        (Value::Array(a), Value::Array(e)) => {
-            if a.len() != e.len() {
-                return Err(format!("{path}: {} elements, expected {}: {actual}", a.len(), e.len()));
-            }
-            for (i, (av, ev)) in a.iter().zip(e).enumerate() {
-                contains(av, ev, &format!("{path}/{i}"))?;
-            }
-            Ok(())
-        }
-        (a, e) if a == e => Ok(()),
-        (a, e) => Err(format!("{path}: got {a}, expected {e}")),
-    }
-}
 
 fn delivery_json(d: &Delivery) -> Value {
     json!({
@@ -88,78 +44,53 @@ fn check_delivery(d: &Delivery, want: &Value, ctx: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run_scenario(sc: &Value) -> Result<(), String> {
-    let name = sc["name"].as_str().unwrap_or("?");
-    assert!(!sc["source"].as_str().unwrap_or("").is_empty(), "scenario {name} cites no source");
+/// One `api.json` scenario against a fresh `Sns`: the shared runner does the steps; the
+/// deliveries each call produced are checked here.
+fn run(sc: &Value) -> Result<(), String> {
     let mut sns = Sns::new("us-east-1", "111122223333", 3);
-    let mut vars: HashMap<String, Value> = HashMap::new();
-    let mut now = 1_700_000_000_000i64;
-    for (i, step) in sc["steps"].as_array().ok_or("no steps")?.iter().enumerate() {
-        let ctx = format!("api.json: {name}: step {i}");
-        if let Some(t) = step.get("at").and_then(Value::as_i64) {
-            now = 1_700_000_000_000 + t;
-        }
-        let params = substitute(step.get("params").unwrap_or(&Value::Null), &vars);
-        let outcome: Result<(Value, Vec<Delivery>), Value> = if let Some(style) = step.get("sfn").and_then(Value::as_str) {
-            let style = if style == "optimized" { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
-            step_functions_call(&mut sns, style, step["action"].as_str().unwrap_or(""), &params, now)
-                .map_err(|(error, cause)| json!({"error": error, "cause": cause}))
-        } else {
-            sns.call(step["call"].as_str().ok_or(format!("{ctx}: no call"))?, &params, now)
-                .map_err(|e| json!({"code": e.code, "message": e.message, "status": e.status}))
-        };
-        match (outcome, step.get("error")) {
-            (Ok((v, deliveries)), None) => {
-                if let Some(e) = step.get("expect") {
-                    contains(&v, &substitute(e, &vars), "").map_err(|m| format!("{ctx}: {m}"))?;
+    run_scenario(
+        "api.json",
+        sc,
+        |s| {
+            if let Some(optimized) = s.sfn_optimized() {
+                let style = if optimized { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
+                let action = s.action("action").map_err(|m| json!(m))?;
+                step_functions_call(&mut sns, style, action, &s.params, s.now_ms)
+                    .map_err(|(error, cause)| json!({"error": error, "cause": cause}))
+            } else {
+                let action = s.action("call").map_err(|m| json!(m))?;
+                sns.call(action, &s.params, s.now_ms).map_err(|e| json!({"code": e.code, "message": e.message, "status": e.status}))
+            }
+        },
+        |s, deliveries: Vec<Delivery>, vars| {
+            let ctx = s.ctx.as_str();
+            if let Some(Value::Array(want)) = s.step.get("deliveries").map(|d| substitute(d, vars)) {
+                if want.len() != deliveries.len() {
+                    let got: Vec<Value> = deliveries.iter().map(delivery_json).collect();
+                    return Err(format!("{ctx}: {} deliveries, expected {}: {got:?}", deliveries.len(), want.len()));
                 }
-                for p in step.get("absent").and_then(Value::as_array).into_iter().flatten() {
-                    if v.pointer(p.as_str().unwrap_or("")).is_some() {
-                        return Err(format!("{ctx}: {p} should be absent in {v}"));
-                    }
-                }
-                if let Some(Value::Object(save)) = step.get("save") {
-                    for (k, p) in save {
-                        let val = v.pointer(p.as_str().unwrap_or("")).ok_or(format!("{ctx}: nothing at {p} in {v}"))?;
-                        vars.insert(k.clone(), val.clone());
-                    }
-                }
-                if let Some(Value::Array(want)) = step.get("deliveries").map(|d| substitute(d, &vars)) {
-                    if want.len() != deliveries.len() {
-                        let got: Vec<Value> = deliveries.iter().map(delivery_json).collect();
-                        return Err(format!("{ctx}: {} deliveries, expected {}: {got:?}", deliveries.len(), want.len()));
-                    }
-                    for (j, (d, w)) in deliveries.iter().zip(&want).enumerate() {
-                        check_delivery(d, w, &format!("{ctx}: delivery {j}"))?;
-                    }
-                }
-                if let Some(Value::Object(save)) = step.get("save_delivery") {
-                    let body: Value = serde_json::from_str(&deliveries.first().ok_or(format!("{ctx}: no delivery"))?.body).unwrap_or(Value::Null);
-                    for (k, p) in save {
-                        let val = body.pointer(p.as_str().unwrap_or("")).ok_or(format!("{ctx}: nothing at {p} in {body}"))?;
-                        vars.insert(k.clone(), val.clone());
-                    }
+                for (j, (d, w)) in deliveries.iter().zip(&want).enumerate() {
+                    check_delivery(d, w, &format!("{ctx}: delivery {j}"))?;
                 }
             }
-            (Err(e), Some(want)) => contains(&e, &substitute(want, &vars), "").map_err(|m| format!("{ctx}: {m}"))?,
-            (Ok((v, _)), Some(want)) => return Err(format!("{ctx}: expected error {want}, got {v}")),
-            (Err(e), None) => return Err(format!("{ctx}: unexpected error {e}")),
-        }
-    }
-    Ok(())
+            if let Some(sd) = s.step.get("save_delivery") {
+                let first = deliveries.first().ok_or(format!("{ctx}: no delivery"))?;
+                let body: Value = serde_json::from_str(&first.body).unwrap_or(Value::Null);
+                save(Some(sd), &body, vars, ctx)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 fn load(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/cases/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    v.as_array().expect("a list of cases").clone()
+    case_list(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 #[test]
 fn api_scenarios() {
     let cases = load("api.json");
-    let failures: Vec<String> = cases.iter().filter_map(|sc| run_scenario(sc).err()).collect();
+    let failures: Vec<String> = cases.iter().filter_map(|sc| run(sc).err()).collect();
     assert!(cases.len() >= 10);
     assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }

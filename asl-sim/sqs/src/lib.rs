@@ -33,6 +33,7 @@ pub use message::{md5_hex, md5_of_attributes, AttributeValue, Attributes, Messag
 pub use sfn::{step_functions_call, IntegrationStyle};
 
 use message::{attributes_json, attributes_size, parse_attributes, select_attributes, valid_chars};
+use asl_aws::ids::PersistedIds;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -162,18 +163,12 @@ pub struct Sqs {
     /// Queue URLs are `<url_base>/<account>/<name>`; serve points it at its own endpoint.
     pub url_base: String,
     queues: BTreeMap<String, Queue>,
-    seed: u64,
-    counter: u64,
+    #[serde(flatten)]
+    ids: PersistedIds,
     receive_serial: u64,
     sequence: u64,
 }
 
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 // ---- request member access (the JSON protocol's types; numbers also as strings, which
 // is how the query protocol carries them) ----
@@ -298,27 +293,15 @@ impl Sqs {
             account: account.to_string(),
             url_base: format!("https://sqs.{region}.amazonaws.com"),
             queues: BTreeMap::new(),
-            seed,
-            counter: 0,
+            ids: PersistedIds::new(seed),
             receive_serial: 0,
             sequence: 0,
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
-        self.counter = self.counter.wrapping_add(1);
-        splitmix64(self.seed ^ splitmix64(self.counter))
-    }
-
-    fn next_uuid(&mut self) -> String {
-        let a = (self.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000;
-        let b = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xFFFF, a & 0xFFFF, b >> 48, b & 0xFFFF_FFFF_FFFF)
-    }
-
     /// A request id for the next response (`x-amzn-RequestId`, Step Functions causes).
     pub fn request_id(&mut self) -> String {
-        self.next_uuid()
+        self.ids.next_uuid()
     }
 
     /// The whole state (queues, messages with their visibility and receive counts, dedup
@@ -853,7 +836,7 @@ impl Sqs {
                 "The request include parameter that is not valid for this queue type.",
             ));
         }
-        let id = self.next_uuid();
+        let id = self.ids.next_uuid();
         let sequence_number = if self.queues[name].fifo {
             self.sequence += 1;
             Some(format!("{:020}", 18_000_000_000_000_000_000u128 + self.sequence as u128))
@@ -1008,7 +991,7 @@ impl Sqs {
         for id in &picked_ids {
             self.receive_serial += 1;
             let serial = self.receive_serial;
-            let handle_random = self.next_u64();
+            let handle_random = self.ids.next_u64();
             let q = self.queues.get_mut(&name).expect("exists");
             let m = q.messages.iter_mut().find(|m| &m.id == id).expect("picked from this queue");
             m.receive_count += 1;

@@ -9,11 +9,7 @@
 use asl_core::engine::TaskError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A function the world can invoke.
 pub trait Lambda: Send + Sync {
@@ -176,56 +172,15 @@ fn invoke_function(function: Option<&dyn Lambda>, name: &str, payload: &Value, t
 /// Runs the command with `body` on stdin; kills it after `limit` seconds
 /// (Step Functions then reports `States.Timeout`).
 fn run_command(f: &LambdaFunction, body: &str, limit: f64) -> Result<(bool, Vec<u8>), TaskError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(&f.command)
-        // Its own process group, so that a timeout can end the whole command.
-        .process_group(0)
-        .envs(f.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| TaskError { error: "Lambda.ServiceException".into(), cause: Some(format!("cannot start the function's command: {e}")) })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A function that does not read its input must not block us.
-        let body = body.to_string();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(body.as_bytes());
-        });
-    }
-    let mut stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(out) = stdout.as_mut() {
-            let _ = out.read_to_end(&mut buf);
+    use asl_handler::{run_shell, Ran, RunError};
+    match run_shell(&f.command, &f.env, body, Some(limit)) {
+        Ok(Ran::Exited { success, stdout }) => Ok((success, stdout)),
+        Ok(Ran::TimedOut) => Err(TaskError { error: "States.Timeout".into(), cause: None }),
+        Err(RunError::Start(e)) => {
+            Err(TaskError { error: "Lambda.ServiceException".into(), cause: Some(format!("cannot start the function's command: {e}")) })
         }
-        buf
-    });
-    let deadline = Instant::now() + Duration::from_secs_f64(limit.max(0.0));
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let out = reader.join().unwrap_or_default();
-                return Ok((status.success(), out));
-            }
-            Ok(None) => {
-                if Instant::now() >= deadline {
-                    kill_group(child.id());
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(TaskError { error: "States.Timeout".into(), cause: None });
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Err(e) => return Err(TaskError { error: "Lambda.ServiceException".into(), cause: Some(e.to_string()) }),
-        }
+        Err(RunError::Wait(e)) => Err(TaskError { error: "Lambda.ServiceException".into(), cause: Some(e.to_string()) }),
     }
-}
-
-/// Ends every process of the group `pgid` (the command and whatever it started).
-fn kill_group(pgid: u32) {
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
 /// `aws-sdk:lambda:listFunctions` and `aws-sdk:lambda:getFunction` over the world's functions

@@ -792,13 +792,19 @@ impl<'a> Ctx<'a> {
         self.resources.iter().find(|(l, r)| r.ty == ty && self.physical_id(l, Pos::default()).ok().as_deref() == Some(id)).map(|(l, _)| l.as_str())
     }
 
+    /// Serve models one kind of some resources: `key` must be `only`.
+    fn only_supported(&self, logical: &str, r: &Resource<'_>, key: &str, only: &str) -> R<()> {
+        let ty = self.prop(r, key)?.map(|v| scalar(&v)).unwrap_or_default();
+        if ty != only {
+            return err(r.node.pos, format!("{logical}: {key} {ty} is not supported ({only} only)"));
+        }
+        Ok(())
+    }
+
     fn integration(&self, logical: &str) -> R<Integration> {
         let r = &self.resources[logical];
         let pos = r.node.pos;
-        let ty = self.prop(r, "IntegrationType")?.map(|v| scalar(&v)).unwrap_or_default();
-        if ty != "AWS_PROXY" {
-            return err(pos, format!("{logical}: IntegrationType {ty} is not supported (AWS_PROXY only)"));
-        }
+        self.only_supported(logical, r, "IntegrationType", "AWS_PROXY")?;
         let params: BTreeMap<String, String> = match self.prop(r, "RequestParameters")? {
             Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
             _ => BTreeMap::new(),
@@ -824,10 +830,7 @@ impl<'a> Ctx<'a> {
     fn authorizer(&self, logical: &str) -> R<Authorizer> {
         let r = &self.resources[logical];
         let pos = r.node.pos;
-        let ty = self.prop(r, "AuthorizerType")?.map(|v| scalar(&v)).unwrap_or_default();
-        if ty != "JWT" {
-            return err(pos, format!("{logical}: AuthorizerType {ty} is not supported (JWT only)"));
-        }
+        self.only_supported(logical, r, "AuthorizerType", "JWT")?;
         let cfg = self.prop(r, "JwtConfiguration")?.unwrap_or(Value::Null);
         let issuer = cfg.get("Issuer").map(scalar).unwrap_or_default();
         let audience = match cfg.get("Audience") {

@@ -502,23 +502,8 @@ impl World {
     }
 }
 
-/// Splits `arn:aws:states:::service:action[.pattern]` into (service, action, pattern).
-fn states_resource(resource: &str) -> Option<(&str, &str, &str)> {
-    let rest = resource.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let _partition = parts.next()?;
-    if parts.next()? != "states" {
-        return None;
-    }
-    let (_region, _account) = (parts.next()?, parts.next()?);
-    let tail = parts.next()?;
-    let (service, action) = tail.split_once(':')?;
-    let (action, pattern) = match action.find('.') {
-        Some(i) => (&action[..i], &action[i..]),
-        None => (action, ""),
-    };
-    Some((service, action, pattern))
-}
+// (service, action, pattern) of a Step Functions resource, `aws-sdk` kept as the service.
+use asl_handler::split_states_resource as states_resource;
 
 impl World {
     /// The answer of the interceptor or of a mock, which come before any service.

@@ -11,12 +11,10 @@ A plain script rather than pytest: every check runs, and a run that checks nothi
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 import boto3
@@ -25,6 +23,8 @@ import botocore.awsrequest
 import botocore.credentials
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+import common
 
 ROLE = "arn:aws:iam::123456789012:role/local"
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": 1}, "End": True}}})
@@ -39,25 +39,9 @@ MOCKED = json.dumps({"StartAt": "Charge", "States": {
 
 def start_serve(binary):
     data = tempfile.mkdtemp(prefix="asl-serve-py-")
-    proc = subprocess.Popen(
-        [binary, "serve", "--in-memory", "--aws-port", "0", "--api-port", "0", "--quiet", "--data-dir", data, "--mock-config", MOCK_CONFIG],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc, endpoint, _ = common.start_serve(
+        [binary, "serve", "--in-memory", "--aws-port", "0", "--api-port", "0", "--quiet", "--data-dir", data, "--mock-config", MOCK_CONFIG]
     )
-    deadline = time.time() + 60
-    endpoint = None
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("serve exited before its banner: " + proc.stderr.read())
-        m = re.search(r"AWS endpoint\s+(http://127\.0\.0\.1:\d+)", line)
-        if m:
-            endpoint = m.group(1)
-        if line.startswith("ready in"):
-            break
-    if endpoint is None:
-        raise SystemExit("no AWS endpoint in serve's banner")
     return proc, endpoint
 
 
@@ -372,16 +356,8 @@ def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     proc, endpoint = start_serve(sys.argv[1])
-    failed = 0
     try:
-        for check in CHECKS:
-            try:
-                check(endpoint)
-                print(f"ok    {check.__name__}")
-            except Exception:
-                failed += 1
-                print(f"FAIL  {check.__name__}")
-                traceback.print_exc()
+        failed = common.run_checks(CHECKS, endpoint)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -18,16 +18,16 @@ import hashlib
 import http.server
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 
 import boto3
 from botocore.config import Config
+
+import common
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "integrations")
 ACCOUNT = "123456789012"
@@ -70,30 +70,12 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
 def start_serve(binary, out_dir, http_base):
     data = tempfile.mkdtemp(prefix="asl-serve-integrations-")
-    proc = subprocess.Popen(
+    proc, endpoint, outputs = common.start_serve(
         [binary, "serve", "--template", os.path.join(HERE, "template.yaml"), "--in-memory", "--aws-port", "0", "--api-port", "0",
          "--quiet", "--data-dir", data, "--stack-name", "itest", "--parameter", f"OutDir={out_dir}", "--parameter", f"HttpBase={http_base}",
-         "--function-binary", f"Worker={os.path.join(HERE, 'function.py')}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+         "--function-binary", f"Worker={os.path.join(HERE, 'function.py')}"]
     )
-    deadline = time.time() + 60
-    endpoint, outputs = None, {}
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("serve exited before its banner: " + proc.stderr.read())
-        m = re.search(r"AWS endpoint\s+(http://127\.0\.0\.1:\d+)", line)
-        if m:
-            endpoint = m.group(1)
-        m = re.match(r"\s+output\s+(\S+) = (\S+)", line)
-        if m:
-            outputs[m.group(1)] = m.group(2)
-        if line.startswith("ready in"):
-            break
-    if endpoint is None:
-        raise SystemExit("no AWS endpoint in serve's banner")
+    # Keep draining the pipes so that a chatty serve never blocks on a full pipe.
     threading.Thread(target=proc.stdout.read, daemon=True).start()
     threading.Thread(target=proc.stderr.read, daemon=True).start()
     return proc, endpoint, outputs
@@ -388,17 +370,8 @@ def main():
     out_dir = tempfile.mkdtemp(prefix="asl-serve-events-")
     proc, endpoint, outputs = start_serve(sys.argv[1], out_dir, http_base)
     ctx = {"endpoint": endpoint, "outputs": outputs, "http_base": http_base, "events": Events(out_dir)}
-    failed = 0
     try:
-        for check in CHECKS:
-            t = time.time()
-            try:
-                check(ctx)
-                print(f"ok    {check.__name__} ({time.time() - t:.1f} s)")
-            except Exception:
-                failed += 1
-                print(f"FAIL  {check.__name__}")
-                traceback.print_exc()
+        failed = common.run_checks(CHECKS, ctx, timed=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -696,20 +696,6 @@ struct StateCtx<'a> {
     scope: usize,
 }
 
-/// The kind-specific part of a state's type names in history events.
-fn type_prefix(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Pass { .. } => "Pass",
-        Kind::Task(_) => "Task",
-        Kind::Choice { .. } => "Choice",
-        Kind::Wait(_) => "Wait",
-        Kind::Succeed => "Succeed",
-        Kind::Fail { .. } => "Fail",
-        Kind::Parallel { .. } => "Parallel",
-        Kind::Map(_) => "Map",
-    }
-}
-
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -858,7 +844,7 @@ impl Engine<'_> {
                 // TaskStateAborted, WaitStateAborted, MapStateAborted, ParallelStateAborted.
                 if matches!(st.kind, Kind::Task(_) | Kind::Wait(_) | Kind::Map(_) | Kind::Parallel { .. }) {
                     let now = self.now();
-                    self.c.history.push(now, &format!("{}StateAborted", type_prefix(&st.kind)), json!({"name": st.name}));
+                    self.c.history.push(now, &format!("{}StateAborted", st.kind.type_name()), json!({"name": st.name}));
                 }
             }
         }
@@ -1007,7 +993,7 @@ impl Engine<'_> {
 
     fn enter(&mut self, st: &State, raw: Value, check_size: bool) -> Result<StateRun, Failure> {
         let entered_ms = self.now();
-        let entered_id = self.c.history.push_state(entered_ms, type_prefix(&st.kind), "Entered", &st.name, Some(&raw));
+        let entered_id = self.c.history.push_state(entered_ms, st.kind.type_name(), "Entered", &st.name, Some(&raw));
         self.c.path.push(st.name.clone());
         if check_size && crate::size::exceeds(&raw, MAX_PAYLOAD_BYTES) {
             return Err(Failure {
@@ -1092,7 +1078,7 @@ impl Engine<'_> {
                         }));
                     }
                     let now = self.now();
-                    self.c.history.push_state(now, type_prefix(&st.kind), "Exited", &st.name, Some(out));
+                    self.c.history.push_state(now, st.kind.type_name(), "Exited", &st.name, Some(out));
                     self.services.state_exited(&st.name);
                     return Progress::Ready(Ok(flow));
                 }
@@ -2381,7 +2367,7 @@ impl Engine<'_> {
             }
         };
         let now = self.now();
-        self.c.history.push_state(now, type_prefix(&st.kind), "Exited", &st.name, Some(&out));
+        self.c.history.push_state(now, st.kind.type_name(), "Exited", &st.name, Some(&out));
         self.services.state_exited(&st.name);
         Ok(Flow::Caught(c.next, out))
     }
