@@ -312,6 +312,15 @@ fn map_runs_are_listed_described_and_updated() {
         assert_eq!(d.max_concurrency(), 1);
         assert_eq!(d.item_counts().unwrap().total(), 4);
         assert_eq!(d.item_counts().unwrap().running(), 1, "MaxConcurrency 1: one iteration at a time");
+        // ListExecutions with mapRunArn lists the child executions (one so far, RUNNING).
+        let children = c.list_executions().map_run_arn(&map_run_arn).send().await.unwrap();
+        assert_eq!(children.executions().len(), 1);
+        let first = &children.executions()[0];
+        assert_eq!(first.status().as_str(), "RUNNING");
+        assert_eq!(first.map_run_arn(), Some(map_run_arn.as_str()));
+        assert_eq!(first.item_count(), Some(1));
+        assert_eq!(first.state_machine_arn(), run.state_machine_arn());
+        assert!(first.execution_arn().starts_with("arn:aws:states:us-east-1:123456789012:execution:MapRunStateMachine/Fan:"), "{}", first.execution_arn());
         // Four 2 s iterations one at a time take 8 s; raised to 4 after the first starts, about 4 s.
         c.update_map_run().map_run_arn(&map_run_arn).max_concurrency(4).tolerated_failure_count(1).send().await.unwrap();
         wait_for(&c, &arn, "SUCCEEDED").await;
@@ -324,6 +333,21 @@ fn map_runs_are_listed_described_and_updated() {
         let counts = d.item_counts().unwrap();
         assert_eq!((counts.succeeded(), counts.failed(), counts.running(), counts.total()), (4, 0, 0, 4));
         assert!(d.stop_date().is_some());
+        // All four children, newest first, paged two at a time; a status filter; not with stateMachineArn.
+        let p1 = c.list_executions().map_run_arn(&map_run_arn).max_results(2).send().await.unwrap();
+        let p2 = c.list_executions().map_run_arn(&map_run_arn).max_results(2).next_token(p1.next_token().expect("a second page")).send().await.unwrap();
+        let all: Vec<_> = p1.executions().iter().chain(p2.executions()).collect();
+        assert_eq!(all.len(), 4);
+        assert!(p2.next_token().is_none());
+        assert!(all.iter().all(|e| e.status().as_str() == "SUCCEEDED" && e.stop_date().is_some()));
+        let names: std::collections::HashSet<&str> = all.iter().map(|e| e.name()).collect();
+        assert_eq!(names.len(), 4, "each child has its own name");
+        assert!(all.windows(2).all(|w| w[0].start_date().secs() >= w[1].start_date().secs()), "newest first");
+        assert_eq!(first.name(), all[3].name(), "the first child started first");
+        let failed = c.list_executions().map_run_arn(&map_run_arn).status_filter(aws_sdk_sfn::types::ExecutionStatus::Failed).send().await.unwrap();
+        assert!(failed.executions().is_empty());
+        let e = c.list_executions().map_run_arn(&map_run_arn).state_machine_arn(machine_arn("MapRunStateMachine")).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("ValidationException"));
         let h = c.get_execution_history().execution_arn(&arn).send().await.unwrap();
         let types: Vec<&str> = h.events().iter().map(|e| e.r#type().as_str()).collect();
         let started = types.iter().position(|t| *t == "MapRunStarted").expect("MapRunStarted");

@@ -353,7 +353,15 @@ fn advance(state: &Arc<State>, m: Arc<Machine>, mut exec: Execution) {
 /// also once the execution ended).
 fn note_map_runs(state: &State, arn: &str, exec: &Execution) {
     if !exec.map_runs().is_empty() {
-        lock(&state.executions.map_runs).insert(arn.to_string(), exec.map_runs().to_vec());
+        let mut all = lock(&state.executions.map_runs);
+        let kept = all.entry(arn.to_string()).or_default();
+        kept.truncate(exec.map_runs().len());
+        for (i, r) in exec.map_runs().iter().enumerate() {
+            match kept.get_mut(i) {
+                Some(copy) => r.update_copy(copy),
+                None => kept.push(r.clone()),
+            }
+        }
     }
 }
 
@@ -715,21 +723,45 @@ fn short(name: &str) -> &str {
     }
 }
 
-/// Turns event deliveries into RUNNING execution records (their ops go into the
-/// commit of the change that caused them) and returns the jobs to start once committed.
-pub fn register_deliveries(state: &Arc<State>, deliveries: Vec<asl_eventbridge::events::Delivery>, ops: &mut Vec<Op>) -> Vec<Job> {
+/// Makes event deliveries: those to state machines become RUNNING execution records (their
+/// ops go into the commit of the change that caused them) and the jobs returned, to start
+/// once committed; those to SQS queues and SNS topics are made in `world` at once (the same
+/// commit). A delivery that fails (its target does not exist) goes to the target's
+/// dead-letter queue, or is dropped and logged without one (`asl_world::targets`).
+pub fn register_deliveries(state: &Arc<State>, world: &mut asl_world::World, deliveries: Vec<asl_eventbridge::events::Delivery>, ops: &mut Vec<Op>) -> Vec<Job> {
+    use asl_world::targets::{target_service, TargetFailure};
     let mut jobs = Vec::new();
+    let now = wall_millis();
     for d in deliveries {
-        let Some(m) = state.machine_by_arn(&d.target_arn) else {
-            state.log(format_args!("rule {}: target {} is not a state machine of this template; event dropped", d.rule_name, d.target_arn));
-            continue;
+        let failure = if target_service(&d.target_arn) == "states" {
+            match state.machine_by_arn(&d.target_arn) {
+                Some(m) => {
+                    let name = state.uuid();
+                    let arn = execution_arn(&m, &name);
+                    let rec = record(&m, &arn, &name, &d.input, now);
+                    ops.push(rec.op());
+                    lock(&state.executions.records).insert(arn, rec);
+                    jobs.push(Job::Start { machine: m, name, input: d.input });
+                    continue;
+                }
+                None => TargetFailure::no_resource(format!("State Machine Does Not Exist: '{}'", d.target_arn)),
+            }
+        } else {
+            match world.deliver_to_queue_or_topic(&d, now) {
+                Some(Ok(())) => continue,
+                Some(Err(f)) => f,
+                None => TargetFailure { code: "NO_RESOURCE", message: format!("{} is not a target asl-sim serve delivers to (state machines, SQS queues, SNS topics)", d.target_arn) },
+            }
         };
-        let name = state.uuid();
-        let arn = execution_arn(&m, &name);
-        let rec = record(&m, &arn, &name, &d.input, wall_millis());
-        ops.push(rec.op());
-        lock(&state.executions.records).insert(arn, rec);
-        jobs.push(Job::Start { machine: m, name, input: d.input });
+        let dlq = state.target_extras.dead_letter_arn(&d.event_bus_name, &d.rule_name, &d.target_id);
+        let outcome = match dlq.as_deref() {
+            Some(q) => match world.dead_letter(&d, q, &failure, now) {
+                Ok(()) => format!("sent to its dead-letter queue {q}"),
+                Err(e) => format!("dropped: its dead-letter queue failed too ({}: {})", e.code, e.message),
+            },
+            None => "dropped (the target has no DeadLetterConfig)".to_string(),
+        };
+        state.log(format_args!("rule {}: target {}: {}: {}; event {outcome}", d.rule_name, d.target_arn, failure.code, failure.message));
     }
     jobs
 }

@@ -1231,12 +1231,7 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
     let max = b.max_results(100)?;
     let start = b.token("executions", 3096)?;
     if let Some(m) = b.opt_str("mapRunArn")? {
-        if state.executions.map_run(m).is_none() {
-            return Err(err("ResourceNotFound", &format!("Resource not found: '{m}'")));
-        }
-        // A Map Run's iterations run inside its parent's execution value here, so they
-        // have no execution records of their own to list (see docs/serve.md).
-        return Err(err("ValidationException", "asl-sim serve runs a Map Run's iterations inside its parent execution: they are not listed as executions (DescribeMapRun has their counts)"));
+        return list_map_run_children(state, b, m, filter, max, start);
     }
     let redrive_filter = b.opt_str("redriveFilter")?;
     if let Some(f) = redrive_filter {
@@ -1295,6 +1290,48 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
                 if let Some(a) = &m.alias_arn {
                     v["stateMachineAliasArn"] = json!(a);
                 }
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({"executions": items});
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    ok(v)
+}
+
+/// ListExecutions with `mapRunArn`: the Map Run's child executions, newest first, with
+/// `mapRunArn` and `itemCount` in each item (which AWS sets only then,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionListItem.html).
+/// `stateMachineArn` with it is refused: the API reference allows one or the other.
+fn list_map_run_children(state: &Arc<State>, b: &Body, map_run_arn: &str, filter: Option<&str>, max: usize, start: Option<String>) -> R {
+    if b.opt_str("stateMachineArn")?.is_some() {
+        return Err(validation("Specify either a stateMachineArn or a mapRunArn, not both"));
+    }
+    if b.opt_str("redriveFilter")?.is_some() {
+        // No child here is ever redriven on its own: every one is NOT_REDRIVEN.
+        let f = b.opt_str("redriveFilter")?.unwrap_or_default();
+        if f != "REDRIVEN" && f != "NOT_REDRIVEN" {
+            return Err(validation(&format!("Value '{f}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]")));
+        }
+        if f == "REDRIVEN" {
+            return ok(json!({"executions": []}));
+        }
+    }
+    let (_, run) = state.executions.map_run(map_run_arn).ok_or_else(|| err("ResourceNotFound", &format!("Resource not found: '{map_run_arn}'")))?;
+    let mut children: Vec<&asl_core::engine::MapRunChild> = run.children.iter().filter(|c| filter.is_none_or(|f| c.4.as_str() == f)).collect();
+    children.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| b.0.cmp(&a.0)));
+    let (items, next) = page(children, |c| run.child_name(c.0), start.as_deref(), max, "executions")?;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|c| {
+            let mut v = json!({
+                "executionArn": run.child_execution_arn(c.0), "stateMachineArn": run.state_machine_arn, "name": run.child_name(c.0),
+                "status": c.4.as_str(), "startDate": epoch(c.2), "mapRunArn": run.map_run_arn, "itemCount": c.1, "redriveCount": 0,
+            });
+            if let Some(s) = c.3 {
+                v["stopDate"] = epoch(s);
             }
             v
         })

@@ -1991,6 +1991,8 @@ impl Engine<'_> {
                 succeeded: 0,
                 failed: 0,
                 aborted: 0,
+                children: Vec::new(),
+                settled: 0,
             };
             self.c.history.push(now, "MapRunStarted", json!({"mapRunArn": record.map_run_arn}));
             self.c.map_runs.push(record);
@@ -2065,9 +2067,11 @@ impl Engine<'_> {
                 if map.result_writer.is_some() {
                     mr.records.push(MapRecord { index, input: input.clone(), result: Ok(Value::Null), start: now, stop: now });
                 }
+                let item_count = if mr.batched { input.get("Items").and_then(Value::as_array).map_or(1, Vec::len) as u64 } else { 1 };
                 self.map_run_count(mr, |r| {
                     r.pending = r.pending.saturating_sub(1);
                     r.running += 1;
+                    r.children.push(MapRunChild(index as u64, item_count, now, None, ChildStatus::Running));
                 });
                 let scope = self.alloc_scope(sc.scope);
                 mr.results.push(Value::Null);
@@ -2093,6 +2097,7 @@ impl Engine<'_> {
                         self.map_run_count(mr, |r| {
                             r.running = r.running.saturating_sub(1);
                             r.succeeded += 1;
+                            r.child_ended(index as u64, now, ChildStatus::Succeeded);
                         });
                         self.c.history.push(now, "MapIterationSucceeded", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {
@@ -2106,6 +2111,7 @@ impl Engine<'_> {
                         self.map_run_count(mr, |r| {
                             r.running = r.running.saturating_sub(1);
                             r.failed += 1;
+                            r.child_ended(index as u64, now, ChildStatus::Failed);
                         });
                         self.c.history.push(now, "MapIterationFailed", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {
@@ -2166,6 +2172,10 @@ impl Engine<'_> {
         r.aborted += r.pending + r.running;
         r.pending = 0;
         r.running = 0;
+        for c in r.children.iter_mut().filter(|c| c.4 == ChildStatus::Running) {
+            c.3 = Some(now);
+            c.4 = ChildStatus::Aborted;
+        }
         match (status, failure) {
             ("SUCCEEDED", _) => {
                 self.c.history.push(now, "MapRunSucceeded", json!({}));

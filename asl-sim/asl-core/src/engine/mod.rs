@@ -193,9 +193,102 @@ pub struct MapRunRecord {
     pub succeeded: u64,
     pub failed: u64,
     pub aborted: u64,
+    /// Its child executions, one per started iteration in item order, which ListExecutions
+    /// lists with `mapRunArn`.
+    #[serde(default)]
+    pub children: Vec<MapRunChild>,
+    /// In a copy kept by [`MapRunRecord::update_copy`]: how many leading children had
+    /// ended when it was last brought up to date (those never change again).
+    #[serde(skip)]
+    pub settled: usize,
+}
+
+/// One child execution of a Map Run: (item index, items it processed, start ms, stop ms,
+/// status). Small on purpose: a 100,000-item run keeps 100,000 of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapRunChild(pub u64, pub u64, pub i64, pub Option<i64>, pub ChildStatus);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+impl ChildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChildStatus::Running => "RUNNING",
+            ChildStatus::Succeeded => "SUCCEEDED",
+            ChildStatus::Failed => "FAILED",
+            ChildStatus::Aborted => "ABORTED",
+        }
+    }
 }
 
 impl MapRunRecord {
+    /// The ARN of the child execution of item `index`:
+    /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE/LABEL:NAME`, NAME a UUID made from
+    /// the Map Run's and the index (AWS names children with UUIDs; these are stable).
+    pub fn child_execution_arn(&self, index: u64) -> String {
+        let base = self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1);
+        format!("{base}:{}", self.child_name(index))
+    }
+
+    pub fn child_name(&self, index: u64) -> String {
+        let run = self.map_run_arn.rsplit(':').next().unwrap_or("");
+        let seed = run.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        crate::rng::uuid_v4(seed, index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Brings `copy`, an earlier copy of this record, up to date without copying every
+    /// child again: children are only ever appended, and only running ones change, so
+    /// only those from the copy's first unsettled one on are copied. serve keeps such a
+    /// copy of each running execution's Map Runs and updates it after every step, which
+    /// with whole clones would cost the run's size at each step.
+    pub fn update_copy(&self, copy: &mut MapRunRecord) {
+        let mut children = std::mem::take(&mut copy.children);
+        let mut settled = copy.settled.min(children.len()).min(self.children.len());
+        children.truncate(self.children.len());
+        for (k, c) in self.children.iter().enumerate().skip(settled) {
+            match children.get_mut(k) {
+                Some(kept) => *kept = c.clone(),
+                None => children.push(c.clone()),
+            }
+        }
+        while children.get(settled).is_some_and(|c| c.4 != ChildStatus::Running) {
+            settled += 1;
+        }
+        *copy = MapRunRecord {
+            map_run_arn: self.map_run_arn.clone(),
+            state_machine_arn: self.state_machine_arn.clone(),
+            start_ms: self.start_ms,
+            stop_ms: self.stop_ms,
+            status: self.status.clone(),
+            max_concurrency: self.max_concurrency,
+            tolerated_failure_count: self.tolerated_failure_count,
+            tolerated_failure_percentage: self.tolerated_failure_percentage,
+            tolerance_updated: self.tolerance_updated,
+            total: self.total,
+            pending: self.pending,
+            running: self.running,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            aborted: self.aborted,
+            children,
+            settled,
+        };
+    }
+
+    /// Marks the child of item `index` ended.
+    pub fn child_ended(&mut self, index: u64, now: i64, status: ChildStatus) {
+        if let Ok(k) = self.children.binary_search_by_key(&index, |c| c.0) {
+            self.children[k].3 = Some(now);
+            self.children[k].4 = status;
+        }
+    }
+
     /// DescribeMapRun's `itemCounts` / `executionCounts` (one child execution per item
     /// here: ItemBatcher batches count as their items' executions).
     pub fn counts(&self) -> Value {
@@ -661,3 +754,68 @@ pub fn run_with_children(
 
 #[cfg(test)]
 mod fidelity_tests;
+
+#[cfg(test)]
+mod map_run_copy_tests {
+    use super::*;
+
+    fn record() -> MapRunRecord {
+        MapRunRecord {
+            map_run_arn: "arn:aws:states:us-east-1:123456789012:mapRun:m/L:3c1b".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m/L".into(),
+            start_ms: 0,
+            stop_ms: None,
+            status: "RUNNING".into(),
+            max_concurrency: 0,
+            tolerated_failure_count: 0,
+            tolerated_failure_percentage: 0.0,
+            tolerance_updated: false,
+            total: 6,
+            pending: 6,
+            running: 0,
+            succeeded: 0,
+            failed: 0,
+            aborted: 0,
+            children: Vec::new(),
+            settled: 0,
+        }
+    }
+
+    /// A copy kept up to date step by step equals the record, whatever ends in whatever order.
+    #[test]
+    fn an_updated_copy_equals_the_record() {
+        let mut r = record();
+        let mut copy = r.clone();
+        for i in 0..6u64 {
+            r.children.push(MapRunChild(i, 1, i as i64, None, ChildStatus::Running));
+            r.pending -= 1;
+            r.update_copy(&mut copy);
+            if i % 2 == 1 {
+                r.child_ended(i, 10 + i as i64, ChildStatus::Succeeded);
+            }
+            if i == 3 {
+                r.child_ended(0, 20, ChildStatus::Failed);
+            }
+            r.update_copy(&mut copy);
+            assert_eq!(copy.children, r.children, "after item {i}");
+            assert_eq!(copy.pending, r.pending);
+        }
+        r.child_ended(2, 30, ChildStatus::Succeeded);
+        r.child_ended(4, 31, ChildStatus::Aborted);
+        r.status = "SUCCEEDED".into();
+        r.update_copy(&mut copy);
+        assert_eq!(copy.children, r.children);
+        assert_eq!(copy.settled, 6, "every child ended");
+        assert_eq!(copy.status, "SUCCEEDED");
+    }
+
+    #[test]
+    fn children_have_distinct_stable_names_under_the_label_arn() {
+        let r = record();
+        assert_eq!(r.child_name(0), r.child_name(0));
+        assert_ne!(r.child_name(0), r.child_name(1));
+        let arn = r.child_execution_arn(5);
+        assert!(arn.starts_with("arn:aws:states:us-east-1:123456789012:execution:m/L:"), "{arn}");
+        assert_eq!(arn.rsplit(':').next().unwrap().len(), 36, "a UUID");
+    }
+}
