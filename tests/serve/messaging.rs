@@ -246,3 +246,53 @@ fn unsigned_requests_are_refused() {
 }
 
 mod sns_http;
+
+fn events(host: &str, op: &str, body: Value) -> Value {
+    let target = format!("AWSEvents.{op}");
+    let r = post(host, "events", &[("x-amz-target", &target), ("content-type", "application/x-amz-json-1.1")], body.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{op}: {}", r.body);
+    r.json()
+}
+
+/// EventBridge rule targets beyond state machines, and the dead-letter queue of a target
+/// that does not exist: AWS does not retry such a delivery and sends the event straight to
+/// the DLQ with RULE_ARN, TARGET_ARN, ERROR_CODE and ERROR_MESSAGE attributes
+/// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+#[test]
+fn eventbridge_delivers_to_queues_and_dead_letters_what_it_cannot_deliver() {
+    let s = Serve::start();
+    let host = s.aws();
+    let url = |name: &str| sqs_json(&host, "CreateQueue", json!({"QueueName": name})).json()["QueueUrl"].as_str().unwrap().to_string();
+    let (target_url, dlq_url) = (url("eb-target"), url("eb-dlq"));
+    let arn = |name: &str| format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    let rule_arn = events(&host, "PutRule", json!({"Name": "fan-out", "EventPattern": r#"{"source":["orders"]}"#}))["RuleArn"].as_str().unwrap().to_string();
+    let gone_machine = "arn:aws:states:us-east-1:123456789012:stateMachine:gone";
+    let put = events(&host, "PutTargets", json!({"Rule": "fan-out", "Targets": [
+        {"Id": "queue", "Arn": arn("eb-target"), "InputPath": "$.detail"},
+        {"Id": "machine", "Arn": gone_machine, "DeadLetterConfig": {"Arn": arn("eb-dlq")}, "RetryPolicy": {"MaximumRetryAttempts": 2}},
+        {"Id": "no-dlq", "Arn": arn("never-created")}]}));
+    assert_eq!(put["FailedEntryCount"], 0);
+    let sent = events(&host, "PutEvents", json!({"Entries": [{"Source": "orders", "DetailType": "placed", "Detail": r#"{"id":7}"#}]}));
+    assert_eq!(sent["FailedEntryCount"], 0);
+    let event_id = sent["Entries"][0]["EventId"].as_str().unwrap().to_string();
+
+    let receive = |u: &str| sqs_json(&host, "ReceiveMessage", json!({"QueueUrl": u, "WaitTimeSeconds": 2, "MessageAttributeNames": ["All"], "MaxNumberOfMessages": 10})).json();
+    let got = receive(&target_url);
+    assert_eq!(got["Messages"].as_array().map(Vec::len), Some(1), "{got}");
+    assert_eq!(got["Messages"][0]["Body"], r#"{"id":7}"#, "the queue gets the target's input");
+
+    let dead = receive(&dlq_url);
+    assert_eq!(dead["Messages"].as_array().map(Vec::len), Some(1), "{dead}");
+    let m = &dead["Messages"][0];
+    let event: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+    assert_eq!((event["id"].as_str(), event["source"].as_str(), &event["detail"]), (Some(event_id.as_str()), Some("orders"), &json!({"id": 7})));
+    let attr = |k: &str| m["MessageAttributes"][k]["StringValue"].as_str().unwrap_or_default().to_string();
+    assert_eq!(attr("RULE_ARN"), rule_arn);
+    assert_eq!(attr("TARGET_ARN"), gone_machine);
+    assert_eq!(attr("ERROR_CODE"), "NO_RESOURCE");
+    assert!(attr("ERROR_MESSAGE").contains("gone"), "{}", attr("ERROR_MESSAGE"));
+    assert_eq!(attr("RETRY_ATTEMPTS"), "0", "a missing target is not retried");
+    // Nothing else reached the DLQ (the target without one was dropped).
+    let again = sqs_json(&host, "ReceiveMessage", json!({"QueueUrl": dlq_url, "WaitTimeSeconds": 0})).json();
+    assert_eq!(again, json!({}));
+}

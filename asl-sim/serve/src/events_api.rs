@@ -29,8 +29,10 @@ fn ok(v: Value) -> Result<Resp, Resp> {
 }
 
 /// What a target carries that the embedded EventBridge does not model: its RetryPolicy and
-/// DeadLetterConfig, kept to be answered back (a local delivery to a state machine does not
-/// fail, so neither ever acts), keyed by (bus, rule, target id).
+/// DeadLetterConfig, keyed by (bus, rule, target id). The dead-letter queue takes the events
+/// whose delivery failed (`exec::register_deliveries`); the RetryPolicy is kept and answered
+/// back but never runs out, since every failure a local target has is one AWS does not
+/// retry (`asl_world::targets`).
 #[derive(Default)]
 pub struct TargetExtras {
     map: Mutex<BTreeMap<(String, String, String), Map<String, Value>>>,
@@ -39,6 +41,24 @@ pub struct TargetExtras {
 impl TargetExtras {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String, String), Map<String, Value>>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The target's `DeadLetterConfig.Arn`, if it has one.
+    pub fn dead_letter_arn(&self, bus: &str, rule: &str, target_id: &str) -> Option<String> {
+        let x = self.lock();
+        let m = x.get(&(bus.to_string(), rule.to_string(), target_id.to_string()))?;
+        m.get("DeadLetterConfig")?.get("Arn")?.as_str().map(str::to_string)
+    }
+
+    /// Keeps a template target's RetryPolicy and DeadLetterConfig, checked as PutTargets
+    /// checks them.
+    pub fn insert_template_target(&self, bus: &str, rule: &str, target: &Value) -> Result<(), String> {
+        let m = extras_of(target, 1).map_err(|r| String::from_utf8_lossy(&r.body).into_owned())?;
+        let id = target.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+        if !m.is_empty() {
+            self.lock().insert((bus.to_string(), rule.to_string(), id), m);
+        }
+        Ok(())
     }
 }
 

@@ -368,6 +368,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     for (logical, name) in &model.buses {
         world.events.create_event_bus(name).map_err(|e| format!("{logical}: {e}"))?;
     }
+    let target_extras = events_api::TargetExtras::default();
     for r in &model.rules {
         let bus = if r.bus == "default" { None } else { Some(r.bus.as_str()) };
         let input = asl_eventbridge::events::PutRuleInput {
@@ -379,11 +380,16 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         world.events.put_rule(&input).map_err(|e| format!("{}: {e}", r.logical))?;
         let targets: Vec<_> = r.targets.iter().map(asl_eventbridge::events::target_from_json).collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", r.logical))?;
         for t in &targets {
-            if !machines.values().any(|m| m.arn == t.arn) {
-                return Err(format!("{}: target {} is not a state machine of this template (serve delivers to state machines only)", r.logical, t.arn));
+            let known = machines.values().any(|m| m.arn == t.arn) || model.queues.iter().any(|q| q.arn == t.arn) || model.topics.iter().any(|q| q.arn == t.arn);
+            if !known {
+                return Err(format!("{}: target {} is not a state machine, SQS queue or SNS topic of this template (serve delivers to those)", r.logical, t.arn));
             }
         }
         world.events.put_targets(bus, &r.name, &targets).map_err(|e| format!("{}: {e}", r.logical))?;
+        let bus_name = asl_eventbridge::EventBridge::resolve_bus_name(bus);
+        for t in &r.targets {
+            target_extras.insert_template_target(&bus_name, &r.name, t).map_err(|e| format!("{}: {e}", r.logical))?;
+        }
     }
 
     let issuer = jwt::Issuer::open(&args.data_dir)?;
@@ -437,7 +443,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
         machines: sfn_control::Registry::from_template(machines),
         executions: exec::Executions::new(if args.in_memory { None } else { Some(args.data_dir.clone()) }),
-        target_extras: Default::default(),
+        target_extras,
         functions,
         api: model.api.clone(),
         issuer,

@@ -343,7 +343,7 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
         let deliveries = w.take_deliveries();
         let kept = deliveries.clone();
         let mut extra = extra;
-        let starts = super::exec::register_deliveries(state, deliveries, &mut extra);
+        let starts = super::exec::register_deliveries(state, &mut w, deliveries, &mut extra);
         (state.persist.collect(&mut w, extra), starts, kept)
     };
     match state.persist.complete(pending) {

@@ -14,6 +14,7 @@ pub mod item_reader;
 pub mod lambda;
 pub mod mocks;
 pub mod output_schema;
+pub mod targets;
 pub mod template;
 pub mod world;
 

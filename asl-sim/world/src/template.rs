@@ -524,11 +524,17 @@ impl<'a> Ctx<'a> {
             let get = |k: &str| -> R<Option<Value>> { p.and_then(|p| p.get(k)).map(|n| self.resolve(n)).transpose() };
             for pe in p.map(Node::entries).unwrap_or(&[]) {
                 match pe.key.as_str() {
-                    "Pattern" | "EventBusName" | "Input" | "InputPath" | "InputTransformer" | "RuleName" | "Target" | "State" => {}
-                    "RetryPolicy" | "DeadLetterConfig" => model.notices.push(format!(
-                        "{}: {logical}.Events.{}.{}: delivery to the local state machine does not fail, so retries and the dead-letter queue are not emulated",
-                        pe.key_pos, e.key, pe.key
-                    )),
+                    "Pattern" | "EventBusName" | "Input" | "InputPath" | "InputTransformer" | "RuleName" | "Target" | "State" | "RetryPolicy" => {}
+                    // SAM's DeadLetterConfig: `Arn` goes to the rule target as it is; `Type: SQS`
+                    // asks SAM to create the queue, which this model does not do.
+                    "DeadLetterConfig" => {
+                        if pe.value.get("Arn").is_none() {
+                            model.notices.push(format!(
+                                "{}: {logical}.Events.{}.DeadLetterConfig: only Arn is emulated (SAM's Type/QueueLogicalId queue is not created); failed deliveries are dropped",
+                                pe.key_pos, e.key
+                            ));
+                        }
+                    }
                     other => return err(pe.key_pos, format!("{logical}.Events.{}: property {other} is not supported", e.key)),
                 }
             }
@@ -538,10 +544,13 @@ impl<'a> Ctx<'a> {
             let id = get("Target")?.and_then(|t| t.get("Id").and_then(Value::as_str).map(str::to_string)).unwrap_or_else(|| format!("{logical}{}StepFunctionsTarget", e.key));
             target.insert("Id".into(), json!(id));
             target.insert("Arn".into(), json!(arn));
-            for k in ["Input", "InputPath", "InputTransformer"] {
+            for k in ["Input", "InputPath", "InputTransformer", "RetryPolicy"] {
                 if let Some(v) = get(k)? {
                     target.insert(k.into(), v);
                 }
+            }
+            if let Some(arn) = get("DeadLetterConfig")?.and_then(|d| d.get("Arn").cloned()) {
+                target.insert("DeadLetterConfig".into(), json!({"Arn": arn}));
             }
             let rule_name = get("RuleName")?.map(|v| scalar(&v)).unwrap_or_else(|| format!("{}-{logical}{}", self.settings.stack_name, e.key));
             model.rules.push(RuleDef {
