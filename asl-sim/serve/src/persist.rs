@@ -369,6 +369,12 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
     }
 }
 
+/// The first sequencer after a restart at `now_ms`: past every one issued up to the end of
+/// this second.
+fn restart_sequencer_floor(now_ms: i64) -> u64 {
+    (((now_ms.max(0) / 1000) as u64) + 1) << 32
+}
+
 fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(v).map_err(|e| format!("the stored {what} {key:?} is damaged ({e}); move the data directory away to start empty"))
 }
@@ -391,7 +397,12 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
             eventbridge: b["eventBridge"].as_bool().unwrap_or(false),
             objects: BTreeMap::new(),
             uploads: BTreeMap::new(),
-            last_sequencer: 0,
+            // Sequencers are not stored: they must still only grow across a restart, or an
+            // event made just after it (in the same second as the last ones before the
+            // kill) looks older than those, and the inventory drops it as stale. Every
+            // sequencer issued before has the epoch second in its high half (asl_s3's
+            // `emit`), so starting past this second's range keeps them in order.
+            last_sequencer: restart_sequencer_floor(super::wall_millis()),
         };
         store
             .scan(&format!("{OBJECTS}{name}"), &mut |k, v| {
@@ -522,4 +533,37 @@ fn restore_upload(store: &dyn Store, id: &str, v: &[u8]) -> Result<(Upload, Part
         },
         blobs,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use asl_aws::CallContext;
+    use asl_s3::s3::{compare_sequencers, PutObjectInput};
+
+    fn sequencers(s3: &mut asl_s3::S3) -> Vec<String> {
+        s3.drain_events().iter().map(|e| e.detail["object"]["sequencer"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// The crash test's lost delete: thousands of events in one second, a restart in that
+    /// same second, then a delete: its sequencer must still sort after every earlier one.
+    #[test]
+    fn sequencers_keep_growing_across_a_restart_in_the_same_second() {
+        let now = 1_764_700_000_123;
+        let ctx = CallContext::new(now, 1);
+        let mut before = asl_s3::S3::new();
+        before.create_bucket("files", &ctx).unwrap();
+        before.set_eventbridge("files", true).unwrap();
+        for i in 0..5000 {
+            before.put_object(PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() }, &ctx).unwrap();
+        }
+        let last_before = sequencers(&mut before).pop().unwrap();
+        let mut after = asl_s3::S3::new();
+        after.create_bucket("files", &ctx).unwrap();
+        after.set_eventbridge("files", true).unwrap();
+        after.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(now + 400);
+        after.delete_object("files", "k1", &CallContext::new(now + 400, 2)).unwrap();
+        let first_after = sequencers(&mut after).pop().unwrap();
+        assert_eq!(compare_sequencers(&first_after, &last_before), std::cmp::Ordering::Greater, "{first_after} after {last_before}");
+    }
 }
