@@ -370,9 +370,12 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
 }
 
 /// The first sequencer after a restart at `now_ms`: past every one issued up to the end of
-/// this second.
+/// this second (high half), and past those of a run restarted earlier in the same second:
+/// the millisecond sits in the top 10 bits of the low half, leaving each run 2^22 events
+/// before it could reach the next millisecond's floor.
 fn restart_sequencer_floor(now_ms: i64) -> u64 {
-    (((now_ms.max(0) / 1000) as u64) + 1) << 32
+    let now_ms = now_ms.max(0) as u64;
+    ((now_ms / 1000 + 1) << 32) | ((now_ms % 1000) << 22)
 }
 
 fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
@@ -563,7 +566,19 @@ mod tests {
         after.set_eventbridge("files", true).unwrap();
         after.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(now + 400);
         after.delete_object("files", "k1", &CallContext::new(now + 400, 2)).unwrap();
-        let first_after = sequencers(&mut after).pop().unwrap();
-        assert_eq!(compare_sequencers(&first_after, &last_before), std::cmp::Ordering::Greater, "{first_after} after {last_before}");
+        for i in 0..3000 {
+            after.put_object(PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() }, &CallContext::new(now + 400, 2)).unwrap();
+        }
+        let after_events = sequencers(&mut after);
+        assert_eq!(compare_sequencers(&after_events[0], &last_before), std::cmp::Ordering::Greater, "{} after {last_before}", after_events[0]);
+        // A second kill and restart 300 ms later, still in the same second.
+        let mut again = asl_s3::S3::new();
+        again.create_bucket("files", &ctx).unwrap();
+        again.set_eventbridge("files", true).unwrap();
+        again.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(now + 700);
+        again.delete_object("files", "k2", &CallContext::new(now + 700, 3)).unwrap();
+        let first_again = sequencers(&mut again).pop().unwrap();
+        let last_after = after_events.last().unwrap();
+        assert_eq!(compare_sequencers(&first_again, last_after), std::cmp::Ordering::Greater, "{first_again} after {last_after}");
     }
 }
