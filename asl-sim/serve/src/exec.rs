@@ -750,7 +750,7 @@ pub fn register_deliveries(state: &Arc<State>, world: &mut asl_world::World, del
             match world.deliver_to_queue_or_topic(&d, now) {
                 Some(Ok(())) => continue,
                 Some(Err(f)) => f,
-                None => TargetFailure { code: "NO_RESOURCE", message: format!("{} is not a target asl-sim serve delivers to (state machines, SQS queues, SNS topics)", d.target_arn) },
+                None => TargetFailure::no_resource(format!("{} is not a target asl-sim serve delivers to (state machines, SQS queues, SNS topics)", d.target_arn)),
             }
         };
         let dlq = state.target_extras.dead_letter_arn(&d.event_bus_name, &d.rule_name, &d.target_id);

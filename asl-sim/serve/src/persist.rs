@@ -548,34 +548,40 @@ mod tests {
         s3.drain_events().iter().map(|e| e.detail["object"]["sequencer"].as_str().unwrap().to_string()).collect()
     }
 
+    /// A bucket with EventBridge events on, as `restore` leaves it after a restart at
+    /// `restart_ms` (`None`: a first start).
+    fn s3_restarted_at(restart_ms: Option<i64>) -> asl_s3::S3 {
+        let mut s3 = asl_s3::S3::new();
+        s3.create_bucket("files", &CallContext::new(0, 1)).unwrap();
+        s3.set_eventbridge("files", true).unwrap();
+        if let Some(t) = restart_ms {
+            s3.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(t);
+        }
+        s3
+    }
+
+    fn puts(s3: &mut asl_s3::S3, n: usize, now_ms: i64) {
+        for i in 0..n {
+            let input = PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() };
+            s3.put_object(input, &CallContext::new(now_ms, 2)).unwrap();
+        }
+    }
+
     /// The crash test's lost delete: thousands of events in one second, a restart in that
     /// same second, then a delete: its sequencer must still sort after every earlier one.
     #[test]
     fn sequencers_keep_growing_across_a_restart_in_the_same_second() {
         let now = 1_764_700_000_123;
-        let ctx = CallContext::new(now, 1);
-        let mut before = asl_s3::S3::new();
-        before.create_bucket("files", &ctx).unwrap();
-        before.set_eventbridge("files", true).unwrap();
-        for i in 0..5000 {
-            before.put_object(PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() }, &ctx).unwrap();
-        }
+        let mut before = s3_restarted_at(None);
+        puts(&mut before, 5000, now);
         let last_before = sequencers(&mut before).pop().unwrap();
-        let mut after = asl_s3::S3::new();
-        after.create_bucket("files", &ctx).unwrap();
-        after.set_eventbridge("files", true).unwrap();
-        after.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(now + 400);
+        let mut after = s3_restarted_at(Some(now + 400));
         after.delete_object("files", "k1", &CallContext::new(now + 400, 2)).unwrap();
-        for i in 0..3000 {
-            after.put_object(PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() }, &CallContext::new(now + 400, 2)).unwrap();
-        }
+        puts(&mut after, 3000, now + 400);
         let after_events = sequencers(&mut after);
         assert_eq!(compare_sequencers(&after_events[0], &last_before), std::cmp::Ordering::Greater, "{} after {last_before}", after_events[0]);
         // A second kill and restart 300 ms later, still in the same second.
-        let mut again = asl_s3::S3::new();
-        again.create_bucket("files", &ctx).unwrap();
-        again.set_eventbridge("files", true).unwrap();
-        again.buckets.get_mut("files").unwrap().last_sequencer = restart_sequencer_floor(now + 700);
+        let mut again = s3_restarted_at(Some(now + 700));
         again.delete_object("files", "k2", &CallContext::new(now + 700, 3)).unwrap();
         let first_again = sequencers(&mut again).pop().unwrap();
         let last_after = after_events.last().unwrap();

@@ -328,6 +328,15 @@ fn serialization(k: &str, want: &str) -> Resp {
 }
 
 /// One page of `items` (already in AWS's order) after the item whose key is `after`.
+/// A page of a List* answer: `{KEY: items}`, with `nextToken` when more follow.
+fn listed(key: &str, items: Vec<Value>, next: Option<String>) -> R {
+    let mut v = json!({ key: items });
+    if let Some(n) = next {
+        v["nextToken"] = json!(n);
+    }
+    ok(v)
+}
+
 fn page<T>(items: Vec<T>, key: impl Fn(&T) -> String, start: Option<&str>, max: usize, kind: &str) -> Result<(Vec<T>, Option<String>), Resp> {
     let mut items = items;
     if let Some(s) = start {
@@ -818,11 +827,7 @@ fn list_machines(state: &Arc<State>, b: &Body) -> R {
     let all = state.machines.all();
     let (items, next) = page(all, |m| m.name.clone(), start.as_deref(), max, "machines")?;
     let list: Vec<Value> = items.iter().map(|m| json!({"stateMachineArn": m.arn, "name": m.name, "type": machine_type(m.express), "creationDate": epoch(m.created_ms)})).collect();
-    let mut v = json!({"stateMachines": list});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("stateMachines", list, next)
 }
 
 fn validate_definition(b: &Body) -> R {
@@ -889,11 +894,7 @@ fn list_versions(state: &Arc<State>, b: &Body) -> R {
     let all: Vec<(u64, i64)> = e.versions.iter().rev().map(|(n, v)| (*n, v.created_ms)).collect();
     let (items, next) = page(all, |(n, _)| n.to_string(), start.as_deref(), max, "versions")?;
     let list: Vec<Value> = items.iter().map(|(n, c)| json!({"stateMachineVersionArn": format!("{}:{n}", e.current.arn), "creationDate": epoch(*c)})).collect();
-    let mut v = json!({"stateMachineVersions": list});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("stateMachineVersions", list, next)
 }
 
 fn delete_version(state: &Arc<State>, b: &Body) -> R {
@@ -1053,11 +1054,7 @@ fn list_aliases(state: &Arc<State>, b: &Body) -> R {
     let all: Vec<(&String, &Alias)> = e.aliases.iter().collect();
     let (items, next) = page(all, |(n, _)| n.to_string(), start.as_deref(), max, "aliases")?;
     let list: Vec<Value> = items.iter().map(|(n, a)| json!({"stateMachineAliasArn": format!("{}:{n}", e.current.arn), "creationDate": epoch(a.created_ms)})).collect();
-    let mut v = json!({"stateMachineAliases": list});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("stateMachineAliases", list, next)
 }
 
 fn delete_alias(state: &Arc<State>, b: &Body) -> R {
@@ -1230,14 +1227,14 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
     }
     let max = b.max_results(100)?;
     let start = b.token("executions", 3096)?;
-    if let Some(m) = b.opt_str("mapRunArn")? {
-        return list_map_run_children(state, b, m, filter, max, start);
-    }
     let redrive_filter = b.opt_str("redriveFilter")?;
     if let Some(f) = redrive_filter {
         if f != "REDRIVEN" && f != "NOT_REDRIVEN" {
             return Err(validation(&format!("Value '{f}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]")));
         }
+    }
+    if let Some(m) = b.opt_str("mapRunArn")? {
+        return list_map_run_children(state, b, m, filter, redrive_filter, max, start);
     }
     let arn = b.str("stateMachineArn")?;
     let (name, q) = parse_machine_arn(arn)?;
@@ -1294,30 +1291,20 @@ fn list_executions(state: &Arc<State>, b: &Body) -> R {
             v
         })
         .collect();
-    let mut v = json!({"executions": items});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("executions", items, next)
 }
 
 /// ListExecutions with `mapRunArn`: the Map Run's child executions, newest first, with
 /// `mapRunArn` and `itemCount` in each item (which AWS sets only then,
 /// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ExecutionListItem.html).
 /// `stateMachineArn` with it is refused: the API reference allows one or the other.
-fn list_map_run_children(state: &Arc<State>, b: &Body, map_run_arn: &str, filter: Option<&str>, max: usize, start: Option<String>) -> R {
+fn list_map_run_children(state: &Arc<State>, b: &Body, map_run_arn: &str, filter: Option<&str>, redrive_filter: Option<&str>, max: usize, start: Option<String>) -> R {
     if b.opt_str("stateMachineArn")?.is_some() {
         return Err(validation("Specify either a stateMachineArn or a mapRunArn, not both"));
     }
-    if b.opt_str("redriveFilter")?.is_some() {
-        // No child here is ever redriven on its own: every one is NOT_REDRIVEN.
-        let f = b.opt_str("redriveFilter")?.unwrap_or_default();
-        if f != "REDRIVEN" && f != "NOT_REDRIVEN" {
-            return Err(validation(&format!("Value '{f}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]")));
-        }
-        if f == "REDRIVEN" {
-            return ok(json!({"executions": []}));
-        }
+    // No child here is ever redriven on its own: every one is NOT_REDRIVEN.
+    if redrive_filter == Some("REDRIVEN") {
+        return listed("executions", Vec::new(), None);
     }
     let (_, run) = state.executions.map_run(map_run_arn).ok_or_else(|| err("ResourceNotFound", &format!("Resource not found: '{map_run_arn}'")))?;
     let mut children: Vec<&asl_core::engine::MapRunChild> = run.children.iter().filter(|c| filter.is_none_or(|f| c.4.as_str() == f)).collect();
@@ -1336,11 +1323,7 @@ fn list_map_run_children(state: &Arc<State>, b: &Body, map_run_arn: &str, filter
             v
         })
         .collect();
-    let mut v = json!({"executions": items});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("executions", items, next)
 }
 
 /// ListMapRuns (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListMapRuns.html):
@@ -1362,11 +1345,7 @@ fn list_map_runs(state: &Arc<State>, b: &Body) -> R {
             v
         })
         .collect();
-    let mut v = json!({"mapRuns": items});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("mapRuns", items, next)
 }
 
 /// DescribeMapRun (shape as recorded on AWS: counts, maxConcurrency, tolerated failures, dates).
@@ -1450,11 +1429,7 @@ fn history(state: &Arc<State>, b: &Body) -> R {
         }
     }
     let (items, next) = page(events, |e| e["id"].to_string(), start.as_deref(), max, "history")?;
-    let mut v = json!({"events": items});
-    if let Some(n) = next {
-        v["nextToken"] = json!(n);
-    }
-    ok(v)
+    listed("events", items, next)
 }
 
 #[cfg(test)]
