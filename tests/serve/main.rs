@@ -769,7 +769,10 @@ fn exact_quota_under_concurrent_creates() {
 
 #[test]
 fn files_of_any_size_and_folders_over_http() {
-    let s = Serve::start(&["QuotaBytes=10000000000000", "MultipartThresholdBytes=5242880"]);
+    // CopyObjectMaxBytes lowered so that moving the 50 MB file takes the multipart copy
+    // (UploadPartCopy) path that files over CopyObject's 5 GiB take; CopyPartBytes chosen so
+    // that the copy's parts do not line up with the upload's.
+    let s = Serve::start(&["QuotaBytes=10000000000000", "MultipartThresholdBytes=5242880", "CopyObjectMaxBytes=20000000", "CopyPartBytes=6000000"]);
     let alice = s.token("alice", 3600);
 
     // 6 GB: a multipart upload (a single PUT stops at 5 GiB), with its part URLs.
@@ -801,9 +804,11 @@ fn files_of_any_size_and_folders_over_http() {
     let up = r.json();
     assert_eq!(up["partCount"], 6, "{up}");
     let mut parts = Vec::new();
+    let mut video = Vec::new();
     for part in up["parts"].as_array().unwrap() {
         let len: usize = part["headers"]["content-length"].as_str().unwrap().parse().unwrap();
         let body = vec![b'0' + part["partNumber"].as_u64().unwrap() as u8; len];
+        video.extend_from_slice(&body);
         let put = http("PUT", part["url"].as_str().unwrap(), &[("content-length", &len.to_string())], &body);
         assert_eq!(put.status, 200, "{}", put.text());
         parts.push(json!({"partNumber": part["partNumber"], "etag": put.header("etag").unwrap()}));
@@ -835,14 +840,25 @@ fn files_of_any_size_and_folders_over_http() {
     let r = api_call(&s, "POST", "/files/move", Some(&alice), &json!({"from": "keep/c.txt", "to": "keep/renamed.txt"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
     wait_long("the renamed file listed", || list_items().iter().any(|i| i["key"] == "alice/keep/renamed.txt") && list_items().len() == 4);
+    // Over CopyObjectMaxBytes: copied in UploadPartCopy ranges, once alone and once in a folder.
+    let r = api_call(&s, "POST", "/files/move", Some(&alice), &json!({"from": "docs/video.mp4", "to": "docs/film.mp4"}));
+    assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
+    wait_long("the big file renamed", || list_items().iter().any(|i| i["key"] == "alice/docs/film.mp4") && list_items().len() == 4);
     let r = api_call(&s, "POST", "/files/move", Some(&alice), &json!({"from": "docs/", "to": "archive/docs/"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
     wait_long("the moved folder listed", || {
         let keys: Vec<Value> = list_items().iter().map(|i| i["key"].clone()).collect();
-        keys == [json!("alice/archive/docs/a.txt"), json!("alice/archive/docs/deep/b.txt"), json!("alice/archive/docs/video.mp4"), json!("alice/keep/renamed.txt")]
+        keys == [json!("alice/archive/docs/a.txt"), json!("alice/archive/docs/deep/b.txt"), json!("alice/archive/docs/film.mp4"), json!("alice/keep/renamed.txt")]
     });
     let (inventory, bucket) = rt().block_on(inventory_and_bucket(&s, "alice"));
     assert_eq!(inventory, bucket, "after the moves the inventory equals the bucket");
+    rt().block_on(async {
+        let s3 = s3_client(&s.aws(), "test").await;
+        let got = s3.get_object().bucket(BUCKET).key("alice/archive/docs/film.mp4").send().await.unwrap();
+        assert!(got.e_tag().unwrap().ends_with("-9\""), "50 MB in 9 parts of 6,000,000 bytes: {:?}", got.e_tag());
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert!(bytes[..] == video[..], "the twice part-copied file has the uploaded bytes");
+    });
     let r = api_call(&s, "POST", "/folders/delete", Some(&alice), &json!({"path": "archive/"}));
     assert_eq!(r.json()["FailedEntryCount"], 0, "{}", r.text());
     wait_long("the deleted folder gone", || list_items().len() == 1);

@@ -179,6 +179,46 @@ fn multipart_through_sdk() {
     assert_eq!(e, "S3.NoSuchUploadException");
 }
 
+#[test]
+fn upload_part_copy_through_sdk() {
+    // How a workflow copies an object over CopyObject's 5 GiB: a multipart upload whose parts
+    // are byte ranges of the source (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html).
+    let mut s3 = s3();
+    s3.min_part_size = 4;
+    call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "src/a b.bin", "Body": "0123456789"})).unwrap();
+    let up = call(&mut s3, "createMultipartUpload", json!({"Bucket": "bucket-name", "Key": "dst.bin"})).unwrap();
+    let id = up["UploadId"].as_str().unwrap().to_string();
+    let part = |s3: &mut S3, n: i64, range: &str| {
+        call(s3, "uploadPartCopy", json!({"Bucket": "bucket-name", "Key": "dst.bin", "UploadId": id, "PartNumber": n,
+                                           "CopySource": "bucket-name/src/a%20b.bin", "CopySourceRange": range}))
+    };
+    // "0123456789" as JSON text is 12 bytes: "\"0123456789\"".
+    let p1 = part(&mut s3, 1, "bytes=0-5").unwrap();
+    assert_eq!(p1["ServerSideEncryption"], "AES256");
+    assert!(p1["CopyPartResult"]["ETag"].as_str().unwrap().starts_with('"'), "{p1}");
+    assert!(p1["CopyPartResult"]["LastModified"].is_string(), "{p1}");
+    let p2 = part(&mut s3, 2, "bytes=6-11").unwrap();
+    let (e, c) = part(&mut s3, 3, "bytes=6-12").unwrap_err();
+    assert_eq!(e, "S3.S3Exception");
+    assert!(c.starts_with("Range specified is not valid for source object of size: 12"), "{c}");
+    let (e, c) = part(&mut s3, 3, "bytes=6-").unwrap_err();
+    assert_eq!(e, "S3.S3Exception");
+    assert!(c.contains("bytes=first-last"), "{c}");
+    let (e, _) = call(&mut s3, "uploadPartCopy", json!({"Bucket": "bucket-name", "Key": "dst.bin", "UploadId": id, "PartNumber": 3,
+                                                          "CopySource": "bucket-name/missing"})).unwrap_err();
+    assert_eq!(e, "S3.NoSuchKeyException");
+    let parts = json!([{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]);
+    call(&mut s3, "completeMultipartUpload", json!({"Bucket": "bucket-name", "Key": "dst.bin", "UploadId": id, "MultipartUpload": {"Parts": parts}}))
+        .unwrap();
+    assert_eq!(s3.object("bucket-name", "dst.bin").unwrap().body.bytes().unwrap(), b"\"0123456789\"");
+    // Without a range, the whole source is the part.
+    let up = call(&mut s3, "createMultipartUpload", json!({"Bucket": "bucket-name", "Key": "whole"})).unwrap();
+    let whole = call(&mut s3, "uploadPartCopy", json!({"Bucket": "bucket-name", "Key": "whole", "UploadId": up["UploadId"], "PartNumber": 1,
+                                                         "CopySource": "bucket-name/dst.bin"})).unwrap();
+    let listed = call(&mut s3, "listParts", json!({"Bucket": "bucket-name", "Key": "whole", "UploadId": up["UploadId"]})).unwrap();
+    assert_eq!((listed["Parts"][0]["Size"].clone(), listed["Parts"][0]["ETag"].clone()), (json!(12), whole["CopyPartResult"]["ETag"].clone()));
+}
+
 fn bus() -> EventBridge {
     let mut eb = EventBridge::new("111122223333", "us-east-1");
     eb.put_rule(&PutRuleInput { name: "all".into(), event_pattern: Some(r#"{"source":["some.source"]}"#.into()), ..Default::default() }).unwrap();

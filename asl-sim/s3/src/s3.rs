@@ -301,6 +301,19 @@ pub struct CopyObjectOutput {
     pub last_modified_ms: i64,
 }
 
+/// UploadPartCopy's input: part `part_number` of an upload, taken from an existing object.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UploadPartCopyInput {
+    pub source_bucket: String,
+    pub source_key: String,
+    /// The `x-amz-copy-source-range` value (`bytes=first-last`), or the whole object.
+    pub range: Option<String>,
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub part_number: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListObjectsV2Input {
     pub bucket: String,
@@ -999,6 +1012,40 @@ impl S3 {
         u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
         self.touched_upload(bucket, upload_id);
         Ok(etag)
+    }
+
+    /// UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html):
+    /// the source's bytes, whole or `bytes=first-last` (both offsets required, unlike GetObject's
+    /// Range), become the part. Returns the part's ETag and time, as CopyPartResult reports them.
+    pub fn upload_part_copy(&mut self, input: UploadPartCopyInput, ctx: &CallContext) -> R<CopyObjectOutput> {
+        let range = match &input.range {
+            None => None,
+            Some(r) => Some(
+                r.strip_prefix("bytes=")
+                    .and_then(|x| x.split_once('-'))
+                    .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+                    .filter(|(a, b)| a <= b)
+                    .ok_or_else(|| {
+                        S3Error::new(
+                            "InvalidArgument",
+                            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                            400,
+                        )
+                    })?,
+            ),
+        };
+        self.head_bucket(&input.source_bucket)?;
+        let source = self.object(&input.source_bucket, &input.source_key).ok_or_else(|| S3Error::no_such_key(&input.source_key))?;
+        let size = source.size();
+        let body = match range {
+            None => source.body.bytes()?,
+            Some((_, last)) if last >= size => {
+                return Err(S3Error::new("InvalidArgument", &format!("Range specified is not valid for source object of size: {size}"), 400))
+            }
+            Some((first, last)) => source.body.range(first, last)?,
+        };
+        let etag = self.upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, body, ctx)?;
+        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
     }
 
     /// ListParts.

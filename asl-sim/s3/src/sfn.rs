@@ -3,7 +3,7 @@
 //! Results have the SDK's PascalCase shapes; failures are `(error, cause)` as the task
 //! reports them (aws-services.md §3.3).
 
-use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, S3};
+use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, UploadPartCopyInput, S3};
 use crate::util::percent_decode;
 use asl_aws::time::format_iso8601;
 use asl_aws::{CallContext, Event};
@@ -25,6 +25,7 @@ pub const S3_ACTIONS: &[&str] = &[
     "listBuckets",
     "createMultipartUpload",
     "uploadPart",
+    "uploadPartCopy",
     "completeMultipartUpload",
     "abortMultipartUpload",
     "listParts",
@@ -354,6 +355,25 @@ pub fn s3_step_functions_call(
                 .upload_part(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?, n, body_param(p), ctx)
                 .map_err(map_err)?;
             json!({"ETag": etag, "ServerSideEncryption": "AES256"})
+        }
+        "uploadPartCopy" => {
+            let (sb, sk) = parse_copy_source(&req_str(p, "CopySource")?).ok_or_else(|| {
+                s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false)
+            })?;
+            let part_number = opt_int(p, "PartNumber")?
+                .ok_or_else(|| client_error("Parameter 'PartNumber' must not be null".into()))?;
+            let input = UploadPartCopyInput {
+                source_bucket: sb,
+                source_key: sk,
+                range: opt_str(p, "CopySourceRange")?,
+                bucket: req_str(p, "Bucket")?,
+                key: req_str(p, "Key")?,
+                upload_id: req_str(p, "UploadId")?,
+                part_number,
+            };
+            let out = s3.upload_part_copy(input, ctx).map_err(map_err)?;
+            json!({"CopyPartResult": {"ETag": out.etag, "LastModified": format_iso8601(out.last_modified_ms)},
+                   "ServerSideEncryption": "AES256"})
         }
         "completeMultipartUpload" => {
             let parts_v = p
