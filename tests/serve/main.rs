@@ -921,4 +921,5 @@ fn a_presigned_put_after_a_delete_is_a_new_upload() {
 }
 
 mod callbacks;
+mod store;
 mod testapi;

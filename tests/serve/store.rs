@@ -51,6 +51,7 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
         let s3 = s3_client(&aws, "test").await;
         s3.put_object().bucket("store-test").key("a/big.bin").body(big.clone().into()).send().await.unwrap();
         s3.put_object().bucket("store-test").key("a/gone.txt").body(b"x".to_vec().into()).send().await.unwrap();
+        s3.put_object().bucket("store-test").key("t/tagged.txt").body(b"t".to_vec().into()).tagging("k=v").send().await.unwrap();
         s3.delete_object().bucket("store-test").key("a/gone.txt").send().await.unwrap();
         s3.copy_object().bucket("store-test").key("a/copy.bin").copy_source("store-test/a/big.bin").send().await.unwrap();
         let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
@@ -68,7 +69,9 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
         assert_eq!(got.as_ref(), big.as_slice(), "the body read back from its blob");
         let ranged = s3.get_object().bucket("store-test").key("a/copy.bin").range("bytes=10-19").send().await.unwrap().body.collect().await.unwrap().into_bytes();
         assert_eq!(ranged.as_ref(), &big[10..20]);
-        let listed = s3.list_objects_v2().bucket("store-test").send().await.unwrap();
+        let tags = s3.get_object_tagging().bucket("store-test").key("t/tagged.txt").send().await.unwrap();
+        assert_eq!(tags.tag_set().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), [("k", "v")], "tags survive the restart");
+        let listed = s3.list_objects_v2().bucket("store-test").prefix("a/").send().await.unwrap();
         let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
         assert_eq!(keys, ["a/big.bin", "a/copy.bin"], "the delete held");
         let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);

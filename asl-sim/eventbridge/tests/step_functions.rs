@@ -219,6 +219,34 @@ fn upload_part_copy_through_sdk() {
     assert_eq!((listed["Parts"][0]["Size"].clone(), listed["Parts"][0]["ETag"].clone()), (json!(12), whole["CopyPartResult"]["ETag"].clone()));
 }
 
+#[test]
+fn object_tagging_through_sdk() {
+    let mut s3 = s3();
+    call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "a", "Body": "x", "Tagging": "team=ops&note=a%20b"})).unwrap();
+    let got = call(&mut s3, "getObject", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap();
+    assert_eq!(got["TagCount"], 2);
+    assert!(call(&mut s3, "headObject", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap().get("TagCount").is_none());
+    let t = call(&mut s3, "getObjectTagging", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap();
+    assert_eq!(t, json!({"TagSet": [{"Key": "note", "Value": "a b"}, {"Key": "team", "Value": "ops"}]}));
+    let set = json!({"Bucket": "bucket-name", "Key": "a", "Tagging": {"TagSet": [{"Key": "stage", "Value": "prod"}]}});
+    assert_eq!(call(&mut s3, "putObjectTagging", set).unwrap(), json!({}));
+    call(&mut s3, "copyObject", json!({"Bucket": "bucket-name", "Key": "b", "CopySource": "bucket-name/a"})).unwrap();
+    let t = call(&mut s3, "getObjectTagging", json!({"Bucket": "bucket-name", "Key": "b"})).unwrap();
+    assert_eq!(t, json!({"TagSet": [{"Key": "stage", "Value": "prod"}]}), "COPY is the default directive");
+    call(&mut s3, "copyObject", json!({"Bucket": "bucket-name", "Key": "c", "CopySource": "bucket-name/a", "TaggingDirective": "REPLACE"})).unwrap();
+    assert_eq!(call(&mut s3, "getObjectTagging", json!({"Bucket": "bucket-name", "Key": "c"})).unwrap(), json!({"TagSet": []}));
+    assert_eq!(call(&mut s3, "deleteObjectTagging", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap(), json!({}));
+    assert_eq!(call(&mut s3, "getObjectTagging", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap(), json!({"TagSet": []}));
+    let (e, c) = call(&mut s3, "putObjectTagging", json!({"Bucket": "bucket-name", "Key": "a", "Tagging": {"TagSet": [{"Key": "aws:x", "Value": "1"}]}})).unwrap_err();
+    assert_eq!(e, "S3.S3Exception");
+    assert!(c.starts_with("Your TagKey cannot be prefixed with aws:"), "{c}");
+    let (e, _) = call(&mut s3, "getObjectTagging", json!({"Bucket": "bucket-name", "Key": "missing"})).unwrap_err();
+    assert_eq!(e, "S3.NoSuchKeyException");
+    let (_, c) = call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "d", "Body": "x", "Tagging": "k=1&k=2"})).unwrap_err();
+    assert!(c.contains("without tag name duplicates"), "{c}");
+    assert!(s3.object("bucket-name", "d").is_none(), "a refused PUT stores nothing");
+}
+
 fn bus() -> EventBridge {
     let mut eb = EventBridge::new("111122223333", "us-east-1");
     eb.put_rule(&PutRuleInput { name: "all".into(), event_pattern: Some(r#"{"source":["some.source"]}"#.into()), ..Default::default() }).unwrap();

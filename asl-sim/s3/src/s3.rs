@@ -169,6 +169,8 @@ pub struct Object {
     pub last_modified_ms: i64,
     /// Number of parts for multipart objects.
     pub parts_count: Option<u32>,
+    /// Object tags (at most 10), by key.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Object {
@@ -191,6 +193,8 @@ pub struct Upload {
     pub content_type: String,
     pub metadata: BTreeMap<String, String>,
     pub parts: BTreeMap<u32, Part>,
+    /// The `x-amz-tagging` of CreateMultipartUpload: the object's tags once completed.
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +253,8 @@ pub struct PutObjectInput {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Already validated ([`parse_tagging_header`] or [`validate_tags`]).
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +279,8 @@ pub struct GetObjectOutput {
     pub metadata: BTreeMap<String, String>,
     pub last_modified_ms: i64,
     pub parts_count: Option<u32>,
+    /// `x-amz-tagging-count`: how many tags the object has.
+    pub tag_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -293,6 +301,9 @@ pub struct CopyObjectInput {
     pub content_type: Option<String>,
     /// Used with REPLACE.
     pub metadata: BTreeMap<String, String>,
+    /// `x-amz-tagging-directive`: None copies the source's tags (COPY, the default), Some
+    /// replaces them (REPLACE with `x-amz-tagging`).
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -425,6 +436,55 @@ pub fn valid_bucket_name(name: &str) -> bool {
 
 /// Parses a Range header as S3 does: `Ok(None)` means "ignore it, return the whole object"
 /// (not a byte range, several ranges, or syntactically invalid); `Err` is InvalidRange.
+/// S3's limits on object tags (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html):
+/// at most 10, keys of 1 to 128 characters not starting with `aws:`, values of up to 256, no
+/// key twice. Error codes and messages as AWS answers them (aws-recorded/errors.jsonl, S3
+/// tagging cases); the over-10 answer is `BadRequest` "Object tags cannot be greater than 10".
+pub fn validate_tags(tags: &[(String, String)]) -> R<BTreeMap<String, String>> {
+    if tags.len() > 10 {
+        return Err(S3Error::new("BadRequest", "Object tags cannot be greater than 10", 400));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in tags {
+        if k.starts_with("aws:") {
+            return Err(S3Error::new("InvalidTag", "Your TagKey cannot be prefixed with aws:", 400).with("TagKey", k));
+        }
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(S3Error::new("InvalidTag", "The TagKey you have provided is invalid", 400).with("TagKey", k));
+        }
+        if v.chars().count() > 256 {
+            return Err(S3Error::new("InvalidTag", "The TagValue you have provided is invalid", 400).with("TagKey", k).with("TagValue", v));
+        }
+        if out.insert(k.clone(), v.clone()).is_some() {
+            return Err(S3Error::new("InvalidTag", "Cannot provide multiple Tags with the same key", 400).with("TagKey", k));
+        }
+    }
+    Ok(out)
+}
+
+/// The `x-amz-tagging` header of PutObject, CopyObject and CreateMultipartUpload: URL query
+/// parameters (`k1=v1&k2=v2`, percent-encoded). A key twice is InvalidArgument, as recorded.
+pub fn parse_tagging_header(header: &str) -> R<BTreeMap<String, String>> {
+    let bad = || {
+        S3Error::invalid_argument(
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
+            "x-amz-tagging",
+            header,
+        )
+    };
+    let decode = |s: &str| crate::util::percent_decode(&s.replace('+', " ")).ok_or_else(bad);
+    let mut tags = Vec::new();
+    for pair in header.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        tags.push((decode(k)?, decode(v)?));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if !tags.iter().all(|(k, _)| seen.insert(k.clone())) {
+        return Err(bad());
+    }
+    validate_tags(&tags)
+}
+
 pub fn parse_range(header: &str, size: u64) -> R<Option<(u64, u64)>> {
     let invalid = || {
         S3Error::new("InvalidRange", "The requested range is not satisfiable", 416)
@@ -701,6 +761,7 @@ impl S3 {
             metadata: normalize_metadata(&input.metadata),
             last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
+            tags: input.tags,
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
         self.touched_object(&input.bucket, &input.key);
@@ -735,6 +796,7 @@ impl S3 {
             metadata: o.metadata.clone(),
             last_modified_ms: o.last_modified_ms,
             parts_count: o.parts_count,
+            tag_count: o.tags.len(),
         })
     }
 
@@ -752,6 +814,7 @@ impl S3 {
             metadata: o.metadata.clone(),
             last_modified_ms: o.last_modified_ms,
             parts_count: o.parts_count,
+            tag_count: o.tags.len(),
         })
     }
 
@@ -846,6 +909,7 @@ impl S3 {
             metadata,
             last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
+            tags: input.tags.unwrap_or(src.tags),
         };
         self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
         self.touched_object(&input.bucket, &input.key);
@@ -975,6 +1039,7 @@ impl S3 {
                 content_type: content_type.unwrap_or(DEFAULT_CONTENT_TYPE).to_string(),
                 metadata: normalize_metadata(metadata),
                 parts: BTreeMap::new(),
+                tags: BTreeMap::new(),
             },
         );
         self.touched_upload(bucket, &id);
@@ -1012,6 +1077,34 @@ impl S3 {
         u.parts.insert(part_number as u32, Part { body, etag: etag.clone(), last_modified_ms: whole_seconds(ctx.now_ms) });
         self.touched_upload(bucket, upload_id);
         Ok(etag)
+    }
+
+    /// The tags CreateMultipartUpload's `x-amz-tagging` gives the object when it completes.
+    pub fn set_upload_tags(&mut self, bucket: &str, key: &str, upload_id: &str, tags: BTreeMap<String, String>) -> R<()> {
+        self.upload_mut(bucket, key, upload_id)?.tags = tags;
+        self.touched_upload(bucket, upload_id);
+        Ok(())
+    }
+
+    /// PutObjectTagging: the object's tags become exactly these.
+    pub fn put_object_tagging(&mut self, bucket: &str, key: &str, tags: &[(String, String)]) -> R<()> {
+        let tags = validate_tags(tags)?;
+        self.bucket_mut(bucket)?.objects.get_mut(key).ok_or_else(|| S3Error::no_such_key(key))?.tags = tags;
+        self.touched_object(bucket, key);
+        Ok(())
+    }
+
+    /// GetObjectTagging: the tags, sorted by key (AWS's documentation does not say in which
+    /// order it lists them).
+    pub fn get_object_tagging(&self, bucket: &str, key: &str) -> R<BTreeMap<String, String>> {
+        Ok(self.bucket(bucket)?.objects.get(key).ok_or_else(|| S3Error::no_such_key(key))?.tags.clone())
+    }
+
+    /// DeleteObjectTagging: removes every tag (the object stays).
+    pub fn delete_object_tagging(&mut self, bucket: &str, key: &str) -> R<()> {
+        self.bucket_mut(bucket)?.objects.get_mut(key).ok_or_else(|| S3Error::no_such_key(key))?.tags.clear();
+        self.touched_object(bucket, key);
+        Ok(())
     }
 
     /// UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html):
@@ -1134,14 +1227,14 @@ impl S3 {
             body.extend_from_slice(&p.body);
         }
         let etag = format!("\"{}-{}\"", md5_hex(&digests), chosen.len());
-        let (content_type, metadata) = (u.content_type.clone(), u.metadata.clone());
+        let (content_type, metadata, tags) = (u.content_type.clone(), u.metadata.clone(), u.tags.clone());
         let count = chosen.len() as u32;
         let size = body.len() as u64;
         let b = self.bucket_mut(bucket)?;
         b.uploads.remove(upload_id);
         b.objects.insert(
             key.to_string(),
-            Object { body: body.into(), etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count) },
+            Object { body: body.into(), etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count), tags },
         );
         self.touched_upload(bucket, upload_id);
         self.touched_object(bucket, key);
@@ -1180,6 +1273,9 @@ impl S3 {
                 if let Some(n) = o.parts_count {
                     m.insert("partsCount".into(), json!(n));
                 }
+                if !o.tags.is_empty() {
+                    m.insert("tags".into(), json!(o.tags));
+                }
                 objects.insert(k.clone(), Value::Object(m));
             }
             let mut uploads = Map::new();
@@ -1195,7 +1291,7 @@ impl S3 {
                 uploads.insert(
                     id.clone(),
                     json!({"key": u.key, "initiated": u.initiated_ms, "contentType": u.content_type,
-                           "metadata": u.metadata, "parts": parts}),
+                           "metadata": u.metadata, "parts": parts, "tags": u.tags}),
                 );
             }
             buckets.insert(
@@ -1222,15 +1318,17 @@ impl S3 {
                 other => Err(format!("unknown body encoding {other}")),
             }
         }
-        fn meta_of(v: &Value) -> Result<BTreeMap<String, String>, String> {
+        fn strings_of(v: &Value, field: &str) -> Result<BTreeMap<String, String>, String> {
             let mut m = BTreeMap::new();
-            if let Some(o) = v.get("metadata").and_then(Value::as_object) {
+            if let Some(o) = v.get(field).and_then(Value::as_object) {
                 for (k, x) in o {
-                    m.insert(k.clone(), x.as_str().ok_or("metadata values must be strings")?.to_string());
+                    m.insert(k.clone(), x.as_str().ok_or_else(|| format!("{field} values must be strings"))?.to_string());
                 }
             }
             Ok(m)
         }
+        let meta_of = |v: &Value| strings_of(v, "metadata");
+        let tags_of = |v: &Value| strings_of(v, "tags");
         let i64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
         let str_of = |v: &Value, k: &str| -> Result<String, String> {
             v.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| format!("missing {k}"))
@@ -1276,6 +1374,7 @@ impl S3 {
                             metadata: meta_of(o)?,
                             last_modified_ms: i64_of(o, "lastModified"),
                             parts_count: o.get("partsCount").and_then(Value::as_u64).map(|n| n as u32),
+                            tags: tags_of(o)?,
                         },
                     );
                 }
@@ -1305,6 +1404,7 @@ impl S3 {
                                 .to_string(),
                             metadata: meta_of(u)?,
                             parts,
+                            tags: tags_of(u)?,
                         },
                     );
                 }

@@ -29,6 +29,9 @@ pub const S3_ACTIONS: &[&str] = &[
     "completeMultipartUpload",
     "abortMultipartUpload",
     "listParts",
+    "putObjectTagging",
+    "getObjectTagging",
+    "deleteObjectTagging",
 ];
 
 /// S3 error codes that the AWS SDK for Java v2 models as their own exception class; the
@@ -168,6 +171,15 @@ fn parse_copy_source(s: &str) -> Option<(String, String)> {
     Some((percent_decode(b)?, percent_decode(k)?))
 }
 
+/// The SDK's `Tagging` string parameter (the `x-amz-tagging` header), parsed and validated.
+fn tagging_param(p: &Value) -> Result<Option<BTreeMap<String, String>>, S3Error> {
+    match p.get("Tagging") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(h)) => crate::s3::parse_tagging_header(h).map(Some),
+        Some(other) => crate::s3::parse_tagging_header(&other.to_string()).map(Some),
+    }
+}
+
 /// Runs an `arn:aws:states:::aws-sdk:s3:<action>` task. Returns the task result and the
 /// S3 events the call produced (for the default bus).
 pub fn s3_step_functions_call(
@@ -189,6 +201,7 @@ pub fn s3_step_functions_call(
                         body: body_param(p),
                         content_type: opt_str(p, "ContentType")?,
                         metadata: metadata_param(p)?,
+                        tags: tagging_param(p).map_err(map_err)?.unwrap_or_default(),
                     },
                     ctx,
                 )
@@ -203,6 +216,10 @@ pub fn s3_step_functions_call(
             let o = s3.get_object(&bucket, &key, range.as_deref()).map_err(map_err)?;
             let mut m = head_json(&o);
             m.insert("Body".into(), json!(String::from_utf8_lossy(&o.body)));
+            // GetObject reports the tag count (x-amz-tagging-count); HeadObject's output has no such field.
+            if o.tag_count > 0 {
+                m.insert("TagCount".into(), json!(o.tag_count));
+            }
             Value::Object(m)
         }
         "headObject" => {
@@ -261,6 +278,17 @@ pub fn s3_step_functions_call(
                         metadata_directive: directive,
                         content_type: opt_str(p, "ContentType")?,
                         metadata: metadata_param(p)?,
+                        tags: match opt_str(p, "TaggingDirective")?.as_deref() {
+                            None | Some("COPY") => None,
+                            Some("REPLACE") => Some(tagging_param(p).map_err(map_err)?.unwrap_or_default()),
+                            Some(other) => {
+                                return Err(s3_sdk_error(
+                                    &S3Error::new("InvalidArgument", &format!("Unknown tagging directive: {other}"), 400),
+                                    ctx,
+                                    false,
+                                ))
+                            }
+                        },
                     },
                     ctx,
                 )
@@ -343,9 +371,13 @@ pub fn s3_step_functions_call(
             let bucket = req_str(p, "Bucket")?;
             let key = req_str(p, "Key")?;
             let ct = opt_str(p, "ContentType")?;
+            let tags = tagging_param(p).map_err(map_err)?;
             let id = s3
                 .create_multipart_upload(&bucket, &key, ct.as_deref(), &metadata_param(p)?, ctx)
                 .map_err(map_err)?;
+            if let Some(tags) = tags {
+                s3.set_upload_tags(&bucket, &key, &id, tags).map_err(map_err)?;
+            }
             json!({"Bucket": bucket, "Key": key, "ServerSideEncryption": "AES256", "UploadId": id})
         }
         "uploadPart" => {
@@ -397,6 +429,26 @@ pub fn s3_step_functions_call(
         "abortMultipartUpload" => {
             s3.abort_multipart_upload(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?)
                 .map_err(map_err)?;
+            json!({})
+        }
+        "putObjectTagging" => {
+            let set = p.get("Tagging").and_then(|t| t.get("TagSet")).and_then(Value::as_array);
+            let Some(set) = set else {
+                return Err(client_error("Parameter 'Tagging.TagSet' must not be null".into()));
+            };
+            let mut tags = Vec::new();
+            for t in set {
+                tags.push((req_str(t, "Key")?, req_str(t, "Value")?));
+            }
+            s3.put_object_tagging(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &tags).map_err(map_err)?;
+            json!({})
+        }
+        "getObjectTagging" => {
+            let tags = s3.get_object_tagging(&req_str(p, "Bucket")?, &req_str(p, "Key")?).map_err(map_err)?;
+            json!({"TagSet": tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>()})
+        }
+        "deleteObjectTagging" => {
+            s3.delete_object_tagging(&req_str(p, "Bucket")?, &req_str(p, "Key")?).map_err(map_err)?;
             json!({})
         }
         "listParts" => {

@@ -68,6 +68,7 @@ fn put_get_head() {
             body: b"{}".to_vec(),
             content_type: Some("application/json".into()),
             metadata: meta,
+            tags: Default::default(),
         },
         &c2,
     )
@@ -182,7 +183,7 @@ fn copy_object() {
     let mut meta = BTreeMap::new();
     meta.insert("a".to_string(), "1".to_string());
     s3.put_object(
-        PutObjectInput { bucket: "bucket".into(), key: "src".into(), body: b"data".to_vec(), content_type: Some("text/plain".into()), metadata: meta },
+        PutObjectInput { bucket: "bucket".into(), key: "src".into(), body: b"data".to_vec(), content_type: Some("text/plain".into()), metadata: meta, tags: Default::default() },
         &c,
     )
     .unwrap();
@@ -199,7 +200,7 @@ fn copy_object() {
     m2.insert("b".to_string(), "2".to_string());
     s3.copy_object(
         CopyObjectInput { source_bucket: "bucket".into(), source_key: "src".into(), bucket: "bucket".into(), key: "src".into(),
-                          metadata_directive: MetadataDirective::Replace, content_type: None, metadata: m2 },
+                          metadata_directive: MetadataDirective::Replace, content_type: None, metadata: m2, tags: None },
         &c,
     )
     .unwrap();
@@ -445,4 +446,26 @@ fn sdk_delete_object_honours_if_match() {
     let p = serde_json::json!({"Bucket": "bucket", "Key": "u/f.bin", "IfMatch": 7});
     let (error, _) = asl_s3::s3_step_functions_call(&mut s3, "deleteObject", &p, &c).unwrap_err();
     assert!(error.starts_with("S3."), "{error}");
+}
+
+#[test]
+fn tags_are_validated_kept_by_copies_and_saved() {
+    let (mut s3, c) = setup();
+    let tags = parse_tagging_header("a=1&b=x%26y").unwrap();
+    assert_eq!(tags.get("b").map(String::as_str), Some("x&y"));
+    s3.put_object(PutObjectInput { bucket: "bucket".into(), key: "k".into(), body: b"v".to_vec(), tags, ..Default::default() }, &c).unwrap();
+    assert_eq!(s3.get_object("bucket", "k", None).unwrap().tag_count, 2);
+    let e = parse_tagging_header("a=1&a=2").unwrap_err();
+    assert_eq!((e.code.as_str(), e.status), ("InvalidArgument", 400));
+    let eleven: Vec<(String, String)> = (0..11).map(|i| (format!("k{i}"), String::new())).collect();
+    err("BadRequest", 400, "Object tags cannot be greater than 10", s3.put_object_tagging("bucket", "k", &eleven).unwrap_err());
+    err("InvalidTag", 400, "The TagKey you have provided is invalid", s3.put_object_tagging("bucket", "k", &[(String::new(), "v".into())]).unwrap_err());
+    assert_eq!(s3.get_object_tagging("bucket", "k").unwrap().len(), 2, "a refused change keeps the old tags");
+    s3.copy_object(CopyObjectInput { source_bucket: "bucket".into(), source_key: "k".into(), bucket: "bucket".into(), key: "c".into(), ..Default::default() }, &c).unwrap();
+    assert_eq!(s3.get_object_tagging("bucket", "c").unwrap(), s3.get_object_tagging("bucket", "k").unwrap());
+    let back = S3::from_json(&s3.to_json()).unwrap();
+    assert_eq!(back.get_object_tagging("bucket", "c").unwrap().get("a").map(String::as_str), Some("1"));
+    s3.delete_object_tagging("bucket", "k").unwrap();
+    assert!(s3.get_object_tagging("bucket", "k").unwrap().is_empty());
+    err("NoSuchKey", 404, "The specified key does not exist.", s3.delete_object_tagging("bucket", "nope").unwrap_err());
 }

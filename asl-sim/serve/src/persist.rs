@@ -204,7 +204,7 @@ impl Persist {
                 Some(u) => p.ops.push(Op::put(
                     format!("{UPLOADS}{bucket}"),
                     upload_id.clone(),
-                    json!({"key": u.key, "initiated": u.initiated_ms, "contentType": u.content_type, "metadata": u.metadata, "parts": parts}).to_string(),
+                    json!({"key": u.key, "initiated": u.initiated_ms, "contentType": u.content_type, "metadata": u.metadata, "parts": parts, "tags": u.tags}).to_string(),
                 )),
                 None => p.ops.push(Op::delete(format!("{UPLOADS}{bucket}"), upload_id.clone())),
             }
@@ -317,7 +317,7 @@ fn bucket_json(b: &Bucket) -> Value {
 
 fn object_json(o: &Object, blob: Option<&str>) -> Value {
     json!({
-        "etag": o.etag, "contentType": o.content_type, "metadata": o.metadata,
+        "etag": o.etag, "contentType": o.content_type, "metadata": o.metadata, "tags": o.tags,
         "lastModified": o.last_modified_ms, "partsCount": o.parts_count, "size": o.body.len(), "blob": blob,
     })
 }
@@ -475,7 +475,12 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
 }
 
 fn meta_of(v: &Value) -> BTreeMap<String, String> {
-    v["metadata"].as_object().map(|m| m.iter().filter_map(|(k, x)| Some((k.clone(), x.as_str()?.to_string()))).collect()).unwrap_or_default()
+    strings_field(v, "metadata")
+}
+
+/// A `{name: string}` field of a stored record (metadata, tags); absent in older records.
+fn strings_field(v: &Value, field: &str) -> BTreeMap<String, String> {
+    v[field].as_object().map(|m| m.iter().filter_map(|(k, x)| Some((k.clone(), x.as_str()?.to_string()))).collect()).unwrap_or_default()
 }
 
 fn body_of(store: &dyn Store, v: &Value) -> Result<(Vec<u8>, Option<String>), String> {
@@ -505,6 +510,7 @@ fn restore_object(source: &Arc<dyn BodySource>, key: &str, v: &[u8]) -> Result<(
             metadata: meta_of(&o),
             last_modified_ms: o["lastModified"].as_i64().unwrap_or(0),
             parts_count: o["partsCount"].as_u64().map(|n| n as u32),
+            tags: strings_field(&o, "tags"),
         },
         blob,
     ))
@@ -533,6 +539,7 @@ fn restore_upload(store: &dyn Store, id: &str, v: &[u8]) -> Result<(Upload, Part
             content_type: u["contentType"].as_str().unwrap_or(asl_s3::s3::DEFAULT_CONTENT_TYPE).to_string(),
             metadata: meta_of(&u),
             parts,
+            tags: strings_field(&u, "tags"),
         },
         blobs,
     ))
@@ -562,7 +569,7 @@ mod tests {
 
     fn puts(s3: &mut asl_s3::S3, n: usize, now_ms: i64) {
         for i in 0..n {
-            let input = PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default() };
+            let input = PutObjectInput { bucket: "files".into(), key: format!("k{}", i % 7), body: vec![1], content_type: None, metadata: Default::default(), tags: Default::default() };
             s3.put_object(input, &CallContext::new(now_ms, 2)).unwrap();
         }
     }

@@ -308,7 +308,54 @@ fn object_headers(mut r: Resp, o: &asl_s3::s3::GetObjectOutput) -> Resp {
     r
 }
 
+/// The `x-amz-tagging` header, when the request has one.
+fn tagging_header(req: &Req) -> Result<Option<BTreeMap<String, String>>, S3Error> {
+    req.header("x-amz-tagging").map(asl_s3::s3::parse_tagging_header).transpose()
+}
+
+/// Put/Get/DeleteObjectTagging (the `?tagging` subresource of an object).
+fn object_tagging(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
+    let m = req.method.as_str();
+    match m {
+        "GET" => match state.world.lock().s3.get_object_tagging(bucket, key) {
+            Ok(tags) => {
+                let mut x = format!("<Tagging xmlns=\"{NS}\"><TagSet>");
+                for (k, v) in &tags {
+                    x.push_str(&format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v)));
+                }
+                x.push_str("</TagSet></Tagging>");
+                xml(x)
+            }
+            Err(e) => s3_error(m, &e),
+        },
+        "PUT" => {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            let tag_elems = elements(&body, "Tag");
+            let tags: Option<Vec<(String, String)>> = tag_elems
+                .iter()
+                .map(|t| Some((unesc(elements(t, "Key").first()?), unesc(elements(t, "Value").first()?))))
+                .collect();
+            // A body that is not a <Tagging> with a <TagSet>, or a tag without its key or value.
+            let Some(tags) = tags.filter(|_| body.contains("<Tagging") && body.contains("<TagSet")) else {
+                return malformed_xml(m);
+            };
+            match state.world.lock().s3.put_object_tagging(bucket, key, &tags) {
+                Ok(()) => Resp::new(200),
+                Err(e) => s3_error(m, &e),
+            }
+        }
+        "DELETE" => match state.world.lock().s3.delete_object_tagging(bucket, key) {
+            Ok(()) => Resp::new(204),
+            Err(e) => s3_error(m, &e),
+        },
+        _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
+    }
+}
+
 fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
+    if req.has_query("tagging") && !req.has_query("versionId") {
+        return object_tagging(state, req, bucket, key);
+    }
     if let Some(r) = not_implemented(req, true) {
         return r;
     }
@@ -319,7 +366,10 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             let out = state.world.lock().s3.get_object(bucket, key, req.header("range"));
             match out {
                 Ok(o) => {
-                    let r = object_headers(Resp::new(o.status), &o);
+                    let mut r = object_headers(Resp::new(o.status), &o);
+                    if o.tag_count > 0 {
+                        r = r.header("x-amz-tagging-count", o.tag_count.to_string());
+                    }
                     r.body(o.body)
                 }
                 Err(e) => s3_error(m, &e),
@@ -345,6 +395,14 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
                     return error_resp(m, 400, "InvalidArgument", "Invalid copy source object key", &[]);
                 };
                 let replace = req.header("x-amz-metadata-directive") == Some("REPLACE");
+                let tags = match req.header("x-amz-tagging-directive") {
+                    None | Some("COPY") => None,
+                    Some("REPLACE") => match tagging_header(req) {
+                        Ok(t) => Some(t.unwrap_or_default()),
+                        Err(e) => return s3_error(m, &e),
+                    },
+                    Some(other) => return error_resp(m, 400, "InvalidArgument", &format!("Unknown tagging directive: {other}"), &[("ArgumentName".into(), "x-amz-tagging-directive".into()), ("ArgumentValue".into(), other.into())]),
+                };
                 let input = CopyObjectInput {
                     source_bucket: sb.to_string(),
                     source_key: sk.to_string(),
@@ -353,6 +411,7 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
                     metadata_directive: if replace { MetadataDirective::Replace } else { MetadataDirective::Copy },
                     content_type: req.header("content-type").map(str::to_string),
                     metadata: metadata(req),
+                    tags,
                 };
                 let out = state.world.lock().s3.copy_object(input, &c);
                 return match out {
@@ -367,12 +426,17 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
                     Err(e) => s3_error(m, &e),
                 };
             }
+            let tags = match tagging_header(req) {
+                Ok(t) => t.unwrap_or_default(),
+                Err(e) => return s3_error(m, &e),
+            };
             let input = PutObjectInput {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
                 body,
                 content_type: req.header("content-type").map(str::to_string),
                 metadata: metadata(req),
+                tags,
             };
             let out = state.world.lock().s3.put_object(input, &c);
             match out {
@@ -401,7 +465,17 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         }
         ("POST", None) if req.has_query("uploads") => {
             let c = ctx(state, req);
-            let out = state.world.lock().s3.create_multipart_upload(bucket, key, req.header("content-type"), &metadata(req), &c);
+            let tags = match tagging_header(req) {
+                Ok(t) => t,
+                Err(e) => return s3_error(m, &e),
+            };
+            let out = {
+                let mut w = state.world.lock();
+                w.s3.create_multipart_upload(bucket, key, req.header("content-type"), &metadata(req), &c).and_then(|id| match tags {
+                    Some(t) => w.s3.set_upload_tags(bucket, key, &id, t).map(|()| id),
+                    None => Ok(id),
+                })
+            };
             match out {
                 Ok(id) => xml(format!(
                     "<InitiateMultipartUploadResult xmlns=\"{NS}\"><Bucket>{}</Bucket><Key>{}</Key><UploadId>{}</UploadId></InitiateMultipartUploadResult>",

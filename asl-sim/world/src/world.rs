@@ -285,6 +285,7 @@ impl World {
                         body,
                         content_type: o.get("ContentType").and_then(Value::as_str).map(str::to_string),
                         metadata: Default::default(),
+                        tags: Default::default(),
                     };
                     self.s3.put_object(input, &ctx).map_err(|e| format!("s3.buckets[{i}].Objects[{j}]: {}: {}", e.code, e.message))?;
                 }
@@ -725,6 +726,7 @@ impl Services for World {
             body: body.as_bytes().to_vec(),
             content_type: Some("application/json".into()),
             metadata: Default::default(),
+            tags: Default::default(),
         };
         self.s3.put_object(input, &ctx).map_err(|e| TaskError {
             error: "States.ResultWriterFailed".into(),

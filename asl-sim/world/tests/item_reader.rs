@@ -11,7 +11,7 @@ fn world_with(objects: &[(&str, &str)]) -> World {
     let ctx = asl_aws::CallContext::new(1_668_699_881_000, 1);
     w.s3.create_bucket("data", &ctx).unwrap();
     for (key, body) in objects {
-        let input = asl_s3::s3::PutObjectInput { bucket: "data".into(), key: key.to_string(), body: body.as_bytes().to_vec(), content_type: None, metadata: Default::default() };
+        let input = asl_s3::s3::PutObjectInput { bucket: "data".into(), key: key.to_string(), body: body.as_bytes().to_vec(), content_type: None, metadata: Default::default(), tags: Default::default() };
         w.s3.put_object(input, &ctx).unwrap();
     }
     w

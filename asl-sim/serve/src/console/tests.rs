@@ -236,7 +236,7 @@ fn data_pages_escape_keys_and_downloads_are_attachments() {
         let ctx = asl_aws::CallContext::new(crate::wall_millis(), 1);
         w.s3.create_bucket("files", &ctx).unwrap();
         let put = |w: &mut crate::world::World, key: &str, body: &[u8]| {
-            let input = asl_s3::s3::PutObjectInput { bucket: "files".into(), key: key.into(), body: body.to_vec(), content_type: Some("text/html".into()), metadata: Default::default() };
+            let input = asl_s3::s3::PutObjectInput { bucket: "files".into(), key: key.into(), body: body.to_vec(), content_type: Some("text/html".into()), metadata: Default::default(), tags: Default::default() };
             w.s3.put_object(input, &ctx).unwrap();
         };
         put(&mut w, "docs/<img src=x onerror=alert(1)>.html", b"<script>alert(1)</script>");
