@@ -313,6 +313,15 @@ fn tagging_header(req: &Req) -> Result<Option<BTreeMap<String, String>>, S3Error
     req.header("x-amz-tagging").map(asl_s3::s3::parse_tagging_header).transpose()
 }
 
+/// The text of element `tag` in `x`, with `<tag/>` or `<tag />` (how botocore sends an empty
+/// value) as "".
+fn text_of(x: &str, tag: &str) -> Option<String> {
+    match elements(x, tag).first() {
+        Some(t) => Some(unesc(t)),
+        None => (x.contains(&format!("<{tag}/>")) || x.contains(&format!("<{tag} />"))).then(String::new),
+    }
+}
+
 /// Put/Get/DeleteObjectTagging (the `?tagging` subresource of an object).
 fn object_tagging(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
     let m = req.method.as_str();
@@ -333,7 +342,7 @@ fn object_tagging(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Res
             let tag_elems = elements(&body, "Tag");
             let tags: Option<Vec<(String, String)>> = tag_elems
                 .iter()
-                .map(|t| Some((unesc(elements(t, "Key").first()?), unesc(elements(t, "Value").first()?))))
+                .map(|t| Some((text_of(t, "Key")?, text_of(t, "Value")?)))
                 .collect();
             // A body that is not a <Tagging> with a <TagSet>, or a tag without its key or value.
             let Some(tags) = tags.filter(|_| body.contains("<Tagging") && body.contains("<TagSet")) else {

@@ -3,6 +3,7 @@
 control plane, executions and their paging, the `sync-` host prefix, TestState with mocks,
 Step Functions Local's `#TestCase` executions, the author's loop (activity → answer → history),
 EventBridge's rules and targets, S3's UploadPartCopy (through `aws s3 cp` between S3 locations),
+S3 object tagging (boto3 and `aws s3api`),
 and the refusals of malformed requests (signed by botocore's own SigV4 signer).
 
 Usage: check_clients.py ASL_SIM_BINARY   (run from the repository root; exits 1 on a failure)
@@ -328,6 +329,29 @@ def check_malformed_requests(endpoint):
     assert status == 400 and body["__type"] == "UnknownOperationException", (status, body)
 
 
+
+def check_s3_object_tagging(endpoint):
+    # boto3 and `aws s3api`: tags on PUT, Put/Get/DeleteObjectTagging, the copy directive, refusals.
+    s3 = client("s3", endpoint, s3={"addressing_style": "path"})
+    s3.put_object(Bucket=BUCKET, Key="py-tagged", Body=b"t", Tagging="team=ops&note=a%20b")
+    assert s3.get_object(Bucket=BUCKET, Key="py-tagged")["TagCount"] == 2
+    got = s3.get_object_tagging(Bucket=BUCKET, Key="py-tagged")["TagSet"]
+    assert got == [{"Key": "note", "Value": "a b"}, {"Key": "team", "Value": "ops"}], got
+    s3.copy_object(Bucket=BUCKET, Key="py-tagged-copy", CopySource=f"{BUCKET}/py-tagged", TaggingDirective="REPLACE", Tagging="x=1")
+    assert s3.get_object_tagging(Bucket=BUCKET, Key="py-tagged-copy")["TagSet"] == [{"Key": "x", "Value": "1"}]
+    aws_cli(endpoint, ["s3api", "put-object-tagging", "--bucket", BUCKET, "--key", "py-tagged",
+                       "--tagging", json.dumps({"TagSet": [{"Key": "stage", "Value": "prod"}]})])
+    out = json.loads(aws_cli(endpoint, ["s3api", "get-object-tagging", "--bucket", BUCKET, "--key", "py-tagged"]))
+    assert out["TagSet"] == [{"Key": "stage", "Value": "prod"}], out
+    expect_error("InvalidTag", s3.put_object_tagging, Bucket=BUCKET, Key="py-tagged",
+                 Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]}, message="Your TagKey cannot be prefixed with aws:")
+    expect_error("BadRequest", s3.put_object_tagging, Bucket=BUCKET, Key="py-tagged",
+                 Tagging={"TagSet": [{"Key": f"k{i}", "Value": ""} for i in range(11)]}, message="Object tags cannot be greater than 10")
+    expect_error("NoSuchKey", s3.get_object_tagging, Bucket=BUCKET, Key="py-missing")
+    aws_cli(endpoint, ["s3api", "delete-object-tagging", "--bucket", BUCKET, "--key", "py-tagged"])
+    assert s3.get_object_tagging(Bucket=BUCKET, Key="py-tagged")["TagSet"] == []
+
+
 def aws_cli(endpoint, args, env_extra=None):
     env = dict(os.environ)
     env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
@@ -345,6 +369,7 @@ CHECKS = [
     check_sync_prefix,
     check_eventbridge,
     check_s3_copy_above_multipart_threshold,
+    check_s3_object_tagging,
     check_test_state,
     check_test_cases,
     check_the_authors_loop,
