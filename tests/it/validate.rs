@@ -36,6 +36,8 @@ fn every_workflow_validates_without_errors() {
         ("QuotaBytes", "1073741824"),
         ("DeadLetterQueueUrl", "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"),
         ("GraceSeconds", "900"),
+        ("CopyObjectMaxBytes", "5368709120"),
+        ("CopyPartBytes", "1073741824"),
     ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
