@@ -405,13 +405,23 @@ fn start_children(state: &Arc<State>, parent: &str, children: Vec<ChildStart>) {
     for child in children {
         let refused = match state.machine_by_arn(&child.state_machine_arn) {
             None => Some(format!("State Machine Does Not Exist: '{}'", child.state_machine_arn)),
-            Some(m) => match start_async(state, &m, Some(child.config.execution_name.clone()), child.input.clone()) {
-                Ok((arn, _)) => {
-                    lock(&state.executions.children).insert(arn, (parent.to_string(), child.clone()));
-                    None
+            Some(m) => {
+                // Linked before it starts: a quick child can end on a worker before
+                // start_async returns, and its end must find the parent to resume.
+                let arn = execution_arn(&m, &child.config.execution_name);
+                let before = lock(&state.executions.children).insert(arn.clone(), (parent.to_string(), child.clone()));
+                match start_async(state, &m, Some(child.config.execution_name.clone()), child.input.clone()) {
+                    Ok(_) => None,
+                    Err((code, message)) => {
+                        let mut links = lock(&state.executions.children);
+                        match before {
+                            Some(link) => links.insert(arn, link),
+                            None => links.remove(&arn),
+                        };
+                        Some(format!("{code}: {message}"))
+                    }
                 }
-                Err((code, message)) => Some(format!("{code}: {message}")),
-            },
+            }
         };
         if let (Some(why), Some(w)) = (refused, child.wait) {
             // The parent's task fails as StartExecution failed (a name already used, ...).
