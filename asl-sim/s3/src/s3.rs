@@ -434,8 +434,6 @@ pub fn valid_bucket_name(name: &str) -> bool {
     true
 }
 
-/// Parses a Range header as S3 does: `Ok(None)` means "ignore it, return the whole object"
-/// (not a byte range, several ranges, or syntactically invalid); `Err` is InvalidRange.
 /// S3's limits on object tags (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html):
 /// at most 10, keys of 1 to 128 characters not starting with `aws:`, values of up to 256, no
 /// key twice. Error codes and messages as AWS answers them (aws-recorded/errors.jsonl, S3
@@ -485,6 +483,8 @@ pub fn parse_tagging_header(header: &str) -> R<BTreeMap<String, String>> {
     validate_tags(&tags)
 }
 
+/// Parses a Range header as S3 does: `Ok(None)` means "ignore it, return the whole object"
+/// (not a byte range, several ranges, or syntactically invalid); `Err` is InvalidRange.
 pub fn parse_range(header: &str, size: u64) -> R<Option<(u64, u64)>> {
     let invalid = || {
         S3Error::new("InvalidRange", "The requested range is not satisfiable", 416)

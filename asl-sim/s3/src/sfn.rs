@@ -171,6 +171,12 @@ fn parse_copy_source(s: &str) -> Option<(String, String)> {
     Some((percent_decode(b)?, percent_decode(k)?))
 }
 
+/// The `CopySource` parameter of copyObject and uploadPartCopy as (bucket, key).
+fn copy_source_param(p: &Value, ctx: &CallContext) -> Result<(String, String), (String, String)> {
+    parse_copy_source(&req_str(p, "CopySource")?)
+        .ok_or_else(|| s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false))
+}
+
 /// The SDK's `Tagging` string parameter (the `x-amz-tagging` header), parsed and validated.
 fn tagging_param(p: &Value) -> Result<Option<BTreeMap<String, String>>, S3Error> {
     match p.get("Tagging") {
@@ -253,10 +259,7 @@ pub fn s3_step_functions_call(
             Value::Object(m)
         }
         "copyObject" => {
-            let src = req_str(p, "CopySource")?;
-            let (sb, sk) = parse_copy_source(&src).ok_or_else(|| {
-                s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false)
-            })?;
+            let (sb, sk) = copy_source_param(p, ctx)?;
             let directive = match opt_str(p, "MetadataDirective")?.as_deref() {
                 None | Some("COPY") => MetadataDirective::Copy,
                 Some("REPLACE") => MetadataDirective::Replace,
@@ -389,9 +392,7 @@ pub fn s3_step_functions_call(
             json!({"ETag": etag, "ServerSideEncryption": "AES256"})
         }
         "uploadPartCopy" => {
-            let (sb, sk) = parse_copy_source(&req_str(p, "CopySource")?).ok_or_else(|| {
-                s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false)
-            })?;
+            let (sb, sk) = copy_source_param(p, ctx)?;
             let part_number = opt_int(p, "PartNumber")?
                 .ok_or_else(|| client_error("Parameter 'PartNumber' must not be null".into()))?;
             let input = UploadPartCopyInput {
