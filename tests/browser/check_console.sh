@@ -15,10 +15,10 @@ work=$(mktemp -d)
 serve_pid=
 chrome_pid=
 cleanup() {
-  [ -n "$chrome_pid" ] && kill "$chrome_pid" 2>/dev/null || true
+  [ -n "$chrome_pid" ] && stop_group "$chrome_pid"
   [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$work"
+  remove_scratch "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -40,7 +40,8 @@ for m in "${machines[@]}"; do
   grep -q "data-machine=\"$m\"" <<<"$page" || fail "the console's HTML (no script) does not list $m"
 done
 
-chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+# setsid: Chromium and its helper processes form one group that cleanup stops as a whole.
+setsid chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
   --disable-sync --no-first-run --user-data-dir="$work/profile" --remote-debugging-port=0 about:blank 2> "$work/chromium.log" &
 chrome_pid=$!
 for _ in $(seq 200); do [ -s "$work/profile/DevToolsActivePort" ] && break; sleep 0.1; done

@@ -8,7 +8,7 @@ set -euo pipefail
 bin=${1:-target/release/asl-sim}
 shot=${2:-}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'remove_scratch "$work"' EXIT
 "$bin" run workflows/update-inventory.asl.yaml --sub TableName=InventoryTable \
   --fixture tests/workflows/fixtures/inventory.yaml --input tests/workflows/events/put-new.json \
   --seed 1 --format json --report "$work/update-inventory.html" > "$work/run.json"
