@@ -247,6 +247,35 @@ fn object_tagging_through_sdk() {
     assert!(s3.object("bucket-name", "d").is_none(), "a refused PUT stores nothing");
 }
 
+#[test]
+fn bucket_versioning_through_sdk() {
+    // aws-sdk:s3 tasks on a versioned bucket: the API's output shapes (VersionId, DeleteMarker,
+    // CopySourceVersionId, ListObjectVersions' Versions and DeleteMarkers).
+    let mut s3 = s3();
+    assert_eq!(call(&mut s3, "getBucketVersioning", json!({"Bucket": "bucket-name"})).unwrap(), json!({}));
+    let on = json!({"Bucket": "bucket-name", "VersioningConfiguration": {"Status": "Enabled"}});
+    assert_eq!(call(&mut s3, "putBucketVersioning", on).unwrap(), json!({}));
+    assert_eq!(call(&mut s3, "getBucketVersioning", json!({"Bucket": "bucket-name"})).unwrap(), json!({"Status": "Enabled"}));
+    let v1 = call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "a", "Body": "one"})).unwrap()["VersionId"].as_str().unwrap().to_string();
+    call(&mut s3, "putObject", json!({"Bucket": "bucket-name", "Key": "a", "Body": "two"})).unwrap();
+    let old = call(&mut s3, "getObject", json!({"Bucket": "bucket-name", "Key": "a", "VersionId": v1})).unwrap();
+    assert_eq!(old["Body"], "\"one\"", "a string Body is stored as its JSON text (recorded)");
+    let copy = call(&mut s3, "copyObject", json!({"Bucket": "bucket-name", "Key": "b", "CopySource": format!("bucket-name/a?versionId={v1}")})).unwrap();
+    assert_eq!(copy["CopySourceVersionId"], v1.as_str());
+    assert!(copy["VersionId"].is_string());
+    let del = call(&mut s3, "deleteObject", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap();
+    assert_eq!(del["DeleteMarker"], true);
+    let (e, _) = call(&mut s3, "getObject", json!({"Bucket": "bucket-name", "Key": "a"})).unwrap_err();
+    assert_eq!(e, "S3.NoSuchKeyException");
+    let listed = call(&mut s3, "listObjectVersions", json!({"Bucket": "bucket-name", "Prefix": "a"})).unwrap();
+    assert_eq!(listed["Versions"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["DeleteMarkers"][0]["VersionId"], del["VersionId"]);
+    assert_eq!(listed["DeleteMarkers"][0]["IsLatest"], true);
+    assert_eq!(listed["IsTruncated"], false);
+    let (e, _) = call(&mut s3, "putBucketVersioning", json!({"Bucket": "bucket-name"})).unwrap_err();
+    assert_eq!(e, "S3.S3Exception");
+}
+
 fn bus() -> EventBridge {
     let mut eb = EventBridge::new("111122223333", "us-east-1");
     eb.put_rule(&PutRuleInput { name: "all".into(), event_pattern: Some(r#"{"source":["some.source"]}"#.into()), ..Default::default() }).unwrap();

@@ -10,6 +10,8 @@ use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+pub use crate::versions::{DeletedObject, Version, Versioning};
+
 /// An S3 error: `code` and `message` as in S3's XML error body, the HTTP `status`, and the
 /// extra elements S3 puts in the body (`BucketName`, `Key`, `UploadId`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct S3Error {
     pub message: String,
     pub status: u16,
     pub extra: Vec<(String, String)>,
+    /// Response headers S3 sends with this error (`x-amz-delete-marker`, …).
+    pub headers: Vec<(String, String)>,
 }
 
 impl std::fmt::Display for S3Error {
@@ -28,9 +32,13 @@ impl std::fmt::Display for S3Error {
 
 impl S3Error {
     pub fn new(code: &str, message: &str, status: u16) -> Self {
-        S3Error { code: code.to_string(), message: message.to_string(), status, extra: Vec::new() }
+        S3Error { code: code.to_string(), message: message.to_string(), status, extra: Vec::new(), headers: Vec::new() }
     }
-    fn with(mut self, k: &str, v: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+    pub(crate) fn with(mut self, k: &str, v: impl Into<String>) -> Self {
         self.extra.push((k.to_string(), v.into()));
         self
     }
@@ -51,7 +59,7 @@ impl S3Error {
     fn invalid_argument(message: &str, name: &str, value: &str) -> Self {
         Self::new("InvalidArgument", message, 400).with("ArgumentName", name).with("ArgumentValue", value)
     }
-    fn malformed_xml() -> Self {
+    pub(crate) fn malformed_xml() -> Self {
         Self::new(
             "MalformedXML",
             "The XML you provided was not well-formed or did not validate against our published schema",
@@ -171,6 +179,9 @@ pub struct Object {
     pub parts_count: Option<u32>,
     /// Object tags (at most 10), by key.
     pub tags: BTreeMap<String, String>,
+    /// The version id; `None` is the null version (written while the bucket had no
+    /// versioning, or had it suspended).
+    pub version_id: Option<String>,
 }
 
 impl Object {
@@ -207,6 +218,10 @@ pub struct Bucket {
     pub uploads: BTreeMap<String, Upload>,
     /// The last sequencer issued for this bucket.
     pub last_sequencer: u64,
+    /// `None` until PutBucketVersioning.
+    pub versioning: Option<Versioning>,
+    /// Per key, its versions other than the current object, newest first (see versions.rs).
+    pub versions: BTreeMap<String, Vec<Version>>,
 }
 
 /// Buckets and objects of one account.
@@ -234,11 +249,13 @@ pub struct Changes {
     pub objects: std::collections::BTreeSet<(String, String)>,
     /// (bucket, upload id)
     pub uploads: std::collections::BTreeSet<(String, String)>,
+    /// (bucket, key) whose older versions changed.
+    pub versions: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty() && self.objects.is_empty() && self.uploads.is_empty()
+        self.buckets.is_empty() && self.objects.is_empty() && self.uploads.is_empty() && self.versions.is_empty()
     }
 }
 
@@ -263,6 +280,8 @@ pub struct PutObjectOutput {
     pub etag: String,
     /// Base64 of the big-endian CRC-32.
     pub checksum_crc32: String,
+    /// `x-amz-version-id` (`null` on a suspended bucket); `None` without versioning.
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +300,8 @@ pub struct GetObjectOutput {
     pub parts_count: Option<u32>,
     /// `x-amz-tagging-count`: how many tags the object has.
     pub tag_count: usize,
+    /// `x-amz-version-id`, on a bucket that has (or had) versioning.
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -294,6 +315,8 @@ pub enum MetadataDirective {
 pub struct CopyObjectInput {
     pub source_bucket: String,
     pub source_key: String,
+    /// `?versionId=` of `x-amz-copy-source`: that version instead of the current one.
+    pub source_version_id: Option<String>,
     pub bucket: String,
     pub key: String,
     pub metadata_directive: MetadataDirective,
@@ -310,6 +333,10 @@ pub struct CopyObjectInput {
 pub struct CopyObjectOutput {
     pub etag: String,
     pub last_modified_ms: i64,
+    /// `x-amz-version-id` of the copy.
+    pub version_id: Option<String>,
+    /// `x-amz-copy-source-version-id`, when the source bucket has versioning.
+    pub source_version_id: Option<String>,
 }
 
 /// UploadPartCopy's input: part `part_number` of an upload, taken from an existing object.
@@ -317,6 +344,7 @@ pub struct CopyObjectOutput {
 pub struct UploadPartCopyInput {
     pub source_bucket: String,
     pub source_key: String,
+    pub source_version_id: Option<String>,
     /// The `x-amz-copy-source-range` value (`bytes=first-last`), or the whole object.
     pub range: Option<String>,
     pub bucket: String,
@@ -361,7 +389,7 @@ pub struct ListObjectsV2Output {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteObjectsOutput {
-    pub deleted: Vec<String>,
+    pub deleted: Vec<DeletedObject>,
     /// (key, code, message)
     pub errors: Vec<(String, String, String)>,
 }
@@ -372,6 +400,7 @@ pub struct CompleteMultipartUploadOutput {
     pub key: String,
     pub etag: String,
     pub location: String,
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -383,7 +412,7 @@ pub struct PartInfo {
 }
 
 /// S3 keeps LastModified to the second.
-fn whole_seconds(ms: i64) -> i64 {
+pub(crate) fn whole_seconds(ms: i64) -> i64 {
     ms - ms.rem_euclid(1000)
 }
 
@@ -529,7 +558,7 @@ pub fn parse_range(header: &str, size: u64) -> R<Option<(u64, u64)>> {
     Ok(Some((start, end)))
 }
 
-fn check_key(key: &str) -> R<()> {
+pub(crate) fn check_key(key: &str) -> R<()> {
     if key.is_empty() {
         return Err(S3Error::new("InvalidArgument", "Invalid argument.", 400));
     }
@@ -555,9 +584,10 @@ impl Default for S3 {
     }
 }
 
-enum Change {
-    Created { size: u64, etag: String, reason: &'static str },
-    Deleted { reason: &'static str },
+pub(crate) enum Change {
+    Created { size: u64, etag: String, reason: &'static str, version_id: Option<String> },
+    /// `marker`: a delete marker was created (`version_id` is the marker's).
+    Deleted { reason: &'static str, version_id: Option<String>, marker: bool },
 }
 
 impl S3 {
@@ -584,6 +614,7 @@ impl S3 {
             self.changes.buckets.insert(name.clone());
             self.changes.objects.extend(b.objects.keys().map(|k| (name.clone(), k.clone())));
             self.changes.uploads.extend(b.uploads.keys().map(|u| (name.clone(), u.clone())));
+            self.changes.versions.extend(b.versions.keys().map(|k| (name.clone(), k.clone())));
         }
     }
 
@@ -598,9 +629,16 @@ impl S3 {
         self.changes.buckets.extend(c.buckets);
         self.changes.objects.extend(c.objects);
         self.changes.uploads.extend(c.uploads);
+        self.changes.versions.extend(c.versions);
     }
 
-    fn touched_object(&mut self, bucket: &str, key: &str) {
+    pub(crate) fn touched_versions(&mut self, bucket: &str, key: &str) {
+        if self.track {
+            self.changes.versions.insert((bucket.to_string(), key.to_string()));
+        }
+    }
+
+    pub(crate) fn touched_object(&mut self, bucket: &str, key: &str) {
         if self.track {
             self.changes.objects.insert((bucket.to_string(), key.to_string()));
         }
@@ -612,7 +650,7 @@ impl S3 {
         }
     }
 
-    fn touched_bucket(&mut self, bucket: &str) {
+    pub(crate) fn touched_bucket(&mut self, bucket: &str) {
         if self.track {
             self.changes.buckets.insert(bucket.to_string());
         }
@@ -623,15 +661,15 @@ impl S3 {
         std::mem::take(&mut self.outbox)
     }
 
-    fn bucket(&self, name: &str) -> R<&Bucket> {
+    pub(crate) fn bucket(&self, name: &str) -> R<&Bucket> {
         self.buckets.get(name).ok_or_else(|| S3Error::no_such_bucket(name))
     }
 
-    fn bucket_mut(&mut self, name: &str) -> R<&mut Bucket> {
+    pub(crate) fn bucket_mut(&mut self, name: &str) -> R<&mut Bucket> {
         self.buckets.get_mut(name).ok_or_else(|| S3Error::no_such_bucket(name))
     }
 
-    fn emit(&mut self, bucket: &str, key: &str, change: Change, ctx: &CallContext) {
+    pub(crate) fn emit(&mut self, bucket: &str, key: &str, change: Change, ctx: &CallContext) {
         let encoding = self.key_encoding;
         let Some(b) = self.buckets.get_mut(bucket) else { return };
         if !b.eventbridge {
@@ -652,16 +690,29 @@ impl S3 {
         detail.insert("version".into(), json!("0"));
         detail.insert("bucket".into(), json!({"name": bucket}));
         let (detail_type, reason, deletion_type) = match change {
-            Change::Created { size, etag, reason } => {
-                detail.insert(
-                    "object".into(),
-                    json!({"key": key, "size": size, "etag": unquote(&etag), "sequencer": sequencer}),
-                );
+            // `version-id` only for a version that has one: AWS documents it "if the bucket is
+            // versioned", and a null version (suspended bucket) has none to give.
+            Change::Created { size, etag, reason, version_id } => {
+                let mut o = json!({"key": key, "size": size, "etag": unquote(&etag)});
+                if let Some(v) = version_id {
+                    o["version-id"] = json!(v);
+                }
+                o["sequencer"] = json!(sequencer);
+                detail.insert("object".into(), o);
                 ("Object Created", reason, None)
             }
-            Change::Deleted { reason } => {
-                detail.insert("object".into(), json!({"key": key, "sequencer": sequencer}));
-                ("Object Deleted", reason, Some("Permanently Deleted"))
+            Change::Deleted { reason, version_id, marker } => {
+                let mut o = json!({"key": key});
+                if marker {
+                    // The delete marker's ETag is the MD5 of nothing (ev-events.md's example).
+                    o["etag"] = json!("d41d8cd98f00b204e9800998ecf8427e");
+                }
+                if let Some(v) = version_id {
+                    o["version-id"] = json!(v);
+                }
+                o["sequencer"] = json!(sequencer);
+                detail.insert("object".into(), o);
+                ("Object Deleted", reason, Some(if marker { "Delete Marker Created" } else { "Permanently Deleted" }))
             }
         };
         detail.insert("request-id".into(), json!(ctx.request_id));
@@ -710,6 +761,8 @@ impl S3 {
                 objects: BTreeMap::new(),
                 uploads: BTreeMap::new(),
                 last_sequencer: 0,
+                versioning: None,
+                versions: BTreeMap::new(),
             },
         );
         self.touched_bucket(name);
@@ -719,8 +772,13 @@ impl S3 {
     /// DeleteBucket: the bucket must be empty.
     pub fn delete_bucket(&mut self, name: &str) -> R<()> {
         let b = self.bucket(name)?;
-        if !b.objects.is_empty() {
-            return Err(S3Error::new("BucketNotEmpty", "The bucket you tried to delete is not empty", 409)
+        if !b.is_empty() {
+            let message = if b.versioning.is_some() {
+                "The bucket you tried to delete is not empty. You must delete all versions in the bucket."
+            } else {
+                "The bucket you tried to delete is not empty"
+            };
+            return Err(S3Error::new("BucketNotEmpty", message, 409)
                 .with("BucketName", name));
         }
         self.buckets.remove(name);
@@ -762,11 +820,12 @@ impl S3 {
             last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
             tags: input.tags,
+            version_id: None,
         };
-        self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
-        self.touched_object(&input.bucket, &input.key);
-        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "PutObject" }, ctx);
-        Ok(PutObjectOutput { etag, checksum_crc32: checksum })
+        let version_id = self.install(&input.bucket, &input.key, obj, ctx)?;
+        let event_version = version_id.clone().filter(|v| v != "null");
+        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "PutObject", version_id: event_version }, ctx);
+        Ok(PutObjectOutput { etag, checksum_crc32: checksum, version_id })
     }
 
     /// The stored object, if any.
@@ -776,7 +835,13 @@ impl S3 {
 
     /// GetObject with an optional `Range` header value.
     pub fn get_object(&self, bucket: &str, key: &str, range: Option<&str>) -> R<GetObjectOutput> {
-        let o = self.bucket(bucket)?.objects.get(key).ok_or_else(|| S3Error::no_such_key(key))?;
+        self.get_object_version(bucket, key, None, range)
+    }
+
+    /// GetObject of the current object or of a version ([`S3::find_version`]).
+    pub fn get_object_version(&self, bucket: &str, key: &str, version_id: Option<&str>, range: Option<&str>) -> R<GetObjectOutput> {
+        let o = self.find_version(bucket, key, version_id, "GET")?;
+        let reported = self.bucket(bucket)?.versioning.map(|_| crate::versions::version_label(o.version_id.as_deref()));
         let size = o.size();
         let r = match range {
             Some(h) => parse_range(h, size)?,
@@ -797,13 +862,20 @@ impl S3 {
             last_modified_ms: o.last_modified_ms,
             parts_count: o.parts_count,
             tag_count: o.tags.len(),
+            version_id: reported,
         })
     }
 
     /// HeadObject: GetObject without the body. A missing key is a 404 without a body
     /// (the code is reported as `NoSuchKey` here, as the SDKs model it).
     pub fn head_object(&self, bucket: &str, key: &str) -> R<GetObjectOutput> {
-        let o = self.bucket(bucket)?.objects.get(key).ok_or_else(|| S3Error::no_such_key(key))?;
+        self.head_object_version(bucket, key, None)
+    }
+
+    /// HeadObject of the current object or of a version.
+    pub fn head_object_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> R<GetObjectOutput> {
+        let o = self.find_version(bucket, key, version_id, "HEAD")?;
+        let reported = self.bucket(bucket)?.versioning.map(|_| crate::versions::version_label(o.version_id.as_deref()));
         Ok(GetObjectOutput {
             body: Vec::new(),
             content_length: o.size(),
@@ -815,6 +887,7 @@ impl S3 {
             last_modified_ms: o.last_modified_ms,
             parts_count: o.parts_count,
             tag_count: o.tags.len(),
+            version_id: reported,
         })
     }
 
@@ -829,61 +902,25 @@ impl S3 {
     /// answers for general purpose buckets: a delete decided on an older read cannot
     /// remove an object written since.
     pub fn delete_object_if_match(&mut self, bucket: &str, key: &str, if_match: Option<&str>, ctx: &CallContext) -> R<()> {
-        check_key(key)?;
-        if let Some(want) = if_match {
-            let current = self.bucket(bucket)?.objects.get(key).map(|o| o.etag.clone());
-            let Some(current) = current else { return Err(S3Error::no_such_key(key)) };
-            let bare = |e: &str| e.trim().trim_matches('"').to_string();
-            if want.trim() != "*" && bare(want) != bare(&current) {
-                return Err(S3Error::new("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412).with("Condition", "If-Match"));
-            }
-        }
-        let existed = self.bucket_mut(bucket)?.objects.remove(key).is_some();
-        if existed {
-            self.touched_object(bucket, key);
-        }
-        if existed || self.delete_event_for_missing_key {
-            self.emit(bucket, key, Change::Deleted { reason: "DeleteObject" }, ctx);
-        }
-        Ok(())
+        self.delete_object_version(bucket, key, None, if_match, ctx).map(|_| ())
     }
 
     /// DeleteObjects (1–1000 keys): per-key results. Every key is reported deleted, as S3
     /// does for unversioned buckets.
     pub fn delete_objects(&mut self, bucket: &str, keys: &[String], ctx: &CallContext) -> R<DeleteObjectsOutput> {
-        self.bucket(bucket)?;
-        if keys.is_empty() || keys.len() > 1000 {
-            return Err(S3Error::malformed_xml());
-        }
-        let mut out = DeleteObjectsOutput { deleted: Vec::new(), errors: Vec::new() };
-        for k in keys {
-            if k.is_empty() || k.len() > MAX_KEY_BYTES {
-                let (code, msg) = if k.is_empty() {
-                    ("InvalidArgument", "Invalid argument.")
-                } else {
-                    ("KeyTooLongError", "Your key is too long")
-                };
-                out.errors.push((k.clone(), code.to_string(), msg.to_string()));
-                continue;
-            }
-            self.delete_object(bucket, k, ctx)?;
-            out.deleted.push(k.clone());
-        }
-        Ok(out)
+        let objects: Vec<(String, Option<String>)> = keys.iter().map(|k| (k.clone(), None)).collect();
+        self.delete_object_versions(bucket, &objects, ctx)
     }
 
     /// CopyObject.
     pub fn copy_object(&mut self, input: CopyObjectInput, ctx: &CallContext) -> R<CopyObjectOutput> {
         check_key(&input.key)?;
-        let src = self
-            .bucket(&input.source_bucket)?
-            .objects
-            .get(&input.source_key)
-            .ok_or_else(|| S3Error::no_such_key(&input.source_key))?
-            .clone();
+        let src = self.copy_source(&input.source_bucket, &input.source_key, input.source_version_id.as_deref())?.clone();
+        let source_version_id = self.bucket(&input.source_bucket)?.versioning.map(|_| crate::versions::version_label(src.version_id.as_deref()));
         self.bucket(&input.bucket)?;
         if input.source_bucket == input.bucket
             && input.source_key == input.key
+            && input.source_version_id.is_none()
             && input.metadata_directive == MetadataDirective::Copy
         {
             return Err(S3Error::new(
@@ -910,11 +947,26 @@ impl S3 {
             last_modified_ms: whole_seconds(ctx.now_ms),
             parts_count: None,
             tags: input.tags.unwrap_or(src.tags),
+            version_id: None,
         };
-        self.bucket_mut(&input.bucket)?.objects.insert(input.key.clone(), obj);
-        self.touched_object(&input.bucket, &input.key);
-        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject" }, ctx);
-        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
+        let version_id = self.install(&input.bucket, &input.key, obj, ctx)?;
+        let event_version = version_id.clone().filter(|v| v != "null");
+        self.emit(&input.bucket, &input.key, Change::Created { size, etag: etag.clone(), reason: "CopyObject", version_id: event_version }, ctx);
+        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms), version_id, source_version_id })
+    }
+
+    /// The source of a copy: the current object or a version; a delete marker named by its
+    /// version id is InvalidRequest, as S3 answers.
+    fn copy_source(&self, bucket: &str, key: &str, version_id: Option<&str>) -> R<&Object> {
+        self.find_version(bucket, key, version_id, "PUT").map_err(|e| {
+            if e.code == "MethodNotAllowed" {
+                S3Error::new("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.", 400)
+            } else {
+                let mut e = e;
+                e.headers.clear();
+                e
+            }
+        })
     }
 
     /// ListObjectsV2: keys in UTF-8 byte order, `Delimiter` rolls keys up into
@@ -1127,8 +1179,7 @@ impl S3 {
                     })?,
             ),
         };
-        self.head_bucket(&input.source_bucket)?;
-        let source = self.object(&input.source_bucket, &input.source_key).ok_or_else(|| S3Error::no_such_key(&input.source_key))?;
+        let source = self.copy_source(&input.source_bucket, &input.source_key, input.source_version_id.as_deref())?;
         let size = source.size();
         let body = match range {
             None => source.body.bytes()?,
@@ -1138,7 +1189,7 @@ impl S3 {
             Some((first, last)) => source.body.range(first, last)?,
         };
         let etag = self.upload_part(&input.bucket, &input.key, &input.upload_id, input.part_number, body, ctx)?;
-        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms) })
+        Ok(CopyObjectOutput { etag, last_modified_ms: whole_seconds(ctx.now_ms), version_id: None, source_version_id: None })
     }
 
     /// ListParts.
@@ -1230,20 +1281,18 @@ impl S3 {
         let (content_type, metadata, tags) = (u.content_type.clone(), u.metadata.clone(), u.tags.clone());
         let count = chosen.len() as u32;
         let size = body.len() as u64;
-        let b = self.bucket_mut(bucket)?;
-        b.uploads.remove(upload_id);
-        b.objects.insert(
-            key.to_string(),
-            Object { body: body.into(), etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count), tags },
-        );
+        self.bucket_mut(bucket)?.uploads.remove(upload_id);
+        let obj = Object { body: body.into(), etag: etag.clone(), content_type, metadata, last_modified_ms: whole_seconds(ctx.now_ms), parts_count: Some(count), tags, version_id: None };
+        let version_id = self.install(bucket, key, obj, ctx)?;
         self.touched_upload(bucket, upload_id);
-        self.touched_object(bucket, key);
-        self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload" }, ctx);
+        let event_version = version_id.clone().filter(|v| v != "null");
+        self.emit(bucket, key, Change::Created { size, etag: etag.clone(), reason: "CompleteMultipartUpload", version_id: event_version }, ctx);
         Ok(CompleteMultipartUploadOutput {
             bucket: bucket.to_string(),
             key: key.to_string(),
             etag,
             location: format!("https://{bucket}.s3.{}.amazonaws.com/{}", ctx.region, crate::util::form_urlencode_key(key).replace('+', "%20")),
+            version_id,
         })
     }
 
@@ -1261,7 +1310,7 @@ impl S3 {
         let mut buckets = Map::new();
         for (name, b) in &self.buckets {
             let mut objects = Map::new();
-            for (k, o) in &b.objects {
+            let object_json = |o: &Object| {
                 let (body, enc) = body_json(&o.body.bytes().unwrap_or_default());
                 let mut m = Map::new();
                 m.insert("body".into(), body);
@@ -1276,7 +1325,24 @@ impl S3 {
                 if !o.tags.is_empty() {
                     m.insert("tags".into(), json!(o.tags));
                 }
-                objects.insert(k.clone(), Value::Object(m));
+                if let Some(v) = &o.version_id {
+                    m.insert("versionId".into(), json!(v));
+                }
+                Value::Object(m)
+            };
+            for (k, o) in &b.objects {
+                objects.insert(k.clone(), object_json(o));
+            }
+            let mut versions = Map::new();
+            for (k, list) in &b.versions {
+                let entries = list
+                    .iter()
+                    .map(|v| match v {
+                        Version::Object(o) => object_json(o),
+                        Version::DeleteMarker(m) => crate::versions::marker_json(m),
+                    })
+                    .collect();
+                versions.insert(k.clone(), Value::Array(entries));
             }
             let mut uploads = Map::new();
             for (id, u) in &b.uploads {
@@ -1297,6 +1363,7 @@ impl S3 {
             buckets.insert(
                 name.clone(),
                 json!({"created": b.creation_ms, "eventBridge": b.eventbridge, "lastSequencer": b.last_sequencer,
+                       "versioning": b.versioning.map(Versioning::as_str), "versions": versions,
                        "objects": objects, "uploads": uploads}),
             );
         }
@@ -1353,30 +1420,46 @@ impl S3 {
                 objects: BTreeMap::new(),
                 uploads: BTreeMap::new(),
                 last_sequencer: b.get("lastSequencer").and_then(Value::as_u64).unwrap_or(0),
+                versioning: match b.get("versioning") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(v.as_str().and_then(Versioning::parse).ok_or_else(|| format!("bucket {name}: versioning must be Enabled or Suspended"))?),
+                },
+                versions: BTreeMap::new(),
+            };
+            let object_of = |o: &Value| -> Result<Object, String> {
+                let body = body_of(o)?;
+                let etag = match o.get("etag").and_then(Value::as_str) {
+                    Some(e) => e.to_string(),
+                    None => quoted_md5(&body),
+                };
+                Ok(Object {
+                    body: body.into(),
+                    etag,
+                    content_type: o.get("contentType").and_then(Value::as_str).unwrap_or(DEFAULT_CONTENT_TYPE).to_string(),
+                    metadata: meta_of(o)?,
+                    last_modified_ms: i64_of(o, "lastModified"),
+                    parts_count: o.get("partsCount").and_then(Value::as_u64).map(|n| n as u32),
+                    tags: tags_of(o)?,
+                    version_id: o.get("versionId").and_then(Value::as_str).map(str::to_string),
+                })
             };
             if let Some(objs) = b.get("objects").and_then(Value::as_object) {
                 for (k, o) in objs {
-                    let body = body_of(o)?;
-                    let etag = match o.get("etag").and_then(Value::as_str) {
-                        Some(e) => e.to_string(),
-                        None => quoted_md5(&body),
-                    };
-                    bucket.objects.insert(
-                        k.clone(),
-                        Object {
-                            body: body.into(),
-                            etag,
-                            content_type: o
-                                .get("contentType")
-                                .and_then(Value::as_str)
-                                .unwrap_or(DEFAULT_CONTENT_TYPE)
-                                .to_string(),
-                            metadata: meta_of(o)?,
-                            last_modified_ms: i64_of(o, "lastModified"),
-                            parts_count: o.get("partsCount").and_then(Value::as_u64).map(|n| n as u32),
-                            tags: tags_of(o)?,
-                        },
-                    );
+                    bucket.objects.insert(k.clone(), object_of(o)?);
+                }
+            }
+            if let Some(vs) = b.get("versions").and_then(Value::as_object) {
+                for (k, list) in vs {
+                    let list = list.as_array().ok_or_else(|| format!("bucket {name}: the versions of {k} must be an array"))?;
+                    let mut entries = Vec::with_capacity(list.len());
+                    for v in list {
+                        entries.push(if v.get("deleteMarker").and_then(Value::as_bool) == Some(true) {
+                            Version::DeleteMarker(crate::versions::marker_from_json(v))
+                        } else {
+                            Version::Object(object_of(v)?)
+                        });
+                    }
+                    bucket.versions.insert(k.clone(), entries);
                 }
             }
             if let Some(ups) = b.get("uploads").and_then(Value::as_object) {

@@ -161,18 +161,21 @@ fn head_json(o: &GetObjectOutput) -> Map<String, Value> {
 }
 
 /// `CopySource`: `bucket/key` or `/bucket/key`, URL-encoded, optionally `?versionId=…`.
-fn parse_copy_source(s: &str) -> Option<(String, String)> {
+pub fn parse_copy_source(s: &str) -> Option<(String, String, Option<String>)> {
     let s = s.strip_prefix('/').unwrap_or(s);
-    let s = s.split_once("?versionId=").map_or(s, |(a, _)| a);
+    let (s, version) = match s.split_once("?versionId=") {
+        Some((a, v)) => (a, Some(v.to_string())),
+        None => (s, None),
+    };
     let (b, k) = s.split_once('/')?;
     if b.is_empty() || k.is_empty() {
         return None;
     }
-    Some((percent_decode(b)?, percent_decode(k)?))
+    Some((percent_decode(b)?, percent_decode(k)?, version))
 }
 
-/// The `CopySource` parameter of copyObject and uploadPartCopy as (bucket, key).
-fn copy_source_param(p: &Value, ctx: &CallContext) -> Result<(String, String), (String, String)> {
+/// The `CopySource` parameter of copyObject and uploadPartCopy as (bucket, key, version id).
+fn copy_source_param(p: &Value, ctx: &CallContext) -> Result<(String, String, Option<String>), (String, String)> {
     parse_copy_source(&req_str(p, "CopySource")?)
         .ok_or_else(|| s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false))
 }
@@ -212,14 +215,19 @@ pub fn s3_step_functions_call(
                     ctx,
                 )
                 .map_err(map_err)?;
-            json!({"ChecksumCRC32": out.checksum_crc32, "ChecksumType": "FULL_OBJECT", "ETag": out.etag,
-                   "ServerSideEncryption": "AES256"})
+            let mut r = json!({"ChecksumCRC32": out.checksum_crc32, "ChecksumType": "FULL_OBJECT", "ETag": out.etag,
+                   "ServerSideEncryption": "AES256"});
+            if let Some(v) = out.version_id {
+                r["VersionId"] = json!(v);
+            }
+            r
         }
         "getObject" => {
             let bucket = req_str(p, "Bucket")?;
             let key = req_str(p, "Key")?;
             let range = opt_str(p, "Range")?;
-            let o = s3.get_object(&bucket, &key, range.as_deref()).map_err(map_err)?;
+            let version = opt_str(p, "VersionId")?;
+            let o = s3.get_object_version(&bucket, &key, version.as_deref(), range.as_deref()).map_err(map_err)?;
             let mut m = head_json(&o);
             m.insert("Body".into(), json!(String::from_utf8_lossy(&o.body)));
             // GetObject reports the tag count (x-amz-tagging-count); HeadObject's output has no such field.
@@ -229,24 +237,52 @@ pub fn s3_step_functions_call(
             Value::Object(m)
         }
         "headObject" => {
-            let o = s3.head_object(&req_str(p, "Bucket")?, &req_str(p, "Key")?).map_err(map_err)?;
+            let version = opt_str(p, "VersionId")?;
+            let o = s3.head_object_version(&req_str(p, "Bucket")?, &req_str(p, "Key")?, version.as_deref()).map_err(map_err)?;
             Value::Object(head_json(&o))
         }
         "deleteObject" => {
             let if_match = opt_str(p, "IfMatch")?;
-            s3.delete_object_if_match(&req_str(p, "Bucket")?, &req_str(p, "Key")?, if_match.as_deref(), ctx).map_err(map_err)?;
-            json!({})
+            let version = opt_str(p, "VersionId")?;
+            let out = s3
+                .delete_object_version(&req_str(p, "Bucket")?, &req_str(p, "Key")?, version.as_deref(), if_match.as_deref(), ctx)
+                .map_err(map_err)?;
+            let mut r = Map::new();
+            if out.delete_marker {
+                r.insert("DeleteMarker".into(), json!(true));
+            }
+            if let Some(v) = out.version_id {
+                r.insert("VersionId".into(), json!(v));
+            }
+            Value::Object(r)
         }
         "deleteObjects" => {
             let bucket = req_str(p, "Bucket")?;
             let del = p.get("Delete").ok_or_else(|| client_error("Parameter 'Delete' must not be null".into()))?;
             let objs = del.get("Objects").and_then(Value::as_array).cloned().unwrap_or_default();
-            let keys: Vec<String> = objs.iter().map(|o| req_str(o, "Key")).collect::<Result<_, _>>()?;
+            let mut objects = Vec::with_capacity(objs.len());
+            for o in &objs {
+                objects.push((req_str(o, "Key")?, opt_str(o, "VersionId")?));
+            }
             let quiet = del.get("Quiet").and_then(Value::as_bool).unwrap_or(false);
-            let out = s3.delete_objects(&bucket, &keys, ctx).map_err(map_err)?;
+            let out = s3.delete_object_versions(&bucket, &objects, ctx).map_err(map_err)?;
             let mut m = Map::new();
             if !quiet && !out.deleted.is_empty() {
-                m.insert("Deleted".into(), Value::Array(out.deleted.iter().map(|k| json!({"Key": k})).collect()));
+                let deleted = out.deleted.iter().map(|d| {
+                    let mut e = json!({});
+                    if d.delete_marker {
+                        e["DeleteMarker"] = json!(true);
+                    }
+                    if let Some(v) = &d.delete_marker_version_id {
+                        e["DeleteMarkerVersionId"] = json!(v);
+                    }
+                    e["Key"] = json!(d.key);
+                    if let Some(v) = &d.version_id {
+                        e["VersionId"] = json!(v);
+                    }
+                    e
+                });
+                m.insert("Deleted".into(), Value::Array(deleted.collect()));
             }
             if !out.errors.is_empty() {
                 m.insert(
@@ -259,7 +295,7 @@ pub fn s3_step_functions_call(
             Value::Object(m)
         }
         "copyObject" => {
-            let (sb, sk) = copy_source_param(p, ctx)?;
+            let (sb, sk, sv) = copy_source_param(p, ctx)?;
             let directive = match opt_str(p, "MetadataDirective")?.as_deref() {
                 None | Some("COPY") => MetadataDirective::Copy,
                 Some("REPLACE") => MetadataDirective::Replace,
@@ -276,6 +312,7 @@ pub fn s3_step_functions_call(
                     CopyObjectInput {
                         source_bucket: sb,
                         source_key: sk,
+                        source_version_id: sv,
                         bucket: req_str(p, "Bucket")?,
                         key: req_str(p, "Key")?,
                         metadata_directive: directive,
@@ -296,8 +333,15 @@ pub fn s3_step_functions_call(
                     ctx,
                 )
                 .map_err(map_err)?;
-            json!({"CopyObjectResult": {"ETag": out.etag, "LastModified": format_iso8601(out.last_modified_ms)},
-                   "ServerSideEncryption": "AES256"})
+            let mut r = json!({"CopyObjectResult": {"ETag": out.etag, "LastModified": format_iso8601(out.last_modified_ms)}});
+            if let Some(v) = out.source_version_id {
+                r["CopySourceVersionId"] = json!(v);
+            }
+            r["ServerSideEncryption"] = json!("AES256");
+            if let Some(v) = out.version_id {
+                r["VersionId"] = json!(v);
+            }
+            r
         }
         "listObjectsV2" => {
             let input = ListObjectsV2Input {
@@ -392,12 +436,13 @@ pub fn s3_step_functions_call(
             json!({"ETag": etag, "ServerSideEncryption": "AES256"})
         }
         "uploadPartCopy" => {
-            let (sb, sk) = copy_source_param(p, ctx)?;
+            let (sb, sk, sv) = copy_source_param(p, ctx)?;
             let part_number = opt_int(p, "PartNumber")?
                 .ok_or_else(|| client_error("Parameter 'PartNumber' must not be null".into()))?;
             let input = UploadPartCopyInput {
                 source_bucket: sb,
                 source_key: sk,
+                source_version_id: sv,
                 range: opt_str(p, "CopySourceRange")?,
                 bucket: req_str(p, "Bucket")?,
                 key: req_str(p, "Key")?,
@@ -424,8 +469,12 @@ pub fn s3_step_functions_call(
             let out = s3
                 .complete_multipart_upload(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?, &parts, ctx)
                 .map_err(map_err)?;
-            json!({"Bucket": out.bucket, "ETag": out.etag, "Key": out.key, "Location": out.location,
-                   "ServerSideEncryption": "AES256"})
+            let mut r = json!({"Bucket": out.bucket, "ETag": out.etag, "Key": out.key, "Location": out.location,
+                   "ServerSideEncryption": "AES256"});
+            if let Some(v) = out.version_id {
+                r["VersionId"] = json!(v);
+            }
+            r
         }
         "abortMultipartUpload" => {
             s3.abort_multipart_upload(&req_str(p, "Bucket")?, &req_str(p, "Key")?, &req_str(p, "UploadId")?)
@@ -466,6 +515,29 @@ pub fn s3_step_functions_call(
                 .collect();
             json!({"Bucket": bucket, "IsTruncated": false, "Key": key, "MaxParts": 1000, "Parts": parts,
                    "StorageClass": "STANDARD", "UploadId": id})
+        }
+        "putBucketVersioning" => {
+            let status = p.get("VersioningConfiguration").and_then(|c| c.get("Status")).and_then(Value::as_str);
+            let Some(status) = status else {
+                return Err(s3_sdk_error(&S3Error::malformed_xml(), ctx, false));
+            };
+            s3.put_bucket_versioning(&req_str(p, "Bucket")?, status).map_err(map_err)?;
+            json!({})
+        }
+        "getBucketVersioning" => match s3.get_bucket_versioning(&req_str(p, "Bucket")?).map_err(map_err)? {
+            Some(v) => json!({"Status": v.as_str()}),
+            None => json!({}),
+        },
+        "listObjectVersions" => {
+            let input = crate::versions::ListObjectVersionsInput {
+                bucket: req_str(p, "Bucket")?,
+                prefix: opt_str(p, "Prefix")?,
+                delimiter: opt_str(p, "Delimiter")?,
+                max_keys: opt_int(p, "MaxKeys")?,
+                key_marker: opt_str(p, "KeyMarker")?,
+                version_id_marker: opt_str(p, "VersionIdMarker")?,
+            };
+            crate::versions::list_object_versions_json(&s3.list_object_versions(&input).map_err(map_err)?, ctx)
         }
         other => return Err(unsupported("s3", other)),
     };

@@ -166,7 +166,8 @@ fn delete_and_delete_objects() {
     assert!(s3.object("bucket", "a").is_none());
     assert_eq!(s3.delete_object("nope", "a", &c).unwrap_err().code, "NoSuchBucket");
     let out = s3.delete_objects("bucket", &["b".to_string(), "zz".to_string(), String::new()], &c).unwrap();
-    assert_eq!(out.deleted, vec!["b", "zz"]);
+    assert_eq!(out.deleted.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), vec!["b", "zz"]);
+    assert!(out.deleted.iter().all(|d| !d.delete_marker && d.version_id.is_none()));
     assert_eq!(out.errors, vec![(String::new(), "InvalidArgument".to_string(), "Invalid argument.".to_string())]);
     assert!(s3.object("bucket", "b").is_none());
     let e = s3.delete_objects("bucket", &[], &c).unwrap_err();
@@ -200,7 +201,7 @@ fn copy_object() {
     m2.insert("b".to_string(), "2".to_string());
     s3.copy_object(
         CopyObjectInput { source_bucket: "bucket".into(), source_key: "src".into(), bucket: "bucket".into(), key: "src".into(),
-                          metadata_directive: MetadataDirective::Replace, content_type: None, metadata: m2, tags: None },
+                          metadata_directive: MetadataDirective::Replace, content_type: None, metadata: m2, tags: None, source_version_id: None },
         &c,
     )
     .unwrap();

@@ -34,6 +34,7 @@ mod sns;
 mod sns_http;
 mod sqs;
 mod s3_extra;
+mod s3_versions;
 mod schedules;
 mod sfn_control;
 mod sfn_tasks;

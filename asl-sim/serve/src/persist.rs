@@ -12,6 +12,8 @@
 //! Spaces of the store:
 //! - `s3:bucket` name → creation time, EventBridge flag
 //! - `s3:object:<bucket>` key → metadata and the blob id of the body (none when empty)
+//! - `s3:version:<bucket>` key → its older versions and delete markers, newest first,
+//!   each object with the blob of its body (versioned buckets)
 //! - `s3:upload:<bucket>` upload id → the upload and its parts' blobs
 //! - `ddb:table` name → description and TTL attribute; `ddb:item:<table>` key → item
 //! - `sfn:execution` ARN → the execution record; `sfn:checkpoint` ARN → the parked
@@ -19,7 +21,7 @@
 
 use super::State;
 use crate::world::World;
-use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload};
+use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload, Version, Versioning};
 use asl_store::{new_blob_id, Op, Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const BUCKETS: &str = "s3:bucket";
 pub const OBJECTS: &str = "s3:object:";
 pub const UPLOADS: &str = "s3:upload:";
+pub const VERSIONS: &str = "s3:version:";
 pub const TABLES: &str = "ddb:table";
 pub const ITEMS: &str = "ddb:item:";
 pub const EXECUTIONS: &str = "sfn:execution";
@@ -46,6 +49,8 @@ pub struct Persist {
 struct Known {
     /// (bucket, key) → the blob its collected entry names.
     objects: HashMap<(String, String), String>,
+    /// (bucket, key) → the blobs its collected older versions name.
+    versions: HashMap<(String, String), Vec<String>>,
     /// How many objects name each blob: CopyObject of a stored body shares the source's
     /// blob (no copy of the bytes), so a blob is removed only when no object names it.
     /// Every collect reads every change, so after it these counts are those of the
@@ -63,6 +68,23 @@ impl Known {
     /// Forgets the blob of an object; returns it when no object names it any more.
     fn unname(&mut self, bucket: &str, key: &str) -> Option<String> {
         let blob = self.objects.remove(&(bucket.to_string(), key.to_string()))?;
+        self.unref(blob)
+    }
+    /// The older versions of a key name these blobs (after [`Known::unname_versions`]).
+    fn name_versions(&mut self, bucket: &str, key: &str, blobs: Vec<String>) {
+        for b in &blobs {
+            *self.refs.entry(b.clone()).or_default() += 1;
+        }
+        if !blobs.is_empty() {
+            self.versions.insert((bucket.to_string(), key.to_string()), blobs);
+        }
+    }
+    /// Forgets the blobs of a key's older versions; returns those no object names any more.
+    fn unname_versions(&mut self, bucket: &str, key: &str) -> Vec<String> {
+        let blobs = self.versions.remove(&(bucket.to_string(), key.to_string())).unwrap_or_default();
+        blobs.into_iter().filter_map(|b| self.unref(b)).collect()
+    }
+    fn unref(&mut self, blob: String) -> Option<String> {
         let n = self.refs.get_mut(&blob)?;
         *n -= 1;
         if *n > 0 {
@@ -71,6 +93,14 @@ impl Known {
         self.refs.remove(&blob);
         Some(blob)
     }
+}
+
+/// Where a body that may leave memory lives: a key's current object, or one of its older
+/// versions (by version id; `None` is the null version).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Slot {
+    Current,
+    Older(Option<String>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -84,7 +114,7 @@ pub struct Pending {
     ops: Vec<Op>,
     writes: Vec<Write>,
     removals: Vec<String>,
-    /// Bodies that leave memory once committed: (bucket, key, the bytes written, blob id).
+    /// Bodies that leave memory once committed.
     swaps: Vec<Swap>,
     /// What the commit covers, to be marked changed again if it fails.
     retry: Retry,
@@ -99,8 +129,8 @@ pub struct Retry {
     dynamodb: asl_dynamodb::Changes,
 }
 
-/// A body that may leave memory once committed: (bucket, key, the bytes written, blob id).
-pub type Swap = (String, String, Arc<Vec<u8>>, String);
+/// A body that may leave memory once committed: (bucket, key, where, the bytes written, blob id).
+pub type Swap = (String, String, Slot, Arc<Vec<u8>>, String);
 
 /// A blob to write before the commit: new bytes (shared with the object in memory, not copied).
 struct Write(String, Arc<Vec<u8>>);
@@ -139,6 +169,7 @@ impl Persist {
                     p.ops.push(Op::delete(BUCKETS, name.clone()));
                     p.ops.push(Op::clear(format!("{OBJECTS}{name}")));
                     p.ops.push(Op::clear(format!("{UPLOADS}{name}")));
+                    p.ops.push(Op::clear(format!("{VERSIONS}{name}")));
                 }
             }
         }
@@ -147,20 +178,7 @@ impl Persist {
             unnamed.extend(known.unname(bucket, key));
             match w.s3.object(bucket, key) {
                 Some(o) => {
-                    let blob = if o.body.is_empty() {
-                        None
-                    } else {
-                        match (o.body.in_memory(), o.body.stored_id()) {
-                            (Some(bytes), _) => {
-                                let id = new_blob_id();
-                                p.writes.push(Write(id.clone(), bytes.clone()));
-                                p.swaps.push((bucket.clone(), key.clone(), bytes.clone(), id.clone()));
-                                Some(id)
-                            }
-                            // A copy of a stored body (CopyObject) names the same blob.
-                            (None, stored) => stored.map(str::to_string),
-                        }
-                    };
+                    let blob = p.blob_of(o, bucket, key, Slot::Current);
                     if let Some(id) = &blob {
                         known.name(bucket, key, id.clone());
                     }
@@ -168,6 +186,28 @@ impl Persist {
                 }
                 None => p.ops.push(Op::delete(format!("{OBJECTS}{bucket}"), key.clone())),
             }
+        }
+        for (bucket, key) in &s3c.versions {
+            unnamed.extend(known.unname_versions(bucket, key));
+            let list = w.s3.buckets.get(bucket).and_then(|b| b.versions.get(key)).filter(|l| !l.is_empty());
+            let Some(list) = list else {
+                p.ops.push(Op::delete(format!("{VERSIONS}{bucket}"), key.clone()));
+                continue;
+            };
+            let mut named = Vec::new();
+            let mut entries = Vec::with_capacity(list.len());
+            for v in list {
+                entries.push(match v {
+                    Version::Object(o) => {
+                        let blob = p.blob_of(o, bucket, key, Slot::Older(o.version_id.clone()));
+                        named.extend(blob.clone());
+                        object_json(o, blob.as_deref())
+                    }
+                    Version::DeleteMarker(m) => asl_s3::versions::marker_json(m),
+                });
+            }
+            known.name_versions(bucket, key, named);
+            p.ops.push(Op::put(format!("{VERSIONS}{bucket}"), key.clone(), Value::Array(entries).to_string()));
         }
         // A blob unnamed by one key and named by another of this collect (a copy, then
         // an overwrite of the source) stays.
@@ -280,13 +320,28 @@ impl Persist {
     /// the object changed meanwhile: serve's memory does not grow with the bytes stored.
     pub fn release(&self, w: &mut World, swaps: Vec<Swap>) {
         let known = lock(&self.known);
-        for (bucket, key, bytes, id) in swaps {
+        for (bucket, key, slot, bytes, id) in swaps {
             // The latest collect of the key must name this blob: the same bytes may be
             // back under the key (copied away and back) with another blob named since.
-            if known.objects.get(&(bucket.clone(), key.clone())) != Some(&id) {
+            let k = (bucket.clone(), key.clone());
+            let named = match &slot {
+                Slot::Current => known.objects.get(&k) == Some(&id),
+                Slot::Older(_) => known.versions.get(&k).is_some_and(|v| v.contains(&id)),
+            };
+            if !named {
                 continue;
             }
-            let Some(o) = w.s3.buckets.get_mut(&bucket).and_then(|b| b.objects.get_mut(&key)) else { continue };
+            let Some(b) = w.s3.buckets.get_mut(&bucket) else { continue };
+            let o = match &slot {
+                Slot::Current => b.objects.get_mut(&key),
+                Slot::Older(vid) => b.versions.get_mut(&key).and_then(|l| {
+                    l.iter_mut().find_map(|v| match v {
+                        Version::Object(o) if o.version_id == *vid => Some(o),
+                        _ => None,
+                    })
+                }),
+            };
+            let Some(o) = o else { continue };
             if o.body.in_memory().is_some_and(|b| Arc::ptr_eq(b, &bytes)) {
                 o.body = Body::stored(&id, bytes.len() as u64, self.source.clone());
             }
@@ -311,14 +366,35 @@ impl Persist {
     }
 }
 
+impl Pending {
+    /// The blob that will hold an object's body: a new one for bytes in memory (written
+    /// before the commit, and the body swapped for it after), the same one for a body
+    /// already stored (a copy, or a version that became older), none when empty.
+    fn blob_of(&mut self, o: &Object, bucket: &str, key: &str, slot: Slot) -> Option<String> {
+        if o.body.is_empty() {
+            return None;
+        }
+        match (o.body.in_memory(), o.body.stored_id()) {
+            (Some(bytes), _) => {
+                let id = new_blob_id();
+                self.writes.push(Write(id.clone(), bytes.clone()));
+                self.swaps.push((bucket.to_string(), key.to_string(), slot, bytes.clone(), id.clone()));
+                Some(id)
+            }
+            (None, stored) => stored.map(str::to_string),
+        }
+    }
+}
+
 fn bucket_json(b: &Bucket) -> Value {
-    json!({"created": b.creation_ms, "eventBridge": b.eventbridge})
+    json!({"created": b.creation_ms, "eventBridge": b.eventbridge, "versioning": b.versioning.map(Versioning::as_str)})
 }
 
 fn object_json(o: &Object, blob: Option<&str>) -> Value {
     json!({
         "etag": o.etag, "contentType": o.content_type, "metadata": o.metadata, "tags": o.tags,
         "lastModified": o.last_modified_ms, "partsCount": o.parts_count, "size": o.body.len(), "blob": blob,
+        "versionId": o.version_id,
     })
 }
 
@@ -406,6 +482,8 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
             // sequencer issued before has the epoch second in its high half (asl_s3's
             // `emit`), so starting past this second's range keeps them in order.
             last_sequencer: restart_sequencer_floor(super::wall_millis()),
+            versioning: b["versioning"].as_str().and_then(Versioning::parse),
+            versions: BTreeMap::new(),
         };
         store
             .scan(&format!("{OBJECTS}{name}"), &mut |k, v| {
@@ -420,6 +498,21 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
                         }
                         bucket.objects.insert(k.to_string(), o);
                         objects += 1;
+                    }
+                    Err(e) => problems = Some(e),
+                }
+            })
+            .map_err(err)?;
+        store
+            .scan(&format!("{VERSIONS}{name}"), &mut |k, v| {
+                if problems.is_some() {
+                    return;
+                }
+                match restore_versions(&persist.source, k, v) {
+                    Ok((list, blobs)) => {
+                        keep.extend(blobs.iter().cloned());
+                        known.name_versions(&name, k, blobs);
+                        bucket.versions.insert(k.to_string(), list);
                     }
                     Err(e) => problems = Some(e),
                 }
@@ -496,24 +589,46 @@ fn body_of(store: &dyn Store, v: &Value) -> Result<(Vec<u8>, Option<String>), St
 
 /// An object's metadata; its body stays in its blob until it is read (start-up reads no body).
 fn restore_object(source: &Arc<dyn BodySource>, key: &str, v: &[u8]) -> Result<(Object, Option<String>), String> {
-    let o = parse("object", key, v)?;
+    Ok(object_of(source, &parse("object", key, v)?))
+}
+
+/// A key's older versions and delete markers, and the blobs their bodies are in.
+fn restore_versions(source: &Arc<dyn BodySource>, key: &str, v: &[u8]) -> Result<(Vec<Version>, Vec<String>), String> {
+    let list = parse("versions of", key, v)?;
+    let entries = list.as_array().ok_or_else(|| format!("the stored versions of {key:?} are damaged (not a list); move the data directory away to start empty"))?;
+    let mut versions = Vec::with_capacity(entries.len());
+    let mut blobs = Vec::new();
+    for e in entries {
+        if e["deleteMarker"].as_bool() == Some(true) {
+            versions.push(Version::DeleteMarker(asl_s3::versions::marker_from_json(e)));
+        } else {
+            let (o, blob) = object_of(source, e);
+            blobs.extend(blob);
+            versions.push(Version::Object(o));
+        }
+    }
+    Ok((versions, blobs))
+}
+
+fn object_of(source: &Arc<dyn BodySource>, o: &Value) -> (Object, Option<String>) {
     let blob = o["blob"].as_str().map(str::to_string);
     let body = match &blob {
         Some(id) => Body::stored(id, o["size"].as_u64().unwrap_or(0), source.clone()),
         None => Body::from(Vec::new()),
     };
-    Ok((
+    (
         Object {
             body,
             etag: o["etag"].as_str().unwrap_or_default().to_string(),
             content_type: o["contentType"].as_str().unwrap_or(asl_s3::s3::DEFAULT_CONTENT_TYPE).to_string(),
-            metadata: meta_of(&o),
+            metadata: meta_of(o),
             last_modified_ms: o["lastModified"].as_i64().unwrap_or(0),
             parts_count: o["partsCount"].as_u64().map(|n| n as u32),
-            tags: strings_field(&o, "tags"),
+            tags: strings_field(o, "tags"),
+            version_id: o["versionId"].as_str().map(str::to_string),
         },
         blob,
-    ))
+    )
 }
 
 type PartBlobs = Vec<(u32, String, i64, String)>;

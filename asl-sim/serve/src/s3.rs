@@ -11,7 +11,7 @@ use asl_s3::S3Error;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+pub const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 pub use asl_aws::xml::escape as esc;
 
@@ -41,11 +41,23 @@ fn malformed_xml(method: &str) -> Resp {
     error_resp(method, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", &[])
 }
 
-fn s3_error(method: &str, e: &S3Error) -> Resp {
-    error_resp(method, e.status, &e.code, &e.message, &e.extra)
+pub fn s3_error(method: &str, e: &S3Error) -> Resp {
+    let mut r = error_resp(method, e.status, &e.code, &e.message, &e.extra);
+    for (k, v) in &e.headers {
+        r = r.header(k, v.clone());
+    }
+    r
 }
 
-fn xml(body: String) -> Resp {
+/// `x-amz-version-id` when the bucket has versioning.
+fn with_version(r: Resp, version_id: &Option<String>) -> Resp {
+    match version_id {
+        Some(v) => r.header("x-amz-version-id", v.clone()),
+        None => r,
+    }
+}
+
+pub fn xml(body: String) -> Resp {
     Resp::new(200).header("content-type", "application/xml").body(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}").into_bytes())
 }
 
@@ -135,8 +147,8 @@ fn list_buckets(state: &Arc<State>) -> Resp {
 }
 
 const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
-    "acl", "tagging", "versioning", "notification", "policy", "cors", "lifecycle", "website", "logging", "encryption", "replication",
-    "versions", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "analytics", "metrics", "inventory",
+    "acl", "tagging", "notification", "policy", "cors", "lifecycle", "website", "logging", "encryption", "replication",
+    "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "analytics", "metrics", "inventory",
     "intelligent-tiering", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "attributes",
 ];
 
@@ -151,6 +163,12 @@ fn not_implemented(req: &Req, on_object: bool) -> Option<Resp> {
 }
 
 fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
+    if req.has_query("versioning") {
+        return super::s3_versions::versioning(state, req, bucket);
+    }
+    if req.has_query("versions") && req.method == "GET" {
+        return super::s3_versions::list_versions(state, req, bucket);
+    }
     if let Some(r) = not_implemented(req, false) {
         return r;
     }
@@ -245,7 +263,7 @@ fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
 }
 
 /// The text of every `<tag>…</tag>` in `s`, in order.
-fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
+pub fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
     let mut out = Vec::new();
@@ -263,20 +281,33 @@ fn delete_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     let body = String::from_utf8_lossy(&req.body).into_owned();
     let quiet = elements(&body, "Quiet").first().is_some_and(|q| q.trim() == "true");
     let objects = elements(&body, "Object");
-    let keys: Vec<String> = objects.iter().filter_map(|o| elements(o, "Key").first().map(|k| unesc(k))).collect();
+    let keys: Vec<(String, Option<String>)> = objects
+        .iter()
+        .filter_map(|o| elements(o, "Key").first().map(|k| (unesc(k), elements(o, "VersionId").first().map(|v| unesc(v)))))
+        .collect();
     // A body that is not a <Delete> of 1 to 1,000 objects, each with its key, deletes nothing.
     if !body.contains("<Delete") || keys.is_empty() || keys.len() != objects.len() || keys.len() > 1000 {
         return malformed_xml("POST");
     }
     let c = ctx(state, req);
-    let out = state.world.lock().s3.delete_objects(bucket, &keys, &c);
+    let out = state.world.lock().s3.delete_object_versions(bucket, &keys, &c);
     match out {
         Ok(out) => {
             emit(state, &c);
             let mut x = format!("<DeleteResult xmlns=\"{NS}\">");
             if !quiet {
-                for k in &out.deleted {
-                    x.push_str(&format!("<Deleted><Key>{}</Key></Deleted>", esc(k)));
+                for d in &out.deleted {
+                    x.push_str(&format!("<Deleted><Key>{}</Key>", esc(&d.key)));
+                    if let Some(v) = &d.version_id {
+                        x.push_str(&format!("<VersionId>{}</VersionId>", esc(v)));
+                    }
+                    if d.delete_marker {
+                        x.push_str("<DeleteMarker>true</DeleteMarker>");
+                    }
+                    if let Some(v) = &d.delete_marker_version_id {
+                        x.push_str(&format!("<DeleteMarkerVersionId>{}</DeleteMarkerVersionId>", esc(v)));
+                    }
+                    x.push_str("</Deleted>");
                 }
             }
             for (k, code, msg) in &out.errors {
@@ -302,6 +333,7 @@ fn object_headers(mut r: Resp, o: &asl_s3::s3::GetObjectOutput) -> Resp {
     if let Some(n) = o.parts_count {
         r = r.header("x-amz-mp-parts-count", n.to_string());
     }
+    r = with_version(r, &o.version_id);
     for (k, v) in &o.metadata {
         r = r.header(&format!("x-amz-meta-{k}"), v.clone());
     }
@@ -370,9 +402,11 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
     }
     let m = req.method.as_str();
     let upload_id = req.query_param("uploadId");
+    let version_id = req.query_param("versionId");
+    let version = version_id.as_deref();
     match (m, upload_id) {
         ("GET", None) => {
-            let out = state.world.lock().s3.get_object(bucket, key, req.header("range"));
+            let out = state.world.lock().s3.get_object_version(bucket, key, version, req.header("range"));
             match out {
                 Ok(o) => {
                     let mut r = object_headers(Resp::new(o.status), &o);
@@ -385,7 +419,7 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             }
         }
         ("HEAD", None) => {
-            let out = state.world.lock().s3.get_object(bucket, key, req.header("range"));
+            let out = state.world.lock().s3.get_object_version(bucket, key, version, req.header("range"));
             match out {
                 Ok(o) => object_headers(Resp::new(o.status), &o),
                 Err(e) => s3_error(m, &e),
@@ -398,9 +432,7 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             };
             let c = ctx(state, req);
             if let Some(src) = req.header("x-amz-copy-source") {
-                let src = super::sigv4::decode(src.split('?').next().unwrap_or(src));
-                let src = src.trim_start_matches('/');
-                let Some((sb, sk)) = src.split_once('/') else {
+                let Some((sb, sk, sv)) = copy_source(src) else {
                     return error_resp(m, 400, "InvalidArgument", "Invalid copy source object key", &[]);
                 };
                 let replace = req.header("x-amz-metadata-directive") == Some("REPLACE");
@@ -413,8 +445,9 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
                     Some(other) => return error_resp(m, 400, "InvalidArgument", &format!("Unknown tagging directive: {other}"), &[("ArgumentName".into(), "x-amz-tagging-directive".into()), ("ArgumentValue".into(), other.into())]),
                 };
                 let input = CopyObjectInput {
-                    source_bucket: sb.to_string(),
-                    source_key: sk.to_string(),
+                    source_bucket: sb,
+                    source_key: sk,
+                    source_version_id: sv,
                     bucket: bucket.to_string(),
                     key: key.to_string(),
                     metadata_directive: if replace { MetadataDirective::Replace } else { MetadataDirective::Copy },
@@ -426,11 +459,16 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
                 return match out {
                     Ok(o) => {
                         emit(state, &c);
-                        xml(format!(
+                        let r = xml(format!(
                             "<CopyObjectResult xmlns=\"{NS}\"><LastModified>{}</LastModified><ETag>{}</ETag></CopyObjectResult>",
                             format_iso8601_millis(o.last_modified_ms),
                             esc(&o.etag)
-                        ))
+                        ));
+                        let r = match &o.source_version_id {
+                            Some(v) => r.header("x-amz-copy-source-version-id", v.clone()),
+                            None => r,
+                        };
+                        with_version(r, &o.version_id)
                     }
                     Err(e) => s3_error(m, &e),
                 };
@@ -451,7 +489,7 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             match out {
                 Ok(o) => {
                     emit(state, &c);
-                    let mut r = Resp::new(200).header("etag", o.etag).header("x-amz-request-id", c.request_id.clone());
+                    let mut r = with_version(Resp::new(200).header("etag", o.etag).header("x-amz-request-id", c.request_id.clone()), &o.version_id);
                     if req.headers.iter().any(|(k, _)| k.starts_with("x-amz-checksum-") || k == "x-amz-sdk-checksum-algorithm" || k == "x-amz-trailer") {
                         r = r.header("x-amz-checksum-crc32", o.checksum_crc32);
                     }
@@ -463,11 +501,12 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         ("DELETE", None) => {
             let c = ctx(state, req);
             // If-Match: a conditional delete (412 when the object changed since it was read).
-            let out = state.world.lock().s3.delete_object_if_match(bucket, key, req.header("if-match"), &c);
+            let out = state.world.lock().s3.delete_object_version(bucket, key, version, req.header("if-match"), &c);
             match out {
-                Ok(()) => {
+                Ok(d) => {
                     emit(state, &c);
-                    Resp::new(204)
+                    let r = if d.delete_marker { Resp::new(204).header("x-amz-delete-marker", "true") } else { Resp::new(204) };
+                    with_version(r, &d.version_id)
                 }
                 Err(e) => s3_error(m, &e),
             }
@@ -536,13 +575,15 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             match out {
                 Ok(o) => {
                     emit(state, &c);
-                    xml(format!(
+                    let version = o.version_id.clone();
+                    let r = xml(format!(
                         "<CompleteMultipartUploadResult xmlns=\"{NS}\"><Location>{}</Location><Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
                         esc(&o.location),
                         esc(&o.bucket),
                         esc(&o.key),
                         esc(&o.etag)
-                    ))
+                    ));
+                    with_version(r, &version)
                 }
                 Err(e) => s3_error(m, &e),
             }
@@ -578,6 +619,19 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         },
         _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
     }
+}
+
+/// `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded, optionally with
+/// `?versionId=`: (bucket, key, version id).
+pub fn copy_source(header: &str) -> Option<(String, String, Option<String>)> {
+    let (path, query) = header.split_once('?').unwrap_or((header, ""));
+    let version = query.split('&').find_map(|p| p.strip_prefix("versionId=")).map(super::sigv4::decode);
+    let src = super::sigv4::decode(path);
+    let (b, k) = src.trim_start_matches('/').split_once('/')?;
+    if b.is_empty() || k.is_empty() {
+        return None;
+    }
+    Some((b.to_string(), k.to_string(), version))
 }
 
 #[cfg(test)]

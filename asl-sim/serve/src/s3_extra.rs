@@ -11,16 +11,15 @@ use std::sync::Arc;
 
 /// UploadPartCopy over the REST API: the copy-source headers, then [`asl_s3::S3::upload_part_copy`].
 pub fn upload_part_copy(state: &Arc<State>, req: &Req, bucket: &str, key: &str, upload_id: &str, part_number: i64) -> Result<String, S3Error> {
-    let src = req.header("x-amz-copy-source").unwrap_or("");
-    let src = super::sigv4::decode(src.split('?').next().unwrap_or(src));
-    let src = src.trim_start_matches('/');
-    let (sb, sk) = src.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()).ok_or_else(|| S3Error::new("InvalidArgument", "Invalid copy source object key", 400))?;
+    let (sb, sk, sv) = super::s3::copy_source(req.header("x-amz-copy-source").unwrap_or(""))
+        .ok_or_else(|| S3Error::new("InvalidArgument", "Invalid copy source object key", 400))?;
     let mut ctx = asl_aws::CallContext::new(super::wall_millis(), state.next_seed());
     ctx.region = super::template::REGION.into();
     ctx.account = super::template::ACCOUNT.into();
     let input = UploadPartCopyInput {
-        source_bucket: sb.to_string(),
-        source_key: sk.to_string(),
+        source_bucket: sb,
+        source_key: sk,
+        source_version_id: sv,
         range: req.header("x-amz-copy-source-range").map(str::to_string),
         bucket: bucket.to_string(),
         key: key.to_string(),

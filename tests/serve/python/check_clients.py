@@ -352,6 +352,46 @@ def check_s3_object_tagging(endpoint):
     assert s3.get_object_tagging(Bucket=BUCKET, Key="py-tagged")["TagSet"] == []
 
 
+def check_s3_bucket_versioning(endpoint):
+    # boto3 and `aws s3api` on a bucket of its own: versions, delete markers, reads by version
+    # id, ListObjectVersions through boto3's paginator, suspension.
+    s3 = client("s3", endpoint, s3={"addressing_style": "path"})
+    bucket = "py-versioned"
+    s3.create_bucket(Bucket=bucket)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    aws_cli(endpoint, ["s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Enabled"])
+    assert json.loads(aws_cli(endpoint, ["s3api", "get-bucket-versioning", "--bucket", bucket]))["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket=bucket, Key="doc", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="doc", Body=b"two")["VersionId"]
+    assert v1 != v2
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"two"
+    assert s3.get_object(Bucket=bucket, Key="doc", VersionId=v1)["Body"].read() == b"one"
+    gone = s3.delete_object(Bucket=bucket, Key="doc")
+    assert gone["DeleteMarker"] is True, gone
+    expect_error("NoSuchKey", s3.get_object, Bucket=bucket, Key="doc")
+    expect_error("NoSuchVersion", s3.get_object, Bucket=bucket, Key="doc", VersionId="x" * 32)
+    for i in range(4):
+        s3.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
+    entries = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}):
+        entries += [(v["Key"], v["VersionId"], v["IsLatest"], "version") for v in page.get("Versions", [])]
+        entries += [(m["Key"], m["VersionId"], m["IsLatest"], "marker") for m in page.get("DeleteMarkers", [])]
+    doc = [e for e in entries if e[0] == "doc"]
+    assert sorted(doc) == sorted([("doc", v2, False, "version"), ("doc", v1, False, "version"),
+                                  ("doc", gone["VersionId"], True, "marker")]), entries
+    assert sorted(e[0] for e in entries if e[0] != "doc") == ["k0", "k1", "k2", "k3"], entries
+    assert all(e[2] for e in entries if e[0] != "doc"), entries
+    assert len(entries) == 7, entries
+    out = json.loads(aws_cli(endpoint, ["s3api", "list-object-versions", "--bucket", bucket, "--prefix", "doc"]))
+    assert [v["VersionId"] for v in out["Versions"]] == [v2, v1], out
+    aws_cli(endpoint, ["s3api", "delete-object", "--bucket", bucket, "--key", "doc", "--version-id", gone["VersionId"]])
+    assert s3.get_object(Bucket=bucket, Key="doc")["VersionId"] == v2
+    expect_error("BucketNotEmpty", s3.delete_bucket, Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket=bucket, Key="doc", Body=b"null")["VersionId"] == "null"
+    expect_error("MalformedXML", s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={"Status": "Off"})
+
+
 def aws_cli(endpoint, args, env_extra=None):
     env = dict(os.environ)
     env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
@@ -370,6 +410,7 @@ CHECKS = [
     check_eventbridge,
     check_s3_copy_above_multipart_threshold,
     check_s3_object_tagging,
+    check_s3_bucket_versioning,
     check_test_state,
     check_test_cases,
     check_the_authors_loop,
