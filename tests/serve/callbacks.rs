@@ -344,6 +344,15 @@ fn map_runs_are_listed_described_and_updated() {
         assert_eq!(names.len(), 4, "each child has its own name");
         assert!(all.windows(2).all(|w| w[0].start_date().secs() >= w[1].start_date().secs()), "newest first");
         assert_eq!(first.name(), all[3].name(), "the first child started first");
+        // Each child is DescribeExecution-able, as on AWS: its input and output, dates, Map Run.
+        let child = c.describe_execution().execution_arn(all[3].execution_arn()).send().await.unwrap();
+        assert_eq!(child.status().as_str(), "SUCCEEDED");
+        assert_eq!(child.map_run_arn(), Some(map_run_arn.as_str()));
+        assert_eq!(child.state_machine_arn(), run.state_machine_arn());
+        assert_eq!((child.input(), child.output()), (Some("1"), Some("1")), "the first item passed through the Wait");
+        assert!(child.stop_date().is_some());
+        let e = c.describe_execution().execution_arn(format!("{}x", all[3].execution_arn())).send().await.unwrap_err();
+        assert_eq!(e.into_service_error().meta().code(), Some("ExecutionDoesNotExist"));
         let failed = c.list_executions().map_run_arn(&map_run_arn).status_filter(aws_sdk_sfn::types::ExecutionStatus::Failed).send().await.unwrap();
         assert!(failed.executions().is_empty());
         let e = c.list_executions().map_run_arn(&map_run_arn).state_machine_arn(machine_arn("MapRunStateMachine")).send().await.unwrap_err();

@@ -370,6 +370,45 @@ impl Executions {
     pub fn map_runs_of(&self, execution_arn: &str) -> Vec<MapRunRecord> {
         lock(&self.map_runs).get(execution_arn).cloned().unwrap_or_default()
     }
+    /// DescribeExecution of a Map Run's child execution (its ARN is
+    /// `execution:MACHINE/LABEL:NAME`): the child's dates, status, input and result, and the
+    /// `mapRunArn` AWS adds for children. The children are kept in their Map Run's record, so
+    /// only the Map Runs of that `MACHINE/LABEL` are searched.
+    pub fn describe_map_run_child(&self, arn: &str) -> Option<Value> {
+        let (machine_part, _) = arn.rsplit_once(':')?;
+        let machine_arn = machine_part.replacen(":execution:", ":stateMachine:", 1);
+        let runs = lock(&self.map_runs);
+        let (run, child, data) = runs.values().flatten().filter(|r| r.state_machine_arn == machine_arn).find_map(|r| r.child_by_arn(arn).map(|(c, d)| (r, c, d)))?;
+        let mut v = json!({
+            "executionArn": arn,
+            "stateMachineArn": run.state_machine_arn,
+            "name": run.child_name(child.0),
+            "status": child.4.as_str(),
+            "startDate": child.2 as f64 / 1000.0,
+            "input": data.map_or("{}".to_string(), |d| d.input.clone()),
+            "inputDetails": {"included": true},
+            "mapRunArn": run.map_run_arn,
+            "redriveCount": 0,
+            "redriveStatus": "NOT_REDRIVABLE",
+        });
+        if let Some(stop) = child.3 {
+            v["stopDate"] = json!(stop as f64 / 1000.0);
+        }
+        if let Some(d) = data {
+            if let Some(o) = &d.output {
+                v["output"] = json!(o);
+                v["outputDetails"] = json!({"included": true});
+            }
+            if let Some(e) = &d.error {
+                v["error"] = json!(e);
+            }
+            if let Some(c) = &d.cause {
+                v["cause"] = json!(c);
+            }
+        }
+        Some(v)
+    }
+
     /// DescribeMapRun: a Map Run and the ARN of its execution.
     pub fn map_run(&self, map_run_arn: &str) -> Option<(String, MapRunRecord)> {
         lock(&self.map_runs).iter().find_map(|(e, runs)| runs.iter().find(|r| r.map_run_arn == map_run_arn).map(|r| (e.clone(), r.clone())))

@@ -166,7 +166,7 @@ fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     if req.has_query("versioning") {
         return super::s3_versions::versioning(state, req, bucket);
     }
-    if req.has_query("versions") && req.method == "GET" {
+    if req.has_query("versions") {
         return super::s3_versions::list_versions(state, req, bucket);
     }
     if let Some(r) = not_implemented(req, false) {

@@ -44,13 +44,11 @@ pub fn operation_name(method: &str, subresource: &str, on_object: bool) -> Strin
         _ => "",
     };
     let noun = match subresource {
-        "versions" => return "ListObjectVersions".into(),
         "uploads" => return "ListMultipartUploads".into(),
         "restore" => return "RestoreObject".into(),
         "select" => return "SelectObjectContent".into(),
         "acl" => "Acl",
         "tagging" => "Tagging",
-        "versioning" => "Versioning",
         "notification" => "NotificationConfiguration",
         "policy" => "Policy",
         "cors" => "Cors",
@@ -82,7 +80,7 @@ mod tests {
     #[test]
     fn operation_names() {
         assert_eq!(super::operation_name("PUT", "tagging", true), "PutObjectTagging");
-        assert_eq!(super::operation_name("GET", "versioning", false), "GetBucketVersioning");
-        assert_eq!(super::operation_name("GET", "versions", false), "ListObjectVersions");
+        assert_eq!(super::operation_name("GET", "cors", false), "GetBucketCors");
+        assert_eq!(super::operation_name("GET", "uploads", false), "ListMultipartUploads");
     }
 }

@@ -41,6 +41,9 @@ pub fn versioning(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
 
 /// ListObjectVersions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html).
 pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
+    if req.method != "GET" {
+        return error_resp(&req.method, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]);
+    }
     let max_keys = match req.query_param("max-keys") {
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),

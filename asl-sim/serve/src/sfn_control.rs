@@ -1169,7 +1169,12 @@ fn meta(state: &State, exec_arn: &str) -> Option<ExecMeta> {
 }
 
 fn describe_execution(state: &Arc<State>, b: &Body) -> R {
-    let r = execution(state, b.str("executionArn")?)?;
+    let arn = b.str("executionArn")?;
+    let r = match execution(state, arn) {
+        Ok(r) => r,
+        // A Map Run's child execution (listed by ListExecutions with mapRunArn).
+        Err(e) => return state.executions.describe_map_run_child(arn).map_or(Err(e), ok),
+    };
     let mut v = exec::describe_json(&r);
     if let Value::Object(o) = &mut v {
         o.extend(exec::redrive_fields(state, &r));

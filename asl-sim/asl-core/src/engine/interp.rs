@@ -1992,6 +1992,7 @@ impl Engine<'_> {
                 failed: 0,
                 aborted: 0,
                 children: Vec::new(),
+                child_data: Vec::new(),
                 settled: 0,
             };
             self.c.history.push(now, "MapRunStarted", json!({"mapRunArn": record.map_run_arn}));
@@ -2068,10 +2069,13 @@ impl Engine<'_> {
                     mr.records.push(MapRecord { index, input: input.clone(), result: Ok(Value::Null), start: now, stop: now });
                 }
                 let item_count = if mr.batched { input.get("Items").and_then(Value::as_array).map_or(1, Vec::len) as u64 } else { 1 };
+                let distributed = mr.map_run.is_some();
+                let child_input = if distributed { input.to_string() } else { String::new() };
                 self.map_run_count(mr, |r| {
                     r.pending = r.pending.saturating_sub(1);
                     r.running += 1;
                     r.children.push(MapRunChild(index as u64, item_count, now, None, ChildStatus::Running));
+                    r.child_data.push(ChildData { input: child_input, ..Default::default() });
                 });
                 let scope = self.alloc_scope(sc.scope);
                 mr.results.push(Value::Null);
@@ -2098,6 +2102,7 @@ impl Engine<'_> {
                             r.running = r.running.saturating_sub(1);
                             r.succeeded += 1;
                             r.child_ended(index as u64, now, ChildStatus::Succeeded);
+                            r.child_result(index as u64, Some(v.to_string()), None);
                         });
                         self.c.history.push(now, "MapIterationSucceeded", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {
@@ -2112,6 +2117,7 @@ impl Engine<'_> {
                             r.running = r.running.saturating_sub(1);
                             r.failed += 1;
                             r.child_ended(index as u64, now, ChildStatus::Failed);
+                            r.child_result(index as u64, None, Some((f.error.clone(), f.cause.clone())));
                         });
                         self.c.history.push(now, "MapIterationFailed", json!({"index": index, "name": name}));
                         if let Some(rec) = mr.records.iter_mut().find(|r| r.index == index) {

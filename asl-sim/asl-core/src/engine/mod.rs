@@ -197,6 +197,10 @@ pub struct MapRunRecord {
     /// lists with `mapRunArn`.
     #[serde(default)]
     pub children: Vec<MapRunChild>,
+    /// What DescribeExecution shows of each child (index-aligned with `children`): its
+    /// input, then its output or error and cause. Kept apart so that `children` stays small.
+    #[serde(default)]
+    pub child_data: Vec<ChildData>,
     /// In a copy kept by [`MapRunRecord::update_copy`]: how many leading children had
     /// ended when it was last brought up to date (those never change again).
     #[serde(skip)]
@@ -207,6 +211,18 @@ pub struct MapRunRecord {
 /// status). Small on purpose: a 100,000-item run keeps 100,000 of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapRunChild(pub u64, pub u64, pub i64, pub Option<i64>, pub ChildStatus);
+
+/// A child execution's input and result (JSON texts), for DescribeExecution of its ARN.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChildData {
+    pub input: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChildStatus {
@@ -249,12 +265,20 @@ impl MapRunRecord {
     /// with whole clones would cost the run's size at each step.
     pub fn update_copy(&self, copy: &mut MapRunRecord) {
         let mut children = std::mem::take(&mut copy.children);
-        let mut settled = copy.settled.min(children.len()).min(self.children.len());
+        let mut child_data = std::mem::take(&mut copy.child_data);
+        let mut settled = copy.settled.min(children.len()).min(self.children.len()).min(child_data.len());
         children.truncate(self.children.len());
+        child_data.truncate(self.child_data.len());
         for (k, c) in self.children.iter().enumerate().skip(settled) {
             match children.get_mut(k) {
                 Some(kept) => *kept = c.clone(),
                 None => children.push(c.clone()),
+            }
+        }
+        for (k, d) in self.child_data.iter().enumerate().skip(settled) {
+            match child_data.get_mut(k) {
+                Some(kept) => *kept = d.clone(),
+                None => child_data.push(d.clone()),
             }
         }
         while children.get(settled).is_some_and(|c| c.4 != ChildStatus::Running) {
@@ -277,6 +301,7 @@ impl MapRunRecord {
             failed: self.failed,
             aborted: self.aborted,
             children,
+            child_data,
             settled,
         };
     }
@@ -287,6 +312,26 @@ impl MapRunRecord {
             self.children[k].3 = Some(now);
             self.children[k].4 = status;
         }
+    }
+
+    /// Records what the child of item `index` ended with: its output, or its error and cause.
+    pub fn child_result(&mut self, index: u64, output: Option<String>, error: Option<(String, Option<String>)>) {
+        if let Ok(k) = self.children.binary_search_by_key(&index, |c| c.0) {
+            if let Some(d) = self.child_data.get_mut(k) {
+                d.output = output;
+                if let Some((e, c)) = error {
+                    d.error = Some(e);
+                    d.cause = c;
+                }
+            }
+        }
+    }
+
+    /// The child whose execution ARN this is: its record and data.
+    pub fn child_by_arn(&self, arn: &str) -> Option<(&MapRunChild, Option<&ChildData>)> {
+        let base = self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1);
+        let name = arn.strip_prefix(base.as_str())?.strip_prefix(':')?;
+        self.children.iter().enumerate().find(|(_, c)| self.child_name(c.0) == name).map(|(k, c)| (c, self.child_data.get(k)))
     }
 
     /// DescribeMapRun's `itemCounts` / `executionCounts` (one child execution per item
@@ -777,6 +822,7 @@ mod map_run_copy_tests {
             failed: 0,
             aborted: 0,
             children: Vec::new(),
+            child_data: Vec::new(),
             settled: 0,
         }
     }
