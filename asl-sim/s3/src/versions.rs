@@ -190,6 +190,20 @@ impl Bucket {
         }
     }
 
+    /// With no current object, the newest older version becomes current if it is an object:
+    /// removing the current version, or the newest delete marker, uncovers the one under it.
+    fn promote_newest(&mut self, key: &str) {
+        if self.objects.contains_key(key) {
+            return;
+        }
+        let Some(list) = self.versions.get_mut(key) else { return };
+        if matches!(list.first(), Some(Version::Object(_))) {
+            if let Version::Object(o) = list.remove(0) {
+                self.objects.insert(key.to_string(), o);
+            }
+        }
+    }
+
     fn tidy(&mut self, key: &str) {
         if self.versions.get(key).is_some_and(Vec::is_empty) {
             self.versions.remove(key);
@@ -310,29 +324,12 @@ impl S3 {
                 if b.objects.get(key).is_some_and(|o| same_version(o.version_id.as_deref(), wanted)) {
                     b.objects.remove(key);
                     removed = Some(false);
-                    // The newest older version, if it is an object, becomes current.
-                    if let Some(list) = b.versions.get_mut(key) {
-                        if let Some(Version::Object(_)) = list.first() {
-                            if let Version::Object(o) = list.remove(0) {
-                                b.objects.insert(key.to_string(), o);
-                            }
-                        }
-                    }
                 } else if let Some(list) = b.versions.get_mut(key) {
                     if let Some(i) = list.iter().position(|v| same_version(v.version_id(), wanted)) {
-                        let was_latest = i == 0;
-                        let gone = list.remove(i);
-                        removed = Some(matches!(gone, Version::DeleteMarker(_)));
-                        // Removing the newest delete marker uncovers the version under it.
-                        if was_latest && matches!(gone, Version::DeleteMarker(_)) {
-                            if let Some(Version::Object(_)) = list.first() {
-                                if let Version::Object(o) = list.remove(0) {
-                                    b.objects.insert(key.to_string(), o);
-                                }
-                            }
-                        }
+                        removed = Some(matches!(list.remove(i), Version::DeleteMarker(_)));
                     }
                 }
+                b.promote_newest(key);
                 b.tidy(key);
                 let Some(was_marker) = removed else {
                     return Ok(DeleteObjectOutput { delete_marker: false, version_id: Some(wanted.to_string()) });
@@ -354,12 +351,8 @@ impl S3 {
         }
         let mut out = crate::s3::DeleteObjectsOutput { deleted: Vec::new(), errors: Vec::new() };
         for (k, v) in objects {
-            let r = if k.is_empty() || k.len() > crate::s3::MAX_KEY_BYTES {
-                Err(crate::s3::check_key(k).expect_err("an empty or too long key"))
-            } else {
-                self.delete_object_version(bucket, k, v.as_deref(), None, ctx)
-            };
-            match r {
+            // An empty or too long key, or a malformed version id, is that entry's error.
+            match self.delete_object_version(bucket, k, v.as_deref(), None, ctx) {
                 Ok(d) => out.deleted.push(DeletedObject {
                     key: k.clone(),
                     version_id: v.clone(),
@@ -397,9 +390,14 @@ impl S3 {
                 .with("ArgumentName", "version-id-marker")
                 .with("ArgumentValue", vid_marker.clone().unwrap_or_default()));
         }
-        let mut keys: Vec<&String> = b.objects.keys().chain(b.versions.keys()).filter(|k| k.starts_with(&prefix)).collect();
-        keys.sort();
-        keys.dedup();
+        // Keys in order from the marker (or the prefix) on, from the current objects and the
+        // older versions both, each once: a page reads only what it lists.
+        let from = match &key_marker {
+            Some(km) if km.as_str() > prefix.as_str() => km.clone(),
+            _ => prefix.clone(),
+        };
+        let keys = merged_keys(b.objects.range(from.clone()..).map(|(k, _)| k), b.versions.range(from..).map(|(k, _)| k))
+            .take_while(|k| k.starts_with(&prefix));
         let mut out = ListObjectVersionsOutput {
             name: b.name.clone(),
             prefix: prefix.clone(),
@@ -432,11 +430,20 @@ impl S3 {
             }
             let mut all: Vec<ListedVersion> = Vec::new();
             if let Some(o) = b.objects.get(key) {
-                all.push(listed(key, &Version::Object(o.clone()), true));
+                all.push(listed_object(key, o, true));
             }
             for (i, v) in b.versions.get(key).map(|l| l.as_slice()).unwrap_or(&[]).iter().enumerate() {
                 let latest = i == 0 && !b.objects.contains_key(key);
-                all.push(listed(key, v, latest));
+                all.push(match v {
+                    Version::Object(o) => listed_object(key, o, latest),
+                    Version::DeleteMarker(m) => ListedVersion {
+                        key: key.to_string(),
+                        version_id: version_label(m.version_id.as_deref()),
+                        is_latest: latest,
+                        last_modified_ms: m.last_modified_ms,
+                        object: None,
+                    },
+                });
             }
             let mut skipping = vid_marker.is_some() && key_marker.as_deref() == Some(key.as_str());
             for v in all {
@@ -464,23 +471,29 @@ impl S3 {
     }
 }
 
-fn listed(key: &str, v: &Version, is_latest: bool) -> ListedVersion {
-    match v {
-        Version::Object(o) => ListedVersion {
-            key: key.to_string(),
-            version_id: version_label(o.version_id.as_deref()),
-            is_latest,
-            last_modified_ms: o.last_modified_ms,
-            object: Some((o.etag.clone(), o.size())),
-        },
-        Version::DeleteMarker(m) => ListedVersion {
-            key: key.to_string(),
-            version_id: version_label(m.version_id.as_deref()),
-            is_latest,
-            last_modified_ms: m.last_modified_ms,
-            object: None,
-        },
+fn listed_object(key: &str, o: &Object, is_latest: bool) -> ListedVersion {
+    ListedVersion {
+        key: key.to_string(),
+        version_id: version_label(o.version_id.as_deref()),
+        is_latest,
+        last_modified_ms: o.last_modified_ms,
+        object: Some((o.etag.clone(), o.size())),
     }
+}
+
+/// The union of two ascending key sequences, ascending, each key once.
+fn merged_keys<'a>(a: impl Iterator<Item = &'a String>, b: impl Iterator<Item = &'a String>) -> impl Iterator<Item = &'a String> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if x == y => {
+            b.next();
+            a.next()
+        }
+        (Some(x), Some(y)) if x < y => a.next(),
+        (Some(_), Some(_)) => b.next(),
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// A delete marker's JSON (persistence and `S3::to_json`).

@@ -261,3 +261,19 @@ fn delete_objects_with_version_ids() {
     assert!(out.deleted[1].delete_marker && out.deleted[1].delete_marker_version_id.is_some());
     assert_eq!(out.errors, vec![("c".to_string(), "InvalidArgument".to_string(), "Invalid version id specified".to_string())]);
 }
+
+#[test]
+fn removing_an_older_delete_marker_leaves_the_current_object() {
+    // put v1, delete (marker), put v3: the marker is now an older version. Deleting it by id
+    // removes only it (DeletingObjectVersions.html); v3 stays current.
+    let (mut s3, c) = setup();
+    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
+    let marker = s3.delete_object_version("bucket", "a", None, None, &c).unwrap().version_id.unwrap();
+    let v3 = put(&mut s3, &c, "a", b"three").version_id.unwrap();
+    let d = s3.delete_object_version("bucket", "a", Some(&marker), None, &c).unwrap();
+    assert!(d.delete_marker);
+    assert_eq!(s3.get_object("bucket", "a", None).unwrap().version_id.as_deref(), Some(v3.as_str()));
+    let ids: Vec<String> = versions(&s3, |_| {}).into_iter().map(|v| v.version_id).collect();
+    assert_eq!(ids, vec![v3, v1]);
+}
