@@ -512,6 +512,22 @@ pub fn parse_tagging_header(header: &str) -> R<BTreeMap<String, String>> {
     validate_tags(&tags)
 }
 
+/// A copy source (`x-amz-copy-source`, the SDK's `CopySource`): `bucket/key` or
+/// `/bucket/key`, URL-encoded, optionally with `?versionId=`: (bucket, key, version id).
+/// `None` when a part is missing or not valid percent-encoding.
+pub fn parse_copy_source(s: &str) -> Option<(String, String, Option<String>)> {
+    let (path, query) = s.split_once('?').unwrap_or((s, ""));
+    let version = match query.split('&').find_map(|p| p.strip_prefix("versionId=")) {
+        Some(v) => Some(crate::util::percent_decode(v)?),
+        None => None,
+    };
+    let (b, k) = path.strip_prefix('/').unwrap_or(path).split_once('/')?;
+    if b.is_empty() || k.is_empty() {
+        return None;
+    }
+    Some((crate::util::percent_decode(b)?, crate::util::percent_decode(k)?, version))
+}
+
 /// Parses a Range header as S3 does: `Ok(None)` means "ignore it, return the whole object"
 /// (not a byte range, several ranges, or syntactically invalid); `Err` is InvalidRange.
 pub fn parse_range(header: &str, size: u64) -> R<Option<(u64, u64)>> {

@@ -4,7 +4,6 @@
 //! reports them (aws-services.md §3.3).
 
 use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, UploadPartCopyInput, S3};
-use crate::util::percent_decode;
 use asl_aws::time::format_iso8601;
 use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
@@ -160,23 +159,9 @@ fn head_json(o: &GetObjectOutput) -> Map<String, Value> {
     m
 }
 
-/// `CopySource`: `bucket/key` or `/bucket/key`, URL-encoded, optionally `?versionId=…`.
-pub fn parse_copy_source(s: &str) -> Option<(String, String, Option<String>)> {
-    let s = s.strip_prefix('/').unwrap_or(s);
-    let (s, version) = match s.split_once("?versionId=") {
-        Some((a, v)) => (a, Some(v.to_string())),
-        None => (s, None),
-    };
-    let (b, k) = s.split_once('/')?;
-    if b.is_empty() || k.is_empty() {
-        return None;
-    }
-    Some((percent_decode(b)?, percent_decode(k)?, version))
-}
-
 /// The `CopySource` parameter of copyObject and uploadPartCopy as (bucket, key, version id).
 fn copy_source_param(p: &Value, ctx: &CallContext) -> Result<(String, String, Option<String>), (String, String)> {
-    parse_copy_source(&req_str(p, "CopySource")?)
+    crate::s3::parse_copy_source(&req_str(p, "CopySource")?)
         .ok_or_else(|| s3_sdk_error(&S3Error::new("InvalidArgument", "Invalid copy source object key", 400), ctx, false))
 }
 

@@ -202,12 +202,9 @@ fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
 
 fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     let v2 = req.query_param("list-type").as_deref() == Some("2");
-    let max_keys = match req.query_param("max-keys") {
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => return error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)]),
-        },
-        None => None,
+    let max_keys = match max_keys_param(req) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
     let input = ListObjectsV2Input {
         bucket: bucket.to_string(),
@@ -260,6 +257,17 @@ fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     }
     x.push_str("</ListBucketResult>");
     xml(x)
+}
+
+/// The `max-keys` of a listing (ListObjects, ListObjectVersions): a non-negative integer.
+pub fn max_keys_param(req: &Req) -> Result<Option<i64>, Resp> {
+    match req.query_param("max-keys") {
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)])),
+        },
+        None => Ok(None),
+    }
 }
 
 /// The text of every `<tag>…</tag>` in `s`, in order.
@@ -432,7 +440,7 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
             };
             let c = ctx(state, req);
             if let Some(src) = req.header("x-amz-copy-source") {
-                let Some((sb, sk, sv)) = copy_source(src) else {
+                let Some((sb, sk, sv)) = asl_s3::s3::parse_copy_source(src) else {
                     return error_resp(m, 400, "InvalidArgument", "Invalid copy source object key", &[]);
                 };
                 let replace = req.header("x-amz-metadata-directive") == Some("REPLACE");
@@ -619,19 +627,6 @@ fn object_op(state: &Arc<State>, req: &Req, bucket: &str, key: &str) -> Resp {
         },
         _ => error_resp(m, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]),
     }
-}
-
-/// `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded, optionally with
-/// `?versionId=`: (bucket, key, version id).
-pub fn copy_source(header: &str) -> Option<(String, String, Option<String>)> {
-    let (path, query) = header.split_once('?').unwrap_or((header, ""));
-    let version = query.split('&').find_map(|p| p.strip_prefix("versionId=")).map(super::sigv4::decode);
-    let src = super::sigv4::decode(path);
-    let (b, k) = src.trim_start_matches('/').split_once('/')?;
-    if b.is_empty() || k.is_empty() {
-        return None;
-    }
-    Some((b.to_string(), k.to_string(), version))
 }
 
 #[cfg(test)]

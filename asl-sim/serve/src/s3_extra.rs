@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// UploadPartCopy over the REST API: the copy-source headers, then [`asl_s3::S3::upload_part_copy`].
 pub fn upload_part_copy(state: &Arc<State>, req: &Req, bucket: &str, key: &str, upload_id: &str, part_number: i64) -> Result<String, S3Error> {
-    let (sb, sk, sv) = super::s3::copy_source(req.header("x-amz-copy-source").unwrap_or(""))
+    let (sb, sk, sv) = asl_s3::s3::parse_copy_source(req.header("x-amz-copy-source").unwrap_or(""))
         .ok_or_else(|| S3Error::new("InvalidArgument", "Invalid copy source object key", 400))?;
     let mut ctx = asl_aws::CallContext::new(super::wall_millis(), state.next_seed());
     ctx.region = super::template::REGION.into();

@@ -44,14 +44,9 @@ pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     if req.method != "GET" {
         return error_resp(&req.method, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]);
     }
-    let max_keys = match req.query_param("max-keys") {
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)])
-            }
-        },
-        None => None,
+    let max_keys = match super::s3::max_keys_param(req) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
     let input = ListObjectVersionsInput {
         bucket: bucket.to_string(),

@@ -266,16 +266,19 @@ impl MapRunRecord {
     pub fn update_copy(&self, copy: &mut MapRunRecord) {
         let mut children = std::mem::take(&mut copy.children);
         let mut child_data = std::mem::take(&mut copy.child_data);
-        let mut settled = copy.settled.min(children.len()).min(self.children.len()).min(child_data.len());
+        let mut settled = copy.settled.min(children.len()).min(self.children.len());
         children.truncate(self.children.len());
         child_data.truncate(self.child_data.len());
+        // A child's data changes when its status does; a record restored from a checkpoint
+        // without data has fewer entries, which are copied from where they stop.
+        let data_from = settled.min(child_data.len());
         for (k, c) in self.children.iter().enumerate().skip(settled) {
             match children.get_mut(k) {
                 Some(kept) => *kept = c.clone(),
                 None => children.push(c.clone()),
             }
         }
-        for (k, d) in self.child_data.iter().enumerate().skip(settled) {
+        for (k, d) in self.child_data.iter().enumerate().skip(data_from) {
             match child_data.get_mut(k) {
                 Some(kept) => *kept = d.clone(),
                 None => child_data.push(d.clone()),
@@ -834,10 +837,12 @@ mod map_run_copy_tests {
         let mut copy = r.clone();
         for i in 0..6u64 {
             r.children.push(MapRunChild(i, 1, i as i64, None, ChildStatus::Running));
+            r.child_data.push(ChildData { input: i.to_string(), ..Default::default() });
             r.pending -= 1;
             r.update_copy(&mut copy);
             if i % 2 == 1 {
                 r.child_ended(i, 10 + i as i64, ChildStatus::Succeeded);
+                r.child_result(i, Some(format!("\"{i}\"")), None);
             }
             if i == 3 {
                 r.child_ended(0, 20, ChildStatus::Failed);
@@ -845,6 +850,7 @@ mod map_run_copy_tests {
             r.update_copy(&mut copy);
             assert_eq!(copy.children, r.children, "after item {i}");
             assert_eq!(copy.pending, r.pending);
+            assert_eq!(copy.child_data, r.child_data, "after item {i}");
         }
         r.child_ended(2, 30, ChildStatus::Succeeded);
         r.child_ended(4, 31, ChildStatus::Aborted);
