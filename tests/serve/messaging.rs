@@ -16,14 +16,25 @@ struct Serve {
     handle: Option<asl_serve::Handle>,
 }
 
+fn temp_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "asl-serve-messaging-{}-{}",
+        std::process::id(),
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
+    ))
+}
+
 impl Serve {
+    /// In memory.
     fn start() -> Serve {
-        let data_dir = std::env::temp_dir().join(format!(
-            "asl-serve-messaging-{}-{}",
-            std::process::id(),
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos()
-        ));
-        let args = asl_serve::ServeArgs { stack_name: "file-manager".into(), ..asl_serve::ServeArgs::local(root().join("template.yaml"), data_dir) };
+        Serve::start_with(temp_data_dir(), true)
+    }
+    /// On a data directory that outlives it.
+    fn start_in(data_dir: PathBuf) -> Serve {
+        Serve::start_with(data_dir, false)
+    }
+    fn start_with(data_dir: PathBuf, in_memory: bool) -> Serve {
+        let args = asl_serve::ServeArgs { stack_name: "file-manager".into(), in_memory, ..asl_serve::ServeArgs::local(root().join("template.yaml"), data_dir) };
         let (handle, _) = asl_serve::start(&args).unwrap_or_else(|e| panic!("serve did not start: {e}"));
         Serve { handle: Some(handle) }
     }
@@ -295,4 +306,55 @@ fn eventbridge_delivers_to_queues_and_dead_letters_what_it_cannot_deliver() {
     // Nothing else reached the DLQ (the target without one was dropped).
     let again = sqs_json(&host, "ReceiveMessage", json!({"QueueUrl": dlq_url, "WaitTimeSeconds": 0})).json();
     assert_eq!(again, json!({}));
+}
+
+/// Queues with their messages (one in flight, its receipt handle still good), topics with
+/// their subscriptions, and a rule created through the API with its target's dead-letter
+/// setting are all there after a restart on the same data directory (issue 12).
+#[test]
+fn queues_topics_and_rules_survive_a_restart() {
+    let data = temp_data_dir();
+    let s = Serve::start_in(data.clone());
+    let host = s.aws();
+    let queue = |h: &str, name: &str| format!("http://{h}/123456789012/{name}");
+    let arn = |name: &str| format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    for q in ["kept", "kept-dlq"] {
+        assert_eq!(sqs_json(&host, "CreateQueue", json!({"QueueName": q, "Attributes": {"VisibilityTimeout": "60"}})).status, 200);
+    }
+    for body in ["one", "two"] {
+        assert_eq!(sqs_json(&host, "SendMessage", json!({"QueueUrl": queue(&host, "kept"), "MessageBody": body})).status, 200);
+    }
+    let got = sqs_json(&host, "ReceiveMessage", json!({"QueueUrl": queue(&host, "kept")})).json();
+    assert_eq!(got["Messages"][0]["Body"], "one", "{got}");
+    let handle = got["Messages"][0]["ReceiptHandle"].as_str().unwrap().to_string();
+    let topic = "arn:aws:sns:us-east-1:123456789012:kept-topic";
+    form(&host, "sns", &[("Action", "CreateTopic"), ("Name", "kept-topic")]);
+    let r = form(&host, "sns", &[("Action", "Subscribe"), ("TopicArn", topic), ("Protocol", "sqs"), ("Endpoint", &arn("kept")),
+        ("Attributes.entry.1.key", "RawMessageDelivery"), ("Attributes.entry.1.value", "true")]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    events(&host, "PutRule", json!({"Name": "kept-rule", "EventPattern": r#"{"source":["kept.app"]}"#}));
+    events(&host, "PutTargets", json!({"Rule": "kept-rule", "Targets": [{"Id": "q", "Arn": arn("kept"), "InputPath": "$.detail",
+        "DeadLetterConfig": {"Arn": arn("kept-dlq")}}]}));
+    drop(s);
+
+    let s = Serve::start_in(data.clone());
+    let host = s.aws();
+    let attrs = sqs_json(&host, "GetQueueAttributes", json!({"QueueUrl": queue(&host, "kept"), "AttributeNames": ["All"]})).json();
+    assert_eq!(attrs["Attributes"]["ApproximateNumberOfMessages"], "1", "{attrs}");
+    assert_eq!(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"], "1", "the received message is still in flight: {attrs}");
+    assert_eq!(attrs["Attributes"]["VisibilityTimeout"], "60");
+    let r = sqs_json(&host, "DeleteMessage", json!({"QueueUrl": queue(&host, "kept"), "ReceiptHandle": handle}));
+    assert_eq!(r.status, 200, "the receipt handle issued before the restart still deletes: {}", r.body);
+    let r = form(&host, "sns", &[("Action", "ListSubscriptionsByTopic"), ("TopicArn", topic)]);
+    assert!(r.body.contains(&format!("<Endpoint>{}</Endpoint>", arn("kept"))), "{}", r.body);
+    form(&host, "sns", &[("Action", "Publish"), ("TopicArn", topic), ("Message", "three")]);
+    let targets = events(&host, "ListTargetsByRule", json!({"Rule": "kept-rule"}));
+    assert_eq!(targets["Targets"][0]["DeadLetterConfig"]["Arn"], arn("kept-dlq"), "{targets}");
+    events(&host, "PutEvents", json!({"Entries": [{"Source": "kept.app", "DetailType": "t", "Detail": r#"{"n":4}"#}]}));
+    let got = sqs_json(&host, "ReceiveMessage", json!({"QueueUrl": queue(&host, "kept"), "MaxNumberOfMessages": 10, "WaitTimeSeconds": 2})).json();
+    let mut bodies: Vec<&str> = got["Messages"].as_array().unwrap().iter().map(|m| m["Body"].as_str().unwrap()).collect();
+    bodies.sort();
+    assert_eq!(bodies, ["three", "two", r#"{"n":4}"#], "the stored message, the topic's and the rule's deliveries");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&data);
 }

@@ -149,6 +149,77 @@ fn versions_and_delete_markers_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// State machines created through the API come back with their revisions, versions,
+/// aliases and tags; the template's machine keeps the tags and versions given to it; a
+/// deleted machine stays deleted; an alias still routes StartExecution (issue 12).
+#[test]
+fn machines_created_through_the_api_survive_a_restart() {
+    let dir = temp_dir("machines");
+    let template = dir.join("t.yaml");
+    std::fs::write(&template, WAITER).unwrap();
+    let data = dir.join("data");
+    let role = "arn:aws:iam::123456789012:role/r";
+    let v1_text = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":1},"End":true}}}"#;
+    let v2_text = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":2},"End":true}}}"#;
+    let waiter = "arn:aws:states:us-east-1:123456789012:stateMachine:waiter";
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    let (arn, revision, alias_arn) = rt().block_on(async {
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let tag = aws_sdk_sfn::types::Tag::builder().key("team").value("files").build();
+        let made = sfn.create_state_machine().name("made").definition(v1_text).role_arn(role).publish(true).tags(tag.clone()).send().await.unwrap();
+        let arn = made.state_machine_arn().to_string();
+        let updated = sfn.update_state_machine().state_machine_arn(&arn).definition(v2_text).publish(true).version_description("second").send().await.unwrap();
+        let route = aws_sdk_sfn::types::RoutingConfigurationListItem::builder().state_machine_version_arn(format!("{arn}:1")).weight(100).build().unwrap();
+        let alias = sfn.create_state_machine_alias().name("live").routing_configuration(route).send().await.unwrap();
+        sfn.create_state_machine().name("gone").definition(v1_text).role_arn(role).send().await.unwrap();
+        sfn.delete_state_machine().state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:gone").send().await.unwrap();
+        sfn.tag_resource().resource_arn(waiter).tags(tag).send().await.unwrap();
+        sfn.publish_state_machine_version().state_machine_arn(waiter).send().await.unwrap();
+        (arn, updated.revision_id().unwrap().to_string(), alias.state_machine_alias_arn().to_string())
+    });
+    h.stop();
+
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    rt().block_on(async {
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let d = sfn.describe_state_machine().state_machine_arn(&arn).send().await.unwrap();
+        assert_eq!((d.definition(), d.role_arn(), d.revision_id()), (v2_text, role, Some(revision.as_str())));
+        let versions = sfn.list_state_machine_versions().state_machine_arn(&arn).send().await.unwrap();
+        let listed: Vec<_> = versions.state_machine_versions().iter().map(|v| v.state_machine_version_arn().to_string()).collect();
+        assert_eq!(listed, [format!("{arn}:2"), format!("{arn}:1")]);
+        let v1 = sfn.describe_state_machine().state_machine_arn(format!("{arn}:1")).send().await.unwrap();
+        assert_eq!(v1.definition(), v1_text, "version 1 keeps its own definition");
+        let v2 = sfn.describe_state_machine().state_machine_arn(format!("{arn}:2")).send().await.unwrap();
+        assert_eq!(v2.description(), Some("second"));
+        // Publishing the unchanged current revision again is still the same version.
+        let again = sfn.publish_state_machine_version().state_machine_arn(&arn).send().await.unwrap();
+        assert_eq!(again.state_machine_version_arn(), format!("{arn}:2"));
+        let tags = sfn.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+        assert_eq!(tags.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), [(Some("team"), Some("files"))]);
+        let run = sfn.start_execution().state_machine_arn(&alias_arn).input("{}").send().await.unwrap();
+        let mut out = None;
+        for _ in 0..100 {
+            let d = sfn.describe_execution().execution_arn(run.execution_arn()).send().await.unwrap();
+            if d.status().as_str() == "SUCCEEDED" {
+                out = d.output().map(str::to_string);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(out.as_deref(), Some(r#"{"v":1}"#), "the alias routes to version 1");
+        let names: Vec<_> = sfn.list_state_machines().send().await.unwrap().state_machines().iter().map(|m| m.name().to_string()).collect();
+        assert_eq!(names, ["made", "waiter"], "the deleted machine stays deleted");
+        let tags = sfn.list_tags_for_resource().resource_arn(waiter).send().await.unwrap();
+        assert_eq!(tags.tags().len(), 1, "the template's machine keeps its tag");
+        let versions = sfn.list_state_machine_versions().state_machine_arn(waiter).send().await.unwrap();
+        assert_eq!(versions.state_machine_versions().len(), 1, "and its version");
+    });
+    h.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_damaged_database_is_refused_with_what_to_do() {
     let dir = temp_dir("damaged");

@@ -50,6 +50,25 @@ impl TargetExtras {
         m.get("DeadLetterConfig")?.get("Arn")?.as_str().map(str::to_string)
     }
 
+    /// Every target's extras, as the store keeps them beside the EventBridge state
+    /// (`[{"bus", "rule", "id", "extras"}]`).
+    pub fn to_json(&self) -> Value {
+        let x = self.lock();
+        Value::Array(x.iter().map(|((bus, rule, id), m)| json!({"bus": bus, "rule": rule, "id": id, "extras": m})).collect())
+    }
+
+    /// Puts back what [`TargetExtras::to_json`] wrote (start-up).
+    pub fn restore(&self, v: &Value) -> Result<(), String> {
+        let list = v.as_array().ok_or("the stored EventBridge target settings are not a list")?;
+        let mut x = self.lock();
+        for e in list {
+            let field = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string).ok_or(format!("a stored EventBridge target setting has no {k}"));
+            let extras = e.get("extras").and_then(Value::as_object).cloned().ok_or("a stored EventBridge target setting has no extras")?;
+            x.insert((field("bus")?, field("rule")?, field("id")?), extras);
+        }
+        Ok(())
+    }
+
     /// Keeps a template target's RetryPolicy and DeadLetterConfig, checked as PutTargets
     /// checks them.
     pub fn insert_template_target(&self, bus: &str, rule: &str, target: &Value) -> Result<(), String> {

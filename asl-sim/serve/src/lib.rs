@@ -188,8 +188,6 @@ pub struct State {
     pub api_addr: SocketAddr,
     ids: AtomicU64,
     pub shutting_down: AtomicBool,
-    /// No longer read: every change is committed to the store before it is answered (persist.rs).
-    pub dirty: AtomicBool,
     /// The durable store and what it knows of the bodies it holds.
     pub persist: persist::Persist,
 }
@@ -334,7 +332,8 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         Arc::new(asl_store::SqliteStore::open(&args.data_dir).map_err(|e| e.message)?)
     };
     let persist = persist::Persist::new(store.clone());
-    let (objects, items) = persist::restore(&*store, &mut world, &persist)?;
+    let target_extras = events_api::TargetExtras::default();
+    let (objects, items) = persist::restore(&*store, &mut world, &persist, &target_extras)?;
     // Format version 0 (state.json) is upgraded once into an empty store.
     let legacy = args.data_dir.join(exec::STATE_FILE);
     let upgrading = !args.in_memory && objects + items == 0 && store.spaces("").map_err(|e| e.message)?.is_empty() && legacy.exists();
@@ -342,6 +341,8 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         exec::load(&args.data_dir, &mut world)?;
         world.s3.mark_all_changed();
         world.dynamodb.mark_all_changed();
+        let queues = world.sqs.queue_names();
+        world.sqs.mark_changed(queues);
     }
     let restored = objects + items > 0 || upgrading;
     world.s3.track_changes();
@@ -364,12 +365,13 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         }
         world.dynamodb.call("CreateTable", req).map_err(|e| format!("{logical}: CreateTable: {}: {}", e.code, e.message))?;
     }
-    // Buses, rules and targets are always the template's.
-    world.events = asl_eventbridge::EventBridge::new(template::ACCOUNT, template::REGION);
+    // The template's buses, rules and targets are put again over what was stored (those
+    // created through the API stay): for its own, the template's settings win.
     for (logical, name) in &model.buses {
-        world.events.create_event_bus(name).map_err(|e| format!("{logical}: {e}"))?;
+        if !world.events.buses.contains_key(name) {
+            world.events.create_event_bus(name).map_err(|e| format!("{logical}: {e}"))?;
+        }
     }
-    let target_extras = events_api::TargetExtras::default();
     for r in &model.rules {
         let bus = if r.bus == "default" { None } else { Some(r.bus.as_str()) };
         let input = asl_eventbridge::events::PutRuleInput {
@@ -439,10 +441,16 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // HTTP(S) subscriptions' deliveries (confirmations among them) are POSTed and retried off the lock.
     world.sns_http_sink = Some(sns_http::Outbox::start().sink());
     sns::create_template_topics(&mut world, &model.topics, &model.subscriptions, now)?;
+    // The machines created through the API (and the template's versions, aliases and tags).
+    let registry = sfn_control::Registry::from_template(machines);
+    for m in registry.restore(&*store)? {
+        let ty = if m.express { ExecutionType::Express } else { ExecutionType::Standard };
+        world.machines.insert(m.name.clone(), ChildMachine { definition: m.definition.clone(), execution_type: ty });
+    }
     let state = Arc::new(State {
         world: SharedWorld::new(world),
         keys: sigv4::Keys { access_key: args.access_key.clone(), secret_key: args.secret_key.clone() },
-        machines: sfn_control::Registry::from_template(machines),
+        machines: registry,
         executions: exec::Executions::new(if args.in_memory { None } else { Some(args.data_dir.clone()) }),
         target_extras,
         functions,
@@ -453,7 +461,6 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         api_addr,
         ids: AtomicU64::new(1),
         shutting_down: AtomicBool::new(false),
-        dirty: AtomicBool::new(false),
         persist,
     });
     exec::start_workers(&state);

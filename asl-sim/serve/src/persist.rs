@@ -18,13 +18,20 @@
 //! - `ddb:table` name → description and TTL attribute; `ddb:item:<table>` key → item
 //! - `sfn:execution` ARN → the execution record; `sfn:checkpoint` ARN → the parked
 //!   `Execution` value (see exec.rs)
+//! - `sfn:machine` name → a state machine with its versions, aliases and tags
+//!   (sfn_control.rs; the registry is written whole when the API changed it)
+//! - `sqs:queue` name → the queue whole, with its messages (written when it changed)
+//! - `service` `sqs` → SQS's id counters; `sns` → SNS whole (topics, subscriptions);
+//!   `events` → EventBridge whole (buses, rules, targets, the targets' RetryPolicy and
+//!   DeadLetterConfig). SNS and EventBridge are small: each is written whole when its
+//!   stored form differs from the last one committed.
 
 use super::State;
 use crate::world::World;
 use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload, Version, Versioning};
 use asl_store::{new_blob_id, Op, Store, StoreError};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const BUCKETS: &str = "s3:bucket";
@@ -35,6 +42,8 @@ pub const TABLES: &str = "ddb:table";
 pub const ITEMS: &str = "ddb:item:";
 pub const EXECUTIONS: &str = "sfn:execution";
 pub const CHECKPOINTS: &str = "sfn:checkpoint";
+pub const QUEUES: &str = "sqs:queue";
+pub const SERVICES: &str = "service";
 
 pub struct Persist {
     pub store: Arc<dyn Store>,
@@ -58,6 +67,8 @@ struct Known {
     refs: HashMap<String, usize>,
     /// (bucket, upload id, part number) → (etag, last modified, blob)
     parts: HashMap<(String, String, u32), (String, i64, String)>,
+    /// `service` entry → the text last collected (SNS, EventBridge).
+    snapshots: HashMap<&'static str, String>,
 }
 
 impl Known {
@@ -127,6 +138,8 @@ pub struct Pending {
 pub struct Retry {
     s3: asl_s3::s3::Changes,
     dynamodb: asl_dynamodb::Changes,
+    queues: BTreeSet<String>,
+    snapshots: Vec<&'static str>,
 }
 
 /// A body that may leave memory once committed: (bucket, key, where, the bytes written, blob id).
@@ -140,8 +153,31 @@ struct StoredBodies(Arc<dyn Store>);
 
 impl BodySource for StoredBodies {
     fn read(&self, id: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
-        self.0.blobs().read(id, start, end).map_err(|e| e.message)
+        read_body(&*self.0, id, start, end).map_err(|e| e.message)
     }
+}
+
+/// Bodies up to this size are stored in the database, in the commit of the entry that
+/// names them, instead of as a file: a small PUT then costs no file creation, fsync and
+/// rename of its own, only its share of the group commit's one fsync. (Measured: the
+/// separate fsync of each small body was what held durable small PUTs to a few hundred a
+/// second.) Larger bodies stay files, streamed from disk when read.
+pub const INLINE_MAX: usize = 32 * 1024;
+
+/// Ids of bodies kept in the database (the `s3:body` space): never a file name, since
+/// file blobs' ids are hex only.
+const INLINE_PREFIX: &str = "db-";
+
+pub const BODIES: &str = "s3:body";
+
+/// A stored body's bytes `start..end`, from the database or from its file.
+fn read_body(store: &dyn Store, id: &str, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
+    if !id.starts_with(INLINE_PREFIX) {
+        return store.blobs().read(id, start, end);
+    }
+    let bytes = store.get(BODIES, id)?.ok_or_else(|| StoreError::new(asl_store::ErrorKind::Corrupt, format!("the stored body {id} is missing")))?;
+    let (start, end) = (start.min(bytes.len() as u64) as usize, end.min(bytes.len() as u64) as usize);
+    Ok(bytes[start..end.max(start)].to_vec())
 }
 
 impl Persist {
@@ -151,7 +187,9 @@ impl Persist {
     }
 
     /// Reads what changed in the world (the world lock is held) and reserves the commit.
-    pub fn collect(&self, w: &mut World, extra: Vec<Op>) -> Pending {
+    /// `target_extras`: the EventBridge targets' settings serve keeps beside the world
+    /// ([`super::events_api::TargetExtras::to_json`]).
+    pub fn collect(&self, w: &mut World, extra: Vec<Op>, target_extras: Value) -> Pending {
         let mut known = lock(&self.known);
         let s3c = w.s3.take_changes();
         let mut p = Pending {
@@ -160,7 +198,7 @@ impl Persist {
             writes: Vec::new(),
             removals: Vec::new(),
             swaps: Vec::new(),
-            retry: Retry { s3: s3c.clone(), dynamodb: asl_dynamodb::Changes::default() },
+            retry: Retry { s3: s3c.clone(), dynamodb: asl_dynamodb::Changes::default(), queues: BTreeSet::new(), snapshots: Vec::new() },
         };
         for name in &s3c.buckets {
             match w.s3.buckets.get(name) {
@@ -269,6 +307,29 @@ impl Persist {
                 None => Op::delete(space, key),
             });
         }
+        let queues = w.sqs.take_changes();
+        if !queues.is_empty() {
+            for name in &queues {
+                p.ops.push(match w.sqs.queue_json(name) {
+                    Some(q) => Op::put(QUEUES, name.clone(), q.to_string()),
+                    None => Op::delete(QUEUES, name.clone()),
+                });
+            }
+            p.ops.push(Op::put(SERVICES, "sqs", w.sqs.counters_json().to_string()));
+        }
+        p.retry.queues = queues;
+        let events = json!({"eventBridge": w.events.to_json(), "targetExtras": target_extras}).to_string();
+        for (entry, text) in [("sns", w.sns.to_json().to_string()), ("events", events)] {
+            if known.snapshots.get(entry) != Some(&text) {
+                p.ops.push(Op::put(SERVICES, entry, text.clone()));
+                known.snapshots.insert(entry, text);
+                p.retry.snapshots.push(entry);
+            }
+        }
+        // A body kept in the database leaves it in the commit that stops naming it.
+        let (inline, files): (Vec<String>, Vec<String>) = std::mem::take(&mut p.removals).into_iter().partition(|id| id.starts_with(INLINE_PREFIX));
+        p.removals = files;
+        p.ops.extend(inline.into_iter().map(|id| Op::delete(BODIES, id)));
         p.ops.extend(extra);
         p
     }
@@ -314,6 +375,11 @@ impl Persist {
     pub fn retry(&self, w: &mut World, r: Retry) {
         w.s3.restore_changes(r.s3);
         w.dynamodb.restore_changes(&r.dynamodb);
+        w.sqs.mark_changed(r.queues);
+        let mut known = lock(&self.known);
+        for entry in r.snapshots {
+            known.snapshots.remove(entry);
+        }
     }
 
     /// Replaces in-memory bodies by their stored blobs (the world lock is held), unless
@@ -352,7 +418,7 @@ impl Persist {
     /// collect, complete, then release or retry. serve goes through [`flush`], which adds
     /// the event deliveries; tests of the store's contract use this.
     pub fn commit_world(&self, world: &Mutex<World>, extra: Vec<Op>) -> Result<(), StoreError> {
-        let pending = self.collect(&mut lock(world), extra);
+        let pending = self.collect(&mut lock(world), extra, Value::Null);
         match self.complete(pending) {
             Ok(swaps) => {
                 self.release(&mut lock(world), swaps);
@@ -375,6 +441,12 @@ impl Pending {
             return None;
         }
         match (o.body.in_memory(), o.body.stored_id()) {
+            (Some(bytes), _) if bytes.len() <= INLINE_MAX => {
+                let id = format!("{INLINE_PREFIX}{}", new_blob_id());
+                self.ops.push(Op::put(BODIES, id.clone(), bytes.as_slice()));
+                self.swaps.push((bucket.to_string(), key.to_string(), slot, bytes.clone(), id.clone()));
+                Some(id)
+            }
             (Some(bytes), _) => {
                 let id = new_blob_id();
                 self.writes.push(Write(id.clone(), bytes.clone()));
@@ -402,6 +474,7 @@ fn object_json(o: &Object, blob: Option<&str>) -> Value {
 /// deliveries target (their records committed in the same transaction). Without a
 /// store (never the case in serve) it only dispatches.
 pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
+    let registry_changed;
     let (pending, starts, deliveries) = {
         let mut w = state.world.lock();
         // S3's events go to EventBridge here too, under the same lock as the change is
@@ -419,8 +492,13 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
         let deliveries = w.take_deliveries();
         let kept = deliveries.clone();
         let mut extra = extra;
+        // The state machine registry, when the API changed it.
+        let machines = state.machines.stored_ops();
+        registry_changed = !machines.is_empty();
+        extra.extend(machines);
         let starts = super::exec::register_deliveries(state, &mut w, deliveries, &mut extra);
-        (state.persist.collect(&mut w, extra), starts, kept)
+        let target_extras = state.target_extras.to_json();
+        (state.persist.collect(&mut w, extra, target_extras), starts, kept)
     };
     match state.persist.complete(pending) {
         Ok(swaps) => {
@@ -435,6 +513,9 @@ pub fn flush(state: &Arc<State>, extra: Vec<Op>) -> Result<(), StoreError> {
             // start are not run (their records were not committed). The changes and
             // their deliveries go back to the world, for the next commit to store.
             super::exec::forget(state, &starts);
+            if registry_changed {
+                state.machines.mark_changed();
+            }
             let mut w = state.world.lock();
             state.persist.retry(&mut w, retry);
             let mut deliveries = deliveries;
@@ -460,7 +541,7 @@ fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
 
 /// Rebuilds the services' data from the store (start-up). Returns how many objects,
 /// items and blobs (orphans removed) it found.
-pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(usize, usize), String> {
+pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extras: &super::events_api::TargetExtras) -> Result<(usize, usize), String> {
     let err = |e: StoreError| e.message;
     let mut problems: Option<String> = None;
     let mut buckets = Vec::new();
@@ -562,9 +643,40 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist) -> Result<(u
             return Err(p);
         }
     }
+    restore_messaging(store, w, target_extras, &mut known)?;
     drop(known);
     store.blobs().sweep(&keep).map_err(err)?;
     Ok((objects, items))
+}
+
+/// SQS's queues and counters, SNS and EventBridge, as [`Persist::collect`] stored them.
+/// The template's queues, topics, buses and rules are created after this, where missing
+/// (its rules and their targets are put again: the template's settings win for its own).
+fn restore_messaging(store: &dyn Store, w: &mut World, target_extras: &super::events_api::TargetExtras, known: &mut Known) -> Result<(), String> {
+    let err = |e: StoreError| e.message;
+    let mut queues = Vec::new();
+    store.scan(QUEUES, &mut |k, v| queues.push((k.to_string(), v.to_vec()))).map_err(err)?;
+    for (name, v) in queues {
+        w.sqs.restore_queue(&parse("SQS queue", &name, &v)?)?;
+    }
+    if let Some(v) = store.get(SERVICES, "sqs").map_err(err)? {
+        w.sqs.restore_counters(&parse("SQS state", "sqs", &v)?)?;
+    }
+    if let Some(v) = store.get(SERVICES, "sns").map_err(err)? {
+        let endpoint = w.sns.endpoint.clone();
+        w.sns = asl_sns::Sns::from_json(&parse("SNS state", "sns", &v)?)?;
+        w.sns.endpoint = endpoint;
+        known.snapshots.insert("sns", String::from_utf8_lossy(&v).into_owned());
+    }
+    if let Some(v) = store.get(SERVICES, "events").map_err(err)? {
+        let e = parse("EventBridge state", "events", &v)?;
+        w.events = asl_eventbridge::EventBridge::from_json(&e["eventBridge"]).map_err(|m| format!("the stored EventBridge state cannot be read: {m}"))?;
+        if !e["targetExtras"].is_null() {
+            target_extras.restore(&e["targetExtras"])?;
+        }
+        known.snapshots.insert("events", String::from_utf8_lossy(&v).into_owned());
+    }
+    Ok(())
 }
 
 fn meta_of(v: &Value) -> BTreeMap<String, String> {
@@ -580,7 +692,7 @@ fn body_of(store: &dyn Store, v: &Value) -> Result<(Vec<u8>, Option<String>), St
     match v["blob"].as_str() {
         Some(id) => {
             let size = v["size"].as_u64().unwrap_or(u64::MAX);
-            let body = store.blobs().read(id, 0, size).map_err(|e| format!("{e}: a stored body is missing; move the data directory away to start empty"))?;
+            let body = read_body(store, id, 0, size).map_err(|e| format!("{e}: a stored body is missing; move the data directory away to start empty"))?;
             Ok((body, Some(id.to_string())))
         }
         None => Ok((Vec::new(), None)),

@@ -16,6 +16,7 @@ use asl_core::tree::{Node, NodeKind, Pos};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 const JSON10: &str = "application/x-amz-json-1.0";
@@ -115,6 +116,63 @@ struct Inner {
 #[derive(Default)]
 pub struct Registry {
     inner: RwLock<Inner>,
+    /// Set by every operation that changed a machine, its versions, aliases or tags: the
+    /// next commit stores the registry ([`Registry::stored_ops`]).
+    changed: AtomicBool,
+}
+
+/// The store's space of machines: name → the entry (`entry_json`).
+pub const MACHINES: &str = "sfn:machine";
+
+/// The operations that change the registry (those that succeed mark it changed).
+const CHANGING: [&str; 10] = [
+    "CreateStateMachine",
+    "UpdateStateMachine",
+    "DeleteStateMachine",
+    "PublishStateMachineVersion",
+    "DeleteStateMachineVersion",
+    "CreateStateMachineAlias",
+    "UpdateStateMachineAlias",
+    "DeleteStateMachineAlias",
+    "TagResource",
+    "UntagResource",
+];
+
+fn config_json(c: &Config) -> Value {
+    json!({"roleArn": c.role_arn, "logging": c.logging, "tracing": c.tracing})
+}
+
+fn config_of(v: &Value) -> Config {
+    Config {
+        role_arn: v["roleArn"].as_str().unwrap_or_default().to_string(),
+        logging: v.get("logging").cloned().unwrap_or(json!({"level": "OFF", "includeExecutionData": false})),
+        tracing: v.get("tracing").cloned().unwrap_or(json!({"enabled": false})),
+    }
+}
+
+/// One machine as the store keeps it: definitions as text (lowered again at start-up).
+fn entry_json(e: &Entry) -> Value {
+    let m = &e.current;
+    let versions: serde_json::Map<String, Value> = e
+        .versions
+        .iter()
+        .map(|(n, v)| {
+            let same = Arc::ptr_eq(&v.machine, &e.current);
+            let text = if same { Value::Null } else { json!(v.machine.text) };
+            let desc = json!({"text": text, "config": config_json(&v.config), "revisionId": v.revision_id, "description": v.description, "created": v.created_ms});
+            (n.to_string(), desc)
+        })
+        .collect();
+    let aliases: serde_json::Map<String, Value> = e
+        .aliases
+        .iter()
+        .map(|(n, a)| (n.clone(), json!({"description": a.description, "routing": a.routing, "created": a.created_ms, "updated": a.updated_ms})))
+        .collect();
+    json!({
+        "arn": m.arn, "logical": m.logical, "express": m.express, "created": m.created_ms, "text": m.text,
+        "config": config_json(&e.config), "revisionId": e.revision_id, "updated": e.updated_ms,
+        "versions": versions, "nextVersion": e.next_version, "aliases": aliases, "tags": e.tags,
+    })
 }
 
 /// A state machine ARN taken apart: the machine's name and an optional version number or alias name.
@@ -172,7 +230,88 @@ impl Registry {
                 Entry { current: m, config, revision_id: None, updated_ms: None, versions: BTreeMap::new(), next_version: 1, aliases: BTreeMap::new(), tags: BTreeMap::new() },
             );
         }
-        Registry { inner: RwLock::new(inner) }
+        Registry { inner: RwLock::new(inner), changed: AtomicBool::new(false) }
+    }
+
+    /// What the store should hold if the registry changed since the last call: every
+    /// machine whole (the registry is small and changes rarely; one commit replaces it all,
+    /// so a machine deleted is gone from the store too). Called under the world lock at
+    /// collect time, so that commits store the registry in the order it changed.
+    pub fn stored_ops(&self) -> Vec<asl_store::Op> {
+        if !self.changed.swap(false, Ordering::SeqCst) {
+            return Vec::new();
+        }
+        let inner = self.read();
+        let mut ops = vec![asl_store::Op::clear(MACHINES)];
+        ops.extend(inner.machines.iter().map(|(name, e)| asl_store::Op::put(MACHINES, name.clone(), entry_json(e).to_string())));
+        ops
+    }
+
+    /// After a failed commit: the next one stores the registry again.
+    pub fn mark_changed(&self) {
+        self.changed.store(true, Ordering::SeqCst);
+    }
+
+    /// Puts back the stored machines (start-up, after the template's are registered).
+    /// A template machine keeps the template's definition and role (the template may have
+    /// been edited) and gets back its versions, aliases and tags; one created through the
+    /// API comes back whole. Returns the machines restored, for the world's child-machine table.
+    pub fn restore(&self, store: &dyn asl_store::Store) -> Result<Vec<Arc<Machine>>, String> {
+        let mut stored = Vec::new();
+        store.scan(MACHINES, &mut |k, v| stored.push((k.to_string(), v.to_vec()))).map_err(|e| e.message)?;
+        let mut inner = self.write();
+        let mut restored = Vec::new();
+        for (name, v) in stored {
+            let v: Value = serde_json::from_slice(&v).map_err(|e| format!("the stored state machine {name} is damaged ({e}); move the data directory away to start empty"))?;
+            let bad = |what: &str| format!("the stored state machine {name}: {what}");
+            let express = v["express"].as_bool().unwrap_or(false);
+            let machine_of = |text: &str, created: i64| -> Result<Arc<Machine>, String> {
+                let (def, _) = asl_core::load_definition(text, &HashMap::new());
+                let definition = Arc::new(def.ok_or_else(|| bad("its definition does not load"))?);
+                let arn = v["arn"].as_str().map(str::to_string).unwrap_or_else(|| machine_arn(&name));
+                let logical = v["logical"].as_str().unwrap_or(&name).to_string();
+                Ok(Arc::new(Machine { name: name.clone(), arn, logical, express, definition, created_ms: created, text: text.to_string() }))
+            };
+            let template = inner.machines.get(&name).map(|e| (e.current.clone(), e.config.clone()));
+            let stored_text = v["text"].as_str().ok_or_else(|| bad("no definition"))?;
+            let (current, config, revision_id, updated_ms) = match template {
+                // The template's machine as the template has it now; its revision holds
+                // only if its definition is the one stored.
+                Some((m, c)) if m.text == stored_text => (m, c, v["revisionId"].as_str().map(str::to_string), v["updated"].as_i64()),
+                Some((m, c)) => (m, c, None, None),
+                None => (machine_of(stored_text, v["created"].as_i64().unwrap_or(0))?, config_of(&v["config"]), v["revisionId"].as_str().map(str::to_string), v["updated"].as_i64()),
+            };
+            let mut versions = BTreeMap::new();
+            for (n, x) in v["versions"].as_object().into_iter().flatten() {
+                let n: u64 = n.parse().map_err(|_| bad("a version number is not a number"))?;
+                let machine = match x["text"].as_str() {
+                    // Stored without text: the version is the current definition.
+                    None if current.text == stored_text => current.clone(),
+                    None => machine_of(stored_text, current.created_ms)?,
+                    Some(t) if t == current.text => current.clone(),
+                    Some(t) => machine_of(t, current.created_ms)?,
+                };
+                let version = Version {
+                    machine,
+                    config: config_of(&x["config"]),
+                    revision_id: x["revisionId"].as_str().map(str::to_string),
+                    description: x["description"].as_str().map(str::to_string),
+                    created_ms: x["created"].as_i64().unwrap_or(0),
+                };
+                versions.insert(n, version);
+            }
+            let mut aliases = BTreeMap::new();
+            for (a, x) in v["aliases"].as_object().into_iter().flatten() {
+                let routing = x["routing"].as_array().into_iter().flatten().filter_map(|r| Some((r[0].as_u64()?, r[1].as_u64()?))).collect();
+                let alias = Alias { description: x["description"].as_str().map(str::to_string), routing, created_ms: x["created"].as_i64().unwrap_or(0), updated_ms: x["updated"].as_i64() };
+                aliases.insert(a.clone(), alias);
+            }
+            let tags = v["tags"].as_object().into_iter().flatten().filter_map(|(k, t)| Some((k.clone(), t.as_str()?.to_string()))).collect();
+            let next_version = v["nextVersion"].as_u64().unwrap_or(1).max(versions.keys().last().map_or(1, |n| n + 1));
+            restored.push(current.clone());
+            inner.machines.insert(name, Entry { current, config, revision_id, updated_ms, versions, next_version, aliases, tags });
+        }
+        Ok(restored)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -633,6 +772,9 @@ pub fn handle(state: &Arc<State>, op: &str, body: &Value) -> Option<Resp> {
         "UpdateMapRun" => update_map_run(state, &b),
         _ => return None,
     };
+    if r.is_ok() && CHANGING.contains(&op) {
+        state.machines.changed.store(true, Ordering::SeqCst);
+    }
     Some(r.unwrap_or_else(|e| e))
 }
 

@@ -277,7 +277,12 @@ fn poll_queue(state: std::sync::Weak<State>, src: &template::EventSourceDef, url
             // A handle whose visibility ran out meanwhile is refused: the message is received again, as on AWS.
             let _ = world.sqs.call("DeleteMessage", &json!({"QueueUrl": url, "ReceiptHandle": m["ReceiptHandle"]}), now);
         }
-        state.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(world);
+        // The deletes (and the receives before them) are committed now, not with the next
+        // request's commit: after a restart a processed message is not delivered again.
+        if let Err(e) = super::persist::flush(&state, Vec::new()) {
+            state.log(format_args!("store: {e}"));
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use message::{attributes_json, attributes_size, parse_attributes, select_attribu
 use asl_aws::ids::PersistedIds;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// FIFO deduplication window (SQS Developer Guide, "Exactly-once processing").
 const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -167,6 +167,11 @@ pub struct Sqs {
     ids: PersistedIds,
     receive_serial: u64,
     sequence: u64,
+    /// Queues created, changed or deleted since [`Sqs::take_changes`]: a driver stores
+    /// those. (Messages dropped when their retention ends are not counted: a restored
+    /// queue drops them again at its next call.)
+    #[serde(skip)]
+    changed: BTreeSet<String>,
 }
 
 
@@ -296,6 +301,7 @@ impl Sqs {
             ids: PersistedIds::new(seed),
             receive_serial: 0,
             sequence: 0,
+            changed: BTreeSet::new(),
         }
     }
 
@@ -313,6 +319,51 @@ impl Sqs {
     /// The state [`Sqs::to_json`] wrote.
     pub fn from_json(v: &Value) -> Result<Sqs, String> {
         serde_json::from_value(v.clone()).map_err(|e| format!("the stored SQS state cannot be read: {e}"))
+    }
+
+    /// A queue about to change (the caller checked that it exists): marked for the driver.
+    fn touch(&mut self, name: &str) -> &mut Queue {
+        self.changed.insert(name.to_string());
+        self.queues.get_mut(name).expect("the caller checked that the queue exists")
+    }
+
+    /// The queues created, changed or deleted since the last call (a deleted one is no
+    /// longer in [`Sqs::queue_json`]).
+    pub fn take_changes(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Marks queues as changed again (a driver whose commit of them failed).
+    pub fn mark_changed(&mut self, names: impl IntoIterator<Item = String>) {
+        self.changed.extend(names);
+    }
+
+    /// One queue whole (attributes, tags, messages with their visibility and receive
+    /// counts, the deduplication window), as [`Sqs::restore_queue`] reads it.
+    pub fn queue_json(&self, name: &str) -> Option<Value> {
+        self.queues.get(name).and_then(|q| serde_json::to_value(q).ok())
+    }
+
+    /// The id counters, stored beside the queues so that ids, receipt handles and
+    /// sequence numbers stay unique after a restart.
+    pub fn counters_json(&self) -> Value {
+        json!({"ids": self.ids, "receiveSerial": self.receive_serial, "sequence": self.sequence})
+    }
+
+    /// Puts back a queue [`Sqs::queue_json`] wrote.
+    pub fn restore_queue(&mut self, v: &Value) -> Result<(), String> {
+        let q: Queue = serde_json::from_value(v.clone()).map_err(|e| format!("a stored SQS queue cannot be read: {e}"))?;
+        self.queues.insert(q.name.clone(), q);
+        Ok(())
+    }
+
+    /// Puts back the counters [`Sqs::counters_json`] wrote.
+    pub fn restore_counters(&mut self, v: &Value) -> Result<(), String> {
+        let bad = |e: serde_json::Error| format!("the stored SQS counters cannot be read: {e}");
+        self.ids = serde_json::from_value(v.get("ids").cloned().unwrap_or(Value::Null)).map_err(bad)?;
+        self.receive_serial = v.get("receiveSerial").and_then(Value::as_u64).unwrap_or(0);
+        self.sequence = v.get("sequence").and_then(Value::as_u64).unwrap_or(0);
+        Ok(())
     }
 
     pub fn queue_url(&self, name: &str) -> String {
@@ -376,6 +427,7 @@ impl Sqs {
             "DeleteQueue" => {
                 let name = self.queue_name(p)?;
                 self.queues.remove(&name);
+                self.changed.insert(name);
                 Ok(json!({}))
             }
             "GetQueueUrl" => {
@@ -395,7 +447,7 @@ impl Sqs {
             "SetQueueAttributes" => self.set_queue_attributes(p, now_ms),
             "PurgeQueue" => {
                 let name = self.queue_name(p)?;
-                let q = self.queues.get_mut(&name).expect("queue_name checked it exists");
+                let q = self.touch(&name);
                 if q.last_purge_ms.is_some_and(|t| now_ms - t < PURGE_INTERVAL_MS) {
                     return Err(SqsError::purge_in_progress(&name));
                 }
@@ -451,14 +503,14 @@ impl Sqs {
             "TagQueue" => {
                 let name = self.queue_name(p)?;
                 let tags = string_map(p, "Tags")?;
-                let q = self.queues.get_mut(&name).expect("exists");
+                let q = self.touch(&name);
                 q.tags.extend(tags);
                 Ok(json!({}))
             }
             "UntagQueue" => {
                 let name = self.queue_name(p)?;
                 let keys = string_list(p, "TagKeys")?;
-                let q = self.queues.get_mut(&name).expect("exists");
+                let q = self.touch(&name);
                 for k in keys {
                     q.tags.remove(&k);
                 }
@@ -531,6 +583,7 @@ impl Sqs {
             }
             return Ok(json!({"QueueUrl": self.queue_url(&name)}));
         }
+        self.changed.insert(name.clone());
         self.queues.insert(
             name.clone(),
             Queue {
@@ -732,7 +785,7 @@ impl Sqs {
             self.validate_attribute(k, v, fifo, &name)?;
         }
         check_sse_exclusive(&given)?;
-        let q = self.queues.get_mut(&name).expect("exists");
+        let q = self.touch(&name);
         for (k, v) in given {
             if k == "RedrivePolicy" && v.is_empty() {
                 q.attributes.remove(&k);
@@ -843,7 +896,7 @@ impl Sqs {
         } else {
             None
         };
-        let q = self.queues.get_mut(name).expect("exists");
+        let q = self.touch(name);
         if let Some(k) = dedup_key {
             q.dedup.insert(k, (now, id.clone(), sequence_number.clone()));
         }
@@ -952,7 +1005,7 @@ impl Sqs {
         let redrive = q.redrive().and_then(|(arn, max)| self.name_from_arn(&arn).map(|dlq| (dlq, max)));
         let source_arn = self.queue_arn(&name);
 
-        let q = self.queues.get_mut(&name).expect("exists");
+        let q = self.touch(&name);
         let fifo = q.fifo;
         let blocked: std::collections::HashSet<String> = if fifo {
             q.messages.iter().filter(|m| m.in_flight(now)).filter_map(|m| m.group_id.clone()).collect()
@@ -992,7 +1045,9 @@ impl Sqs {
             self.receive_serial += 1;
             let serial = self.receive_serial;
             let handle_random = self.ids.next_u64();
-            let q = self.queues.get_mut(&name).expect("exists");
+            // (Not `touch`: `self.account` is read while the message is borrowed.)
+            self.changed.insert(name.clone());
+            let q = self.queues.get_mut(&name).expect("picked from this queue");
             let m = q.messages.iter_mut().find(|m| &m.id == id).expect("picked from this queue");
             m.receive_count += 1;
             m.first_receive_ms.get_or_insert(now);
@@ -1002,7 +1057,7 @@ impl Sqs {
             out.push(received_json(m, &handle, &system_names, &attribute_names, &self.account));
         }
         if let Some((dlq, _)) = redrive {
-            let dq = self.queues.get_mut(&dlq).expect("redrive target checked to exist");
+            let dq = self.touch(&dlq);
             for mut m in moved.into_iter().rev() {
                 // The message keeps its id, body, attributes and first enqueue time
                 // (retention counts from the original enqueue, SQS DLQ docs); its receive
@@ -1034,7 +1089,7 @@ impl Sqs {
 
     fn delete_message(&mut self, name: &str, handle: &str, now: i64) -> Result<(), SqsError> {
         let found = self.find_by_handle(name, handle)?;
-        let q = self.queues.get_mut(name).expect("exists");
+        let q = self.touch(name);
         let Some((i, serial)) = found else {
             return Ok(()); // already deleted: DeleteMessage is idempotent
         };
@@ -1065,7 +1120,7 @@ impl Sqs {
             ));
         }
         let found = self.find_by_handle(name, handle)?;
-        let q = self.queues.get_mut(name).expect("exists");
+        let q = self.touch(name);
         let m = found.filter(|(i, serial)| q.messages[*i].receive_serial == *serial).map(|(i, _)| &mut q.messages[i]);
         match m {
             Some(m) if m.in_flight(now) => {
