@@ -21,6 +21,15 @@ fn temp_dir(what: &str) -> PathBuf {
     d
 }
 
+/// A scratch directory with the WAITER template in it: (the directory, the template, the data directory).
+fn waiter_dir(what: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = temp_dir(what);
+    let template = dir.join("t.yaml");
+    std::fs::write(&template, WAITER).unwrap();
+    let data = dir.join("data");
+    (dir, template, data)
+}
+
 const WAITER: &str = r#"Transform: AWS::Serverless-2016-10-31
 Resources:
   Files:
@@ -40,10 +49,7 @@ Resources:
 
 #[test]
 fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
-    let dir = temp_dir("restart");
-    let template = dir.join("t.yaml");
-    std::fs::write(&template, WAITER).unwrap();
-    let data = dir.join("data");
+    let (dir, template, data) = waiter_dir("restart");
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let h = start_on(&data, &template);
     let aws = format!("http://{}", h.aws_addr);
@@ -102,10 +108,7 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
 #[test]
 fn versions_and_delete_markers_survive_a_restart() {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-    let dir = temp_dir("versions");
-    let template = dir.join("t.yaml");
-    std::fs::write(&template, WAITER).unwrap();
-    let data = dir.join("data");
+    let (dir, template, data) = waiter_dir("versions");
     let old: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
     let h = start_on(&data, &template);
     let aws = format!("http://{}", h.aws_addr);
@@ -154,10 +157,7 @@ fn versions_and_delete_markers_survive_a_restart() {
 /// deleted machine stays deleted; an alias still routes StartExecution (issue 12).
 #[test]
 fn machines_created_through_the_api_survive_a_restart() {
-    let dir = temp_dir("machines");
-    let template = dir.join("t.yaml");
-    std::fs::write(&template, WAITER).unwrap();
-    let data = dir.join("data");
+    let (dir, template, data) = waiter_dir("machines");
     let role = "arn:aws:iam::123456789012:role/r";
     let v1_text = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":1},"End":true}}}"#;
     let v2_text = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":2},"End":true}}}"#;
@@ -222,10 +222,7 @@ fn machines_created_through_the_api_survive_a_restart() {
 
 #[test]
 fn a_damaged_database_is_refused_with_what_to_do() {
-    let dir = temp_dir("damaged");
-    let template = dir.join("t.yaml");
-    std::fs::write(&template, WAITER).unwrap();
-    let data = dir.join("data");
+    let (dir, template, data) = waiter_dir("damaged");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("store.sqlite"), vec![0x5au8; 16384]).unwrap();
     let args = asl_serve::ServeArgs { in_memory: false, stack_name: "x".into(), ..asl_serve::ServeArgs::local(template, data.clone()) };
