@@ -127,8 +127,7 @@ fn lambda_commands_and_state_persistence() {
         "--lambda", "echo=cat", "--state", state.to_str().unwrap_or_default(),
     ]);
     assert_eq!(code, 0, "{out} {err}");
-    let saved = std::fs::read_to_string(state.join("state.json")).expect("state saved");
-    assert!(saved.contains("\"k\""), "{saved}");
+    assert!(state.join("store.sqlite").exists(), "--state DIR is serve's store");
     // A second run sees the first one's object.
     let get = tmp("g.yaml", "StartAt: G\nStates:\n  G:\n    Type: Task\n    Resource: arn:aws:states:::aws-sdk:s3:getObject\n    Parameters: {Bucket: bkt, Key: k}\n    OutputPath: $.Body\n    End: true\n");
     let (code, out, err) = run(&["run", get.to_str().unwrap_or_default(), "--format", "json", "--state", state.to_str().unwrap_or_default()]);
@@ -136,6 +135,19 @@ fn lambda_commands_and_state_persistence() {
     // PutObject through Step Functions stores the Body as JSON text (recorded on AWS), so the
     // string the first run wrote comes back quoted.
     assert_eq!(out.trim(), r#"{"status":"SUCCEEDED","output":"\"{\\\"n\\\":41}\""}"#);
+    // A directory of the format before (`state.json`, here from --dump-state) is upgraded once.
+    let dump = state.join("dump.json");
+    let (code, _, err) = run(&["run", get.to_str().unwrap_or_default(), "--state", state.to_str().unwrap_or_default(), "--dump-state", dump.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{err}");
+    let old = std::env::temp_dir().join(format!("asl-tests-state-v0-{}", std::process::id()));
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(&dump, old.join("state.json")).unwrap();
+    let (code, out, err) = run(&["run", get.to_str().unwrap_or_default(), "--format", "json", "--state", old.to_str().unwrap_or_default()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), r#"{"status":"SUCCEEDED","output":"\"{\\\"n\\\":41}\""}"#, "the upgraded directory holds the object");
+    assert!(old.join("state.json.upgraded").exists() && !old.join("state.json").exists());
+    let _ = std::fs::remove_dir_all(&old);
+    let _ = std::fs::remove_dir_all(&state);
 }
 
 /// `asl-sim ... | head` closes stdout early. That used to panic ("failed printing to stdout:

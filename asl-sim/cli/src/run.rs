@@ -105,7 +105,7 @@ pub fn main(args: RunArgs) -> i32 {
             }
         }
     }
-    let mut world = match build_world(&args, &config, &subs) {
+    let (mut world, mut data) = match build_world(&args, &config, &subs) {
         Ok(w) => w,
         Err(e) => return usage(&e),
     };
@@ -117,7 +117,7 @@ pub fn main(args: RunArgs) -> i32 {
         let mut clock = ShiftedClock { origin: std::time::Instant::now(), start_ms: wall_millis(), skipped_ms: 0 };
         engine::run(&def, input, &config, services, &mut clock, args.history.is_some() || args.report.is_some())
     };
-    if let Err(e) = save_world(&args, &world) {
+    if let Err(e) = save_world(&args, &mut world, data.as_mut()) {
         eprintln!("error: {e}");
     }
     if let Some(r) = &args.report {
@@ -186,19 +186,14 @@ fn outcome_text(o: &Outcome) -> String {
     s
 }
 
-/// The file inside `--state DIR` that holds the services' state.
-const STATE_FILE: &str = "state.json";
-
-fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, String>) -> Result<World, String> {
+/// The world, and the data directory of `--state DIR` it was loaded from (serve's store:
+/// `store.sqlite` and `blobs/`; a `state.json` of the format before is upgraded once).
+fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, String>) -> Result<(World, Option<asl_serve::DataDir>), String> {
     let mut world = World::new(&config.region, &config.account);
-    if let Some(dir) = &args.state {
-        let file = dir.join(STATE_FILE);
-        if file.exists() {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let v: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?;
-            world.load_state(&v).map_err(|e| format!("{}: {e}", file.display()))?;
-        }
-    }
+    let data = match &args.state {
+        Some(dir) => Some(asl_serve::DataDir::open(dir, &mut world).map_err(|e| format!("--state {}: {e}", dir.display()))?),
+        None => None,
+    };
     if let Some(f) = &args.fixture {
         let v = read_json_arg(&f.display().to_string())?;
         world.load_fixture(&v).map_err(|e| format!("{}: {e}", f.display()))?;
@@ -231,7 +226,7 @@ fn build_world(args: &RunArgs, config: &ExecutionConfig, subs: &HashMap<String, 
         (None, Some(_)) => return Err("--test-case needs --mock-config".into()),
         (None, None) => {}
     }
-    Ok(world)
+    Ok((world, data))
 }
 
 /// Writes `path` so that a crash at any moment leaves either the old or the new file.
@@ -241,16 +236,12 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }
 
-fn save_world(args: &RunArgs, world: &World) -> Result<(), String> {
-    if args.state.is_none() && args.dump_state.is_none() {
-        return Ok(());
-    }
-    let text = serde_json::to_string_pretty(&world.to_json()).unwrap_or_default();
-    if let Some(dir) = &args.state {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        write_atomically(&dir.join(STATE_FILE), &text)?;
+fn save_world(args: &RunArgs, world: &mut World, data: Option<&mut asl_serve::DataDir>) -> Result<(), String> {
+    if let (Some(d), Some(dir)) = (data, &args.state) {
+        d.commit(world).map_err(|e| format!("--state {}: {e}", dir.display()))?;
     }
     if let Some(f) = &args.dump_state {
+        let text = serde_json::to_string_pretty(&world.to_json()).unwrap_or_default();
         write_atomically(f, &text)?;
     }
     Ok(())

@@ -19,7 +19,7 @@ use asl_core::engine::{ChildStart, MapRunRecord, Execution, ExecutionConfig, Exe
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -862,26 +862,9 @@ pub fn describe_json(r: &Record) -> Value {
     v
 }
 
+/// serve's and `run --state`'s previous format (format version 0: `<dir>/state.json`, the
+/// whole data rewritten at each change), upgraded once into the store (persist.rs).
 pub const STATE_FILE: &str = "state.json";
-
-/// Reads serve's previous format (format version 0: `<dir>/state.json`, the whole
-/// data rewritten at each change), for the one-time upgrade into the store.
-pub fn load(dir: &Path, world: &mut crate::world::World) -> Result<bool, String> {
-    let path = dir.join(STATE_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e} (move it away to start empty)", path.display()))?;
-            let mut only_data = v.clone();
-            if let Some(m) = only_data.as_object_mut() {
-                m.remove("events");
-            }
-            world.load_state(&only_data).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
-}
 
 /// How long AWS keeps a Standard execution's record after it ended: 90 days
 /// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, "Execution history retention").

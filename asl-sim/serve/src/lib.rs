@@ -41,6 +41,8 @@ mod sfn_tasks;
 mod sfn_local;
 pub mod test_state;
 pub mod sigv4;
+/// `run --state DIR` opens and commits serve's store through this.
+pub use persist::DataDir;
 pub use asl_world::template;
 mod validate;
 
@@ -333,20 +335,10 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     };
     let persist = persist::Persist::new(store.clone());
     let target_extras = events_api::TargetExtras::default();
-    let (objects, items) = persist::restore(&*store, &mut world, &persist, &target_extras)?;
-    // Format version 0 (state.json) is upgraded once into an empty store.
-    let legacy = args.data_dir.join(exec::STATE_FILE);
-    let upgrading = !args.in_memory && objects + items == 0 && store.spaces("").map_err(|e| e.message)?.is_empty() && legacy.exists();
-    if upgrading {
-        exec::load(&args.data_dir, &mut world)?;
-        world.s3.mark_all_changed();
-        world.dynamodb.mark_all_changed();
-        let queues = world.sqs.queue_names();
-        world.sqs.mark_changed(queues);
-    }
-    let restored = objects + items > 0 || upgrading;
-    world.s3.track_changes();
-    world.dynamodb.track_changes();
+    let legacy_dir = (!args.in_memory).then_some(args.data_dir.as_path());
+    let opened = persist::open_into(&*store, &mut world, &persist, &target_extras, legacy_dir, false)?;
+    let upgrading = opened.upgrading;
+    let restored = opened.objects + opened.items > 0 || upgrading;
     let ctx = asl_aws::CallContext::new(now, 1);
     for b in &model.buckets {
         if world.s3.buckets.contains_key(&b.name) {
@@ -468,8 +460,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // The template's resources (and an upgraded state.json) are committed before serve is ready.
     persist::flush(&state, Vec::new()).map_err(|e| e.message)?;
     if upgrading {
-        let done = args.data_dir.join("state.json.upgraded");
-        std::fs::rename(&legacy, &done).map_err(|e| format!("cannot rename {}: {e}", legacy.display()))?;
+        persist::finish_upgrade(&args.data_dir)?;
     }
     let (records, resumed) = exec::restore(&state, keep_executions()?)?;
     notices.extend(schedules::start(&state, &model.schedules, wall_millis())?);

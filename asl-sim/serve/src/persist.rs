@@ -32,6 +32,7 @@ use asl_s3::s3::{Body, BodySource, Bucket, Object, Part, Upload, Version, Versio
 use asl_store::{new_blob_id, Op, Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const BUCKETS: &str = "s3:bucket";
@@ -647,6 +648,84 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extra
     drop(known);
     store.blobs().sweep(&keep).map_err(err)?;
     Ok((objects, items))
+}
+
+/// What a data directory held at start-up.
+pub struct Opened {
+    pub objects: usize,
+    pub items: usize,
+    /// A `state.json` of format version 0 was loaded into the empty store: once its
+    /// contents are committed, [`finish_upgrade`] renames it.
+    pub upgrading: bool,
+}
+
+/// Loads a store into the world (start-up of serve and of `run --state`), or, when the store
+/// is empty and `legacy_dir` holds a `state.json` of the format before, that file (SQS, SNS
+/// and the rest of what it holds, all marked changed so the first commit stores them;
+/// `keep_events` false drops its EventBridge part, which serve 0.x never used). From here
+/// on the world's changes are tracked.
+pub fn open_into(store: &dyn Store, w: &mut World, persist: &Persist, target_extras: &super::events_api::TargetExtras, legacy_dir: Option<&Path>, keep_events: bool) -> Result<Opened, String> {
+    let (objects, items) = restore(store, w, persist, target_extras)?;
+    let legacy = legacy_dir.map(|d| d.join(super::exec::STATE_FILE));
+    let upgrading = objects + items == 0 && legacy.as_ref().is_some_and(|l| l.exists()) && store.spaces("").map_err(|e| e.message)?.is_empty();
+    if let (true, Some(path)) = (upgrading, &legacy) {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e} (move it away to start empty)", path.display()))?;
+        if let (false, Some(m)) = (keep_events, v.as_object_mut()) {
+            m.remove("events");
+        }
+        w.load_state(&v).map_err(|e| format!("{}: {e}", path.display()))?;
+        w.s3.mark_all_changed();
+        w.dynamodb.mark_all_changed();
+        let queues = w.sqs.queue_names();
+        w.sqs.mark_changed(queues);
+    }
+    w.s3.track_changes();
+    w.dynamodb.track_changes();
+    Ok(Opened { objects, items, upgrading })
+}
+
+/// After the first commit of an upgraded directory: `state.json` becomes `state.json.upgraded`.
+pub fn finish_upgrade(dir: &Path) -> Result<(), String> {
+    let legacy = dir.join(super::exec::STATE_FILE);
+    let done = dir.join("state.json.upgraded");
+    std::fs::rename(&legacy, &done).map_err(|e| format!("cannot rename {}: {e}", legacy.display()))
+}
+
+/// `asl-sim run --state DIR`: the store and format of `serve --data-dir`, so a directory one
+/// wrote is one the other reads. Opened before the run (what the directory holds is loaded
+/// into the world), committed after it.
+pub struct DataDir {
+    dir: PathBuf,
+    persist: Persist,
+    upgrading: bool,
+}
+
+impl DataDir {
+    /// Opens (creating it if needed) the directory and loads it into `w`.
+    pub fn open(dir: &Path, w: &mut World) -> Result<DataDir, String> {
+        let store: Arc<dyn Store> = Arc::new(asl_store::SqliteStore::open(dir).map_err(|e| e.message)?);
+        let persist = Persist::new(store.clone());
+        let extras = super::events_api::TargetExtras::default();
+        let opened = open_into(&*store, w, &persist, &extras, Some(dir), true)?;
+        Ok(DataDir { dir: dir.to_path_buf(), persist, upgrading: opened.upgrading })
+    }
+
+    /// Commits what the run changed.
+    pub fn commit(&mut self, w: &mut World) -> Result<(), String> {
+        let pending = self.persist.collect(w, Vec::new(), Value::Null);
+        match self.persist.complete(pending) {
+            Ok(swaps) => self.persist.release(w, swaps),
+            Err((e, retry)) => {
+                self.persist.retry(w, retry);
+                return Err(e.message);
+            }
+        }
+        if std::mem::take(&mut self.upgrading) {
+            finish_upgrade(&self.dir)?;
+        }
+        Ok(())
+    }
 }
 
 /// SQS's queues and counters, SNS and EventBridge, as [`Persist::collect`] stored them.
