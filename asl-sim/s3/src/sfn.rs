@@ -4,6 +4,7 @@
 //! reports them (aws-services.md §3.3).
 
 use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, UploadPartCopyInput, S3};
+use asl_aws::integration::not_recognized;
 use asl_aws::time::format_iso8601;
 use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
@@ -68,15 +69,6 @@ pub fn s3_sdk_error(e: &S3Error, ctx: &CallContext, head: bool) -> (String, Stri
         format!(
             "{message} (Service: S3, Status Code: {}, Request ID: {}, Extended Request ID: {})",
             e.status, ctx.request_id, ctx.extended_request_id
-        ),
-    )
-}
-
-fn unsupported(service: &str, action: &str) -> (String, String) {
-    (
-        "States.Runtime".to_string(),
-        format!(
-            "The resource provided arn:aws:states:::aws-sdk:{service}:{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
         ),
     )
 }
@@ -524,7 +516,7 @@ pub fn s3_step_functions_call(
             };
             crate::versions::list_object_versions_json(&s3.list_object_versions(&input).map_err(map_err)?, ctx)
         }
-        other => return Err(unsupported("s3", other)),
+        other => return Err(not_recognized("arn:aws:states:::aws-sdk:s3:", other)),
     };
     Ok((result, s3.drain_events()))
 }
