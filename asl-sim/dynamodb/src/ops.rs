@@ -48,14 +48,20 @@ fn require(req: &Value, fields: &[&str]) -> Result<(), DynamoError> {
         .filter(|f| req.get(**f).is_none_or(Value::is_null))
         .map(|f| format!("Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(f)))
         .collect();
-    if missing.is_empty() {
+    validation_errors(missing)
+}
+
+/// `Ok` without errors, else one ValidationException listing them all, as DynamoDB does
+/// ("2 validation errors detected: ...; ...").
+fn validation_errors(errs: Vec<String>) -> Result<(), DynamoError> {
+    if errs.is_empty() {
         return Ok(());
     }
     Err(DynamoError::validation(format!(
         "{} validation error{} detected: {}",
-        missing.len(),
-        if missing.len() > 1 { "s" } else { "" },
-        missing.join("; ")
+        errs.len(),
+        if errs.len() > 1 { "s" } else { "" },
+        errs.join("; ")
     )))
 }
 
@@ -179,15 +185,7 @@ fn validate_table_name(name: &str, field: &str) -> Result<(), DynamoError> {
             "Value '{name}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to 255"
         ));
     }
-    if errs.is_empty() {
-        return Ok(());
-    }
-    Err(DynamoError::validation(format!(
-        "{} validation error{} detected: {}",
-        errs.len(),
-        if errs.len() > 1 { "s" } else { "" },
-        errs.join("; ")
-    )))
+    validation_errors(errs)
 }
 
 // ------------------------------------------------------------ expression parameters
@@ -1298,14 +1296,7 @@ impl Database {
                 if schema.is_empty() { "greater than or equal to 1" } else { "less than or equal to 2" }
             ));
         }
-        if !errs.is_empty() {
-            return Err(DynamoError::validation(format!(
-                "{} validation error{} detected: {}",
-                errs.len(),
-                if errs.len() > 1 { "s" } else { "" },
-                errs.join("; ")
-            )));
-        }
+        validation_errors(errs)?;
         let billing = enum_check(req, "BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?.unwrap_or_else(|| "PROVISIONED".into());
         let pt = get_obj(req, "ProvisionedThroughput")?;
         if billing == "PAY_PER_REQUEST" && pt.is_some() {
