@@ -3,11 +3,12 @@
 (a port of LocalStack's interpreter, executing against moto's DynamoDB and S3). Interleaved runs
 are skipped (moto cannot pause an execution). Needs `pip install "moto[server]"`.
 Usage: python tests/file-manager/moto_crosscheck.py [--max-runs N] [scenario.json ...]"""
-import glob, json, os, socket, subprocess, sys, time, urllib.request, uuid
+import glob, json, os, sys, time, urllib.request, uuid
 
 import boto3
 import yaml
 
+from moto_local import start_moto
 from reference_runner import HERE, ROOT, like
 
 # moto's names for errors whose AWS name is recorded differently (AWS is the oracle).
@@ -19,17 +20,9 @@ def main(args):
     if args[:1] == ["--max-runs"]:
         max_runs, args = int(args[1]), args[2:]
     files = args or sorted(glob.glob(os.path.join(HERE, "scenarios", "**", "*.json"), recursive=True))
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ep = f"http://127.0.0.1:{port}"
+    server, ep = start_moto()
     problems = 0
     try:
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(ep, timeout=1); break
-            except Exception:
-                time.sleep(0.2)
         urllib.request.urlopen(urllib.request.Request(ep + "/moto-api/config", method="POST", headers={"Content-Type": "application/json"},
                                                       data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()))
         kw = dict(endpoint_url=ep, region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")

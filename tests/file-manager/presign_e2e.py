@@ -3,16 +3,14 @@
 AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB) and a tiny fake Lambda Runtime API feeds it
 API Gateway payload 2.0 events. Needs `pip install "moto[server]"` and a built binary.
 Usage: python tests/file-manager/presign_e2e.py [path/to/presign]"""
-import json, os, queue, socket, subprocess, sys, threading, time, urllib.error, urllib.request
+import json, os, queue, subprocess, sys, threading, time, urllib.error, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 
+from moto_local import free_port, start_moto
+
 BIN = sys.argv[1] if len(sys.argv) > 1 else "/work/target-presign/debug/presign"
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 events, results = queue.Queue(), queue.Queue()
@@ -48,12 +46,10 @@ def event(route, body, sub="alice"):
 
 
 def main():
-    moto_port, rt_port = free_port(), free_port()
-    moto = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rt_port = free_port()
+    moto, endpoint = start_moto()
     server = ThreadingHTTPServer(("127.0.0.1", rt_port), Runtime)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{moto_port}"
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="eu-west-1",
                AWS_ENDPOINT_URL_S3=endpoint, AWS_ENDPOINT_URL_DYNAMODB=endpoint, BUCKET_NAME="files", TABLE_NAME="Inventory",
                QUOTA_BYTES="100", URL_EXPIRY_SECONDS="60", AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{rt_port}",
@@ -62,11 +58,6 @@ def main():
     lam = None
     failures = []
     try:
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(endpoint, timeout=1); break
-            except Exception:
-                time.sleep(0.2)
         kw = dict(endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test")
         s3, ddb = boto3.client("s3", **kw), boto3.client("dynamodb", **kw)
         s3.create_bucket(Bucket="files", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

@@ -26,6 +26,11 @@ fn machine_arn(name: &str) -> String {
     format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}")
 }
 
+/// Starts execution `name` of state machine `machine`; its ARN.
+async fn start_named(c: &Client, machine: &str, name: &str, input: &str) -> String {
+    c.start_execution().state_machine_arn(machine_arn(machine)).name(name).input(input).send().await.unwrap().execution_arn().to_string()
+}
+
 async fn status(c: &Client, arn: &str) -> String {
     c.describe_execution().execution_arn(arn).send().await.unwrap().status().as_str().to_string()
 }
@@ -219,16 +224,7 @@ fn sync_children_are_real_executions() {
     let s = start();
     rt().block_on(async {
         let c = sfn(&s).await;
-        let parent = c
-            .start_execution()
-            .state_machine_arn(machine_arn("ParentStateMachine"))
-            .name("parent-1")
-            .input(r#"{"child":"kid-1","seconds":2}"#)
-            .send()
-            .await
-            .unwrap()
-            .execution_arn()
-            .to_string();
+        let parent = start_named(&c, "ParentStateMachine", "parent-1", r#"{"child":"kid-1","seconds":2}"#).await;
         let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-1";
         let t = Instant::now();
         let listed = loop {
@@ -254,16 +250,7 @@ fn sync_children_are_real_executions() {
         assert_eq!(status(&c, child_arn).await, "SUCCEEDED");
 
         // Stopping a parent stops the .sync child it waits for.
-        let parent = c
-            .start_execution()
-            .state_machine_arn(machine_arn("ParentStateMachine"))
-            .name("parent-2")
-            .input(r#"{"child":"kid-2","seconds":60}"#)
-            .send()
-            .await
-            .unwrap()
-            .execution_arn()
-            .to_string();
+        let parent = start_named(&c, "ParentStateMachine", "parent-2", r#"{"child":"kid-2","seconds":60}"#).await;
         let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-2";
         let t = Instant::now();
         while c.describe_execution().execution_arn(child_arn).send().await.is_err() {
@@ -286,16 +273,7 @@ fn map_runs_are_listed_described_and_updated() {
     rt().block_on(async {
         let c = sfn(&s).await;
         let t0 = Instant::now();
-        let arn = c
-            .start_execution()
-            .state_machine_arn(machine_arn("MapRunStateMachine"))
-            .name("fan-1")
-            .input("[1,2,3,4]")
-            .send()
-            .await
-            .unwrap()
-            .execution_arn()
-            .to_string();
+        let arn = start_named(&c, "MapRunStateMachine", "fan-1", "[1,2,3,4]").await;
         let run = loop {
             let l = c.list_map_runs().execution_arn(&arn).send().await.unwrap();
             if let Some(r) = l.map_runs().first() {

@@ -212,13 +212,18 @@ fn sync_output(r: &HttpResp) -> Value {
     serde_json::from_str(v["output"].as_str().unwrap()).unwrap()
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    wait_within(Duration::from_secs(10), Duration::from_millis(20), what, f)
+}
+
+/// Polls `f` every `poll` until it holds; panics naming `what` after `limit`.
+fn wait_within(limit: Duration, poll: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
+    while t.elapsed() < limit {
         if f() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(poll);
     }
     panic!("timed out waiting for {what}");
 }
@@ -640,15 +645,8 @@ fn bench_put_throughput_and_list_latency() {
 
 /// `wait_until` with more patience: these walks run several workflows per step (a folder move is
 /// a Distributed Map, then one update-inventory per event) on a loaded debug build.
-fn wait_long(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(90) {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
+fn wait_long(what: &str, f: impl FnMut() -> bool) {
+    wait_within(Duration::from_secs(90), Duration::from_millis(50), what, f)
 }
 
 /// Waits until the execution of a machine (by name) started with `input` ends; its output.

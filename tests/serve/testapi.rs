@@ -32,14 +32,8 @@ fn parse(s: Option<&str>) -> Value {
     serde_json::from_str(s.expect("a JSON payload")).expect("JSON")
 }
 
-const TASK: &str = r#"{"StartAt": "Charge", "States": {
-  "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-    "Parameters": {"FunctionName": "charge", "Payload.$": "$.order"},
-    "ResultSelector": {"charged.$": "$.Payload.ok"}, "ResultPath": "$.payment",
-    "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 4}],
-    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}],
-    "Next": "Ship"},
-  "Ship": {"Type": "Succeed"}, "Refund": {"Type": "Succeed"}}}"#;
+/// The Task state machine TestState tests here and in python/check_clients.py.
+const TASK: &str = include_str!("test_state_task.asl.json");
 
 #[test]
 fn test_state_with_a_mock_at_each_level() {

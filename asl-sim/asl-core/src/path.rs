@@ -51,14 +51,7 @@ enum Operand {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
+enum CmpOp { Eq, Ne, Lt, Le, Gt, Ge }
 
 /// A parsed path.
 #[derive(Clone, Debug, PartialEq)]
@@ -572,14 +565,7 @@ impl Parser<'_> {
                 if self.peek() != Some(b'(') {
                     return self.err("expected '(' after '?'");
                 }
-                self.i += 1;
-                let f = self.filter_or()?;
-                self.skip_ws();
-                if self.peek() != Some(b')') {
-                    return self.err("expected ')' to close the filter");
-                }
-                self.i += 1;
-                Seg::Filter(f)
+                Seg::Filter(self.filter_in_parens("expected ')' to close the filter")?)
             }
             _ => {
                 let first = if self.peek() == Some(b':') { None } else { Some(self.int()?) };
@@ -621,28 +607,40 @@ impl Parser<'_> {
         Ok(seg)
     }
 
-    fn filter_or(&mut self) -> Result<Filter, String> {
-        let mut left = self.filter_and()?;
-        loop {
-            self.skip_ws();
-            if self.s[self.i..].starts_with(b"||") {
-                self.i += 2;
-                let right = self.filter_and()?;
-                left = Filter::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
+    /// At '(': the filter up to the matching ')' (`unclosed`: the error without one).
+    fn filter_in_parens(&mut self, unclosed: &str) -> Result<Filter, String> {
+        self.i += 1;
+        let f = self.filter_or()?;
+        self.skip_ws();
+        if self.peek() != Some(b')') {
+            return self.err(unclosed);
         }
+        self.i += 1;
+        Ok(f)
+    }
+
+    fn filter_or(&mut self) -> Result<Filter, String> {
+        self.filter_chain(b"||", Self::filter_and, Filter::Or)
     }
 
     fn filter_and(&mut self) -> Result<Filter, String> {
-        let mut left = self.filter_atom()?;
+        self.filter_chain(b"&&", Self::filter_atom, Filter::And)
+    }
+
+    /// `operand (op operand)*`, grouped from the left.
+    fn filter_chain(
+        &mut self,
+        op: &[u8],
+        operand: fn(&mut Self) -> Result<Filter, String>,
+        join: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Filter, String> {
+        let mut left = operand(self)?;
         loop {
             self.skip_ws();
-            if self.s[self.i..].starts_with(b"&&") {
-                self.i += 2;
-                let right = self.filter_atom()?;
-                left = Filter::And(Box::new(left), Box::new(right));
+            if self.s[self.i..].starts_with(op) {
+                self.i += op.len();
+                let right = operand(self)?;
+                left = join(Box::new(left), Box::new(right));
             } else {
                 return Ok(left);
             }
@@ -656,14 +654,7 @@ impl Parser<'_> {
             return Ok(Filter::Not(Box::new(self.filter_atom()?)));
         }
         if self.peek() == Some(b'(') {
-            self.i += 1;
-            let f = self.filter_or()?;
-            self.skip_ws();
-            if self.peek() != Some(b')') {
-                return self.err("expected ')'");
-            }
-            self.i += 1;
-            return Ok(f);
+            return self.filter_in_parens("expected ')'");
         }
         let left = self.operand()?;
         self.skip_ws();

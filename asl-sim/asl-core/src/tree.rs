@@ -221,64 +221,22 @@ impl JsonParser<'_> {
         let pos = self.pos();
         let kind = match self.src.get(self.i) {
             None => return Err(self.err("unexpected end of input, expected a JSON value")),
-            Some(b'{') => {
-                self.i += 1;
-                let mut entries = Vec::new();
-                self.skip_ws();
-                if self.src.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip_ws();
-                        let key_pos = self.pos();
-                        if self.src.get(self.i) != Some(&b'"') {
-                            return Err(self.err("expected a string key"));
-                        }
-                        let key = self.string()?;
-                        self.skip_ws();
-                        if self.src.get(self.i) != Some(&b':') {
-                            return Err(self.err("expected ':' after the key"));
-                        }
-                        self.i += 1;
-                        self.skip_ws();
-                        let value = self.value(depth + 1)?;
-                        entries.push(Entry { key, key_pos, value });
-                        self.skip_ws();
-                        match self.src.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b'}') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.err("expected ',' or '}'")),
-                        }
-                    }
+            Some(b'{') => NodeKind::Object(self.members(b'}', |p| {
+                let key_pos = p.pos();
+                if p.src.get(p.i) != Some(&b'"') {
+                    return Err(p.err("expected a string key"));
                 }
-                NodeKind::Object(entries)
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.skip_ws();
-                if self.src.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip_ws();
-                        items.push(self.value(depth + 1)?);
-                        self.skip_ws();
-                        match self.src.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b']') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.err("expected ',' or ']'")),
-                        }
-                    }
+                let key = p.string()?;
+                p.skip_ws();
+                if p.src.get(p.i) != Some(&b':') {
+                    return Err(p.err("expected ':' after the key"));
                 }
-                NodeKind::Array(items)
-            }
+                p.i += 1;
+                p.skip_ws();
+                let value = p.value(depth + 1)?;
+                Ok(Entry { key, key_pos, value })
+            })?),
+            Some(b'[') => NodeKind::Array(self.members(b']', |p| p.value(depth + 1))?),
             Some(b'"') => NodeKind::String(self.string()?),
             Some(b't') => self.keyword("true", NodeKind::Bool(true))?,
             Some(b'f') => self.keyword("false", NodeKind::Bool(false))?,
@@ -287,6 +245,31 @@ impl JsonParser<'_> {
             Some(_) => return Err(self.err("expected a JSON value")),
         };
         Ok(Node::new(pos, kind))
+    }
+
+    /// At an object's or array's opening bracket: its members, which `member` reads (from
+    /// the first character after white space), separated by commas up to `close`.
+    fn members<T>(&mut self, close: u8, mut member: impl FnMut(&mut Self) -> Result<T, LoadError>) -> Result<Vec<T>, LoadError> {
+        self.i += 1;
+        let mut out = Vec::new();
+        self.skip_ws();
+        if self.src.get(self.i) == Some(&close) {
+            self.i += 1;
+            return Ok(out);
+        }
+        loop {
+            self.skip_ws();
+            out.push(member(self)?);
+            self.skip_ws();
+            match self.src.get(self.i) {
+                Some(b',') => self.i += 1,
+                Some(c) if *c == close => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                _ => return Err(self.err(&format!("expected ',' or '{}'", close as char))),
+            }
+        }
     }
 
     fn keyword(&mut self, word: &str, kind: NodeKind) -> Result<NodeKind, LoadError> {

@@ -32,12 +32,7 @@ enum Tok {
     RBrack,
     Comma,
     Dot,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+    Cmp(CmpOp),
     Plus,
     Minus,
     Bad,
@@ -72,16 +67,16 @@ fn tokenize(src: &str) -> Vec<Token> {
             b'.' => { i += 1; Tok::Dot }
             b'+' => { i += 1; Tok::Plus }
             b'-' => { i += 1; Tok::Minus }
-            b'=' => { i += 1; Tok::Eq }
+            b'=' => { i += 1; Tok::Cmp(CmpOp::Eq) }
             b'<' => {
                 i += 1;
-                if i < b.len() && b[i] == b'>' { i += 1; Tok::Ne }
-                else if i < b.len() && b[i] == b'=' { i += 1; Tok::Le }
-                else { Tok::Lt }
+                if i < b.len() && b[i] == b'>' { i += 1; Tok::Cmp(CmpOp::Ne) }
+                else if i < b.len() && b[i] == b'=' { i += 1; Tok::Cmp(CmpOp::Le) }
+                else { Tok::Cmp(CmpOp::Lt) }
             }
             b'>' => {
                 i += 1;
-                if i < b.len() && b[i] == b'=' { i += 1; Tok::Ge } else { Tok::Gt }
+                if i < b.len() && b[i] == b'=' { i += 1; Tok::Cmp(CmpOp::Ge) } else { Tok::Cmp(CmpOp::Gt) }
             }
             b'#' | b':' => {
                 i += 1;
@@ -258,8 +253,8 @@ impl<'s> Parser<'s> {
     }
 
     /// At '(': whether the parenthesised group is an operand, i.e. the token after
-    /// its matching ')' is one of `after` (or BETWEEN / IN for conditions).
-    fn paren_starts_operand(&self, after: &[Tok]) -> bool {
+    /// its matching ')' is one that `after` accepts (or BETWEEN / IN for conditions).
+    fn paren_starts_operand(&self, after: impl Fn(&Tok) -> bool) -> bool {
         let mut depth = 0usize;
         for i in self.pos..self.toks.len() {
             match self.toks[i].tok {
@@ -269,7 +264,7 @@ impl<'s> Parser<'s> {
                     if depth == 0 {
                         let next = &self.toks[(i + 1).min(self.toks.len() - 1)].tok;
                         let kw = matches!(next, Tok::Ident(s) if s.eq_ignore_ascii_case("BETWEEN") || s.eq_ignore_ascii_case("IN"));
-                        return after.contains(next) || (kw && after.contains(&Tok::Eq));
+                        return after(next) || (kw && after(&Tok::Cmp(CmpOp::Eq)));
                     }
                 }
                 Tok::Eof => return false,
@@ -417,7 +412,7 @@ impl<'s> Parser<'s> {
     }
 
     fn cond_primary(&mut self) -> PResult<Cond> {
-        if *self.peek() == Tok::LParen && !self.paren_starts_operand(&[Tok::Eq, Tok::Ne, Tok::Lt, Tok::Le, Tok::Gt, Tok::Ge]) {
+        if *self.peek() == Tok::LParen && !self.paren_starts_operand(|t| matches!(t, Tok::Cmp(_))) {
             self.enter()?;
             self.next();
             let c = self.cond_or()?;
@@ -432,16 +427,7 @@ impl<'s> Parser<'s> {
     fn cond_comparison(&mut self) -> PResult<Cond> {
         const KW: &[&str] = &["AND", "OR", "NOT", "BETWEEN", "IN"];
         let left = self.operand(KW)?;
-        let op = match self.peek() {
-            Tok::Eq => Some(CmpOp::Eq),
-            Tok::Ne => Some(CmpOp::Ne),
-            Tok::Lt => Some(CmpOp::Lt),
-            Tok::Le => Some(CmpOp::Le),
-            Tok::Gt => Some(CmpOp::Gt),
-            Tok::Ge => Some(CmpOp::Ge),
-            _ => None,
-        };
-        if let Some(op) = op {
+        if let Tok::Cmp(op) = *self.peek() {
             self.next();
             let right = self.operand(KW)?;
             return Ok(Cond::Cmp(op, left, right));
@@ -504,8 +490,8 @@ impl<'s> Parser<'s> {
                 u.order.push(path.clone());
                 match clause.as_str() {
                     "SET" => {
-                        self.expect(Tok::Eq)?;
-                        let v = if *self.peek() == Tok::LParen && !self.paren_starts_operand(&[Tok::Plus, Tok::Minus]) {
+                        self.expect(Tok::Cmp(CmpOp::Eq))?;
+                        let v = if *self.peek() == Tok::LParen && !self.paren_starts_operand(|t| matches!(t, Tok::Plus | Tok::Minus)) {
                             // "(a + b)": a parenthesised value
                             self.next();
                             let v = self.set_value(KW)?;

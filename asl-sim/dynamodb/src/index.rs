@@ -212,11 +212,7 @@ pub(crate) fn parse_indexes(
             d.insert("Projection".into(), proj.clone());
             if global {
                 d.insert("IndexStatus".into(), json!("ACTIVE"));
-                let (r, w) = match pt {
-                    Some(p) => (p.get("ReadCapacityUnits").cloned().unwrap_or(json!(0)), p.get("WriteCapacityUnits").cloned().unwrap_or(json!(0))),
-                    None => (json!(0), json!(0)),
-                };
-                d.insert("ProvisionedThroughput".into(), json!({"NumberOfDecreasesToday": 0, "ReadCapacityUnits": r, "WriteCapacityUnits": w}));
+                d.insert("ProvisionedThroughput".into(), provisioned_throughput(pt));
             }
             d.insert("IndexSizeBytes".into(), json!(0));
             d.insert("ItemCount".into(), json!(0));
@@ -235,6 +231,13 @@ pub(crate) fn parse_indexes(
 }
 
 /// Index descriptions with live counts, grouped as DynamoDB describes them.
+/// The `ProvisionedThroughput` of a table's or index's description: the units `pt` (the
+/// request's `ProvisionedThroughput`) gives, 0 for those it does not.
+pub(crate) fn provisioned_throughput(pt: Option<&Value>) -> Value {
+    let units = |k: &str| pt.and_then(|p| p.get(k)).cloned().unwrap_or(json!(0));
+    json!({"NumberOfDecreasesToday": 0, "ReadCapacityUnits": units("ReadCapacityUnits"), "WriteCapacityUnits": units("WriteCapacityUnits")})
+}
+
 pub(crate) fn describe_indexes(table: &Table, d: &mut Map<String, Value>) {
     let mut gsi = Vec::new();
     let mut lsi = Vec::new();

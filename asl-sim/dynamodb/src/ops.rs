@@ -14,6 +14,11 @@ fn not_found() -> DynamoError {
     DynamoError::new("ResourceNotFoundException", "Requested resource not found")
 }
 
+/// The error of the table operations (DescribeTable, DeleteTable, TTL) on a missing table.
+pub(crate) fn no_table(name: &str) -> DynamoError {
+    DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
+}
+
 fn ccf() -> DynamoError {
     DynamoError::new("ConditionalCheckFailedException", "The conditional request failed")
 }
@@ -43,14 +48,20 @@ fn require(req: &Value, fields: &[&str]) -> Result<(), DynamoError> {
         .filter(|f| req.get(**f).is_none_or(Value::is_null))
         .map(|f| format!("Value null at '{}' failed to satisfy constraint: Member must not be null", lower_first(f)))
         .collect();
-    if missing.is_empty() {
+    validation_errors(missing)
+}
+
+/// `Ok` without errors, else one ValidationException listing them all, as DynamoDB does
+/// ("2 validation errors detected: ...; ...").
+fn validation_errors(errs: Vec<String>) -> Result<(), DynamoError> {
+    if errs.is_empty() {
         return Ok(());
     }
     Err(DynamoError::validation(format!(
         "{} validation error{} detected: {}",
-        missing.len(),
-        if missing.len() > 1 { "s" } else { "" },
-        missing.join("; ")
+        errs.len(),
+        if errs.len() > 1 { "s" } else { "" },
+        errs.join("; ")
     )))
 }
 
@@ -174,15 +185,7 @@ fn validate_table_name(name: &str, field: &str) -> Result<(), DynamoError> {
             "Value '{name}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to 255"
         ));
     }
-    if errs.is_empty() {
-        return Ok(());
-    }
-    Err(DynamoError::validation(format!(
-        "{} validation error{} detected: {}",
-        errs.len(),
-        if errs.len() > 1 { "s" } else { "" },
-        errs.join("; ")
-    )))
+    validation_errors(errs)
 }
 
 // ------------------------------------------------------------ expression parameters
@@ -198,49 +201,52 @@ fn valid_placeholder(k: &str, prefix: char) -> bool {
     k.len() > 1 && k.starts_with(prefix) && k[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `field` (ExpressionAttributeNames or ExpressionAttributeValues): absent, or a non-empty
+/// map from placeholders (`prefix` and a word) to what `value` reads of each one's value.
+fn placeholders<T>(
+    req: &Value,
+    field: &str,
+    prefix: char,
+    value: impl Fn(&str, &Value) -> Result<T, DynamoError>,
+) -> Result<Option<BTreeMap<String, T>>, DynamoError> {
+    let Some(map) = get_obj(req, field)? else { return Ok(None) };
+    if map.is_empty() {
+        return Err(DynamoError::validation(format!("{field} must not be empty")));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        if !valid_placeholder(k, prefix) {
+            return Err(DynamoError::validation(format!("{field} contains invalid key: Syntax error; key: \"{k}\"")));
+        }
+        out.insert(k.clone(), value(k, v)?);
+    }
+    Ok(Some(out))
+}
+
 fn expr_params(req: &Value) -> Result<ExprParams, DynamoError> {
-    let mut p = ExprParams { names: BTreeMap::new(), values: BTreeMap::new(), has_names: false, has_values: false };
-    if let Some(names) = get_obj(req, "ExpressionAttributeNames")? {
-        p.has_names = true;
-        if names.is_empty() {
-            return Err(DynamoError::validation("ExpressionAttributeNames must not be empty"));
+    let names = placeholders(req, "ExpressionAttributeNames", '#', |k, v| {
+        let Value::String(s) = v else {
+            return Err(DynamoError::serialization("Unexpected value type in payload"));
+        };
+        if s.is_empty() {
+            return Err(DynamoError::validation(format!(
+                "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
+            )));
         }
-        for (k, v) in names {
-            if !valid_placeholder(k, '#') {
-                return Err(DynamoError::validation(format!(
-                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{k}\""
-                )));
-            }
-            let Value::String(s) = v else {
-                return Err(DynamoError::serialization("Unexpected value type in payload"));
-            };
-            if s.is_empty() {
-                return Err(DynamoError::validation(format!(
-                    "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
-                )));
-            }
-            p.names.insert(k.clone(), s.clone());
-        }
-    }
-    if let Some(values) = get_obj(req, "ExpressionAttributeValues")? {
-        p.has_values = true;
-        if values.is_empty() {
-            return Err(DynamoError::validation("ExpressionAttributeValues must not be empty"));
-        }
-        for (k, v) in values {
-            if !valid_placeholder(k, ':') {
-                return Err(DynamoError::validation(format!(
-                    "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
-                )));
-            }
-            let av = parse_attr(v, 1).map_err(|m| match m.strip_prefix(SER_PREFIX) {
-                Some(s) => DynamoError::serialization(s),
-                None => DynamoError::validation(format!("ExpressionAttributeValues contains invalid value: {m} for key {k}")),
-            })?;
-            p.values.insert(k.clone(), av);
-        }
-    }
-    Ok(p)
+        Ok(s.clone())
+    })?;
+    let values = placeholders(req, "ExpressionAttributeValues", ':', |k, v| {
+        parse_attr(v, 1).map_err(|m| match m.strip_prefix(SER_PREFIX) {
+            Some(s) => DynamoError::serialization(s),
+            None => DynamoError::validation(format!("ExpressionAttributeValues contains invalid value: {m} for key {k}")),
+        })
+    })?;
+    Ok(ExprParams {
+        has_names: names.is_some(),
+        has_values: values.is_some(),
+        names: names.unwrap_or_default(),
+        values: values.unwrap_or_default(),
+    })
 }
 
 /// Parsed expressions of one request.
@@ -1290,14 +1296,7 @@ impl Database {
                 if schema.is_empty() { "greater than or equal to 1" } else { "less than or equal to 2" }
             ));
         }
-        if !errs.is_empty() {
-            return Err(DynamoError::validation(format!(
-                "{} validation error{} detected: {}",
-                errs.len(),
-                if errs.len() > 1 { "s" } else { "" },
-                errs.join("; ")
-            )));
-        }
+        validation_errors(errs)?;
         let billing = enum_check(req, "BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"])?.unwrap_or_else(|| "PROVISIONED".into());
         let pt = get_obj(req, "ProvisionedThroughput")?;
         if billing == "PAY_PER_REQUEST" && pt.is_some() {
@@ -1370,11 +1369,8 @@ impl Database {
         d.insert("KeySchema".into(), Value::Array(ks.iter().map(|(n, t)| json!({"AttributeName": n, "KeyType": t})).collect()));
         d.insert("TableStatus".into(), "ACTIVE".into());
         d.insert("CreationDateTime".into(), json!(0));
-        let (r, w) = match pt {
-            Some(p) => (p.get("ReadCapacityUnits").cloned().unwrap_or(json!(0)), p.get("WriteCapacityUnits").cloned().unwrap_or(json!(0))),
-            None => (json!(0), json!(0)),
-        };
-        d.insert("ProvisionedThroughput".into(), json!({"NumberOfDecreasesToday": 0, "ReadCapacityUnits": r, "WriteCapacityUnits": w}));
+        // Checked above: an object or null.
+        d.insert("ProvisionedThroughput".into(), crate::index::provisioned_throughput(req.get("ProvisionedThroughput")));
         d.insert("TableSizeBytes".into(), json!(0));
         d.insert("ItemCount".into(), json!(0));
         d.insert("TableArn".into(), Value::String(format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}")));
@@ -1405,9 +1401,7 @@ impl Database {
     pub(crate) fn delete_table(&mut self, req: &Value) -> Result<Value, DynamoError> {
         require(req, &["TableName"])?;
         let name = table_name(req)?;
-        let t = self.tables.get(&name).ok_or_else(|| {
-            DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
-        })?;
+        let t = self.tables.get(&name).ok_or_else(|| no_table(&name))?;
         let desc = self.describe(t, "DELETING");
         self.tables.remove(&name);
         if self.track {
@@ -1419,9 +1413,7 @@ impl Database {
     pub(crate) fn describe_table(&mut self, req: &Value) -> Result<Value, DynamoError> {
         require(req, &["TableName"])?;
         let name = table_name(req)?;
-        let t = self.tables.get(&name).ok_or_else(|| {
-            DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
-        })?;
+        let t = self.tables.get(&name).ok_or_else(|| no_table(&name))?;
         Ok(json!({ "Table": self.describe(t, "ACTIVE") }))
     }
 

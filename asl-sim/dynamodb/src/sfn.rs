@@ -12,7 +12,8 @@
 //! `<message> (Service: DynamoDb, Status Code: 400, Request ID: <id>)`.
 
 use crate::{Database, DynamoError};
-use serde_json::{json, Map, Value};
+use asl_aws::integration::not_recognized;
+use serde_json::Value;
 
 /// Which Step Functions integration a Task state uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,14 +62,7 @@ pub fn step_functions_call(
         IntegrationStyle::AwsSdk => (AWS_SDK, "arn:aws:states:::aws-sdk:dynamodb:"),
     };
     let Some((_, op)) = table.iter().find(|(a, _)| *a == action) else {
-        // AWS rejects such a resource when the state machine is created; at run time the
-        // nearest equivalent is a States.Runtime failure carrying the same text.
-        return Err((
-            "States.Runtime".to_string(),
-            format!(
-                "The resource provided {prefix}{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
-            ),
-        ));
+        return Err(not_recognized(prefix, action));
     };
     let result = db.call(op, parameters);
     let request_id = db.request_id();
@@ -82,7 +76,7 @@ pub fn step_functions_call(
 
 fn optimized_output(body: Value, request_id: &str) -> Value {
     let text = body.to_string();
-    let crc = crc32(text.as_bytes()).to_string();
+    let crc = asl_aws::crc32::crc32(text.as_bytes()).to_string();
     let headers: [(&str, String); 6] = [
         ("Connection", "keep-alive".into()),
         ("Content-Length", text.len().to_string()),
@@ -91,22 +85,7 @@ fn optimized_output(body: Value, request_id: &str) -> Value {
         ("x-amz-crc32", crc),
         ("x-amzn-RequestId", request_id.to_string()),
     ];
-    let mut all = Map::new();
-    let mut flat = Map::new();
-    for (k, v) in headers {
-        all.insert(k.to_string(), json!([v.clone()]));
-        flat.insert(k.to_string(), Value::String(v));
-    }
-    let mut out = match body {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    out.insert(
-        "SdkHttpMetadata".into(),
-        json!({ "AllHttpHeaders": all, "HttpHeaders": flat, "HttpStatusCode": 200 }),
-    );
-    out.insert("SdkResponseMetadata".into(), json!({ "RequestId": request_id }));
-    Value::Object(out)
+    asl_aws::integration::with_sdk_v1_metadata(body, &headers, request_id)
 }
 
 fn optimized_error(e: &DynamoError, request_id: &str) -> (String, String) {
@@ -133,27 +112,4 @@ fn aws_sdk_error(e: &DynamoError, request_id: &str) -> (String, String) {
         format!("DynamoDb.{name}"),
         format!("{} (Service: DynamoDb, Status Code: {}, Request ID: {})", e.message, e.status, request_id),
     )
-}
-
-/// CRC-32 (IEEE), as DynamoDB sends in `x-amz-crc32`.
-pub(crate) fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn crc32_known() {
-        // x-amz-crc32 of "{}" as DynamoDB returns it for an empty PutItem answer
-        assert_eq!(super::crc32(b"{}"), 2745614147);
-        assert_eq!(super::crc32(b"123456789"), 0xCBF4_3926);
-    }
 }

@@ -17,16 +17,13 @@
 //! and passes the time in. Status changes take effect at once (AWS shows ENABLING for up to an
 //! hour; the emulation answers ENABLED straight away, as DynamoDB Local does).
 
+use crate::ops::no_table;
 use crate::value::AttrValue;
 use crate::{Database, DynamoError};
 use serde_json::{json, Value};
 
 /// AWS ignores expiry times more than five years old.
 const FIVE_YEARS_SECS: f64 = 5.0 * 365.0 * 24.0 * 3600.0;
-
-fn no_table(name: &str) -> DynamoError {
-    DynamoError::new("ResourceNotFoundException", format!("Requested resource not found: Table: {name} not found"))
-}
 
 fn table_name_of(req: &Value) -> Result<String, DynamoError> {
     match req.get("TableName") {

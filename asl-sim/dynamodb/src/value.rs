@@ -169,22 +169,6 @@ pub fn parse_attr(v: &Value, depth: usize) -> Result<AttrValue, String> {
         return Err("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes".into());
     }
     let (t, val) = entries[0];
-    let as_str = |val: &Value| -> Result<String, String> {
-        match val {
-            Value::String(s) => Ok(s.clone()),
-            Value::Bool(_) => Err(ser("class java.lang.Boolean can not be converted to an String")),
-            Value::Number(_) => Err(ser("NUMBER_VALUE can not be converted to a String")),
-            Value::Array(_) => Err(ser("Start of list found where not expected")),
-            _ => Err(ser("Start of structure or map found where not expected.")),
-        }
-    };
-    let as_list = |val: &Value| -> Result<Vec<Value>, String> {
-        match val {
-            Value::Array(a) => Ok(a.clone()),
-            Value::Object(_) => Err(ser("Start of structure or map found where not expected.")),
-            _ => Err(ser("Expected list or null")),
-        }
-    };
     let num = |s: &str| -> Result<Decimal, String> { Decimal::parse(s).map_err(|e| e.message()) };
     Ok(match t.as_str() {
         "S" => AttrValue::S(as_str(val)?),
@@ -205,65 +189,14 @@ pub fn parse_attr(v: &Value, depth: usize) -> Result<AttrValue, String> {
             Value::Bool(false) => return Err("One or more parameter values were invalid: Null attribute value types must have the value of true".into()),
             _ => return Err(ser("Unexpected value type in payload")),
         },
-        "SS" => {
-            let l = as_list(val)?;
-            if l.is_empty() {
-                return Err("One or more parameter values were invalid: An string set  may not be empty".into());
+        "SS" => AttrValue::SS(set_members(val, "An string set  may not be empty", "", |s| Ok(s.to_string()))?),
+        "NS" => AttrValue::NS(set_members(val, "An number set  may not be empty", "of type NS", |s| {
+            if s.is_empty() {
+                return Err("The parameter cannot be converted to a numeric value".into());
             }
-            let mut out: Vec<String> = Vec::new();
-            for x in &l {
-                out.push(as_str(x)?);
-            }
-            if has_dup(&out) {
-                return Err(format!(
-                    "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
-                    out.join(", ")
-                ));
-            }
-            AttrValue::SS(out)
-        }
-        "NS" => {
-            let l = as_list(val)?;
-            if l.is_empty() {
-                return Err("One or more parameter values were invalid: An number set  may not be empty".into());
-            }
-            let mut out = Vec::new();
-            for x in &l {
-                let s = as_str(x)?;
-                if s.is_empty() {
-                    return Err("The parameter cannot be converted to a numeric value".into());
-                }
-                out.push(num(&s)?);
-            }
-            if has_dup(&out) {
-                let texts: Vec<String> = l.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect();
-                return Err(format!(
-                    "One or more parameter values were invalid: Input collection [{}]of type NS contains duplicates.",
-                    texts.join(", ")
-                ));
-            }
-            AttrValue::NS(out)
-        }
-        "BS" => {
-            let l = as_list(val)?;
-            if l.is_empty() {
-                return Err("One or more parameter values were invalid: Binary sets should not be empty".into());
-            }
-            let mut out = Vec::new();
-            let mut texts = Vec::new();
-            for x in &l {
-                let s = as_str(x)?;
-                out.push(parse_b64(&s)?);
-                texts.push(s);
-            }
-            if has_dup(&out) {
-                return Err(format!(
-                    "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
-                    texts.join(", ")
-                ));
-            }
-            AttrValue::BS(out)
-        }
+            num(s)
+        })?),
+        "BS" => AttrValue::BS(set_members(val, "Binary sets should not be empty", "of type BS", parse_b64)?),
         "M" => match val {
             Value::Object(o) => {
                 let mut m = BTreeMap::new();
@@ -294,6 +227,44 @@ pub const SER_PREFIX: &str = "\u{0}SER:";
 
 fn ser(msg: &str) -> String {
     format!("{SER_PREFIX}{msg}")
+}
+
+fn as_str(val: &Value) -> Result<String, String> {
+    match val {
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(_) => Err(ser("class java.lang.Boolean can not be converted to an String")),
+        Value::Number(_) => Err(ser("NUMBER_VALUE can not be converted to a String")),
+        Value::Array(_) => Err(ser("Start of list found where not expected")),
+        _ => Err(ser("Start of structure or map found where not expected.")),
+    }
+}
+
+fn as_list(val: &Value) -> Result<Vec<Value>, String> {
+    match val {
+        Value::Array(a) => Ok(a.clone()),
+        Value::Object(_) => Err(ser("Start of structure or map found where not expected.")),
+        _ => Err(ser("Expected list or null")),
+    }
+}
+
+/// The members of a set (`SS`, `NS`, `BS`): a non-empty list (else `empty`) of strings,
+/// each read by `member`, without duplicates (`of_type` names the type in that error).
+fn set_members<T: Eq + std::hash::Hash>(val: &Value, empty: &str, of_type: &str, member: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let l = as_list(val)?;
+    if l.is_empty() {
+        return Err(format!("One or more parameter values were invalid: {empty}"));
+    }
+    let mut out = Vec::new();
+    let mut texts = Vec::new();
+    for x in &l {
+        let s = as_str(x)?;
+        out.push(member(&s)?);
+        texts.push(s);
+    }
+    if has_dup(&out) {
+        return Err(format!("One or more parameter values were invalid: Input collection [{}]{of_type} contains duplicates.", texts.join(", ")));
+    }
+    Ok(out)
 }
 
 fn has_dup<T: Eq + std::hash::Hash>(v: &[T]) -> bool {

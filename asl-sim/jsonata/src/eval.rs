@@ -445,6 +445,22 @@ impl<'x, 'a> Ev<'x, 'a> {
         !self.lookup_var(env, name).is_undef()
     }
 
+    /// A call's procedure that evaluated to nothing: written as a name that is a variable
+    /// (`x(1)` meaning `$x(1)`), it is error `code` (T1005 for a call, T1007 for a partial
+    /// application); otherwise the caller reports it.
+    fn check_callable(&mut self, call: &Node, proc_: &Node, proc_v: &Value, env: &Rc<Frame>, code: &str) -> Result<(), Error> {
+        if proc_v.is_undef() {
+            if let Kind::Path(steps) = &proc_.kind {
+                if let Kind::Name(n) = &steps[0].kind {
+                    if self.var_exists(env, n) {
+                        return Err(make(code, Some(call.pos), Some(n), None));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     // ------------------------------------------------------------ paths
 
     fn eval_path(&mut self, node: &Node, steps: &[Node], input: &Value, env: &Rc<Frame>) -> R {
@@ -1032,15 +1048,7 @@ impl<'x, 'a> Ev<'x, 'a> {
         applyto: Option<Value>,
     ) -> R {
         let proc_v = self.eval(proc_, input, env)?;
-        if proc_v.is_undef() {
-            if let Kind::Path(steps) = &proc_.kind {
-                if let Kind::Name(n) = &steps[0].kind {
-                    if self.var_exists(env, n) {
-                        return Err(make("T1005", Some(node.pos), Some(n), None));
-                    }
-                }
-            }
-        }
+        self.check_callable(node, proc_, &proc_v, env, "T1005")?;
         let mut evaluated = Vec::with_capacity(args.len() + 1);
         if let Some(a) = applyto {
             evaluated.push(a);
@@ -1078,15 +1086,7 @@ impl<'x, 'a> Ev<'x, 'a> {
             }
         }
         let proc_v = self.eval(proc_, input, env)?;
-        if proc_v.is_undef() {
-            if let Kind::Path(steps) = &proc_.kind {
-                if let Kind::Name(n) = &steps[0].kind {
-                    if self.var_exists(env, n) {
-                        return Err(make("T1007", Some(node.pos), Some(n), None));
-                    }
-                }
-            }
-        }
+        self.check_callable(node, proc_, &proc_v, env, "T1007")?;
         if !proc_v.is_func() {
             return Err(make("T1008", Some(node.pos), None, None));
         }

@@ -116,6 +116,15 @@ fn opt_num(args: &[Value], i: usize) -> Option<f64> {
     arg(args, i).num()
 }
 
+/// Argument `i` as a count limit ($match, $replace, $split): absent, or a number that must
+/// not be negative (error `code`).
+fn opt_limit(args: &[Value], i: usize, code: &str, pos: usize) -> Result<Option<usize>, Error> {
+    match opt_num(args, i) {
+        Some(l) if l < 0.0 => Err(e(code, pos)),
+        limit => Ok(limit.map(|l| l as usize)),
+    }
+}
+
 pub(crate) fn cmp_js_str(a: &str, b: &str) -> std::cmp::Ordering {
     // JavaScript compares UTF-16 code units
     if a.is_ascii() && b.is_ascii() {
@@ -560,13 +569,7 @@ fn custom_matches(ev: &mut Ev, f: &Value, s: &str, limit: Option<usize>, pos: us
 
 fn f_match(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Str(s) = arg(a, 0) else { return Ok(Value::Undefined) };
-    let limit = opt_num(a, 2);
-    if let Some(l) = limit {
-        if l < 0.0 {
-            return Err(e("D3040", pos));
-        }
-    }
-    let lim = limit.map(|l| l as usize);
+    let lim = opt_limit(a, 2, "D3040", pos)?;
     let ms = match as_regex(arg(a, 1)) {
         Some(re) => regex_all(&re, s, lim, pos)?,
         None => custom_matches(ev, arg(a, 1), s, lim, pos)?,
@@ -644,13 +647,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
             return Err(e("D3010", pos));
         }
     }
-    let limit = opt_num(a, 3);
-    if let Some(l) = limit {
-        if l < 0.0 {
-            return Err(e("D3011", pos));
-        }
-    }
-    let lim = limit.map(|l| l as usize);
+    let lim = opt_limit(a, 3, "D3011", pos)?;
     let rep = arg(a, 2).clone();
     if let Value::Str(p) = arg(a, 1) {
         let reps = match &rep {
@@ -703,13 +700,7 @@ fn f_replace(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
 
 fn f_split(ev: &mut Ev, a: &[Value], _: &Value, pos: usize) -> R {
     let Value::Str(s) = arg(a, 0) else { return Ok(Value::Undefined) };
-    let limit = opt_num(a, 2);
-    if let Some(l) = limit {
-        if l < 0.0 {
-            return Err(e("D3020", pos));
-        }
-    }
-    let lim = limit.map(|l| l as usize);
+    let lim = opt_limit(a, 2, "D3020", pos)?;
     let mut out: Vec<Value> = vec![];
     if lim == Some(0) {
         return Ok(Value::array(out));

@@ -304,6 +304,26 @@ pub struct GetObjectOutput {
     pub version_id: Option<String>,
 }
 
+impl GetObjectOutput {
+    /// HeadObject's answer for `o`: its size and metadata without the body;
+    /// `version_id` as the bucket reports it.
+    fn head(o: &Object, version_id: Option<String>) -> Self {
+        GetObjectOutput {
+            body: Vec::new(),
+            content_length: o.size(),
+            content_range: None,
+            status: 200,
+            etag: o.etag.clone(),
+            content_type: o.content_type.clone(),
+            metadata: o.metadata.clone(),
+            last_modified_ms: o.last_modified_ms,
+            parts_count: o.parts_count,
+            tag_count: o.tags.len(),
+            version_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum MetadataDirective {
     #[default]
@@ -353,13 +373,26 @@ pub struct UploadPartCopyInput {
     pub part_number: i64,
 }
 
+/// What a listing (ListObjectsV2, ListObjectVersions) covers, before where it resumes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ListObjectsV2Input {
+pub struct ListScope {
     pub bucket: String,
     pub prefix: Option<String>,
     pub delimiter: Option<String>,
     /// Default 1000; values above 1000 are capped at 1000.
     pub max_keys: Option<i64>,
+}
+
+impl ListScope {
+    /// The whole of `bucket`, in pages of the default size.
+    pub fn bucket(bucket: &str) -> Self {
+        ListScope { bucket: bucket.to_string(), ..Default::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListObjectsV2Input {
+    pub scope: ListScope,
     pub continuation_token: Option<String>,
     pub start_after: Option<String>,
 }
@@ -372,16 +405,64 @@ pub struct ListedObject {
     pub size: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListObjectsV2Output {
+/// What every listing's page says of itself: the bucket, the scope as applied, whether
+/// more follow, and the prefixes that keys rolled up into.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListedPage {
     pub name: String,
     pub prefix: String,
+    /// `None` when absent or empty.
     pub delimiter: Option<String>,
     pub max_keys: i64,
-    pub key_count: usize,
     pub is_truncated: bool,
-    pub contents: Vec<ListedObject>,
     pub common_prefixes: Vec<String>,
+}
+
+impl ListedPage {
+    /// An empty, untruncated page of bucket `name` over `scope`, `max_keys` long.
+    pub fn new(name: &str, scope: &ListScope, max_keys: i64) -> Self {
+        ListedPage {
+            name: name.to_string(),
+            prefix: scope.prefix.clone().unwrap_or_default(),
+            delimiter: scope.delimiter.clone().filter(|d| !d.is_empty()),
+            max_keys,
+            ..Default::default()
+        }
+    }
+
+    /// How many entries a page holds at most: `max_keys`, capped at 1000.
+    pub fn limit(&self) -> usize {
+        self.max_keys.min(1000) as usize
+    }
+
+    /// The common prefix `key` rolls up into: the prefix and the key up to and with the
+    /// first delimiter after it, or `None` (no delimiter, or none after the prefix).
+    pub fn rolled_up(&self, key: &str) -> Option<String> {
+        let d = self.delimiter.as_deref()?;
+        key[self.prefix.len()..].find(d).map(|i| key[..self.prefix.len() + i + d.len()].to_string())
+    }
+
+    /// The page's own members of the SDK's JSON response (`CommonPrefixes` only when not
+    /// empty, `Delimiter` only when set), into `m`.
+    pub fn insert_json(&self, m: &mut Map<String, Value>) {
+        if !self.common_prefixes.is_empty() {
+            m.insert("CommonPrefixes".into(), self.common_prefixes.iter().map(|p| json!({"Prefix": p})).collect());
+        }
+        if let Some(d) = &self.delimiter {
+            m.insert("Delimiter".into(), json!(d));
+        }
+        m.insert("IsTruncated".into(), json!(self.is_truncated));
+        m.insert("MaxKeys".into(), json!(self.max_keys));
+        m.insert("Name".into(), json!(self.name));
+        m.insert("Prefix".into(), json!(self.prefix));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListObjectsV2Output {
+    pub page: ListedPage,
+    pub key_count: usize,
+    pub contents: Vec<ListedObject>,
     pub continuation_token: Option<String>,
     pub next_continuation_token: Option<String>,
     pub start_after: Option<String>,
@@ -867,19 +948,7 @@ impl S3 {
             Some((a, b)) => (o.body.range(a, b)?, Some(format!("bytes {a}-{b}/{size}")), 206),
             None => (o.body.bytes()?, None, 200),
         };
-        Ok(GetObjectOutput {
-            content_length: body.len() as u64,
-            body,
-            content_range,
-            status,
-            etag: o.etag.clone(),
-            content_type: o.content_type.clone(),
-            metadata: o.metadata.clone(),
-            last_modified_ms: o.last_modified_ms,
-            parts_count: o.parts_count,
-            tag_count: o.tags.len(),
-            version_id: reported,
-        })
+        Ok(GetObjectOutput { content_length: body.len() as u64, body, content_range, status, ..GetObjectOutput::head(o, reported) })
     }
 
     /// HeadObject: GetObject without the body. A missing key is a 404 without a body
@@ -892,19 +961,7 @@ impl S3 {
     pub fn head_object_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> R<GetObjectOutput> {
         let o = self.find_version(bucket, key, version_id, "HEAD")?;
         let reported = self.bucket(bucket)?.versioning.map(|_| crate::versions::version_label(o.version_id.as_deref()));
-        Ok(GetObjectOutput {
-            body: Vec::new(),
-            content_length: o.size(),
-            content_range: None,
-            status: 200,
-            etag: o.etag.clone(),
-            content_type: o.content_type.clone(),
-            metadata: o.metadata.clone(),
-            last_modified_ms: o.last_modified_ms,
-            parts_count: o.parts_count,
-            tag_count: o.tags.len(),
-            version_id: reported,
-        })
+        Ok(GetObjectOutput::head(o, reported))
     }
 
     /// DeleteObject: succeeds whether or not the key exists (unversioned bucket).
@@ -988,8 +1045,8 @@ impl S3 {
     /// ListObjectsV2: keys in UTF-8 byte order, `Delimiter` rolls keys up into
     /// CommonPrefixes, `MaxKeys` counts both, the continuation token is opaque.
     pub fn list_objects_v2(&self, input: &ListObjectsV2Input) -> R<ListObjectsV2Output> {
-        let b = self.bucket(&input.bucket)?;
-        let max_keys = match input.max_keys {
+        let b = self.bucket(&input.scope.bucket)?;
+        let max_keys = match input.scope.max_keys {
             None => 1000,
             Some(n) if n < 0 => {
                 return Err(S3Error::invalid_argument(
@@ -1000,9 +1057,8 @@ impl S3 {
             }
             Some(n) => n,
         };
-        let limit = max_keys.min(1000) as usize;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+        let mut page = ListedPage::new(&b.name, &input.scope, max_keys);
+        let limit = page.limit();
         let marker = match &input.continuation_token {
             Some(t) => {
                 let decoded = b64_decode(t)
@@ -1022,9 +1078,8 @@ impl S3 {
             None => input.start_after.clone(),
         };
         let mut contents = Vec::new();
-        let mut prefixes: Vec<String> = Vec::new();
-        let mut truncated = false;
         let mut last_emitted: Option<String> = None;
+        let prefix = page.prefix.clone();
         let range_start = match &marker {
             Some(m) if m.as_str() > prefix.as_str() => std::ops::Bound::Excluded(m.clone()),
             _ => std::ops::Bound::Included(prefix.clone()),
@@ -1037,22 +1092,20 @@ impl S3 {
                 continue;
             }
             // A key rolled up into a common prefix already returned is skipped.
-            let rolled = delimiter.as_ref().and_then(|d| {
-                k[prefix.len()..].find(d.as_str()).map(|i| k[..prefix.len() + i + d.len()].to_string())
-            });
+            let rolled = page.rolled_up(k);
             if let Some(cp) = &rolled {
-                if marker.as_deref() == Some(cp.as_str()) || prefixes.last() == Some(cp) {
+                if marker.as_deref() == Some(cp.as_str()) || page.common_prefixes.last() == Some(cp) {
                     continue;
                 }
             }
-            if contents.len() + prefixes.len() >= limit {
-                truncated = true;
+            if contents.len() + page.common_prefixes.len() >= limit {
+                page.is_truncated = true;
                 break;
             }
             match rolled {
                 Some(cp) => {
                     last_emitted = Some(cp.clone());
-                    prefixes.push(cp);
+                    page.common_prefixes.push(cp);
                 }
                 None => {
                     last_emitted = Some(k.clone());
@@ -1065,20 +1118,15 @@ impl S3 {
                 }
             }
         }
-        let next = if truncated {
+        let next = if page.is_truncated {
             last_emitted.map(|m| b64_encode(format!("v2:{m}").as_bytes()))
         } else {
             None
         };
         Ok(ListObjectsV2Output {
-            name: b.name.clone(),
-            prefix,
-            delimiter,
-            max_keys,
-            key_count: contents.len() + prefixes.len(),
-            is_truncated: truncated,
+            key_count: contents.len() + page.common_prefixes.len(),
+            page,
             contents,
-            common_prefixes: prefixes,
             continuation_token: input.continuation_token.clone(),
             next_continuation_token: next,
             start_after: input.start_after.clone(),

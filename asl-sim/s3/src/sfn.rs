@@ -3,7 +3,8 @@
 //! Results have the SDK's PascalCase shapes; failures are `(error, cause)` as the task
 //! reports them (aws-services.md §3.3).
 
-use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, MetadataDirective, PutObjectInput, S3Error, UploadPartCopyInput, S3};
+use crate::s3::{CopyObjectInput, GetObjectOutput, ListObjectsV2Input, ListScope, MetadataDirective, PutObjectInput, S3Error, UploadPartCopyInput, S3};
+use asl_aws::integration::not_recognized;
 use asl_aws::time::format_iso8601;
 use asl_aws::{CallContext, Event};
 use serde_json::{json, Map, Value};
@@ -72,15 +73,6 @@ pub fn s3_sdk_error(e: &S3Error, ctx: &CallContext, head: bool) -> (String, Stri
     )
 }
 
-fn unsupported(service: &str, action: &str) -> (String, String) {
-    (
-        "States.Runtime".to_string(),
-        format!(
-            "The resource provided arn:aws:states:::aws-sdk:{service}:{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
-        ),
-    )
-}
-
 fn client_error(msg: String) -> (String, String) {
     // UNVERIFIED: what the SDK integration reports for a request the SDK rejects locally.
     ("S3.SdkClientException".to_string(), msg)
@@ -110,6 +102,16 @@ fn opt_int(p: &Value, k: &str) -> Result<Option<i64>, (String, String)> {
             .map(Some)
             .ok_or_else(|| client_error(format!("Parameter '{k}' must be an integer, got {v}"))),
     }
+}
+
+/// A listing's `Bucket`, `Prefix`, `Delimiter` and `MaxKeys`.
+fn list_scope(p: &Value) -> Result<ListScope, (String, String)> {
+    Ok(ListScope {
+        bucket: req_str(p, "Bucket")?,
+        prefix: opt_str(p, "Prefix")?,
+        delimiter: opt_str(p, "Delimiter")?,
+        max_keys: opt_int(p, "MaxKeys")?,
+    })
 }
 
 fn metadata_param(p: &Value) -> Result<BTreeMap<String, String>, (String, String)> {
@@ -330,21 +332,13 @@ pub fn s3_step_functions_call(
         }
         "listObjectsV2" => {
             let input = ListObjectsV2Input {
-                bucket: req_str(p, "Bucket")?,
-                prefix: opt_str(p, "Prefix")?,
-                delimiter: opt_str(p, "Delimiter")?,
-                max_keys: opt_int(p, "MaxKeys")?,
+                scope: list_scope(p)?,
                 continuation_token: opt_str(p, "ContinuationToken")?,
                 start_after: opt_str(p, "StartAfter")?,
             };
             let out = s3.list_objects_v2(&input).map_err(map_err)?;
             let mut m = Map::new();
-            if !out.common_prefixes.is_empty() {
-                m.insert(
-                    "CommonPrefixes".into(),
-                    Value::Array(out.common_prefixes.iter().map(|cp| json!({"Prefix": cp})).collect()),
-                );
-            }
+            out.page.insert_json(&mut m);
             if !out.contents.is_empty() {
                 m.insert(
                     "Contents".into(),
@@ -362,20 +356,15 @@ pub fn s3_step_functions_call(
             if let Some(t) = &out.continuation_token {
                 m.insert("ContinuationToken".into(), json!(t));
             }
-            if let Some(d) = &out.delimiter {
-                m.insert("Delimiter".into(), json!(d));
-            }
-            m.insert("IsTruncated".into(), json!(out.is_truncated));
             m.insert("KeyCount".into(), json!(out.key_count));
-            m.insert("MaxKeys".into(), json!(out.max_keys));
-            m.insert("Name".into(), json!(out.name));
             if let Some(t) = &out.next_continuation_token {
                 m.insert("NextContinuationToken".into(), json!(t));
             }
-            m.insert("Prefix".into(), json!(out.prefix));
             if let Some(s) = &out.start_after {
                 m.insert("StartAfter".into(), json!(s));
             }
+            // The SDK's order: members by name.
+            m.sort_keys();
             Value::Object(m)
         }
         "createBucket" => {
@@ -515,16 +504,13 @@ pub fn s3_step_functions_call(
         },
         "listObjectVersions" => {
             let input = crate::versions::ListObjectVersionsInput {
-                bucket: req_str(p, "Bucket")?,
-                prefix: opt_str(p, "Prefix")?,
-                delimiter: opt_str(p, "Delimiter")?,
-                max_keys: opt_int(p, "MaxKeys")?,
+                scope: list_scope(p)?,
                 key_marker: opt_str(p, "KeyMarker")?,
                 version_id_marker: opt_str(p, "VersionIdMarker")?,
             };
             crate::versions::list_object_versions_json(&s3.list_object_versions(&input).map_err(map_err)?, ctx)
         }
-        other => return Err(unsupported("s3", other)),
+        other => return Err(not_recognized("arn:aws:states:::aws-sdk:s3:", other)),
     };
     Ok((result, s3.drain_events()))
 }

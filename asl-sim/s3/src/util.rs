@@ -20,18 +20,7 @@ pub(crate) fn md5_hex(data: &[u8]) -> String {
     hex(&md5_bytes(data))
 }
 
-/// CRC-32 (IEEE, the `ChecksumCRC32` algorithm).
-pub(crate) fn crc32(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0xFFFF_FFFF;
-    for &byte in data {
-        crc ^= byte as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
+pub(crate) use asl_aws::crc32::crc32;
 
 pub(crate) fn b64_encode(data: &[u8]) -> String {
     use base64::Engine;

@@ -8,7 +8,7 @@
 //! `objects` has no entry for the key. Objects written while the bucket had no versioning (or
 //! while it was suspended) have the version id `null`, stored as `None`.
 
-use crate::s3::{Bucket, Change, Object, S3Error, S3};
+use crate::s3::{Bucket, Change, ListScope, ListedPage, Object, S3Error, S3};
 use asl_aws::CallContext;
 use serde_json::{json, Value};
 
@@ -83,11 +83,7 @@ pub struct DeletedObject {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListObjectVersionsInput {
-    pub bucket: String,
-    pub prefix: Option<String>,
-    pub delimiter: Option<String>,
-    /// Default 1000, capped at 1000.
-    pub max_keys: Option<i64>,
+    pub scope: ListScope,
     pub key_marker: Option<String>,
     pub version_id_marker: Option<String>,
 }
@@ -105,18 +101,13 @@ pub struct ListedVersion {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListObjectVersionsOutput {
-    pub name: String,
-    pub prefix: String,
-    pub delimiter: Option<String>,
-    pub max_keys: i64,
+    pub page: ListedPage,
     pub key_marker: String,
     pub version_id_marker: String,
-    pub is_truncated: bool,
     pub next_key_marker: Option<String>,
     pub next_version_id_marker: Option<String>,
     /// Versions and delete markers, by key, newest first within a key.
     pub versions: Vec<ListedVersion>,
-    pub common_prefixes: Vec<String>,
 }
 
 /// The wire form of a version id: `null` for the null version.
@@ -370,8 +361,8 @@ impl S3 {
     /// rolls keys up into CommonPrefixes; `MaxKeys` counts versions, markers and prefixes;
     /// `KeyMarker` (with `VersionIdMarker`) resumes after that key (version).
     pub fn list_object_versions(&self, input: &ListObjectVersionsInput) -> R<ListObjectVersionsOutput> {
-        let b = self.bucket(&input.bucket)?;
-        let max_keys = match input.max_keys {
+        let b = self.bucket(&input.scope.bucket)?;
+        let max_keys = match input.scope.max_keys {
             Some(n) if n < 0 => {
                 return Err(S3Error::new("InvalidArgument", "Provided max-keys not an integer or within integer range", 400)
                     .with("ArgumentName", "max-keys")
@@ -380,9 +371,9 @@ impl S3 {
             Some(n) => n,
             None => 1000,
         };
-        let limit = max_keys.min(1000) as usize;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+        let page = ListedPage::new(&b.name, &input.scope, max_keys);
+        let limit = page.limit();
+        let prefix = page.prefix.clone();
         let key_marker = input.key_marker.clone().filter(|k| !k.is_empty());
         let vid_marker = input.version_id_marker.clone().filter(|v| !v.is_empty());
         if vid_marker.is_some() && key_marker.is_none() {
@@ -399,10 +390,7 @@ impl S3 {
         let keys = merged_keys(b.objects.range(from.clone()..).map(|(k, _)| k), b.versions.range(from..).map(|(k, _)| k))
             .take_while(|k| k.starts_with(&prefix));
         let mut out = ListObjectVersionsOutput {
-            name: b.name.clone(),
-            prefix: prefix.clone(),
-            delimiter: delimiter.clone(),
-            max_keys,
+            page,
             key_marker: key_marker.clone().unwrap_or_default(),
             version_id_marker: vid_marker.clone().unwrap_or_default(),
             ..Default::default()
@@ -415,17 +403,16 @@ impl S3 {
                     continue;
                 }
             }
-            let rolled = delimiter.as_ref().and_then(|d| key[prefix.len()..].find(d.as_str()).map(|i| key[..prefix.len() + i + d.len()].to_string()));
-            if let Some(cp) = rolled {
-                if out.common_prefixes.last() == Some(&cp) || key_marker.as_deref().is_some_and(|km| km.starts_with(&cp)) {
+            if let Some(cp) = out.page.rolled_up(key) {
+                if out.page.common_prefixes.last() == Some(&cp) || key_marker.as_deref().is_some_and(|km| km.starts_with(&cp)) {
                     continue;
                 }
-                if out.versions.len() + out.common_prefixes.len() >= limit {
-                    out.is_truncated = true;
+                if out.versions.len() + out.page.common_prefixes.len() >= limit {
+                    out.page.is_truncated = true;
                     break;
                 }
                 last = Some((cp.clone(), None));
-                out.common_prefixes.push(cp);
+                out.page.common_prefixes.push(cp);
                 continue;
             }
             let mut all: Vec<ListedVersion> = Vec::new();
@@ -453,15 +440,15 @@ impl S3 {
                     }
                     continue;
                 }
-                if out.versions.len() + out.common_prefixes.len() >= limit {
-                    out.is_truncated = true;
+                if out.versions.len() + out.page.common_prefixes.len() >= limit {
+                    out.page.is_truncated = true;
                     break 'keys;
                 }
                 last = Some((v.key.clone(), Some(v.version_id.clone())));
                 out.versions.push(v);
             }
         }
-        if out.is_truncated {
+        if out.page.is_truncated {
             if let Some((k, v)) = last {
                 out.next_key_marker = Some(k);
                 out.next_version_id_marker = v;
@@ -527,29 +514,22 @@ pub fn list_object_versions_json(out: &ListObjectVersionsOutput, ctx: &CallConte
         }
     }
     let mut m = serde_json::Map::new();
-    if !out.common_prefixes.is_empty() {
-        m.insert("CommonPrefixes".into(), Value::Array(out.common_prefixes.iter().map(|p| json!({"Prefix": p})).collect()));
-    }
+    out.page.insert_json(&mut m);
     if !markers.is_empty() {
         m.insert("DeleteMarkers".into(), Value::Array(markers));
     }
-    if let Some(d) = &out.delimiter {
-        m.insert("Delimiter".into(), json!(d));
-    }
-    m.insert("IsTruncated".into(), json!(out.is_truncated));
     m.insert("KeyMarker".into(), json!(out.key_marker));
-    m.insert("MaxKeys".into(), json!(out.max_keys));
-    m.insert("Name".into(), json!(out.name));
     if let Some(k) = &out.next_key_marker {
         m.insert("NextKeyMarker".into(), json!(k));
     }
     if let Some(v) = &out.next_version_id_marker {
         m.insert("NextVersionIdMarker".into(), json!(v));
     }
-    m.insert("Prefix".into(), json!(out.prefix));
     m.insert("VersionIdMarker".into(), json!(out.version_id_marker));
     if !versions.is_empty() {
         m.insert("Versions".into(), Value::Array(versions));
     }
+    // The SDK's order: members by name.
+    m.sort_keys();
     Value::Object(m)
 }

@@ -224,7 +224,7 @@ fn copy_object() {
 }
 
 fn list(s3: &S3, f: impl FnOnce(&mut ListObjectsV2Input)) -> ListObjectsV2Output {
-    let mut i = ListObjectsV2Input { bucket: "bucket".into(), ..Default::default() };
+    let mut i = ListObjectsV2Input { scope: ListScope::bucket("bucket"), ..Default::default() };
     f(&mut i);
     s3.list_objects_v2(&i).unwrap()
 }
@@ -242,28 +242,28 @@ fn list_objects_v2() {
     let all = list(&s3, |_| {});
     // UTF-8 byte order: uppercase before lowercase, '-' (0x2D) before '/' (0x2F), é last.
     assert_eq!(keys(&all), ["B", "a", "a-", "a/1", "a/2", "a/sub/x", "b", "c/1", "c/2", "z", "é"]);
-    assert_eq!((all.key_count, all.is_truncated, all.max_keys), (11, false, 1000));
+    assert_eq!((all.key_count, all.page.is_truncated, all.page.max_keys), (11, false, 1000));
     assert_eq!(all.contents[0].size, 1);
     assert_eq!(all.next_continuation_token, None);
 
-    let d = list(&s3, |i| i.delimiter = Some("/".into()));
+    let d = list(&s3, |i| i.scope.delimiter = Some("/".into()));
     assert_eq!(keys(&d), ["B", "a", "a-", "b", "z", "é"]);
-    assert_eq!(d.common_prefixes, ["a/", "c/"]);
+    assert_eq!(d.page.common_prefixes, ["a/", "c/"]);
     assert_eq!(d.key_count, 8);
 
     let p = list(&s3, |i| {
-        i.prefix = Some("a/".into());
-        i.delimiter = Some("/".into());
+        i.scope.prefix = Some("a/".into());
+        i.scope.delimiter = Some("/".into());
     });
     assert_eq!(keys(&p), ["a/1", "a/2"]);
-    assert_eq!(p.common_prefixes, ["a/sub/"]);
-    assert_eq!(p.prefix, "a/");
+    assert_eq!(p.page.common_prefixes, ["a/sub/"]);
+    assert_eq!(p.page.prefix, "a/");
 
     let sa = list(&s3, |i| i.start_after = Some("a/2".into()));
     assert_eq!(keys(&sa)[0], "a/sub/x");
     assert_eq!(sa.start_after.as_deref(), Some("a/2"));
 
-    let none = list(&s3, |i| i.prefix = Some("q".into()));
+    let none = list(&s3, |i| i.scope.prefix = Some("q".into()));
     assert_eq!((none.key_count, none.contents.len()), (0, 0));
 
     // Paging with a delimiter: common prefixes count towards MaxKeys and are not repeated.
@@ -272,39 +272,39 @@ fn list_objects_v2() {
     let mut token: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = list(&s3, |i| {
-            i.delimiter = Some("/".into());
-            i.max_keys = Some(3);
+        let listed = list(&s3, |i| {
+            i.scope.delimiter = Some("/".into());
+            i.scope.max_keys = Some(3);
             i.continuation_token = token.clone();
         });
         pages += 1;
-        assert!(page.key_count <= 3);
-        assert_eq!(page.continuation_token, token);
-        seen_keys.extend(page.contents.iter().map(|c| c.key.clone()));
-        seen_prefixes.extend(page.common_prefixes.clone());
-        if !page.is_truncated {
-            assert!(page.next_continuation_token.is_none());
+        assert!(listed.key_count <= 3);
+        assert_eq!(listed.continuation_token, token);
+        seen_keys.extend(listed.contents.iter().map(|c| c.key.clone()));
+        seen_prefixes.extend(listed.page.common_prefixes.clone());
+        if !listed.page.is_truncated {
+            assert!(listed.next_continuation_token.is_none());
             break;
         }
-        token = page.next_continuation_token.clone();
+        token = listed.next_continuation_token.clone();
         assert!(token.is_some());
     }
     assert_eq!(pages, 3);
     assert_eq!(seen_keys, ["B", "a", "a-", "b", "z", "é"]);
     assert_eq!(seen_prefixes, ["a/", "c/"]);
 
-    let zero = list(&s3, |i| i.max_keys = Some(0));
-    assert_eq!((zero.key_count, zero.max_keys), (0, 0));
-    let big = list(&s3, |i| i.max_keys = Some(5000));
-    assert_eq!((big.key_count, big.max_keys), (11, 5000));
+    let zero = list(&s3, |i| i.scope.max_keys = Some(0));
+    assert_eq!((zero.key_count, zero.page.max_keys), (0, 0));
+    let big = list(&s3, |i| i.scope.max_keys = Some(5000));
+    assert_eq!((big.key_count, big.page.max_keys), (11, 5000));
 
     let e = s3
-        .list_objects_v2(&ListObjectsV2Input { bucket: "bucket".into(), continuation_token: Some("bogus!".into()), ..Default::default() })
+        .list_objects_v2(&ListObjectsV2Input { scope: ListScope::bucket("bucket"), continuation_token: Some("bogus!".into()), ..Default::default() })
         .unwrap_err();
     assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidArgument", "The continuation token provided is incorrect"));
-    let e = s3.list_objects_v2(&ListObjectsV2Input { bucket: "bucket".into(), max_keys: Some(-1), ..Default::default() }).unwrap_err();
+    let e = s3.list_objects_v2(&ListObjectsV2Input { scope: ListScope { max_keys: Some(-1), ..ListScope::bucket("bucket") }, ..Default::default() }).unwrap_err();
     assert_eq!(e.code, "InvalidArgument");
-    assert_eq!(s3.list_objects_v2(&ListObjectsV2Input { bucket: "nope".into(), ..Default::default() }).unwrap_err().code, "NoSuchBucket");
+    assert_eq!(s3.list_objects_v2(&ListObjectsV2Input { scope: ListScope::bucket("nope"), ..Default::default() }).unwrap_err().code, "NoSuchBucket");
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn body(s3: &S3, key: &str, version: Option<&str>) -> Vec<u8> {
 }
 
 fn versions(s3: &S3, f: impl FnOnce(&mut ListObjectVersionsInput)) -> Vec<ListedVersion> {
-    let mut i = ListObjectVersionsInput { bucket: "bucket".into(), ..Default::default() };
+    let mut i = ListObjectVersionsInput { scope: ListScope::bucket("bucket"), ..Default::default() };
     f(&mut i);
     s3.list_object_versions(&i).unwrap().versions
 }
@@ -69,7 +69,7 @@ fn every_write_of_an_enabled_bucket_is_a_new_version() {
     assert_eq!(ids, vec![v2.as_str(), v1.as_str(), "null"], "newest first");
     assert_eq!(shape(&listed), vec![("a".into(), true, false), ("a".into(), false, false), ("a".into(), false, false)]);
     // ListObjectsV2 sees the current objects only.
-    let l = s3.list_objects_v2(&ListObjectsV2Input { bucket: "bucket".into(), ..Default::default() }).unwrap();
+    let l = s3.list_objects_v2(&ListObjectsV2Input { scope: ListScope::bucket("bucket"), ..Default::default() }).unwrap();
     assert_eq!(l.contents.len(), 1);
 }
 
@@ -87,7 +87,7 @@ fn a_delete_without_a_version_id_leaves_a_delete_marker() {
     assert_eq!((e.code.as_str(), e.status), ("NoSuchKey", 404));
     assert!(e.headers.contains(&("x-amz-delete-marker".into(), "true".into())));
     assert!(e.headers.contains(&("x-amz-version-id".into(), marker.clone())));
-    assert!(s3.list_objects_v2(&ListObjectsV2Input { bucket: "bucket".into(), ..Default::default() }).unwrap().contents.is_empty());
+    assert!(s3.list_objects_v2(&ListObjectsV2Input { scope: ListScope::bucket("bucket"), ..Default::default() }).unwrap().contents.is_empty());
     // The old version is still there; the marker itself cannot be read.
     assert_eq!(body(&s3, "a", Some(&v1)), b"one");
     let e = s3.get_object_version("bucket", "a", Some(&marker), None).unwrap_err();
@@ -194,10 +194,10 @@ fn list_object_versions_pages_with_key_and_version_markers() {
     let (mut km, mut vm) = (None, None);
     loop {
         let out = s3
-            .list_object_versions(&ListObjectVersionsInput { bucket: "bucket".into(), max_keys: Some(2), key_marker: km.clone(), version_id_marker: vm.clone(), ..Default::default() })
+            .list_object_versions(&ListObjectVersionsInput { scope: ListScope { max_keys: Some(2), ..ListScope::bucket("bucket") }, key_marker: km.clone(), version_id_marker: vm.clone(), ..Default::default() })
             .unwrap();
         seen.extend(out.versions.iter().map(|v| (v.key.clone(), v.version_id.clone())));
-        if !out.is_truncated {
+        if !out.page.is_truncated {
             break;
         }
         km = out.next_key_marker;
@@ -206,11 +206,11 @@ fn list_object_versions_pages_with_key_and_version_markers() {
     let expected: Vec<(String, String)> = all.iter().map(|v| (v.key.clone(), v.version_id.clone())).collect();
     assert_eq!(seen, expected);
     // A delimiter rolls keys up; a prefix narrows.
-    let out = s3.list_object_versions(&ListObjectVersionsInput { bucket: "bucket".into(), delimiter: Some("/".into()), ..Default::default() }).unwrap();
-    assert_eq!(out.common_prefixes, vec!["dir/"]);
+    let out = s3.list_object_versions(&ListObjectVersionsInput { scope: ListScope { delimiter: Some("/".into()), ..ListScope::bucket("bucket") }, ..Default::default() }).unwrap();
+    assert_eq!(out.page.common_prefixes, vec!["dir/"]);
     assert_eq!(out.versions.len(), 5);
-    assert_eq!(versions(&s3, |i| i.prefix = Some("dir/".into())).len(), 4);
-    let e = s3.list_object_versions(&ListObjectVersionsInput { bucket: "bucket".into(), version_id_marker: Some("x".into()), ..Default::default() }).unwrap_err();
+    assert_eq!(versions(&s3, |i| i.scope.prefix = Some("dir/".into())).len(), 4);
+    let e = s3.list_object_versions(&ListObjectVersionsInput { scope: ListScope::bucket("bucket"), version_id_marker: Some("x".into()), ..Default::default() }).unwrap_err();
     assert_eq!(e.code, "InvalidArgument");
 }
 

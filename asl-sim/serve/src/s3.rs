@@ -4,7 +4,7 @@
 
 use super::http::{Req, Resp};
 use super::State;
-use asl_s3::s3::{CopyObjectInput, ListObjectsV2Input, MetadataDirective, PutObjectInput};
+use asl_s3::s3::{CopyObjectInput, ListObjectsV2Input, ListScope, MetadataDirective, PutObjectInput};
 use asl_aws::time::{format_http_date, format_iso8601_millis};
 use asl_aws::CallContext;
 use asl_s3::S3Error;
@@ -202,15 +202,12 @@ fn bucket_op(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
 
 fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     let v2 = req.query_param("list-type").as_deref() == Some("2");
-    let max_keys = match max_keys_param(req) {
-        Ok(n) => n,
+    let scope = match list_scope(req, bucket) {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let input = ListObjectsV2Input {
-        bucket: bucket.to_string(),
-        prefix: req.query_param("prefix"),
-        delimiter: req.query_param("delimiter").filter(|d| !d.is_empty()),
-        max_keys,
+        scope,
         continuation_token: if v2 { req.query_param("continuation-token") } else { None },
         start_after: if v2 { req.query_param("start-after") } else { req.query_param("marker") },
     };
@@ -218,17 +215,17 @@ fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
         Ok(o) => o,
         Err(e) => return s3_error("GET", &e),
     };
-    let mut x = format!("<ListBucketResult xmlns=\"{NS}\"><Name>{}</Name><Prefix>{}</Prefix>", esc(&out.name), esc(&out.prefix));
+    let mut x = format!("<ListBucketResult xmlns=\"{NS}\"><Name>{}</Name><Prefix>{}</Prefix>", esc(&out.page.name), esc(&out.page.prefix));
     if v2 {
         x.push_str(&format!("<KeyCount>{}</KeyCount>", out.key_count));
     } else {
         x.push_str(&format!("<Marker>{}</Marker>", esc(input.start_after.as_deref().unwrap_or(""))));
     }
-    x.push_str(&format!("<MaxKeys>{}</MaxKeys>", out.max_keys));
-    if let Some(d) = &out.delimiter {
+    x.push_str(&format!("<MaxKeys>{}</MaxKeys>", out.page.max_keys));
+    if let Some(d) = &out.page.delimiter {
         x.push_str(&format!("<Delimiter>{}</Delimiter>", esc(d)));
     }
-    x.push_str(&format!("<IsTruncated>{}</IsTruncated>", out.is_truncated));
+    x.push_str(&format!("<IsTruncated>{}</IsTruncated>", out.page.is_truncated));
     if v2 {
         if let Some(t) = &out.continuation_token {
             x.push_str(&format!("<ContinuationToken>{}</ContinuationToken>", esc(t)));
@@ -239,8 +236,8 @@ fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
         if let Some(t) = &out.start_after {
             x.push_str(&format!("<StartAfter>{}</StartAfter>", esc(t)));
         }
-    } else if out.is_truncated {
-        let last = out.contents.last().map(|o| o.key.clone()).into_iter().chain(out.common_prefixes.last().cloned()).max().unwrap_or_default();
+    } else if out.page.is_truncated {
+        let last = out.contents.last().map(|o| o.key.clone()).into_iter().chain(out.page.common_prefixes.last().cloned()).max().unwrap_or_default();
         x.push_str(&format!("<NextMarker>{}</NextMarker>", esc(&last)));
     }
     for o in &out.contents {
@@ -252,22 +249,24 @@ fn list_objects(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
             o.size
         ));
     }
-    for p in &out.common_prefixes {
+    for p in &out.page.common_prefixes {
         x.push_str(&format!("<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>", esc(p)));
     }
     x.push_str("</ListBucketResult>");
     xml(x)
 }
 
-/// The `max-keys` of a listing (ListObjects, ListObjectVersions): a non-negative integer.
-pub fn max_keys_param(req: &Req) -> Result<Option<i64>, Resp> {
-    match req.query_param("max-keys") {
+/// What a listing (ListObjects, ListObjectVersions) of `bucket` covers: `prefix`, `delimiter`
+/// and `max-keys`, a non-negative integer.
+pub fn list_scope(req: &Req, bucket: &str) -> Result<ListScope, Resp> {
+    let max_keys = match req.query_param("max-keys") {
         Some(s) => match s.parse::<i64>() {
-            Ok(n) if n >= 0 => Ok(Some(n)),
-            _ => Err(error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)])),
+            Ok(n) if n >= 0 => Some(n),
+            _ => return Err(error_resp("GET", 400, "InvalidArgument", "Provided max-keys not an integer or within integer range", &[("ArgumentName".into(), "max-keys".into()), ("ArgumentValue".into(), s)])),
         },
-        None => Ok(None),
-    }
+        None => None,
+    };
+    Ok(ListScope { bucket: bucket.to_string(), prefix: req.query_param("prefix"), delimiter: req.query_param("delimiter"), max_keys })
 }
 
 /// The text of every `<tag>…</tag>` in `s`, in order.

@@ -44,15 +44,12 @@ pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     if req.method != "GET" {
         return error_resp(&req.method, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", &[]);
     }
-    let max_keys = match super::s3::max_keys_param(req) {
-        Ok(n) => n,
+    let scope = match super::s3::list_scope(req, bucket) {
+        Ok(s) => s,
         Err(r) => return r,
     };
     let input = ListObjectVersionsInput {
-        bucket: bucket.to_string(),
-        prefix: req.query_param("prefix"),
-        delimiter: req.query_param("delimiter"),
-        max_keys,
+        scope,
         key_marker: req.query_param("key-marker"),
         version_id_marker: req.query_param("version-id-marker"),
     };
@@ -62,8 +59,8 @@ pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     };
     let mut x = format!(
         "<ListVersionsResult xmlns=\"{NS}\"><Name>{}</Name><Prefix>{}</Prefix><KeyMarker>{}</KeyMarker><VersionIdMarker>{}</VersionIdMarker>",
-        esc(&out.name),
-        esc(&out.prefix),
+        esc(&out.page.name),
+        esc(&out.page.prefix),
         esc(&out.key_marker),
         esc(&out.version_id_marker)
     );
@@ -73,11 +70,11 @@ pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
     if let Some(v) = &out.next_version_id_marker {
         x.push_str(&format!("<NextVersionIdMarker>{}</NextVersionIdMarker>", esc(v)));
     }
-    x.push_str(&format!("<MaxKeys>{}</MaxKeys>", out.max_keys));
-    if let Some(d) = &out.delimiter {
+    x.push_str(&format!("<MaxKeys>{}</MaxKeys>", out.page.max_keys));
+    if let Some(d) = &out.page.delimiter {
         x.push_str(&format!("<Delimiter>{}</Delimiter>", esc(d)));
     }
-    x.push_str(&format!("<IsTruncated>{}</IsTruncated>", out.is_truncated));
+    x.push_str(&format!("<IsTruncated>{}</IsTruncated>", out.page.is_truncated));
     let owner = format!("<Owner><ID>{0}</ID><DisplayName>{0}</DisplayName></Owner>", super::template::ACCOUNT);
     // Versions and delete markers interleaved in list order, as S3 writes them.
     for v in &out.versions {
@@ -93,7 +90,7 @@ pub fn list_versions(state: &Arc<State>, req: &Req, bucket: &str) -> Resp {
             None => x.push_str(&format!("<DeleteMarker>{common}{owner}</DeleteMarker>")),
         }
     }
-    for p in &out.common_prefixes {
+    for p in &out.page.common_prefixes {
         x.push_str(&format!("<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>", esc(p)));
     }
     x.push_str("</ListVersionsResult>");

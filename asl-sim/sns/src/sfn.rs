@@ -15,7 +15,8 @@
 //! `<message> (Service: Sns, Status Code: <s>, Request ID: <id>)`.
 
 use crate::{Delivery, Sns, SnsError};
-use serde_json::{json, Map, Value};
+use asl_aws::integration::not_recognized;
+use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntegrationStyle {
@@ -59,15 +60,6 @@ pub fn task_error(e: &SnsError, style: IntegrationStyle, request_id: &str) -> (S
     }
 }
 
-fn not_recognized(prefix: &str, action: &str) -> (String, String) {
-    (
-        "States.Runtime".to_string(),
-        format!(
-            "The resource provided {prefix}{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
-        ),
-    )
-}
-
 /// Runs a Task state's SNS integration: the task result and the deliveries to make.
 pub fn step_functions_call(
     sns: &mut Sns,
@@ -96,19 +88,7 @@ pub fn step_functions_call(
                 ("Content-Type", "text/xml".to_string()),
                 ("x-amzn-RequestId", request_id.clone()),
             ];
-            let mut all = Map::new();
-            let mut flat = Map::new();
-            for (k, v) in headers {
-                all.insert(k.into(), json!([v.clone()]));
-                flat.insert(k.into(), json!(v));
-            }
-            let mut out = match body {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
-            out.insert("SdkHttpMetadata".into(), json!({"AllHttpHeaders": all, "HttpHeaders": flat, "HttpStatusCode": 200}));
-            out.insert("SdkResponseMetadata".into(), json!({"RequestId": request_id}));
-            Ok((Value::Object(out), deliveries))
+            Ok((asl_aws::integration::with_sdk_v1_metadata(body, &headers, &request_id), deliveries))
         }
         IntegrationStyle::AwsSdk => {
             let Some((_, op)) = AWS_SDK.iter().find(|(a, _)| *a == action) else {

@@ -17,7 +17,8 @@
 //! unmodelled codes as `Sqs.SqsException`, cause `<message> (Service: Sqs, Status Code: 400, Request ID: <id>)`.
 
 use crate::{Sqs, SqsError};
-use serde_json::{json, Map, Value};
+use asl_aws::integration::not_recognized;
+use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntegrationStyle {
@@ -101,15 +102,6 @@ pub fn task_error(e: &SqsError, style: IntegrationStyle, request_id: &str) -> (S
     }
 }
 
-fn not_recognized(prefix: &str, action: &str) -> (String, String) {
-    (
-        "States.Runtime".to_string(),
-        format!(
-            "The resource provided {prefix}{action} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."
-        ),
-    )
-}
-
 /// A body given as JSON: strings as they are, anything else as its JSON text.
 fn body_text(v: &Value) -> Value {
     match v {
@@ -118,7 +110,7 @@ fn body_text(v: &Value) -> Value {
     }
 }
 
-fn sdk_v1_metadata(body: &Value, request_id: &str) -> (Value, Value) {
+fn with_sdk_v1_metadata(body: Value, request_id: &str) -> Value {
     // UNVERIFIED header set: what SDK v1 keeps of an SQS JSON-protocol answer.
     let len = body.to_string().len().to_string();
     let headers = [
@@ -126,16 +118,7 @@ fn sdk_v1_metadata(body: &Value, request_id: &str) -> (Value, Value) {
         ("Content-Type", "application/x-amz-json-1.0".to_string()),
         ("x-amzn-RequestId", request_id.to_string()),
     ];
-    let mut all = Map::new();
-    let mut flat = Map::new();
-    for (k, v) in headers {
-        all.insert(k.into(), json!([v.clone()]));
-        flat.insert(k.into(), json!(v));
-    }
-    (
-        json!({"AllHttpHeaders": all, "HttpHeaders": flat, "HttpStatusCode": 200}),
-        json!({"RequestId": request_id}),
-    )
+    asl_aws::integration::with_sdk_v1_metadata(body, &headers, request_id)
 }
 
 /// Runs a Task state's SQS integration. `action` is as written in the resource, without
@@ -158,14 +141,7 @@ pub fn step_functions_call(
                 p["MessageBody"] = b;
             }
             let body = sqs.call("SendMessage", &p, now_ms).map_err(|e| task_error(&e, style, &request_id))?;
-            let (http, meta) = sdk_v1_metadata(&body, &request_id);
-            let mut out = match body {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
-            out.insert("SdkHttpMetadata".into(), http);
-            out.insert("SdkResponseMetadata".into(), meta);
-            Ok(Value::Object(out))
+            Ok(with_sdk_v1_metadata(body, &request_id))
         }
         IntegrationStyle::AwsSdk => {
             let Some((_, op)) = AWS_SDK.iter().find(|(a, _)| *a == action) else {

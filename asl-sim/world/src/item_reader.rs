@@ -19,7 +19,8 @@ impl ObjectStore for EmbeddedS3<'_> {
     }
 
     fn list_objects(&mut self, bucket: &str, prefix: Option<&str>) -> Result<Vec<ListedObject>, (String, String)> {
-        let input = asl_s3::s3::ListObjectsV2Input { bucket: bucket.to_string(), prefix: prefix.map(str::to_string), ..Default::default() };
+        let scope = asl_s3::s3::ListScope { prefix: prefix.map(str::to_string), ..asl_s3::s3::ListScope::bucket(bucket) };
+        let input = asl_s3::s3::ListObjectsV2Input { scope, ..Default::default() };
         let mut out = Vec::new();
         let mut token = None;
         loop {
@@ -34,7 +35,7 @@ impl ObjectStore for EmbeddedS3<'_> {
                 size: o.size,
                 storage_class: "STANDARD".into(),
             }));
-            if !page.is_truncated {
+            if !page.page.is_truncated {
                 return Ok(out);
             }
             token = page.next_continuation_token.clone();

@@ -214,14 +214,9 @@ def signed(endpoint, target, body):
         return e.code, json.loads(e.read())
 
 
-TASK = json.dumps({"StartAt": "Charge", "States": {
-    "Charge": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-               "Parameters": {"FunctionName": "charge", "Payload.$": "$.order"},
-               "ResultSelector": {"charged.$": "$.Payload.ok"}, "ResultPath": "$.payment",
-               "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 4}],
-               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}],
-               "Next": "Ship"},
-    "Ship": {"Type": "Succeed"}, "Refund": {"Type": "Succeed"}}})
+# The Task state machine TestState tests here and in testapi.rs.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test_state_task.asl.json")) as f:
+    TASK = f.read()
 
 
 def check_test_state(endpoint):

@@ -696,6 +696,39 @@ struct StateCtx<'a> {
     scope: usize,
 }
 
+/// What a number field read by path must hold.
+#[derive(Clone, Copy)]
+enum NumberKind {
+    /// A non-negative number (a Task's `TimeoutSecondsPath`, `HeartbeatSecondsPath`).
+    Seconds,
+    /// An integer, or a string that parses as one: AWS reads Map's numbers written as
+    /// strings too ("1" is a valid integer).
+    Integer,
+    /// A number, or a string that parses as one.
+    Float,
+}
+
+impl NumberKind {
+    /// How errors and JSONata's checks name the kind.
+    fn name(self) -> &'static str {
+        match self {
+            NumberKind::Seconds | NumberKind::Integer => "integer",
+            NumberKind::Float => "float",
+        }
+    }
+
+    /// The number in `v`, or `None` when `v` is not of this kind.
+    fn read(self, v: &Value) -> Option<f64> {
+        match (self, v) {
+            (NumberKind::Seconds, _) => v.as_f64().filter(|x| *x >= 0.0),
+            (NumberKind::Integer, Value::String(s)) => s.trim().parse::<i64>().ok().map(|i| i as f64),
+            (NumberKind::Integer, _) => v.as_f64().filter(|_| v.as_i64().is_some() || v.as_u64().is_some()),
+            (NumberKind::Float, Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+            (NumberKind::Float, _) => v.as_f64(),
+        }
+    }
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -1492,25 +1525,25 @@ impl Engine<'_> {
         }
     }
 
-    /// A number field given literally, by path or by JSONata.
+    /// A number field given literally, by path (a value of `kind`) or by JSONata.
     #[allow(clippy::too_many_arguments)]
-    fn number(&mut self, st: &State, d: &Option<Dyn<f64>>, doc: &Value, sc: &StateCtx<'_>, field: &str, path_field: &str, id: u64) -> Result<Option<f64>, Failure> {
+    fn number(&mut self, st: &State, d: &Option<Dyn<f64>>, doc: &Value, sc: &StateCtx<'_>, field: &str, path_field: &str, kind: NumberKind, id: u64) -> Result<Option<f64>, Failure> {
         let name = &st.name;
         match d {
             None => Ok(None),
             Some(Dyn::Literal(x)) => Ok(Some(*x)),
             Some(Dyn::Path(p)) => {
                 let v = self.read(p, doc, sc).map_err(|m| Failure::runtime(self.runtime_cause(name, id, &m)))?;
-                match v.as_f64() {
-                    Some(x) if x >= 0.0 => Ok(Some(x)),
-                    _ => Err(Failure::runtime(self.runtime_cause(
+                match kind.read(&v) {
+                    Some(x) => Ok(Some(x)),
+                    None => Err(Failure::runtime(self.runtime_cause(
                         name,
                         id,
-                        &format!("The {path_field} field refers to value \"{}\" which is not a valid integer: {}", value_text(&v), p.as_str()),
+                        &format!("The {path_field} field refers to value \"{}\" which is not a valid {}: {}", value_text(&v), kind.name(), p.as_str()),
                     ))),
                 }
             }
-            Some(d @ Dyn::Jsonata(_)) => Ok(Some(self.jsonata_dyn(d, doc, sc.scope, field, name, id, Value::as_f64, "integer")?)),
+            Some(d @ Dyn::Jsonata(_)) => Ok(Some(self.jsonata_dyn(d, doc, sc.scope, field, name, id, Value::as_f64, kind.name())?)),
             Some(Dyn::Intrinsic(_)) => Ok(None),
         }
     }
@@ -1597,8 +1630,8 @@ impl Engine<'_> {
         let params = self.arguments(st, &effective, &tsc, id)?;
         let (timeout, heartbeat, credentials) = {
             let doc = self.doc(st, &tsc, &effective, None);
-            let timeout = self.number(st, &task.timeout, &doc, &tsc, "TimeoutSeconds", "TimeoutSecondsPath", id)?;
-            let heartbeat = self.number(st, &task.heartbeat, &doc, &tsc, "HeartbeatSeconds", "HeartbeatSecondsPath", id)?;
+            let timeout = self.number(st, &task.timeout, &doc, &tsc, "TimeoutSeconds", "TimeoutSecondsPath", NumberKind::Seconds, id)?;
+            let heartbeat = self.number(st, &task.heartbeat, &doc, &tsc, "HeartbeatSeconds", "HeartbeatSecondsPath", NumberKind::Seconds, id)?;
             let credentials = match &task.credentials {
                 Some(c) => Some(self.tpl(st, c, &doc, &tsc, "Credentials", id)?),
                 None => None,
@@ -1818,40 +1851,6 @@ impl Engine<'_> {
     // ---------------------------------------------------------------
     // Map
 
-    #[allow(clippy::too_many_arguments)]
-    fn map_number(&mut self, st: &State, d: &Option<Dyn<f64>>, doc: &Value, sc: &StateCtx<'_>, field: &str, path_field: &str, kind: &str, id: u64) -> Result<Option<f64>, Failure> {
-        let name = &st.name;
-        match d {
-            None => Ok(None),
-            Some(Dyn::Literal(x)) => Ok(Some(*x)),
-            Some(Dyn::Path(p)) => {
-                let v = self.read(p, doc, sc).map_err(|m| Failure::runtime(self.runtime_cause(name, id, &m)))?;
-                // AWS reads numbers written as strings too ("1" is a valid integer).
-                let v = match &v {
-                    Value::String(s) => match kind {
-                        "integer" => s.trim().parse::<i64>().map(Value::from).unwrap_or(v),
-                        _ => s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(v),
-                    },
-                    _ => v,
-                };
-                let ok = match kind {
-                    "integer" => v.as_i64().is_some() || v.as_u64().is_some(),
-                    _ => v.is_number(),
-                };
-                if !ok {
-                    return Err(Failure::runtime(self.runtime_cause(
-                        name,
-                        id,
-                        &format!("The {path_field} field refers to value \"{}\" which is not a valid {kind}: {}", value_text(&v), p.as_str()),
-                    )));
-                }
-                Ok(v.as_f64())
-            }
-            Some(d @ Dyn::Jsonata(_)) => Ok(Some(self.jsonata_dyn(d, doc, sc.scope, field, name, id, Value::as_f64, kind)?)),
-            Some(Dyn::Intrinsic(_)) => Ok(None),
-        }
-    }
-
     /// The Map's items: ItemReader, ItemsPath (JSONPath) or Items (JSONata), else the input.
     fn map_items(&mut self, st: &State, map: &MapState, raw: &Value, effective: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Vec<Value>, Failure> {
         let name = &st.name;
@@ -1930,9 +1929,9 @@ impl Engine<'_> {
         let items = self.map_items(st, map, raw, &effective, sc, id)?;
         let (max_concurrency, tolerated_count, tolerated_pct) = {
             let doc = self.doc(st, sc, &effective, None);
-            let mc = self.map_number(st, &map.max_concurrency, &doc, sc, "MaxConcurrency", "MaxConcurrencyPath", "integer", id)?;
-            let tc = self.map_number(st, &map.tolerated_count, &doc, sc, "ToleratedFailureCount", "ToleratedFailureCountPath", "integer", id)?;
-            let tp = self.map_number(st, &map.tolerated_percentage, &doc, sc, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "float", id)?;
+            let mc = self.number(st, &map.max_concurrency, &doc, sc, "MaxConcurrency", "MaxConcurrencyPath", NumberKind::Integer, id)?;
+            let tc = self.number(st, &map.tolerated_count, &doc, sc, "ToleratedFailureCount", "ToleratedFailureCountPath", NumberKind::Integer, id)?;
+            let tp = self.number(st, &map.tolerated_percentage, &doc, sc, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", NumberKind::Float, id)?;
             (mc, tc, tp)
         };
         if max_concurrency.is_some_and(|x| x < 0.0) {
@@ -1976,24 +1975,15 @@ impl Engine<'_> {
             let uuid = crate::rng::uuid_v4(rng.next_u64(), rng.next_u64());
             let machine = format!("{}/{label}", c.state_machine_name);
             let record = MapRunRecord {
-                map_run_arn: format!("arn:{}:states:{}:{}:mapRun:{machine}:{uuid}", c.partition, c.region, c.account),
-                state_machine_arn: format!("arn:{}:states:{}:{}:stateMachine:{machine}", c.partition, c.region, c.account),
-                start_ms: now,
-                stop_ms: None,
-                status: "RUNNING".into(),
                 max_concurrency: max_concurrency.filter(|m| *m >= 1.0).map_or(0, |m| m as u64),
                 tolerated_failure_count: tolerated_count.map_or(0, |c| c as u64),
                 tolerated_failure_percentage: tolerated_pct.unwrap_or(0.0),
-                tolerance_updated: false,
-                total: n as u64,
-                pending: n as u64,
-                running: 0,
-                succeeded: 0,
-                failed: 0,
-                aborted: 0,
-                children: Vec::new(),
-                child_data: Vec::new(),
-                settled: 0,
+                ..MapRunRecord::new(
+                    format!("arn:{}:states:{}:{}:mapRun:{machine}:{uuid}", c.partition, c.region, c.account),
+                    format!("arn:{}:states:{}:{}:stateMachine:{machine}", c.partition, c.region, c.account),
+                    now,
+                    n as u64,
+                )
             };
             self.c.history.push(now, "MapRunStarted", json!({"mapRunArn": record.map_run_arn}));
             self.c.map_runs.push(record);
@@ -2245,11 +2235,11 @@ impl Engine<'_> {
     fn batch(&mut self, st: &State, b: &ItemBatcher, selected: Vec<Value>, effective: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Vec<Value>, Failure> {
         let doc = self.doc(st, sc, effective, None).into_owned();
         let max_items = self
-            .map_number(st, &b.max_items, &doc, sc, "MaxItemsPerBatch", "MaxItemsPerBatchPath", "integer", id)?
+            .number(st, &b.max_items, &doc, sc, "MaxItemsPerBatch", "MaxItemsPerBatchPath", NumberKind::Integer, id)?
             .filter(|n| *n >= 1.0)
             .map_or(usize::MAX, |n| n as usize);
         let max_bytes = self
-            .map_number(st, &b.max_bytes, &doc, sc, "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "integer", id)?
+            .number(st, &b.max_bytes, &doc, sc, "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", NumberKind::Integer, id)?
             .filter(|n| *n >= 1.0)
             .map_or(MAX_PAYLOAD_BYTES, |n| (n as usize).min(MAX_PAYLOAD_BYTES));
         let batch_input = match &b.batch_input {

@@ -244,6 +244,31 @@ impl ChildStatus {
 }
 
 impl MapRunRecord {
+    /// A Map Run that has just started over `total` items: RUNNING, all of them pending,
+    /// with no concurrency limit or tolerated failures (set them on the result).
+    pub fn new(map_run_arn: String, state_machine_arn: String, start_ms: i64, total: u64) -> Self {
+        MapRunRecord {
+            map_run_arn,
+            state_machine_arn,
+            start_ms,
+            stop_ms: None,
+            status: "RUNNING".into(),
+            max_concurrency: 0,
+            tolerated_failure_count: 0,
+            tolerated_failure_percentage: 0.0,
+            tolerance_updated: false,
+            total,
+            pending: total,
+            running: 0,
+            succeeded: 0,
+            failed: 0,
+            aborted: 0,
+            children: Vec::new(),
+            child_data: Vec::new(),
+            settled: 0,
+        }
+    }
+
     /// The ARN of the child execution of item `index`:
     /// `arn:aws:states:REGION:ACCOUNT:execution:MACHINE/LABEL:NAME`, NAME a UUID made from
     /// the Map Run's and the index (AWS names children with UUIDs; these are stable).
@@ -808,26 +833,12 @@ mod map_run_copy_tests {
     use super::*;
 
     fn record() -> MapRunRecord {
-        MapRunRecord {
-            map_run_arn: "arn:aws:states:us-east-1:123456789012:mapRun:m/L:3c1b".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m/L".into(),
-            start_ms: 0,
-            stop_ms: None,
-            status: "RUNNING".into(),
-            max_concurrency: 0,
-            tolerated_failure_count: 0,
-            tolerated_failure_percentage: 0.0,
-            tolerance_updated: false,
-            total: 6,
-            pending: 6,
-            running: 0,
-            succeeded: 0,
-            failed: 0,
-            aborted: 0,
-            children: Vec::new(),
-            child_data: Vec::new(),
-            settled: 0,
-        }
+        MapRunRecord::new(
+            "arn:aws:states:us-east-1:123456789012:mapRun:m/L:3c1b".into(),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:m/L".into(),
+            0,
+            6,
+        )
     }
 
     /// A copy kept up to date step by step equals the record, whatever ends in whatever order.

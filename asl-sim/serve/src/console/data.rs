@@ -122,14 +122,13 @@ pub fn overview(state: &Arc<State>) -> Resp {
 pub fn bucket(state: &Arc<State>, p: &Params) -> Resp {
     let bucket = p.get("bucket").unwrap_or("");
     let prefix = p.get("prefix").unwrap_or("");
-    let input = asl_s3::s3::ListObjectsV2Input {
+    let scope = asl_s3::s3::ListScope {
         bucket: bucket.to_string(),
         prefix: Some(prefix.to_string()).filter(|s| !s.is_empty()),
         delimiter: Some("/".into()),
         max_keys: Some(OBJECTS_PAGE),
-        continuation_token: p.non_empty("token").map(str::to_string),
-        start_after: None,
     };
+    let input = asl_s3::s3::ListObjectsV2Input { scope, continuation_token: p.non_empty("token").map(str::to_string), start_after: None };
     let listed = state.world.lock().s3.list_objects_v2(&input);
     let out = match listed {
         Ok(o) => o,
@@ -147,7 +146,7 @@ pub fn bucket(state: &Arc<State>, p: &Params) -> Resp {
         let up = prefix.trim_end_matches('/').rsplit_once('/').map(|(a, _)| format!("{a}/")).unwrap_or_default();
         let _ = write!(b, "<tr><td colspan=\"5\">{}</td></tr>", link("bucket", &[("bucket", bucket), ("prefix", &up)], "↑ up"));
     }
-    for cp in &out.common_prefixes {
+    for cp in &out.page.common_prefixes {
         let _ = write!(b, "<tr><td colspan=\"5\">📁 {}</td></tr>", link("bucket", &[("bucket", bucket), ("prefix", cp)], cp));
     }
     for o in &out.contents {
@@ -161,7 +160,7 @@ pub fn bucket(state: &Arc<State>, p: &Params) -> Resp {
             href("object", &[("bucket", bucket), ("key", &o.key)])
         );
     }
-    if out.contents.is_empty() && out.common_prefixes.is_empty() {
+    if out.contents.is_empty() && out.page.common_prefixes.is_empty() {
         b.push_str("<tr><td colspan=\"5\" class=\"empty\">No object.</td></tr>");
     }
     b.push_str("</tbody></table>");

@@ -201,56 +201,42 @@ pub fn machine(state: &Arc<State>, p: &Params) -> Resp {
     let versions = sfn_call(state, "ListStateMachineVersions", json!({"stateMachineArn": m.arn, "maxResults": 1000}));
     let aliases = sfn_call(state, "ListStateMachineAliases", json!({"stateMachineArn": m.arn, "maxResults": 100}));
     b.push_str("<section class=\"card\"><h2>Versions</h2>");
-    match versions {
-        Ok(v) => {
-            let list = v["stateMachineVersions"].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                b.push_str("<p class=\"empty\">No published version (PublishStateMachineVersion publishes one).</p>");
-            } else {
-                b.push_str("<table class=\"list\" id=\"versions\"><thead><tr><th>Version ARN</th><th>Created (UTC)</th></tr></thead><tbody>");
-                for x in list {
-                    let a = x["stateMachineVersionArn"].as_str().unwrap_or("");
-                    let created = x["creationDate"].as_f64().map(|s| time((s * 1000.0) as i64)).unwrap_or_default();
-                    let _ = write!(b, "<tr><td>{}</td><td>{created}</td></tr>", link("machine", &[("arn", a)], a));
-                }
-                b.push_str("</tbody></table>");
-            }
-        }
-        Err((c, msg)) => {
-            let _ = write!(b, "<p class=\"error\">{}: {}</p>", esc(&c), esc(&msg));
-        }
-    }
+    api_table(
+        &mut b,
+        versions,
+        "stateMachineVersions",
+        "No published version (PublishStateMachineVersion publishes one).",
+        "<table class=\"list\" id=\"versions\"><thead><tr><th>Version ARN</th><th>Created (UTC)</th></tr></thead><tbody>",
+        |x| {
+            let a = x["stateMachineVersionArn"].as_str().unwrap_or("");
+            let created = x["creationDate"].as_f64().map(|s| time((s * 1000.0) as i64)).unwrap_or_default();
+            format!("<tr><td>{}</td><td>{created}</td></tr>", link("machine", &[("arn", a)], a))
+        },
+    );
     b.push_str("</section><section class=\"card\"><h2>Aliases</h2>");
-    match aliases {
-        Ok(v) => {
-            let list = v["stateMachineAliases"].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                b.push_str("<p class=\"empty\">No alias.</p>");
-            } else {
-                b.push_str("<table class=\"list\" id=\"aliases\"><thead><tr><th>Alias</th><th>Routing</th></tr></thead><tbody>");
-                for x in list {
-                    let a = x["stateMachineAliasArn"].as_str().unwrap_or("");
-                    let routing = match sfn_call(state, "DescribeStateMachineAlias", json!({"stateMachineAliasArn": a})) {
-                        Ok(d) => d["routingConfiguration"]
-                            .as_array()
-                            .map(|r| {
-                                r.iter()
-                                    .map(|e| format!("{} → {}%", esc(e["stateMachineVersionArn"].as_str().unwrap_or("").rsplit(':').next().unwrap_or("")), e["weight"]))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            })
-                            .unwrap_or_default(),
-                        Err((c, msg)) => format!("{}: {}", esc(&c), esc(&msg)),
-                    };
-                    let _ = write!(b, "<tr><td>{}</td><td>version {routing}</td></tr>", link("machine", &[("arn", a)], a.rsplit(':').next().unwrap_or(a)));
-                }
-                b.push_str("</tbody></table>");
-            }
-        }
-        Err((c, msg)) => {
-            let _ = write!(b, "<p class=\"error\">{}: {}</p>", esc(&c), esc(&msg));
-        }
-    }
+    api_table(
+        &mut b,
+        aliases,
+        "stateMachineAliases",
+        "No alias.",
+        "<table class=\"list\" id=\"aliases\"><thead><tr><th>Alias</th><th>Routing</th></tr></thead><tbody>",
+        |x| {
+            let a = x["stateMachineAliasArn"].as_str().unwrap_or("");
+            let routing = match sfn_call(state, "DescribeStateMachineAlias", json!({"stateMachineAliasArn": a})) {
+                Ok(d) => d["routingConfiguration"]
+                    .as_array()
+                    .map(|r| {
+                        r.iter()
+                            .map(|e| format!("{} → {}%", esc(e["stateMachineVersionArn"].as_str().unwrap_or("").rsplit(':').next().unwrap_or("")), e["weight"]))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default(),
+                Err((c, msg)) => format!("{}: {}", esc(&c), esc(&msg)),
+            };
+            format!("<tr><td>{}</td><td>version {routing}</td></tr>", link("machine", &[("arn", a)], a.rsplit(':').next().unwrap_or(a)))
+        },
+    );
     b.push_str("</section>");
     let (rows, total, _) = execution_page(state, None, Some(&m.arn), 1);
     let _ = write!(
@@ -262,6 +248,28 @@ pub fn machine(state: &Arc<State>, p: &Params) -> Resp {
     let _ = write!(b, "<section class=\"card\"><h2>Definition</h2><pre class=\"definition\" id=\"definition\">{}</pre></section>", esc(&m.text));
     b.push_str(&poll_marker());
     page(Tab::Machines, &m.name, &b)
+}
+
+/// A table of the list in member `member` of an API answer: `head` (the table up to its
+/// `<tbody>`), one `row` per entry; `empty` when the list is empty, the error when the call failed.
+fn api_table(b: &mut String, answer: Result<Value, (String, String)>, member: &str, empty: &str, head: &str, row: impl Fn(&Value) -> String) {
+    match answer {
+        Ok(v) => {
+            let list = v[member].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                let _ = write!(b, "<p class=\"empty\">{empty}</p>");
+            } else {
+                b.push_str(head);
+                for x in &list {
+                    b.push_str(&row(x));
+                }
+                b.push_str("</tbody></table>");
+            }
+        }
+        Err((c, msg)) => {
+            let _ = write!(b, "<p class=\"error\">{}: {}</p>", esc(&c), esc(&msg));
+        }
+    }
 }
 
 pub fn executions(state: &Arc<State>, p: &Params) -> Resp {
