@@ -544,7 +544,6 @@ fn parse(what: &str, key: &str, v: &[u8]) -> Result<Value, String> {
 /// items and blobs (orphans removed) it found.
 pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extras: &super::events_api::TargetExtras) -> Result<(usize, usize), String> {
     let err = |e: StoreError| e.message;
-    let mut problems: Option<String> = None;
     let mut buckets = Vec::new();
     store.scan(BUCKETS, &mut |k, v| buckets.push((k.to_string(), v.to_vec()))).map_err(err)?;
     let mut keep = HashSet::new();
@@ -567,59 +566,32 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extra
             versioning: b["versioning"].as_str().and_then(Versioning::parse),
             versions: BTreeMap::new(),
         };
-        store
-            .scan(&format!("{OBJECTS}{name}"), &mut |k, v| {
-                if problems.is_some() {
-                    return;
-                }
-                match restore_object(&persist.source, k, v) {
-                    Ok((o, blob)) => {
-                        if let Some(id) = blob {
-                            keep.insert(id.clone());
-                            known.name(&name, k, id);
-                        }
-                        bucket.objects.insert(k.to_string(), o);
-                        objects += 1;
-                    }
-                    Err(e) => problems = Some(e),
-                }
-            })
-            .map_err(err)?;
-        store
-            .scan(&format!("{VERSIONS}{name}"), &mut |k, v| {
-                if problems.is_some() {
-                    return;
-                }
-                match restore_versions(&persist.source, k, v) {
-                    Ok((list, blobs)) => {
-                        keep.extend(blobs.iter().cloned());
-                        known.name_versions(&name, k, blobs);
-                        bucket.versions.insert(k.to_string(), list);
-                    }
-                    Err(e) => problems = Some(e),
-                }
-            })
-            .map_err(err)?;
-        store
-            .scan(&format!("{UPLOADS}{name}"), &mut |k, v| {
-                if problems.is_some() {
-                    return;
-                }
-                match restore_upload(store, k, v) {
-                    Ok((u, blobs)) => {
-                        for (n, etag, lm, id) in blobs {
-                            keep.insert(id.clone());
-                            known.parts.insert((name.clone(), k.to_string(), n), (etag, lm, id));
-                        }
-                        bucket.uploads.insert(k.to_string(), u);
-                    }
-                    Err(e) => problems = Some(e),
-                }
-            })
-            .map_err(err)?;
-        if let Some(p) = problems.take() {
-            return Err(p);
-        }
+        scan_each(store, &format!("{OBJECTS}{name}"), |k, v| {
+            let (o, blob) = restore_object(&persist.source, k, v)?;
+            if let Some(id) = blob {
+                keep.insert(id.clone());
+                known.name(&name, k, id);
+            }
+            bucket.objects.insert(k.to_string(), o);
+            objects += 1;
+            Ok(())
+        })?;
+        scan_each(store, &format!("{VERSIONS}{name}"), |k, v| {
+            let (list, blobs) = restore_versions(&persist.source, k, v)?;
+            keep.extend(blobs.iter().cloned());
+            known.name_versions(&name, k, blobs);
+            bucket.versions.insert(k.to_string(), list);
+            Ok(())
+        })?;
+        scan_each(store, &format!("{UPLOADS}{name}"), |k, v| {
+            let (u, blobs) = restore_upload(store, k, v)?;
+            for (n, etag, lm, id) in blobs {
+                keep.insert(id.clone());
+                known.parts.insert((name.clone(), k.to_string(), n), (etag, lm, id));
+            }
+            bucket.uploads.insert(k.to_string(), u);
+            Ok(())
+        })?;
         w.s3.buckets.insert(name, bucket);
     }
     let mut tables = Vec::new();
@@ -628,21 +600,12 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extra
     for (name, v) in tables {
         let t = parse("table", &name, &v)?;
         w.dynamodb.restore_table(&t).map_err(|e| format!("the stored table {name}: {e}"))?;
-        store
-            .scan(&format!("{ITEMS}{name}"), &mut |k, v| {
-                if problems.is_some() {
-                    return;
-                }
-                let r = parse("item", k, v).and_then(|item| w.dynamodb.restore_item(&name, &item).map_err(|e| format!("the stored item {k} of {name}: {e}")));
-                match r {
-                    Ok(()) => items += 1,
-                    Err(e) => problems = Some(e),
-                }
-            })
-            .map_err(err)?;
-        if let Some(p) = problems.take() {
-            return Err(p);
-        }
+        scan_each(store, &format!("{ITEMS}{name}"), |k, v| {
+            let item = parse("item", k, v)?;
+            w.dynamodb.restore_item(&name, &item).map_err(|e| format!("the stored item {k} of {name}: {e}"))?;
+            items += 1;
+            Ok(())
+        })?;
     }
     restore_messaging(store, w, target_extras, &mut known)?;
     drop(known);
@@ -728,16 +691,26 @@ impl DataDir {
     }
 }
 
+/// Runs `each` on every entry of a space, in key order, until one fails (its error is the
+/// answer; the scan itself failing is a store error).
+fn scan_each(store: &dyn Store, space: &str, mut each: impl FnMut(&str, &[u8]) -> Result<(), String>) -> Result<(), String> {
+    let mut problem = None;
+    store
+        .scan(space, &mut |k, v| {
+            if problem.is_none() {
+                problem = each(k, v).err();
+            }
+        })
+        .map_err(|e| e.message)?;
+    problem.map_or(Ok(()), Err)
+}
+
 /// SQS's queues and counters, SNS and EventBridge, as [`Persist::collect`] stored them.
 /// The template's queues, topics, buses and rules are created after this, where missing
 /// (its rules and their targets are put again: the template's settings win for its own).
 fn restore_messaging(store: &dyn Store, w: &mut World, target_extras: &super::events_api::TargetExtras, known: &mut Known) -> Result<(), String> {
     let err = |e: StoreError| e.message;
-    let mut queues = Vec::new();
-    store.scan(QUEUES, &mut |k, v| queues.push((k.to_string(), v.to_vec()))).map_err(err)?;
-    for (name, v) in queues {
-        w.sqs.restore_queue(&parse("SQS queue", &name, &v)?)?;
-    }
+    scan_each(store, QUEUES, |name, v| w.sqs.restore_queue(&parse("SQS queue", name, v)?))?;
     if let Some(v) = store.get(SERVICES, "sqs").map_err(err)? {
         w.sqs.restore_counters(&parse("SQS state", "sqs", &v)?)?;
     }

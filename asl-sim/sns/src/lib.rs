@@ -243,13 +243,19 @@ fn message_attributes(p: &Value, path: &str) -> Result<BTreeMap<String, Attr>, S
         };
         let base = data_type.split('.').next().unwrap_or("");
         match base {
-            "String" | "Number" => {
-                if string.is_none() && binary.is_some() {
+            "String" | "Number" | "Binary" => {
+                // A value in the other field than the type's, or none at all (recorded wording).
+                let (field, given, empty, other) = if base == "Binary" {
+                    ("Binary", binary.is_some(), binary.as_ref().is_none_or(Vec::is_empty), string.is_some())
+                } else {
+                    ("String", string.is_some(), string.as_deref().is_none_or(str::is_empty), binary.is_some())
+                };
+                if !given && other {
                     return Err(SnsError::parameter_value_invalid(format!(
-                        "The message attribute '{name}' with type '{base}' must use field 'String'."
+                        "The message attribute '{name}' with type '{base}' must use field '{field}'."
                     )));
                 }
-                if string.as_deref().is_none_or(str::is_empty) {
+                if empty {
                     return Err(SnsError::parameter_value_invalid(format!(
                         "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
                     )));
@@ -258,18 +264,6 @@ fn message_attributes(p: &Value, path: &str) -> Result<BTreeMap<String, Attr>, S
                     // UNVERIFIED wording.
                     return Err(SnsError::parameter_value_invalid(format!(
                         "Could not cast message attribute '{name}' value to number."
-                    )));
-                }
-            }
-            "Binary" => {
-                if binary.is_none() && string.is_some() {
-                    return Err(SnsError::parameter_value_invalid(format!(
-                        "The message attribute '{name}' with type 'Binary' must use field 'Binary'."
-                    )));
-                }
-                if binary.as_ref().is_none_or(Vec::is_empty) {
-                    return Err(SnsError::parameter_value_invalid(format!(
-                        "The message attribute '{name}' must contain non-empty message attribute value for message attribute type 'Binary'."
                     )));
                 }
             }

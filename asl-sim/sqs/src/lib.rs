@@ -321,6 +321,21 @@ impl Sqs {
         serde_json::from_value(v.clone()).map_err(|e| format!("the stored SQS state cannot be read: {e}"))
     }
 
+    /// Runs `one` on each entry of a batch request; an entry's failure goes in `Failed`, the
+    /// others in `Successful` (a malformed entry id fails the whole request, as `entries` checks).
+    fn batch_each(&mut self, p: &Value, entry_shape: &str, mut one: impl FnMut(&mut Sqs, &Value) -> Result<(), SqsError>) -> Result<Value, SqsError> {
+        let list = entries(p, entry_shape)?.clone();
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for e in &list {
+            let id = req_str(e, "Id")?;
+            match one(self, e) {
+                Ok(()) => ok.push(json!({"Id": id})),
+                Err(err) => failed.push(failed_entry(id, &err)),
+            }
+        }
+        Ok(batch_result(ok, failed))
+    }
+
     /// A queue about to change (the caller checked that it exists): marked for the driver.
     fn touch(&mut self, name: &str) -> &mut Queue {
         self.changed.insert(name.to_string());
@@ -465,17 +480,7 @@ impl Sqs {
             }
             "DeleteMessageBatch" => {
                 let name = self.queue_name(p)?;
-                let list = entries(p, "DeleteMessageBatchRequestEntry")?.clone();
-                let (mut ok, mut failed) = (Vec::new(), Vec::new());
-                for e in &list {
-                    let id = req_str(e, "Id")?;
-                    let r = req_str(e, "ReceiptHandle").and_then(|h| self.delete_message(&name, h, now_ms));
-                    match r {
-                        Ok(()) => ok.push(json!({"Id": id})),
-                        Err(err) => failed.push(failed_entry(id, &err)),
-                    }
-                }
-                Ok(batch_result(ok, failed))
+                self.batch_each(p, "DeleteMessageBatchRequestEntry", |sqs, e| sqs.delete_message(&name, req_str(e, "ReceiptHandle")?, now_ms))
             }
             "ChangeMessageVisibility" => {
                 let name = self.queue_name(p)?;
@@ -485,20 +490,11 @@ impl Sqs {
             }
             "ChangeMessageVisibilityBatch" => {
                 let name = self.queue_name(p)?;
-                let list = entries(p, "ChangeMessageVisibilityBatchRequestEntry")?.clone();
-                let (mut ok, mut failed) = (Vec::new(), Vec::new());
-                for e in &list {
-                    let id = req_str(e, "Id")?;
-                    let r = req_str(e, "ReceiptHandle").and_then(|h| {
-                        let t = int_param(e, "VisibilityTimeout")?.ok_or_else(|| SqsError::missing_parameter("VisibilityTimeout"))?;
-                        self.change_visibility(&name, h, t, now_ms)
-                    });
-                    match r {
-                        Ok(()) => ok.push(json!({"Id": id})),
-                        Err(err) => failed.push(failed_entry(id, &err)),
-                    }
-                }
-                Ok(batch_result(ok, failed))
+                self.batch_each(p, "ChangeMessageVisibilityBatchRequestEntry", |sqs, e| {
+                    let h = req_str(e, "ReceiptHandle")?;
+                    let t = int_param(e, "VisibilityTimeout")?.ok_or_else(|| SqsError::missing_parameter("VisibilityTimeout"))?;
+                    sqs.change_visibility(&name, h, t, now_ms)
+                })
             }
             "TagQueue" => {
                 let name = self.queue_name(p)?;
