@@ -853,6 +853,45 @@ mod tests {
         }
     }
 
+    /// A body of at most INLINE_MAX bytes is an entry of the commit (read back from the
+    /// database once it left memory), a larger one a blob file; overwriting and deleting
+    /// remove the old body's entry in the same commit.
+    #[test]
+    fn small_bodies_are_entries_and_leave_with_their_object() {
+        let store: Arc<dyn Store> = Arc::new(asl_store::MemoryStore::new());
+        let persist = Persist::new(store.clone());
+        let mut w = World::new("us-east-1", "123456789012");
+        w.s3.track_changes();
+        w.s3.create_bucket("files", &CallContext::new(0, 1)).unwrap();
+        let world = Mutex::new(w);
+        let put = |key: &str, body: Vec<u8>| {
+            let input = PutObjectInput { bucket: "files".into(), key: key.into(), body, content_type: None, metadata: Default::default(), tags: Default::default() };
+            lock(&world).s3.put_object(input, &CallContext::new(1, 2)).unwrap();
+        };
+        let entries = || {
+            let mut n = 0;
+            store.scan(BODIES, &mut |_, _| n += 1).unwrap();
+            n
+        };
+        let stored_id = |key: &str| lock(&world).s3.object("files", key).and_then(|o| o.body.stored_id().map(str::to_string));
+        put("small", vec![7; INLINE_MAX]);
+        put("large", vec![8; INLINE_MAX + 1]);
+        persist.commit_world(&world, Vec::new()).unwrap();
+        assert_eq!(entries(), 1);
+        assert!(stored_id("small").is_some_and(|id| id.starts_with(INLINE_PREFIX)), "the small body left memory for its entry");
+        assert!(stored_id("large").is_some_and(|id| !id.starts_with(INLINE_PREFIX)), "the large one is a file");
+        // Body::range is inclusive (an HTTP range): both sources answer the same bytes.
+        let back = |key: &str| lock(&world).s3.object("files", key).unwrap().body.range(10, 20).unwrap();
+        assert_eq!(back("small"), vec![7; 11], "read back from the database");
+        assert_eq!(back("large"), vec![8; 11], "read back from its file");
+        put("small", b"new".to_vec());
+        persist.commit_world(&world, Vec::new()).unwrap();
+        assert_eq!(entries(), 1, "the overwritten body's entry is gone");
+        lock(&world).s3.delete_object("files", "small", &CallContext::new(2, 3)).unwrap();
+        persist.commit_world(&world, Vec::new()).unwrap();
+        assert_eq!(entries(), 0, "and the deleted one's");
+    }
+
     /// The crash test's lost delete: thousands of events in one second, a restart in that
     /// same second, then a delete: its sequencer must still sort after every earlier one.
     #[test]
