@@ -220,6 +220,55 @@ fn machines_created_through_the_api_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An activity and the task an execution scheduled on it, not yet taken by a worker, are
+/// there after a restart: GetActivityTask hands the task out and the execution ends with
+/// the worker's answer (issue 12).
+#[test]
+fn activity_tasks_wait_for_a_worker_across_a_restart() {
+    let (dir, template, data) = waiter_dir("activities");
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    let (activity, exec_arn) = rt().block_on(async {
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let activity = sfn.create_activity().name("work").send().await.unwrap().activity_arn().to_string();
+        let def = format!(r#"{{"StartAt":"A","States":{{"A":{{"Type":"Task","Resource":"{activity}","End":true}}}}}}"#);
+        let m = sfn.create_state_machine().name("worked").definition(def).role_arn("arn:aws:iam::123456789012:role/r").send().await.unwrap();
+        let run = sfn.start_execution().state_machine_arn(m.state_machine_arn()).input(r#"{"job":1}"#).send().await.unwrap();
+        // The task is scheduled (the execution waits on it) before the stop.
+        for _ in 0..100 {
+            let hist = sfn.get_execution_history().execution_arn(run.execution_arn()).send().await.unwrap();
+            if hist.events().iter().any(|e| e.r#type().as_str() == "ActivityScheduled") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        (activity, run.execution_arn().to_string())
+    });
+    h.stop();
+
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    rt().block_on(async {
+        let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
+        let listed = sfn.list_activities().send().await.unwrap();
+        assert_eq!(listed.activities().iter().map(|a| a.activity_arn()).collect::<Vec<_>>(), [activity.as_str()]);
+        let task = sfn.get_activity_task().activity_arn(&activity).worker_name("w").send().await.unwrap();
+        assert_eq!(task.input(), Some(r#"{"job":1}"#), "the task scheduled before the restart");
+        sfn.send_task_success().task_token(task.task_token().unwrap()).output(r#"{"done":1}"#).send().await.unwrap();
+        let mut status = String::new();
+        for _ in 0..100 {
+            status = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap().status().as_str().to_string();
+            if status == "SUCCEEDED" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "SUCCEEDED");
+    });
+    h.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_damaged_database_is_refused_with_what_to_do() {
     let (dir, template, data) = waiter_dir("damaged");

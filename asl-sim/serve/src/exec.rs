@@ -950,6 +950,10 @@ pub fn restore(state: &Arc<State>, keep: usize) -> Result<(usize, usize), String
             recs.insert(r.arn.clone(), r);
         }
     }
+    // A stored activity task whose execution is not waiting on it any more (it starts
+    // again from its input and will schedule a new one) is not handed out.
+    let awaited: HashSet<String> = lock(&state.executions.parking).tokens.keys().cloned().collect();
+    state.world.lock().activities.retain_tasks(|t| awaited.contains(t));
     state.executions.changed.notify_all();
     enqueue_starts(state, starts);
     Ok((count, resumed))

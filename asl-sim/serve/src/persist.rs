@@ -23,8 +23,9 @@
 //! - `sqs:queue` name → the queue whole, with its messages (written when it changed)
 //! - `service` `sqs` → SQS's id counters; `sns` → SNS whole (topics, subscriptions);
 //!   `events` → EventBridge whole (buses, rules, targets, the targets' RetryPolicy and
-//!   DeadLetterConfig). SNS and EventBridge are small: each is written whole when its
-//!   stored form differs from the last one committed.
+//!   DeadLetterConfig); `activities` → the activities and their tasks not yet handed to a
+//!   worker. These are small: each is written whole when its stored form differs from the
+//!   last one committed.
 
 use super::State;
 use crate::world::World;
@@ -320,7 +321,8 @@ impl Persist {
         }
         p.retry.queues = queues;
         let events = json!({"eventBridge": w.events.to_json(), "targetExtras": target_extras}).to_string();
-        for (entry, text) in [("sns", w.sns.to_json().to_string()), ("events", events)] {
+        let activities = w.activities.to_json().to_string();
+        for (entry, text) in [("sns", w.sns.to_json().to_string()), ("events", events), ("activities", activities)] {
             if known.snapshots.get(entry) != Some(&text) {
                 p.ops.push(Op::put(SERVICES, entry, text.clone()));
                 known.snapshots.insert(entry, text);
@@ -719,6 +721,10 @@ fn restore_messaging(store: &dyn Store, w: &mut World, target_extras: &super::ev
         w.sns = asl_sns::Sns::from_json(&parse("SNS state", "sns", &v)?)?;
         w.sns.endpoint = endpoint;
         known.snapshots.insert("sns", String::from_utf8_lossy(&v).into_owned());
+    }
+    if let Some(v) = store.get(SERVICES, "activities").map_err(err)? {
+        w.activities = asl_world::activities::Activities::from_json(&parse("activities", "activities", &v)?)?;
+        known.snapshots.insert("activities", String::from_utf8_lossy(&v).into_owned());
     }
     if let Some(v) = store.get(SERVICES, "events").map_err(err)? {
         let e = parse("EventBridge state", "events", &v)?;
