@@ -30,6 +30,18 @@ fn waiter_dir(what: &str) -> (PathBuf, PathBuf, PathBuf) {
     (dir, template, data)
 }
 
+/// DescribeExecution once the execution is no longer RUNNING (or after 10 s).
+async fn ended(sfn: &aws_sdk_sfn::Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..100 {
+        let d = sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+        if d.status().as_str() != "RUNNING" {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    sfn.describe_execution().execution_arn(arn).send().await.unwrap()
+}
+
 const WAITER: &str = r#"Transform: AWS::Serverless-2016-10-31
 Resources:
   Files:
@@ -83,15 +95,8 @@ fn objects_items_and_executions_survive_a_restart_and_waits_resume() {
         let sfn = aws_sdk_sfn::Client::new(&sdk_config(&aws, "test").await);
         let d = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap();
         assert_eq!(d.status().as_str(), "RUNNING", "still waiting after the restart");
-        let mut status = String::new();
-        for _ in 0..100 {
-            status = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap().status().as_str().to_string();
-            if status == "SUCCEEDED" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert_eq!(status, "SUCCEEDED", "the Wait resumed and the execution ended");
+        let d = ended(&sfn, &exec_arn).await;
+        assert_eq!(d.status().as_str(), "SUCCEEDED", "the Wait resumed and the execution ended");
         let d = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap();
         assert_eq!(d.output(), Some(r#"{"done":true}"#));
         let hist = sfn.get_execution_history().execution_arn(&exec_arn).send().await.unwrap();
@@ -199,16 +204,8 @@ fn machines_created_through_the_api_survive_a_restart() {
         let tags = sfn.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
         assert_eq!(tags.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), [(Some("team"), Some("files"))]);
         let run = sfn.start_execution().state_machine_arn(&alias_arn).input("{}").send().await.unwrap();
-        let mut out = None;
-        for _ in 0..100 {
-            let d = sfn.describe_execution().execution_arn(run.execution_arn()).send().await.unwrap();
-            if d.status().as_str() == "SUCCEEDED" {
-                out = d.output().map(str::to_string);
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(out.as_deref(), Some(r#"{"v":1}"#), "the alias routes to version 1");
+        let d = ended(&sfn, run.execution_arn()).await;
+        assert_eq!((d.status().as_str(), d.output()), ("SUCCEEDED", Some(r#"{"v":1}"#)), "the alias routes to version 1");
         let names: Vec<_> = sfn.list_state_machines().send().await.unwrap().state_machines().iter().map(|m| m.name().to_string()).collect();
         assert_eq!(names, ["made", "waiter"], "the deleted machine stays deleted");
         let tags = sfn.list_tags_for_resource().resource_arn(waiter).send().await.unwrap();
@@ -255,15 +252,7 @@ fn activity_tasks_wait_for_a_worker_across_a_restart() {
         let task = sfn.get_activity_task().activity_arn(&activity).worker_name("w").send().await.unwrap();
         assert_eq!(task.input(), Some(r#"{"job":1}"#), "the task scheduled before the restart");
         sfn.send_task_success().task_token(task.task_token().unwrap()).output(r#"{"done":1}"#).send().await.unwrap();
-        let mut status = String::new();
-        for _ in 0..100 {
-            status = sfn.describe_execution().execution_arn(&exec_arn).send().await.unwrap().status().as_str().to_string();
-            if status == "SUCCEEDED" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(status, "SUCCEEDED");
+        assert_eq!(ended(&sfn, &exec_arn).await.status().as_str(), "SUCCEEDED");
     });
     h.stop();
     let _ = std::fs::remove_dir_all(&dir);
