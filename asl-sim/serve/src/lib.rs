@@ -173,6 +173,14 @@ pub struct Machine {
     pub text: String,
 }
 
+impl Machine {
+    /// The machine as the world runs it for `states:startExecution` (a child execution).
+    pub fn child(&self) -> ChildMachine {
+        let execution_type = if self.express { ExecutionType::Express } else { ExecutionType::Standard };
+        ChildMachine { definition: self.definition.clone(), execution_type }
+    }
+}
+
 /// Everything the front doors share.
 pub struct State {
     pub world: SharedWorld,
@@ -318,12 +326,9 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
             continue;
         }
         let def = Arc::new(def.expect("checked"));
-        let ty = if m.express { ExecutionType::Express } else { ExecutionType::Standard };
-        world.machines.insert(m.name.clone(), ChildMachine { definition: def.clone(), execution_type: ty });
-        machines.insert(
-            m.name.clone(),
-            Arc::new(Machine { name: m.name.clone(), arn: m.arn.clone(), logical: m.logical.clone(), express: m.express, definition: def, created_ms: now, text: m.text.clone() }),
-        );
+        let machine = Machine { name: m.name.clone(), arn: m.arn.clone(), logical: m.logical.clone(), express: m.express, definition: def, created_ms: now, text: m.text.clone() };
+        world.machines.insert(m.name.clone(), machine.child());
+        machines.insert(m.name.clone(), Arc::new(machine));
     }
     if !errors.is_empty() {
         return Err(format!("{tpath}: a state machine does not load:\n{}", errors.concat()));
@@ -436,8 +441,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     // The machines created through the API (and the template's versions, aliases and tags).
     let registry = sfn_control::Registry::from_template(machines);
     for m in registry.restore(&*store)? {
-        let ty = if m.express { ExecutionType::Express } else { ExecutionType::Standard };
-        world.machines.insert(m.name.clone(), ChildMachine { definition: m.definition.clone(), execution_type: ty });
+        world.machines.insert(m.name.clone(), m.child());
     }
     let state = Arc::new(State {
         world: SharedWorld::new(world),

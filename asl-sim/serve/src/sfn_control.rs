@@ -9,9 +9,7 @@
 
 use super::http::Resp;
 use super::{exec, Machine, State};
-use crate::world::ChildMachine;
 use asl_core::diagnostic::Severity;
-use asl_core::engine::ExecutionType;
 use asl_core::tree::{Node, NodeKind, Pos};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -284,13 +282,9 @@ impl Registry {
             let mut versions = BTreeMap::new();
             for (n, x) in v["versions"].as_object().into_iter().flatten() {
                 let n: u64 = n.parse().map_err(|_| bad("a version number is not a number"))?;
-                let machine = match x["text"].as_str() {
-                    // Stored without text: the version is the current definition.
-                    None if current.text == stored_text => current.clone(),
-                    None => machine_of(stored_text, current.created_ms)?,
-                    Some(t) if t == current.text => current.clone(),
-                    Some(t) => machine_of(t, current.created_ms)?,
-                };
+                // Stored without text: the version is the stored current definition.
+                let text = x["text"].as_str().unwrap_or(stored_text);
+                let machine = if text == current.text { current.clone() } else { machine_of(text, current.created_ms)? };
                 let version = Version {
                     machine,
                     config: config_of(&x["config"]),
@@ -735,8 +729,7 @@ fn machine_type(express: bool) -> &'static str {
 }
 
 fn register_child(state: &State, m: &Machine) {
-    let ty = if m.express { ExecutionType::Express } else { ExecutionType::Standard };
-    state.world.lock().machines.insert(m.name.clone(), ChildMachine { definition: m.definition.clone(), execution_type: ty });
+    state.world.lock().machines.insert(m.name.clone(), m.child());
 }
 
 // ------------------------------------------------------------------ the operations
