@@ -69,7 +69,7 @@ struct Known {
     refs: HashMap<String, usize>,
     /// (bucket, upload id, part number) → (etag, last modified, blob)
     parts: HashMap<(String, String, u32), (String, i64, String)>,
-    /// `service` entry → the text last collected (SNS, EventBridge).
+    /// `service` entry → the text last collected (SNS, EventBridge, activities).
     snapshots: HashMap<&'static str, String>,
 }
 
@@ -417,18 +417,18 @@ impl Persist {
         }
     }
 
-    /// Runs a whole commit of the world's changes and `extra` against a plain world lock:
-    /// collect, complete, then release or retry. serve goes through [`flush`], which adds
-    /// the event deliveries; tests of the store's contract use this.
-    pub fn commit_world(&self, world: &Mutex<World>, extra: Vec<Op>) -> Result<(), StoreError> {
-        let pending = self.collect(&mut lock(world), extra, Value::Null);
+    /// Runs a whole commit of the world's changes and `extra` by one holder of the world
+    /// (`run --state`, tests): collect, complete, then release or retry. serve goes through
+    /// [`flush`], which adds the event deliveries and lets other requests in meanwhile.
+    pub fn commit(&self, w: &mut World, extra: Vec<Op>, target_extras: Value) -> Result<(), StoreError> {
+        let pending = self.collect(w, extra, target_extras);
         match self.complete(pending) {
             Ok(swaps) => {
-                self.release(&mut lock(world), swaps);
+                self.release(w, swaps);
                 Ok(())
             }
             Err((e, retry)) => {
-                self.retry(&mut lock(world), retry);
+                self.retry(w, retry);
                 Err(e)
             }
         }
@@ -663,6 +663,8 @@ pub fn finish_upgrade(dir: &Path) -> Result<(), String> {
 pub struct DataDir {
     dir: PathBuf,
     persist: Persist,
+    /// The targets' settings a directory serve wrote holds: written back as they were read.
+    target_extras: super::events_api::TargetExtras,
     upgrading: bool,
 }
 
@@ -671,21 +673,14 @@ impl DataDir {
     pub fn open(dir: &Path, w: &mut World) -> Result<DataDir, String> {
         let store: Arc<dyn Store> = Arc::new(asl_store::SqliteStore::open(dir).map_err(|e| e.message)?);
         let persist = Persist::new(store.clone());
-        let extras = super::events_api::TargetExtras::default();
-        let opened = open_into(&*store, w, &persist, &extras, Some(dir), true)?;
-        Ok(DataDir { dir: dir.to_path_buf(), persist, upgrading: opened.upgrading })
+        let target_extras = super::events_api::TargetExtras::default();
+        let opened = open_into(&*store, w, &persist, &target_extras, Some(dir), true)?;
+        Ok(DataDir { dir: dir.to_path_buf(), persist, target_extras, upgrading: opened.upgrading })
     }
 
     /// Commits what the run changed.
     pub fn commit(&mut self, w: &mut World) -> Result<(), String> {
-        let pending = self.persist.collect(w, Vec::new(), Value::Null);
-        match self.persist.complete(pending) {
-            Ok(swaps) => self.persist.release(w, swaps),
-            Err((e, retry)) => {
-                self.persist.retry(w, retry);
-                return Err(e.message);
-            }
-        }
+        self.persist.commit(w, Vec::new(), self.target_extras.to_json()).map_err(|e| e.message)?;
         if std::mem::take(&mut self.upgrading) {
             finish_upgrade(&self.dir)?;
         }
@@ -882,7 +877,7 @@ mod tests {
         let stored_id = |key: &str| lock(&world).s3.object("files", key).and_then(|o| o.body.stored_id().map(str::to_string));
         put("small", vec![7; INLINE_MAX]);
         put("large", vec![8; INLINE_MAX + 1]);
-        persist.commit_world(&world, Vec::new()).unwrap();
+        persist.commit(&mut lock(&world), Vec::new(), Value::Null).unwrap();
         assert_eq!(entries(), 1);
         assert!(stored_id("small").is_some_and(|id| id.starts_with(INLINE_PREFIX)), "the small body left memory for its entry");
         assert!(stored_id("large").is_some_and(|id| !id.starts_with(INLINE_PREFIX)), "the large one is a file");
@@ -891,10 +886,10 @@ mod tests {
         assert_eq!(back("small"), vec![7; 11], "read back from the database");
         assert_eq!(back("large"), vec![8; 11], "read back from its file");
         put("small", b"new".to_vec());
-        persist.commit_world(&world, Vec::new()).unwrap();
+        persist.commit(&mut lock(&world), Vec::new(), Value::Null).unwrap();
         assert_eq!(entries(), 1, "the overwritten body's entry is gone");
         lock(&world).s3.delete_object("files", "small", &CallContext::new(2, 3)).unwrap();
-        persist.commit_world(&world, Vec::new()).unwrap();
+        persist.commit(&mut lock(&world), Vec::new(), Value::Null).unwrap();
         assert_eq!(entries(), 0, "and the deleted one's");
     }
 
