@@ -36,6 +36,7 @@ pub mod expr;
 mod index;
 mod legacy;
 mod ops;
+mod restore;
 mod sfn;
 mod ttl;
 pub mod value;
@@ -44,6 +45,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use value::{Item, KeyVal};
 
+pub use restore::{DecodedItem, ItemDecoder};
 pub use sfn::{step_functions_call, IntegrationStyle};
 
 /// An error as DynamoDB returns it.
@@ -276,6 +278,11 @@ impl Database {
     /// A table's description and TTL setting, as [`Database::restore_table`] takes them.
     fn persisted_table(&self, name: &str, t: &Table) -> Value {
         serde_json::json!({ "Table": self.describe(t, "ACTIVE"), "TimeToLiveAttribute": self.ttl.get(name) })
+    }
+
+    /// Whether a table exists (DescribeTable would also count every index's items).
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
     }
 
     /// Recreates a table from what [`Changes::tables`] gave (no items).

@@ -360,7 +360,7 @@ fn parse_exprs(req: &Value, kinds: &[&str]) -> Result<Exprs, DynamoError> {
 
 // ------------------------------------------------------------ keys
 
-type FullKey = (KeyVal, Option<KeyVal>);
+pub(crate) type FullKey = (KeyVal, Option<KeyVal>);
 
 impl Table {
     pub(crate) fn keydef(&self) -> KeyDef {
@@ -1603,6 +1603,7 @@ impl<'a> Page<'a> {
 // ------------------------------------------------------------ key conditions
 
 /// The key attributes of a table or an index.
+#[derive(Clone, Debug)]
 pub(crate) struct KeyDef {
     pub hash: (String, KeyType),
     pub range: Option<(String, KeyType)>,

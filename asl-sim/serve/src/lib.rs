@@ -357,7 +357,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     world.s3.drain_events();
     for (logical, req) in &model.tables {
         let name = req["TableName"].as_str().unwrap_or_default();
-        if world.dynamodb.call("DescribeTable", &serde_json::json!({"TableName": name})).is_ok() {
+        if world.dynamodb.has_table(name) {
             continue;
         }
         world.dynamodb.call("CreateTable", req).map_err(|e| format!("{logical}: CreateTable: {}: {}", e.code, e.message))?;

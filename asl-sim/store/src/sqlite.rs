@@ -5,10 +5,17 @@
 //! acknowledged; FULL syncs the WAL before COMMIT returns, which is what "durable
 //! before the answer" means. Its cost is one fsync per commit, shared by every
 //! request of a group (see [`SqliteStore::commit`]).
+//!
+//! Values of 1 KiB or more are stored LZ4-compressed when that saves a tenth
+//! (`codec` 1; 0 is a value as it is). They are mostly execution records and checkpoints
+//! of JSON that shrink several times, and fewer bytes per commit is what lets durable
+//! PUTs keep up (issue 12). Compression happens in [`Store::fill`], on the caller's
+//! thread, not under the connection's lock.
 
 use crate::sequencer::Sequencer;
 use crate::{BlobDir, Blobs, ErrorKind, Op, Result, Store, StoreError, Ticket, FORMAT_VERSION};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -61,13 +68,23 @@ impl SqliteStore {
                 conn.execute_batch(&format!(
                     "BEGIN;
                      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                     CREATE TABLE IF NOT EXISTS entries (space TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (space, key)) WITHOUT ROWID;
+                     CREATE TABLE IF NOT EXISTS entries (space TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, codec INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (space, key)) WITHOUT ROWID;
                      INSERT OR REPLACE INTO meta VALUES ('format_version', '{FORMAT_VERSION}');
                      COMMIT;"
                 ))
                 .map_err(|e| sql_error(&path, e))?;
             }
             Some(v) if v == FORMAT_VERSION => {}
+            // Version 1's values are all stored as they are: codec 0. Adding a column with
+            // a default rewrites no row, so the upgrade is instant whatever the size.
+            Some(1) => conn
+                .execute_batch(&format!(
+                    "BEGIN;
+                     ALTER TABLE entries ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+                     UPDATE meta SET value = '{FORMAT_VERSION}' WHERE key = 'format_version';
+                     COMMIT;"
+                ))
+                .map_err(|e| sql_error(&path, e))?,
             Some(v) => {
                 return Err(StoreError::new(
                     ErrorKind::Version,
@@ -96,19 +113,68 @@ impl SqliteStore {
         let tx = conn.transaction()?;
         {
             let mut put = tx.prepare_cached(
-                "INSERT OR REPLACE INTO entries (space, key, value) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO entries (space, key, value, codec) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut del = tx.prepare_cached("DELETE FROM entries WHERE space = ?1 AND key = ?2")?;
             let mut clear = tx.prepare_cached("DELETE FROM entries WHERE space = ?1")?;
             for op in ops {
                 match op {
-                    Op::Put { space, key, value } => put.execute(params![space, key, value])?,
+                    Op::Put { space, key, value } => {
+                        let (codec, bytes) = encoded(value);
+                        put.execute(params![space, key, bytes, codec])?
+                    }
                     Op::Delete { space, key } => del.execute(params![space, key])?,
                     Op::Clear { space } => clear.execute(params![space])?,
                 };
             }
         }
         tx.commit()
+    }
+}
+
+/// Values shorter than this are stored as they are.
+const COMPRESS_FROM: usize = 1024;
+const RAW: u8 = 0;
+const LZ4: u8 = 1;
+
+/// A value as [`Store::fill`] hands it on: its codec byte, then the stored bytes.
+fn encode(value: Vec<u8>) -> Vec<u8> {
+    if value.len() >= COMPRESS_FROM {
+        let packed = lz4_flex::block::compress_prepend_size(&value);
+        if packed.len() < value.len() - value.len() / 10 {
+            let mut out = Vec::with_capacity(packed.len() + 1);
+            out.push(LZ4);
+            out.extend_from_slice(&packed);
+            return out;
+        }
+    }
+    let mut out = value;
+    out.insert(0, RAW);
+    out
+}
+
+/// The codec and bytes of an [`encode`]d value.
+fn encoded(value: &[u8]) -> (u8, &[u8]) {
+    match value.split_first() {
+        Some((codec, bytes)) => (*codec, bytes),
+        None => (RAW, value),
+    }
+}
+
+/// A stored value as it was put.
+fn decode<'a>(path: &Path, codec: i64, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+    match codec as u8 {
+        RAW if codec == 0 => Ok(Cow::Borrowed(bytes)),
+        LZ4 if codec == 1 => lz4_flex::block::decompress_size_prepended(bytes).map(Cow::Owned).map_err(|e| {
+            StoreError::new(
+                ErrorKind::Corrupt,
+                format!("{}: a compressed value is damaged ({e}): restore the database from a backup or move the data directory away to start empty", path.display()),
+            )
+        }),
+        _ => Err(StoreError::new(
+            ErrorKind::Version,
+            format!("{}: a value has codec {codec}, which this asl-sim does not know: use the asl-sim that wrote it", path.display()),
+        )),
     }
 }
 
@@ -133,6 +199,13 @@ impl Store for SqliteStore {
     }
 
     fn fill(&self, ticket: Ticket, ops: Vec<Op>) {
+        let ops = ops
+            .into_iter()
+            .map(|op| match op {
+                Op::Put { space, key, value } => Op::Put { space, key, value: encode(value) },
+                other => other,
+            })
+            .collect();
         self.sequencer.fill(ticket, ops)
     }
 
@@ -153,18 +226,18 @@ impl Store for SqliteStore {
 
     fn scan(&self, space: &str, each: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
         let conn = lock(&self.conn);
-        let mut run = || -> rusqlite::Result<()> {
-            let mut st = conn
-                .prepare_cached("SELECT key, value FROM entries WHERE space = ?1 ORDER BY key")?;
-            let mut rows = st.query(params![space])?;
-            while let Some(row) = rows.next()? {
-                let key = row.get_ref(0)?.as_str()?;
-                let value = row.get_ref(1)?.as_blob()?;
-                each(key, value);
-            }
-            Ok(())
-        };
-        run().map_err(|e| sql_error(&self.path, e))
+        let sql = |e| sql_error(&self.path, e);
+        let mut st = conn
+            .prepare_cached("SELECT key, value, codec FROM entries WHERE space = ?1 ORDER BY key")
+            .map_err(sql)?;
+        let mut rows = st.query(params![space]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let key = row.get_ref(0).and_then(|k| Ok(k.as_str()?)).map_err(sql)?;
+            let value = row.get_ref(1).and_then(|v| Ok(v.as_blob()?)).map_err(sql)?;
+            let codec = row.get::<_, i64>(2).map_err(sql)?;
+            each(key, &decode(&self.path, codec, value)?);
+        }
+        Ok(())
     }
 
     fn spaces(&self, prefix: &str) -> Result<Vec<String>> {
@@ -194,12 +267,14 @@ impl Store for SqliteStore {
 
     fn get(&self, space: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let conn = lock(&self.conn);
-        conn.prepare_cached("SELECT value FROM entries WHERE space = ?1 AND key = ?2")
+        let found = conn
+            .prepare_cached("SELECT value, codec FROM entries WHERE space = ?1 AND key = ?2")
             .and_then(|mut st| {
-                st.query_row(params![space, key], |r| r.get::<_, Vec<u8>>(0))
+                st.query_row(params![space, key], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
                     .optional()
             })
-            .map_err(|e| sql_error(&self.path, e))
+            .map_err(|e| sql_error(&self.path, e))?;
+        found.map(|(value, codec)| decode(&self.path, codec, &value).map(Cow::into_owned)).transpose()
     }
 
     fn blobs(&self) -> &dyn Blobs {

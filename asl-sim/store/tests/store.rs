@@ -204,3 +204,82 @@ fn every_waited_ticket_is_readable_at_once_under_contention() {
         t.join().unwrap();
     }
 }
+
+/// A large JSON-like value and an incompressible one of the same size.
+fn large_values() -> (Vec<u8>, Vec<u8>) {
+    let json: Vec<u8> = (0..400).flat_map(|i| format!("{{\"type\":\"TaskStateEntered\",\"id\":{i}}},").into_bytes()).collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..json.len())
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    (json, noise)
+}
+
+#[test]
+fn large_values_are_stored_compressed_and_read_back_as_put() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, noise) = large_values();
+    {
+        let s = SqliteStore::open(dir.path()).unwrap();
+        s.commit(vec![Op::put("h", "json", json.clone()), Op::put("h", "noise", noise.clone()), Op::put("h", "small", b"{}".to_vec())]).unwrap();
+        assert_eq!(s.get("h", "json").unwrap(), Some(json.clone()));
+    }
+    let c = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+    let stored = |k: &str| -> (i64, usize) {
+        c.query_row("SELECT codec, length(value) FROM entries WHERE space = 'h' AND key = ?1", [k], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize))).unwrap()
+    };
+    let (codec, len) = stored("json");
+    assert!(codec == 1 && len * 4 < json.len(), "json stored with codec {codec}, {len} of {} bytes", json.len());
+    assert_eq!(stored("noise"), (0, noise.len()), "what does not compress is stored as it is");
+    assert_eq!(stored("small"), (0, 2));
+    drop(c);
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(entries(&s, "h"), vec![("json".into(), json), ("noise".into(), noise), ("small".into(), b"{}".to_vec())]);
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_in_place_and_keeps_its_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // What asl-sim's format 1 created: no codec column.
+        let c = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+        c.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE entries (space TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (space, key)) WITHOUT ROWID;
+             INSERT INTO meta VALUES ('format_version', '1');
+             INSERT INTO entries VALUES ('a', '1', x'01020304'), ('a', '2', CAST('{\"k\":1}' AS BLOB));",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(entries(&s, "a"), vec![("1".into(), vec![1, 2, 3, 4]), ("2".into(), b"{\"k\":1}".to_vec())]);
+    let (json, _) = large_values();
+    s.commit(vec![Op::put("a", "3", json.clone())]).unwrap();
+    drop(s);
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(s.get("a", "3").unwrap(), Some(json));
+    assert_eq!(s.get("a", "1").unwrap(), Some(vec![1, 2, 3, 4]), "a value that starts with the LZ4 codec byte stays as it was");
+}
+
+#[test]
+fn a_damaged_compressed_value_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, _) = large_values();
+    SqliteStore::open(dir.path()).unwrap().commit(vec![Op::put("h", "json", json)]).unwrap();
+    let c = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+    c.execute_batch("UPDATE entries SET value = substr(value, 1, 40) WHERE key = 'json'").unwrap();
+    c.execute_batch("INSERT INTO entries VALUES ('h', 'odd', x'00', 7)").unwrap();
+    drop(c);
+    let s = SqliteStore::open(dir.path()).unwrap();
+    let e = s.get("h", "json").expect_err("damaged");
+    assert!(e.kind == ErrorKind::Corrupt && e.message.contains("compressed value is damaged"), "{e}");
+    let e = s.scan("h", &mut |_, _| {}).expect_err("damaged");
+    assert_eq!(e.kind, ErrorKind::Corrupt, "{e}");
+    let e = s.get("h", "odd").expect_err("unknown codec");
+    assert!(e.kind == ErrorKind::Version && e.message.contains("codec 7"), "{e}");
+}

@@ -182,14 +182,14 @@ def main():
             f.write(b"0123456789abcdef")
         meta = {"etag": '"4032af8d61035123906e58e067140cc5"', "contentType": "binary/octet-stream", "metadata": {}, "lastModified": 1_700_000_000_000, "partsCount": None, "size": 16, "blob": bid}
         rows.append((f"s3:object:{s.bucket}", f"big/{i:07d}", json.dumps(meta).encode()))
-    db.executemany("INSERT INTO entries VALUES (?, ?, ?)", rows)
+    db.executemany("INSERT INTO entries (space, key, value) VALUES (?, ?, ?)", rows)
     rows = []
     for i in range(1_000_000):
         key = {"PK": {"S": f"user{i % 1000}"}, "SK": {"S": f"file{i:07d}"}}
         item = dict(key, Size={"N": str(i % 5000)}, Live={"BOOL": True})
         rows.append((f"ddb:item:{tname}", json.dumps(key, separators=(",", ":")), json.dumps(item, separators=(",", ":")).encode()))
         if len(rows) == 100_000:
-            db.executemany("INSERT INTO entries VALUES (?, ?, ?)", rows)
+            db.executemany("INSERT INTO entries (space, key, value) VALUES (?, ?, ?)", rows)
             rows = []
     db.commit()
     db.close()
