@@ -270,3 +270,67 @@ fn a_damaged_database_is_refused_with_what_to_do() {
     assert_eq!(std::fs::read(data.join("store.sqlite")).unwrap(), vec![0x5au8; 16384]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn expired_items_are_swept_and_the_deletion_is_durable() {
+    // template.yaml's TimeToLiveSpecification (ExpiresAt) is enabled at start-up, and the
+    // background deletion runs every ASL_SIM_TTL_SWEEP_SECONDS. AWS deletes an expired item
+    // "within a few days" and reads return it until then; items expired more than five years
+    // ago are never deleted (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html).
+    // Set for the whole test binary: other serves then sweep more often too, which AWS allows.
+    std::env::set_var("ASL_SIM_TTL_SWEEP_SECONDS", "0.5");
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let dir = temp_dir("ttl");
+    let template = serve_template(&dir);
+    let data = dir.join("data");
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let tombstone = |key: &str, expires: u64| {
+        std::collections::HashMap::from([
+            ("PK".to_string(), A::S("alice".into())),
+            ("SK".to_string(), A::S(format!("alice/{key}"))),
+            ("Live".to_string(), A::Bool(false)),
+            ("ExpiresAt".to_string(), A::N(expires.to_string())),
+        ])
+    };
+    let get = |ddb: &aws_sdk_dynamodb::Client, key: &str| {
+        let ddb = ddb.clone();
+        let key = key.to_string();
+        async move {
+            ddb.get_item().table_name(TABLE).key("PK", A::S("alice".into())).key("SK", A::S(format!("alice/{key}"))).consistent_read(true).send().await.unwrap().item().is_some()
+        }
+    };
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    rt().block_on(async {
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(&aws, "test").await);
+        let d = ddb.describe_time_to_live().table_name(TABLE).send().await.unwrap();
+        let d = d.time_to_live_description().unwrap();
+        assert_eq!((d.time_to_live_status().map(|s| s.as_str()), d.attribute_name()), (Some("ENABLED"), Some("ExpiresAt")));
+        for (key, expires) in [("soon.txt", now + 2), ("later.txt", now + 3600), ("ancient.txt", now - 6 * 365 * 86_400)] {
+            ddb.put_item().table_name(TABLE).set_item(Some(tombstone(key, expires))).send().await.unwrap();
+        }
+        assert!(get(&ddb, "soon.txt").await, "not expired yet, so it is there");
+        let mut gone = false;
+        for _ in 0..200 {
+            if !get(&ddb, "soon.txt").await {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(gone, "the expired tombstone was swept");
+        assert!(get(&ddb, "later.txt").await, "an unexpired tombstone stays");
+        assert!(get(&ddb, "ancient.txt").await, "an expiry more than five years old is never deleted");
+    });
+    h.stop();
+    // The sweep's deletion was committed: a restart does not bring the item back.
+    let h = start_on(&data, &template);
+    let aws = format!("http://{}", h.aws_addr);
+    rt().block_on(async {
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(&aws, "test").await);
+        assert!(!get(&ddb, "soon.txt").await, "the swept tombstone stays deleted after a restart");
+        assert!(get(&ddb, "later.txt").await);
+    });
+    h.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -53,16 +53,23 @@ const S3_MODELLED: &[&str] = &[
     "TooManyParts",
 ];
 
+/// The Step Functions error name (without `S3.`) of an S3 error code in an aws-sdk task:
+/// `NoSuchKey` is `NoSuchKeyException`; an error the SDK does not model (SlowDown,
+/// InternalError, ServiceUnavailable, PreconditionFailed, ...) is `S3Exception`.
+pub fn s3_sdk_error_name(code: &str) -> String {
+    if S3_MODELLED.contains(&code) {
+        if code.ends_with("Exception") { code.to_string() } else { format!("{code}Exception") }
+    } else {
+        "S3Exception".to_string()
+    }
+}
+
 /// The `(error, cause)` of an S3 error in an aws-sdk task, e.g.
 /// `S3.NoSuchKeyException` / `The specified key does not exist. (Service: S3, Status Code: 404,
 /// Request ID: …, Extended Request ID: …)`. A HEAD request has no error body, so its cause
 /// starts with `null`.
 pub fn s3_sdk_error(e: &S3Error, ctx: &CallContext, head: bool) -> (String, String) {
-    let name = if S3_MODELLED.contains(&e.code.as_str()) {
-        if e.code.ends_with("Exception") { e.code.clone() } else { format!("{}Exception", e.code) }
-    } else {
-        "S3Exception".to_string()
-    };
+    let name = s3_sdk_error_name(&e.code);
     let message = if head { "null" } else { e.message.as_str() };
     (
         format!("S3.{name}"),

@@ -36,6 +36,7 @@ mod sqs;
 mod s3_extra;
 mod s3_versions;
 mod schedules;
+mod ttl;
 mod sfn_control;
 mod sfn_tasks;
 mod sfn_local;
@@ -362,6 +363,8 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
         }
         world.dynamodb.call("CreateTable", req).map_err(|e| format!("{logical}: CreateTable: {}: {}", e.code, e.message))?;
     }
+    ttl::enable(&mut world, &model.time_to_live)?;
+    let ttl_sweep = ttl::interval()?;
     // The template's buses, rules and targets are put again over what was stored (those
     // created through the API stay): for its own, the template's settings win.
     for (logical, name) in &model.buses {
@@ -468,6 +471,7 @@ pub fn start(args: &ServeArgs) -> Result<(Handle, String), String> {
     }
     let (records, resumed) = exec::restore(&state, keep_executions()?)?;
     notices.extend(schedules::start(&state, &model.schedules, wall_millis())?);
+    ttl::start(&state, ttl_sweep)?;
     let restored = restored || records > 0;
     let _ = resumed;
 

@@ -161,6 +161,8 @@ pub struct Model {
     pub buckets: Vec<BucketDef>,
     /// CreateTable requests.
     pub tables: Vec<(String, Value)>,
+    /// Tables with TimeToLiveSpecification enabled: (table name, TTL attribute).
+    pub time_to_live: Vec<(String, String)>,
     pub buses: Vec<(String, String)>,
     pub rules: Vec<RuleDef>,
     pub machines: Vec<MachineDef>,
@@ -334,8 +336,8 @@ impl<'a> Ctx<'a> {
                 self.notice_props(
                     logical,
                     r,
-                    &["TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes"],
-                    &["SSESpecification", "PointInTimeRecoverySpecification", "StreamSpecification", "TimeToLiveSpecification", "Tags", "DeletionProtectionEnabled", "TableClass"],
+                    &["TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TimeToLiveSpecification"],
+                    &["SSESpecification", "PointInTimeRecoverySpecification", "StreamSpecification", "Tags", "DeletionProtectionEnabled", "TableClass"],
                     model,
                 )?;
                 let mut req = Map::new();
@@ -347,6 +349,16 @@ impl<'a> Ctx<'a> {
                 }
                 if !req.contains_key("BillingMode") && !req.contains_key("ProvisionedThroughput") {
                     req.insert("BillingMode".into(), json!("PAY_PER_REQUEST"));
+                }
+                // TimeToLiveSpecification: serve enables it (UpdateTimeToLive) and sweeps.
+                if let Some(spec) = self.prop(r, "TimeToLiveSpecification")? {
+                    let on = spec.get("Enabled").is_some_and(|v| v == &json!(true) || v == &json!("true"));
+                    match spec.get("AttributeName").and_then(Value::as_str) {
+                        Some(a) if on => model.time_to_live.push((scalar(&req["TableName"]), a.to_string())),
+                        Some(_) => {}
+                        None if on => return err(pos, format!("{logical}: TimeToLiveSpecification.AttributeName is required when Enabled")),
+                        None => {}
+                    }
                 }
                 model.tables.push((logical.into(), Value::Object(req)));
             }

@@ -366,7 +366,10 @@ pub fn fault_error(rule: &FaultRule, resource: &str, timeout_s: Option<f64>, req
             (format!("DynamoDb.{name}"), format!("{message} (Service: DynamoDb, Status Code: {status}, Request ID: {rid})"))
         }
         ("s3", _) => {
-            let name = if code.ends_with("Exception") { code.to_string() } else { format!("{code}Exception") };
+            // As asl-s3's Step Functions layer names them (the SDK for Java v2's classes):
+            // SlowDown and InternalError are not modelled, so S3.S3Exception; a client-side
+            // timeout is the client's own SdkClientException.
+            let name = if code == "SdkClientException" { code.to_string() } else { asl_s3::sfn::s3_sdk_error_name(code) };
             (format!("S3.{name}"), format!("{message} (Service: S3, Status Code: {status}, Request ID: {rid}, Extended Request ID: {rid})"))
         }
         ("lambda", _) => (

@@ -124,8 +124,9 @@ fn fault_error_names_follow_the_integration() {
     assert_eq!(name("throttle", "arn:aws:states:::dynamodb:putItem", None), "DynamoDB.ProvisionedThroughputExceededException");
     assert_eq!(name("5xx", "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems", None), "DynamoDb.InternalServerErrorException");
     assert_eq!(name("5xx", "arn:aws:states:::dynamodb:updateItem", None), "DynamoDB.InternalServerError");
-    assert_eq!(name("throttle", "arn:aws:states:::aws-sdk:s3:deleteObject", None), "S3.SlowDownException");
-    assert_eq!(name("5xx", "arn:aws:states:::aws-sdk:s3:deleteObject", None), "S3.InternalErrorException");
+    assert_eq!(name("throttle", "arn:aws:states:::aws-sdk:s3:deleteObject", None), "S3.S3Exception");
+    assert_eq!(name("5xx", "arn:aws:states:::aws-sdk:s3:deleteObject", None), "S3.S3Exception");
+    assert_eq!(name("timeout", "arn:aws:states:::aws-sdk:s3:deleteObject", None), "S3.SdkClientException");
     assert_eq!(name("throttle", "arn:aws:states:::lambda:invoke", None), "Lambda.TooManyRequestsException");
     assert_eq!(name("5xx", "arn:aws:lambda:us-east-1:123456789012:function:f", None), "Lambda.ServiceException");
     assert_eq!(name("timeout", "arn:aws:states:::lambda:invoke", Some(3.0)), "States.Timeout");
