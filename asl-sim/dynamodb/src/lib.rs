@@ -298,13 +298,6 @@ impl Database {
         Ok(())
     }
 
-    /// Puts one stored item back (restart), without the checks of PutItem: it was valid
-    /// when it was written.
-    pub fn restore_item(&mut self, table: &str, item: &Value) -> Result<(), String> {
-        let item = value::parse_item(item)?;
-        self.put_restored(table, item)
-    }
-
     /// The whole state: every table's description and its items in DynamoDB JSON,
     /// tables by name, items in key order.
     pub fn to_json(&self) -> Value {

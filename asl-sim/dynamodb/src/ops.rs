@@ -565,16 +565,6 @@ fn all_old_response(rv: Option<&str>, old: Option<&Item>) -> Map<String, Value> 
 }
 
 impl Database {
-    /// A stored item back into its table (see [`Database::restore_item`]).
-    pub(crate) fn put_restored(&mut self, table: &str, item: Item) -> Result<(), String> {
-        let t = self.tables.get_mut(table).ok_or_else(|| format!("no table {table}"))?;
-        let key = t.key_from_item(&item).map_err(|e| e.message)?;
-        let track = std::mem::replace(&mut t.track, false);
-        t.put(key, item);
-        t.track = track;
-        Ok(())
-    }
-
     fn table(&self, name: &str) -> Result<&Table, DynamoError> {
         self.tables.get(name).ok_or_else(not_found)
     }

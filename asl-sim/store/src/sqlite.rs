@@ -274,7 +274,11 @@ impl Store for SqliteStore {
                     .optional()
             })
             .map_err(|e| sql_error(&self.path, e))?;
-        found.map(|(value, codec)| decode(&self.path, codec, &value).map(Cow::into_owned)).transpose()
+        match found {
+            Some((value, 0)) => Ok(Some(value)),
+            Some((value, codec)) => decode(&self.path, codec, &value).map(|v| Some(v.into_owned())),
+            None => Ok(None),
+        }
     }
 
     fn blobs(&self) -> &dyn Blobs {
