@@ -197,13 +197,13 @@ const PAYLOAD_FIELDS: [&str; 12] = [
 fn response(r: &TestReport, level: Level) -> Value {
     let mut v = Map::new();
     v.insert("status".into(), json!(r.status.as_str()));
-    if let Some(o) = &r.output {
+    if let Some(o) = &r.end.output {
         v.insert("output".into(), o.clone());
     }
-    if let Some(e) = &r.error {
+    if let Some(e) = &r.end.error {
         v.insert("error".into(), json!(e));
     }
-    if let Some(c) = &r.cause {
+    if let Some(c) = &r.end.cause {
         v.insert("cause".into(), json!(c));
     }
     if let Some(n) = &r.next_state {

@@ -623,9 +623,7 @@ pub fn test_state(
     };
     Ok(TestReport {
         status,
-        output,
-        error: error.as_ref().map(|e| e.error.clone()),
-        cause: error.and_then(|e| e.cause),
+        end: Ending { output, error: error.as_ref().map(|e| e.error.clone()), cause: error.and_then(|e| e.cause) },
         next_state,
         inspection: probe.inspection,
     })
@@ -674,9 +672,7 @@ fn finish(c: &mut Core, result: Result<Value, Failure>, now: i64) -> Outcome {
     c.waits.clear();
     Outcome {
         status,
-        output,
-        error,
-        cause,
+        end: Ending { output, error, cause },
         history: c.history.clone(),
         path: c.path.clone(),
         start_millis: c.start_ms,

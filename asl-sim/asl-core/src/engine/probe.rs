@@ -8,7 +8,7 @@
 //! waited for; a Map or Parallel state takes its mocked result instead of running its
 //! branches.
 
-use super::TaskError;
+use super::{Ending, TaskError};
 use serde_json::{Map, Value};
 
 /// What TestState is asked to do beyond the state and its input.
@@ -73,9 +73,7 @@ pub struct Inspection {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestReport {
     pub status: TestStatus,
-    pub output: Option<Value>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
+    pub end: Ending,
     /// The state the execution would go to next (`Next`, the chosen branch, the catcher's `Next`).
     pub next_state: Option<String>,
     pub inspection: Inspection,
