@@ -226,14 +226,14 @@ fn response(r: &TestReport, level: Level) -> Value {
                 d.insert(k.into(), x.clone());
             }
         }
-        let mut details = Map::new();
-        if let Some(x) = i.retry_index {
+        let (e, mut details) = (&i.error_details, Map::new());
+        if let Some(x) = e.retry_index {
             details.insert("retryIndex".into(), json!(x));
         }
-        if let Some(x) = i.retry_backoff_interval_seconds {
+        if let Some(x) = e.retry_backoff_interval_seconds {
             details.insert("retryBackoffIntervalSeconds".into(), json!(x));
         }
-        if let Some(x) = i.catch_index {
+        if let Some(x) = e.catch_index {
             details.insert("catchIndex".into(), json!(x));
         }
         if !details.is_empty() {

@@ -1176,18 +1176,18 @@ impl Engine<'_> {
                     wait = wait.min(max);
                 }
                 self.note(|x| {
-                    x.retry_index = Some(i);
-                    x.retry_backoff_interval_seconds = Some(wait.round() as i64);
+                    x.error_details.retry_index = Some(i);
+                    x.error_details.retry_backoff_interval_seconds = Some(wait.round() as i64);
                 });
                 if let Some(p) = self.c.probe.as_mut() {
                     p.retriable = true;
                 }
                 return Err(f);
             }
-            self.note(|x| x.retry_index = Some(i));
+            self.note(|x| x.error_details.retry_index = Some(i));
         }
         if let Some(ci) = st.catch.iter().position(|c| error_matches(&c.errors, &f.error)) {
-            self.note(|x| x.catch_index = Some(ci));
+            self.note(|x| x.error_details.catch_index = Some(ci));
             let caught = TaskError { error: f.error.clone(), cause: f.cause.clone() };
             let raw = std::mem::take(&mut run.raw);
             let r = self.caught(st, &st.catch[ci], raw, f, sc, id);

@@ -61,12 +61,18 @@ pub struct Inspection {
     pub after_result_path: Option<Value>,
     /// All variables in scope after the state's Assign (only when it has one).
     pub variables: Option<Value>,
-    pub retry_index: Option<usize>,
-    pub retry_backoff_interval_seconds: Option<i64>,
-    pub catch_index: Option<usize>,
+    pub error_details: ErrorDetails,
     pub max_concurrency: Option<f64>,
     pub tolerated_failure_count: Option<f64>,
     pub tolerated_failure_percentage: Option<f64>,
+}
+
+/// How the state's Retry and Catch handled its error (AWS's `inspectionData.errorDetails`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ErrorDetails {
+    pub retry_index: Option<usize>,
+    pub retry_backoff_interval_seconds: Option<i64>,
+    pub catch_index: Option<usize>,
 }
 
 /// What the state did.
