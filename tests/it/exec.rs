@@ -25,11 +25,11 @@ fn run_case(case: &Value) -> Value {
     let input = case.get("input").cloned().unwrap_or(json!({}));
     let out = engine::run(&def, input, &config, &mut world, &mut clock, false);
     let mut r = json!({"status": out.status.as_str()});
-    match out.output {
+    match out.end.output {
         Some(o) => r["output"] = o,
         None => {
-            r["error"] = json!(out.error);
-            r["cause"] = json!(out.cause);
+            r["error"] = json!(out.end.error);
+            r["cause"] = json!(out.end.cause);
         }
     }
     if case.get("expected").and_then(|e| e.get("path")).is_some() {

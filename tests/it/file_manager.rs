@@ -61,17 +61,17 @@ impl Services for Stepper {
 fn check_exec(exec: &Value, out: &Outcome, what: &str, problems: &mut Vec<String>) {
     if let Some(s) = exec.get("status").and_then(Value::as_str) {
         if out.status.as_str() != s {
-            problems.push(format!("{what}: status {} (error {:?}, cause {:?}), expected {s}", out.status.as_str(), out.error, out.cause));
+            problems.push(format!("{what}: status {} (error {:?}, cause {:?}), expected {s}", out.status.as_str(), out.end.error, out.end.cause));
             return;
         }
     }
     if let Some(e) = exec.get("error").and_then(Value::as_str) {
-        if out.error.as_deref() != Some(e) {
-            problems.push(format!("{what}: error {:?}, expected {e}", out.error));
+        if out.end.error.as_deref() != Some(e) {
+            problems.push(format!("{what}: error {:?}, expected {e}", out.end.error));
         }
     }
     if let Some(want) = exec.get("output") {
-        let got = out.output.clone().unwrap_or(Value::Null);
+        let got = out.end.output.clone().unwrap_or(Value::Null);
         if !matches(want, &got) {
             problems.push(format!("{what}: output {got}, expected {want}"));
         }

@@ -60,7 +60,7 @@ fn huge_numbers_and_odd_inputs_run() {
     let def = load(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"s.$":"States.MathAdd($.a, $.b)"},"End":true}}}"#).expect("def");
     let mut clock = VirtualClock { now: 0 };
     let out = engine::run(&def, serde_json::json!({"a": i64::MAX, "b": 1}), &ExecutionConfig::default(), &mut NoServices, &mut clock, false);
-    assert_eq!(out.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(out.end.error.as_deref(), Some("States.Runtime"));
     let out = engine::run(&def, serde_json::json!({"a": 1e300, "b": "x"}), &ExecutionConfig::default(), &mut NoServices, &mut clock, false);
-    assert_eq!(out.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(out.end.error.as_deref(), Some("States.Runtime"));
 }

@@ -2,42 +2,9 @@
 //! Gateway's) status and error, and each checked to have changed nothing.
 
 use super::*;
-use aws_sigv4::http_request::{sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, UriPathNormalizationMode};
+use wire::{head_with, sign_request};
 use std::net::TcpStream;
 
-/// Header-signs a request like an SDK: `signed` headers (plus host, x-amz-date) are signed
-/// with the declared `x-amz-content-sha256` (for S3) or the body's hash (JSON services).
-/// Returns the headers to send (without host, which `http` adds).
-fn sign_request(service: &str, method: &str, url: &str, signed: &[(&str, &str)], body: &[u8]) -> Vec<(String, String)> {
-    let host = url.strip_prefix("http://").unwrap().split('/').next().unwrap();
-    let mut headers: Vec<(String, String)> = vec![("host".into(), host.into())];
-    headers.extend(signed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let body = match signed.iter().find(|(k, _)| *k == "x-amz-content-sha256") {
-        Some((_, h)) => SignableBody::Precomputed(h.to_string()),
-        None => SignableBody::Bytes(body),
-    };
-    let req = SignableRequest::new(method, url, headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), body).unwrap();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    if service == "s3" {
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    }
-    let identity = aws_credential_types::Credentials::new("test", "test", None, None, "tests").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name(service)
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let (instructions, _) = sign(req, &params).unwrap().into_parts();
-    let mut out: Vec<(String, String)> = signed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    out.extend(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())));
-    out
-}
 
 fn send(method: &str, url: &str, headers: &[(String, String)], body: &[u8]) -> HttpResp {
     let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -94,6 +61,13 @@ fn settled(s: &Serve) -> (String, Value) {
 }
 
 /// A presigned PUT URL from the file manager's own API (signs content-length;host only).
+/// Uploads `docs/NAME` through its create URL; the URL.
+fn uploaded(s: &Serve, token: &str, name: &str, body: &[u8]) -> String {
+    let url = create_url(s, token, name, body.len());
+    assert_eq!(http("PUT", &url, &[("content-length", &body.len().to_string())], body).status, 200);
+    url
+}
+
 fn create_url(s: &Serve, token: &str, name: &str, size: usize) -> String {
     let r = api_call(s, "POST", "/files/create", Some(token), &json!({"path": "docs/", "name": name, "size": size}));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -274,6 +248,7 @@ fn checksums_and_content_md5_are_verified() {
 }
 
 /// Writes a raw request, then stops writing (the client's half-close), and reads the answer.
+
 fn raw(addr: std::net::SocketAddr, bytes: &[u8], half_close: bool) -> (Option<u16>, String, Duration) {
     let mut c = TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -306,8 +281,7 @@ fn request_target(url: &str) -> (&str, &str) {
 fn a_truncated_upload_is_400_and_keeps_the_old_file() {
     let s = Serve::start(&[]);
     let alice = s.token("alice", 3600);
-    let url = create_url(&s, &alice, "five.txt", 5);
-    assert_eq!(http("PUT", &url, &[("content-length", "5")], b"12345").status, 200);
+    let url = uploaded(&s, &alice, "five.txt", b"12345");
     let before = settled(&s);
     // The same URL again, sending 2 of the 5 bytes before the client stops.
     let (host, target) = request_target(&url);
@@ -423,11 +397,7 @@ fn identity_and_limits_before_the_body() {
     let url = format!("{}/{BUCKET}/big", s.aws());
     let len = (5u64 * 1024 * 1024 * 1024 + 1).to_string();
     let h = sign_request("s3", "PUT", &url, &[("content-length", &len), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD")], b"");
-    let mut req = format!("PUT /{BUCKET}/big HTTP/1.1\r\nhost: {aws}\r\n");
-    for (k, v) in &h {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
+    let req = head_with(format!("PUT /{BUCKET}/big HTTP/1.1\r\nhost: {aws}\r\n"), &h);
     let (status, text, took) = raw(aws, req.as_bytes(), false);
     assert_eq!(status, Some(400), "{text}");
     assert!(text.contains("<Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message>"), "{text}");
@@ -458,11 +428,7 @@ fn identity_and_limits_before_the_body() {
     // A DynamoDB request over its 16 MB request size (its signature covers the body's
     // hash, so the head checks pass and the declared length refuses it).
     let h = sign_request("dynamodb", "POST", &format!("{}/", s.aws()), &[("x-amz-target", "DynamoDB_20120810.PutItem")], b"");
-    let mut req = format!("POST / HTTP/1.1\r\nhost: {aws}\r\ncontent-length: {}\r\n", 16 * 1024 * 1024 + 1);
-    for (k, v) in &h {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
+    let req = head_with(format!("POST / HTTP/1.1\r\nhost: {aws}\r\ncontent-length: {}\r\n", 16 * 1024 * 1024 + 1), &h);
     let (status, text, _) = raw(aws, req.as_bytes(), false);
     assert_eq!(status, Some(413), "{text}");
     assert!(text.contains("RequestEntityTooLarge"), "{text}");
@@ -507,8 +473,7 @@ fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
 fn the_identity_cannot_be_injected_or_missing() {
     let s = Serve::start(&[]);
     let alice = s.token("alice", 3600);
-    let url = create_url(&s, &alice, "a.txt", 3);
-    assert_eq!(http("PUT", &url, &[("content-length", "3")], b"abc").status, 200);
+    uploaded(&s, &alice, "a.txt", b"abc");
     let list = |token: &str| sync_output(&api_call(&s, "POST", "/files/list", Some(token), &json!({})));
     wait_until("alice's file in the inventory", || list(&alice)["items"].as_array().is_some_and(|a| !a.is_empty()));
     // A sub that would close the string and add a "user" of its own.
@@ -553,8 +518,7 @@ fn execution_names_and_input_sizes_are_validated() {
     let s = Serve::start(&[]);
     rt().block_on(async {
         use aws_sdk_sfn::error::ProvideErrorMetadata;
-        let cfg = sdk_config(&s.aws(), "test").await;
-        let c = aws_sdk_sfn::Client::new(&cfg);
+        let c = s.sfn().await;
         let machines = c.list_state_machines().send().await.unwrap();
         let del = machines.state_machines().iter().find(|m| m.name() == "DeleteStateMachine").unwrap().state_machine_arn().to_string();
         let input = json!({"detail": {"body": {"path": "docs/", "name": "nope.txt"}, "user": "alice"}}).to_string();

@@ -9,17 +9,13 @@
 //! - https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html
 //!   (the execution ends ABORTED with the error and cause given)
 
-use super::{root, rt, sdk_config, Serve};
+use super::{root, rt, Serve};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 fn start() -> Serve {
     Serve::start_full(Some(&root().join("tests/serve/callbacks/template.yaml")), &[], Default::default())
-}
-
-async fn sfn(s: &Serve) -> Client {
-    Client::new(&sdk_config(&s.aws(), "test").await)
 }
 
 fn machine_arn(name: &str) -> String {
@@ -83,7 +79,7 @@ async fn error_code<T, E: aws_sdk_sfn::error::ProvideErrorMetadata>(r: Result<T,
 fn a_callback_waits_for_send_task_success() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let (arn, token) = waiting_approval(&c, r#"{"file":"a.txt"}"#).await;
         // It waits: still RUNNING well after the integration answered.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -111,7 +107,7 @@ fn a_callback_waits_for_send_task_success() {
 fn a_callback_failure_fails_the_task() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let (arn, token) = waiting_approval(&c, "{}").await;
         c.send_task_failure().task_token(&token).error("Rejected").cause("not today").send().await.unwrap();
         let d = wait_for(&c, &arn, "FAILED").await;
@@ -124,7 +120,7 @@ fn a_callback_failure_fails_the_task() {
 fn an_activity_task_waits_for_a_worker() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let created = c.create_activity().name("review").send().await.unwrap();
         let activity = created.activity_arn().to_string();
         assert_eq!(activity, "arn:aws:states:us-east-1:123456789012:activity:review");
@@ -153,7 +149,7 @@ fn an_activity_task_waits_for_a_worker() {
 fn stop_execution_aborts_a_waiting_execution() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let (arn, token) = waiting_approval(&c, "{}").await;
         c.stop_execution().execution_arn(&arn).error("Operator").cause("changed my mind").send().await.unwrap();
         let d = wait_for(&c, &arn, "ABORTED").await;
@@ -184,7 +180,7 @@ fn a_thousand_waiting_executions_hold_no_thread() {
     let before = threads();
     let rss_before = rss_mib();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let t0 = Instant::now();
         let mut arns = Vec::new();
         for i in 0..1000 {
@@ -223,7 +219,7 @@ fn a_thousand_waiting_executions_hold_no_thread() {
 fn sync_children_are_real_executions() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let parent = start_named(&c, "ParentStateMachine", "parent-1", r#"{"child":"kid-1","seconds":2}"#).await;
         let child_arn = "arn:aws:states:us-east-1:123456789012:execution:SleepyStateMachine:kid-1";
         let t = Instant::now();
@@ -271,7 +267,7 @@ fn sync_children_are_real_executions() {
 fn map_runs_are_listed_described_and_updated() {
     let s = start();
     rt().block_on(async {
-        let c = sfn(&s).await;
+        let c = s.sfn().await;
         let t0 = Instant::now();
         let arn = start_named(&c, "MapRunStateMachine", "fan-1", "[1,2,3,4]").await;
         let run = loop {

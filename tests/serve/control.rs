@@ -12,10 +12,6 @@ const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":
 const PASS2: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"v":2},"End":true}}}"#;
 const ECHO: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
 
-async fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
-    aws_sdk_sfn::Client::new(&sdk_config(endpoint, "test").await)
-}
-
 async fn finished(c: &aws_sdk_sfn::Client, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     // Up to 30 s: a debug build on 2 busy cores (the whole suite in parallel) can take seconds.
     for _ in 0..3000 {
@@ -36,7 +32,7 @@ fn message<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
 fn state_machines_created_at_run_time() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = sfn(&s.aws()).await;
+        let c = s.sfn().await;
         let template_machines = c.list_state_machines().send().await.unwrap().state_machines().len();
         let created = c.create_state_machine().name("made").definition(PASS).role_arn(ROLE).send().await.unwrap();
         let arn = created.state_machine_arn().to_string();
@@ -97,7 +93,7 @@ fn state_machines_created_at_run_time() {
 fn definitions_are_validated_as_aws_does() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = sfn(&s.aws()).await;
+        let c = s.sfn().await;
         let e = c.create_state_machine().name("bad").definition(r#"{"StartAt":"A"}"#).role_arn(ROLE).send().await.unwrap_err().into_service_error();
         assert_eq!(message(&e), ("InvalidDefinition".into(), "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /'".into()));
         let express_wait = r#"{"StartAt":"Publish","States":{"Publish":{"Type":"Task","Resource":"arn:aws:states:::sns:publish.waitForTaskToken","Parameters":{"TopicArn":"arn:aws:sns:us-east-1:123456789012:t","Message.$":"$$.Task.Token"},"End":true}}}"#;
@@ -169,7 +165,7 @@ fn definitions_are_validated_as_aws_does() {
 fn versions_aliases_and_tags() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = sfn(&s.aws()).await;
+        let c = s.sfn().await;
         let created = c.create_state_machine().name("versioned").definition(PASS).role_arn(ROLE).publish(true).version_description("first").send().await.unwrap();
         let arn = created.state_machine_arn().to_string();
         assert_eq!(created.state_machine_version_arn(), Some(format!("{arn}:1").as_str()));
@@ -255,7 +251,7 @@ fn versions_aliases_and_tags() {
 fn executions_page_and_are_idempotent_by_name() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = sfn(&s.aws()).await;
+        let c = s.sfn().await;
         let template_machines = c.list_state_machines().send().await.unwrap().state_machines().len();
         let arn = c.create_state_machine().name("echo").definition(ECHO).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
         let mut arns = Vec::new();
@@ -364,9 +360,8 @@ fn start_sync_execution_through_the_sync_host_prefix() {
 fn eventbridge_rules_created_at_run_time_route_events() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let cfg = sdk_config(&s.aws(), "test").await;
-        let eb = aws_sdk_eventbridge::Client::new(&cfg);
-        let c = aws_sdk_sfn::Client::new(&cfg);
+        let eb = aws_sdk_eventbridge::Client::new(&s.sdk().await);
+        let c = s.sfn().await;
         let machine = c.create_state_machine().name("sink").definition(ECHO).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
         let bus_arn = eb.create_event_bus().name("orders").send().await.unwrap().event_bus_arn().unwrap().to_string();
         assert_eq!(bus_arn, "arn:aws:events:us-east-1:123456789012:event-bus/orders");

@@ -87,6 +87,16 @@ impl Serve {
     fn aws(&self) -> String {
         format!("http://{}", self.h().aws_addr)
     }
+    /// The SDK's configuration for this serve's AWS endpoint (us-east-1, the test keys).
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        sdk_config(&self.aws(), "test").await
+    }
+    async fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::new(&self.sdk().await)
+    }
+    async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk().await)
+    }
     fn api(&self) -> String {
         format!("http://{}", self.h().api_addr)
     }
@@ -379,8 +389,7 @@ fn dynamodb_with_the_sdk() {
     let s = Serve::start(&[]);
     rt().block_on(async {
         use aws_sdk_dynamodb::types::AttributeValue as A;
-        let cfg = sdk_config(&s.aws(), "test").await;
-        let c = aws_sdk_dynamodb::Client::new(&cfg);
+        let c = s.dynamodb().await;
         assert!(c.list_tables().send().await.unwrap().table_names().iter().any(|t| t == TABLE));
         let d = c.describe_table().table_name(TABLE).send().await.unwrap();
         assert_eq!(d.table().unwrap().key_schema().len(), 2);
@@ -435,8 +444,7 @@ fn dynamodb_with_the_sdk() {
 fn step_functions_with_the_sdk() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let cfg = sdk_config(&s.aws(), "test").await;
-        let c = aws_sdk_sfn::Client::new(&cfg);
+        let c = s.sfn().await;
         let machines = c.list_state_machines().send().await.unwrap();
         assert_eq!(machines.state_machines().len(), 8);
         let del = machines.state_machines().iter().find(|m| m.name() == "DeleteStateMachine").unwrap().state_machine_arn().to_string();
@@ -677,8 +685,7 @@ async fn quota_item(c: &aws_sdk_dynamodb::Client, user: &str) -> (u64, u64, u64)
 /// (key, size), in key order.
 async fn inventory_and_bucket(s: &Serve, user: &str) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let cfg = sdk_config(&s.aws(), "test").await;
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let ddb = s.dynamodb().await;
     let items = ddb
         .query()
         .table_name(TABLE)
@@ -726,8 +733,7 @@ fn exact_quota_under_concurrent_creates() {
         assert_eq!(http("PUT", &url, &[("content-length", "300")], &body).status, 200);
     }
     rt().block_on(async {
-        let cfg = sdk_config(&s.aws(), "test").await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let ddb = s.dynamodb().await;
         // While the uploads' events settle their reservations, used + reserved never passes the quota.
         for _ in 0..3000 {
             let (total, reserved, committed) = quota_item(&ddb, "alice").await;
@@ -752,7 +758,7 @@ fn exact_quota_under_concurrent_creates() {
     assert_eq!((quota["usedBytes"].clone(), quota["reservedBytes"].clone()), (json!(900), json!(100)), "reserved beside used: {quota}");
     // The release workflow frees the unused reservation once it is past its expiry.
     rt().block_on(async {
-        let cfg = sdk_config(&s.aws(), "test").await;
+        let cfg = s.sdk().await;
         let sfn = aws_sdk_sfn::Client::new(&cfg);
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         assert_eq!(quota_item(&ddb, "alice").await, (900, 100, 1000));
@@ -791,8 +797,7 @@ fn files_of_any_size_and_folders_over_http() {
     let r = api_call(&s, "POST", "/files/abort", Some(&alice), &json!({"name": "huge.bin", "uploadId": huge["uploadId"]}));
     assert_eq!((r.status, r.json()["released"].clone()), (200, json!(6_000_000_000u64)), "{}", r.text());
     rt().block_on(async {
-        let cfg = sdk_config(&s.aws(), "test").await;
-        assert_eq!(quota_item(&aws_sdk_dynamodb::Client::new(&cfg), "alice").await, (0, 0, 0));
+        assert_eq!(quota_item(&s.dynamodb().await, "alice").await, (0, 0, 0));
     });
 
     // 50 MB through presigned part URLs, completed, then listed with its size.
@@ -884,7 +889,7 @@ fn a_presigned_put_after_a_delete_is_a_new_upload() {
         let out = sync_output(&api_call(&s, "POST", "/files/list", Some(&alice), &json!({})));
         out["items"].as_array().cloned().unwrap_or_default()
     };
-    let quota = || rt().block_on(async { quota_item(&aws_sdk_dynamodb::Client::new(&sdk_config(&s.aws(), "test").await), "alice").await });
+    let quota = || rt().block_on(async { quota_item(&s.dynamodb().await, "alice").await });
     wait_long("the upload settled", || list_items().len() == 1 && quota() == (400, 0, 400));
 
     let r = api_call(&s, "POST", "/files/delete", Some(&alice), &json!({"name": "a.bin"}));

@@ -68,29 +68,9 @@ impl Resp {
 
 /// A SigV4-signed POST to the AWS port.
 fn post(host: &str, service: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    all.push(("host".into(), host.into()));
-    let identity = aws_credential_types::Credentials::new("test", "test", None, None, "test").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name(service)
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap();
-    let signable =
-        SignableRequest::new("POST", format!("http://{host}/"), all.iter().map(|(k, v)| (k.as_str(), v.as_str())), SignableBody::Bytes(body)).unwrap();
-    let (instructions, _) = sign(signable, &params.into()).unwrap().into_parts();
-    for (k, v) in instructions.headers() {
-        all.push((k.to_string(), v.to_string()));
-    }
-    let mut head = format!("POST / HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
-    for (k, v) in &all {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let mut all = vec![("host".to_string(), host.to_string())];
+    all.extend(wire::sign_request(service, "POST", &format!("http://{host}/"), headers, body));
+    let head = wire::head_with(format!("POST / HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len()), &all);
     let wire::Raw { status, headers, head, body: raw } = wire::exchange(host, &head, body);
     let raw = raw.as_slice();
     // Chunked answers: join the chunks.

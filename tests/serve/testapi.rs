@@ -157,7 +157,7 @@ fn test_case_executions_run_their_mocks() {
     std::fs::write(&file, MOCK_CONFIG).unwrap();
     let s = Serve::start_mocked(None, &[], Default::default(), Some(&file));
     rt().block_on(async {
-        let c = aws_sdk_sfn::Client::new(&sdk_config(&s.aws(), "test").await);
+        let c = s.sfn().await;
         let arn = c.create_state_machine().name("orders").definition(MOCKED_MACHINE).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
         let run = |case: &str, name: &str| {
             let c = c.clone();
@@ -221,7 +221,7 @@ fn test_case_executions_run_their_mocks() {
 fn a_test_case_needs_a_mock_config() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = aws_sdk_sfn::Client::new(&sdk_config(&s.aws(), "test").await);
+        let c = s.sfn().await;
         let arn = c.create_state_machine().name("plain").definition(MOCKED_MACHINE).role_arn(ROLE).send().await.unwrap().state_machine_arn().to_string();
         let e = c.start_execution().state_machine_arn(format!("{arn}#HappyPath")).send().await.unwrap_err().into_service_error();
         assert_eq!(message(&e).0, "ValidationException");
@@ -233,7 +233,7 @@ fn a_test_case_needs_a_mock_config() {
 fn the_authors_loop_on_a_machine_created_at_run_time() {
     let s = Serve::start(&[]);
     rt().block_on(async {
-        let c = aws_sdk_sfn::Client::new(&sdk_config(&s.aws(), "test").await);
+        let c = s.sfn().await;
         let activity = c.create_activity().name("approve").send().await.unwrap().activity_arn().to_string();
         let def = json!({"StartAt": "Approve", "States": {
             "Approve": {"Type": "Task", "Resource": activity, "ResultPath": "$.decision", "Next": "Done"},

@@ -44,33 +44,43 @@ pub struct State {
     pub kind: Kind,
     pub next: Option<usize>,
     pub end: bool,
-    pub input_path: IoPath,
-    pub output_path: IoPath,
-    pub result_path: ResultPath,
-    /// JSONPath `Parameters` (Map: `ItemSelector` lives in the Map kind).
-    pub parameters: Option<Template>,
-    pub result_selector: Option<Template>,
-    /// JSONata `Arguments`.
-    pub arguments: Option<Template>,
-    /// JSONata `Output`.
-    pub output: Option<Template>,
-    pub assign: Option<Template>,
+    pub flow: DataFlow,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
 }
 
-#[derive(Clone, Debug)]
+/// The fields that shape a state's data on its way through, in the order the engine
+/// applies them: InputPath, Parameters (JSONata: Arguments), the task, ResultSelector,
+/// ResultPath, OutputPath (JSONata: Output); Assign last, against the state's result.
+#[derive(Debug, Default)]
+pub struct DataFlow {
+    pub input_path: IoPath,
+    /// JSONPath `Parameters` (Map: `ItemSelector` lives in the Map kind).
+    pub parameters: Option<Template>,
+    /// JSONata `Arguments`.
+    pub arguments: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: ResultPath,
+    pub output_path: IoPath,
+    /// JSONata `Output`.
+    pub output: Option<Template>,
+    pub assign: Option<Template>,
+}
+
+#[derive(Clone, Debug, Default)]
 pub enum IoPath {
     /// Absent: `$`, the whole document.
+    #[default]
     Whole,
     /// `null`: an empty object.
     Null,
     Path(Path),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum ResultPath {
     /// Absent or `$`: the result replaces the input.
+    #[default]
     Whole,
     /// `null`: the result is discarded and the input passes through.
     Discard,
@@ -200,15 +210,20 @@ pub struct Retrier {
 #[derive(Debug)]
 pub struct Catcher {
     pub errors: Vec<String>,
-    pub next: usize,
     pub result_path: ResultPath,
-    pub assign: Option<Template>,
-    pub output: Option<Template>,
+    pub transition: Transition,
 }
 
 #[derive(Debug)]
 pub struct ChoiceRule {
     pub rule: Rule,
+    pub transition: Transition,
+}
+
+/// Where a catcher or a Choice rule sends the execution, and the JSONata `Assign` and
+/// `Output` it applies on the way (in place of the state's own).
+#[derive(Debug)]
+pub struct Transition {
     pub next: usize,
     pub assign: Option<Template>,
     pub output: Option<Template>,
@@ -453,9 +468,9 @@ impl Lowering<'_> {
             seen[i] = true;
             let s = &m.states[i];
             stack.extend(s.next);
-            stack.extend(s.catch.iter().map(|c| c.next));
+            stack.extend(s.catch.iter().map(|c| c.transition.next));
             if let Kind::Choice { choices, default } = &s.kind {
-                stack.extend(choices.iter().map(|c| c.next));
+                stack.extend(choices.iter().map(|c| c.transition.next));
                 stack.extend(*default);
             }
         }
@@ -479,14 +494,7 @@ impl Lowering<'_> {
             kind: Kind::Succeed,
             next: None,
             end: false,
-            input_path: IoPath::Whole,
-            output_path: IoPath::Whole,
-            result_path: ResultPath::Whole,
-            parameters: None,
-            result_selector: None,
-            arguments: None,
-            output: None,
-            assign: None,
+            flow: DataFlow::default(),
             retry: Vec::new(),
             catch: Vec::new(),
         };
@@ -587,30 +595,30 @@ impl Lowering<'_> {
         }
 
         if jp {
-            st.input_path = self.io_path(n.get("InputPath"), "InputPath");
-            st.output_path = self.io_path(n.get("OutputPath"), "OutputPath");
-            st.result_path = self.result_path(n.get("ResultPath"), "ResultPath");
+            st.flow.input_path = self.io_path(n.get("InputPath"), "InputPath");
+            st.flow.output_path = self.io_path(n.get("OutputPath"), "OutputPath");
+            st.flow.result_path = self.result_path(n.get("ResultPath"), "ResultPath");
             if let Some(p) = n.get("Parameters") {
                 if ty != "Map" {
-                    st.parameters = Some(self.template(p, ql, "Parameters"));
+                    st.flow.parameters = Some(self.template(p, ql, "Parameters"));
                 }
             }
             if let Some(p) = n.get("ResultSelector") {
-                st.result_selector = Some(self.template(p, ql, "ResultSelector"));
+                st.flow.result_selector = Some(self.template(p, ql, "ResultSelector"));
             }
         } else {
             if let Some(p) = n.get("Arguments") {
-                st.arguments = Some(self.template(p, ql, "Arguments"));
+                st.flow.arguments = Some(self.template(p, ql, "Arguments"));
             }
             if let Some(p) = n.get("Output") {
-                st.output = Some(self.template(p, ql, "Output"));
+                st.flow.output = Some(self.template(p, ql, "Output"));
             }
         }
         if let Some(a) = n.get("Assign") {
             if !matches!(a.kind, NodeKind::Object(_)) && jp {
                 self.error(a.pos, "E023", "Assign must be an object");
             }
-            st.assign = Some(self.template(a, ql, "Assign"));
+            st.flow.assign = Some(self.template(a, ql, "Assign"));
         }
         if let Some(r) = n.get("Retry") {
             st.retry = self.retriers(r);
@@ -670,52 +678,46 @@ impl Lowering<'_> {
     }
 
     fn io_path(&mut self, n: Option<&Node>, field: &str) -> IoPath {
-        match n {
-            None => IoPath::Whole,
-            Some(n) => match &n.kind {
-                NodeKind::Null => IoPath::Null,
-                NodeKind::String(s) => match Path::parse(&self.subst(s)) {
-                    Ok(p) => IoPath::Path(p),
-                    Err(e) => {
-                        self.error(n.pos, "E028", format!("{field} is not a valid path: {e}"));
-                        IoPath::Whole
-                    }
-                },
-                _ => {
-                    self.error(n.pos, "E029", format!("{field} must be a string or null"));
-                    IoPath::Whole
-                }
-            },
-        }
+        self.nullable_path(n, field, IoPath::Null, |this, s, pos| match Path::parse(&this.subst(s)) {
+            Ok(p) => IoPath::Path(p),
+            Err(e) => {
+                this.error(pos, "E028", format!("{field} is not a valid path: {e}"));
+                IoPath::Whole
+            }
+        })
     }
 
     fn result_path(&mut self, n: Option<&Node>, field: &str) -> ResultPath {
-        match n {
-            None => ResultPath::Whole,
-            Some(n) => match &n.kind {
-                NodeKind::Null => ResultPath::Discard,
-                NodeKind::String(s) => match Path::parse(s) {
-                    Ok(p) if p.is_reference() => {
-                        if p.steps().is_some_and(|s| s.is_empty()) {
-                            ResultPath::Whole
-                        } else {
-                            ResultPath::Path(p)
-                        }
-                    }
-                    Ok(_) => {
-                        self.error(n.pos, "E030", format!("{field} must be a reference path (names and indexes under $ only)"));
-                        ResultPath::Whole
-                    }
-                    Err(e) => {
-                        self.error(n.pos, "E028", format!("{field} is not a valid path: {e}"));
-                        ResultPath::Whole
-                    }
-                },
-                _ => {
-                    self.error(n.pos, "E029", format!("{field} must be a string or null"));
+        self.nullable_path(n, field, ResultPath::Discard, |this, s, pos| match Path::parse(s) {
+            Ok(p) if p.is_reference() => {
+                if p.steps().is_some_and(|s| s.is_empty()) {
                     ResultPath::Whole
+                } else {
+                    ResultPath::Path(p)
                 }
-            },
+            }
+            Ok(_) => {
+                this.error(pos, "E030", format!("{field} must be a reference path (names and indexes under $ only)"));
+                ResultPath::Whole
+            }
+            Err(e) => {
+                this.error(pos, "E028", format!("{field} is not a valid path: {e}"));
+                ResultPath::Whole
+            }
+        })
+    }
+
+    /// InputPath, OutputPath, ResultPath: absent is the whole document (the default),
+    /// `null` is `null`, a string is what `path` makes of it; anything else is E029.
+    fn nullable_path<T: Default>(&mut self, n: Option<&Node>, field: &str, null: T, path: impl FnOnce(&mut Self, &str, Pos) -> T) -> T {
+        let Some(n) = n else { return T::default() };
+        match &n.kind {
+            NodeKind::Null => null,
+            NodeKind::String(s) => path(self, s, n.pos),
+            _ => {
+                self.error(n.pos, "E029", format!("{field} must be a string or null"));
+                T::default()
+            }
         }
     }
 
@@ -1081,7 +1083,7 @@ impl Lowering<'_> {
             let assign = c.get("Assign").map(|a| self.template(a, ql, "Assign"));
             let output = c.get("Output").map(|a| self.template(a, ql, "Output"));
             if let Some(next) = next {
-                out.push(Catcher { errors, next, result_path, assign, output });
+                out.push(Catcher { errors, result_path, transition: Transition { next, assign, output } });
             }
         }
         out
@@ -1104,7 +1106,7 @@ impl Lowering<'_> {
                         let assign = item.get("Assign").map(|a| self.template(a, ql, "Assign"));
                         let output = item.get("Output").map(|a| self.template(a, ql, "Output"));
                         if let (Some(rule), Some(next)) = (rule, next) {
-                            choices.push(ChoiceRule { rule, next, assign, output });
+                            choices.push(ChoiceRule { rule, transition: Transition { next, assign, output } });
                         }
                     }
                 }

@@ -12,7 +12,7 @@
 //! assert!(diags.is_empty());
 //! let mut clock = engine::VirtualClock { now: 0 };
 //! let out = engine::run(&def.unwrap(), serde_json::json!({}), &Default::default(), &mut engine::NoServices, &mut clock, false);
-//! assert_eq!(out.output, Some(serde_json::json!(1)));
+//! assert_eq!(out.end.output, Some(serde_json::json!(1)));
 //! ```
 
 pub mod choice;

@@ -263,7 +263,7 @@ fn check(name: &str, case: &Value) {
                 assert_eq!(&start.input, input, "{name}: child {i} input");
             }
             if let Some(o) = w.get("output") {
-                assert_eq!(end.as_ref().and_then(|e| e.output.as_ref()), Some(o), "{name}: child {i} output");
+                assert_eq!(end.as_ref().and_then(|e| e.end.output.as_ref()), Some(o), "{name}: child {i} output");
             }
         }
         Run { outcome, resend_errors: Vec::new(), first_status: None, redrive_error: None, redrive_count: 0 }
@@ -271,19 +271,19 @@ fn check(name: &str, case: &Value) {
         play(case)
     };
     let out = &run.outcome;
-    assert_eq!(out.status.as_str(), exp["status"].as_str().unwrap(), "{name}: status ({:?} {:?})", out.error, out.cause);
+    assert_eq!(out.status.as_str(), exp["status"].as_str().unwrap(), "{name}: status ({:?} {:?})", out.end.error, out.end.cause);
     if let Some(o) = exp.get("output") {
-        assert_eq!(out.output.as_ref(), Some(o), "{name}: output");
+        assert_eq!(out.end.output.as_ref(), Some(o), "{name}: output");
     }
     if let Some(e) = exp.get("error") {
-        assert_eq!(out.error.as_deref(), e.as_str(), "{name}: error");
+        assert_eq!(out.end.error.as_deref(), e.as_str(), "{name}: error");
     }
     if let Some(c) = exp.get("cause") {
-        assert_eq!(out.cause.as_deref(), c.as_str(), "{name}: cause");
+        assert_eq!(out.end.cause.as_deref(), c.as_str(), "{name}: cause");
     }
     for part in exp["cause_contains"].as_array().into_iter().flatten() {
         let part = part.as_str().unwrap();
-        assert!(out.cause.as_deref().unwrap_or("").contains(part), "{name}: cause {:?} lacks {part}", out.cause);
+        assert!(out.end.cause.as_deref().unwrap_or("").contains(part), "{name}: cause {:?} lacks {part}", out.end.cause);
     }
     if let Some(d) = exp["duration_seconds"].as_f64() {
         assert_eq!((out.stop_millis - out.start_millis) as f64 / 1000.0, d, "{name}: duration in virtual time");

@@ -32,7 +32,7 @@ fn run(interleave: Option<u64>) -> (Value, Vec<String>) {
     let mut clock = VirtualClock { now: 0 };
     let out = engine::run(&def, json!(["xyz"]), &config, &mut NoServices, &mut clock, false);
     assert_eq!(out.status, Status::Succeeded, "{out:?}");
-    (out.output.unwrap_or(Value::Null), out.path)
+    (out.end.output.unwrap_or(Value::Null), out.path)
 }
 
 #[test]

@@ -149,18 +149,18 @@ pub fn main(args: RunArgs) -> i32 {
 
 pub fn outcome_json(o: &Outcome) -> Value {
     match o.status {
-        Status::Succeeded => json!({"status": "SUCCEEDED", "output": o.output}),
-        ref s => json!({"status": s.as_str(), "error": o.error, "cause": o.cause}),
+        Status::Succeeded => json!({"status": "SUCCEEDED", "output": o.end.output}),
+        ref s => json!({"status": s.as_str(), "error": o.end.error, "cause": o.end.cause}),
     }
 }
 
 /// `file:line:col: state "Name" ended the execution: STATUS error: cause`.
 fn failure_location(file: &str, o: &Outcome, at: &engine::FailedState) -> String {
     let mut line = format!("{file}:{}:{}: state \"{}\" ended the execution {}", at.line, at.col, at.name, o.status.as_str());
-    if let Some(e) = &o.error {
+    if let Some(e) = &o.end.error {
         line.push_str(&format!(": {e}"));
     }
-    if let Some(c) = &o.cause {
+    if let Some(c) = &o.end.cause {
         let c: String = c.chars().take(300).collect();
         line.push_str(&format!(": {c}"));
     }
@@ -175,12 +175,12 @@ fn outcome_text(o: &Outcome) -> String {
     s.push_str(&format!("{} in {} ms (virtual)\n", o.status.as_str(), o.stop_millis - o.start_millis));
     match o.status {
         Status::Succeeded => {
-            s.push_str(&serde_json::to_string_pretty(o.output.as_ref().unwrap_or(&Value::Null)).unwrap_or_default());
+            s.push_str(&serde_json::to_string_pretty(o.end.output.as_ref().unwrap_or(&Value::Null)).unwrap_or_default());
             s.push('\n');
         }
         _ => {
-            s.push_str(&format!("error: {}\n", o.error.as_deref().unwrap_or("(none)")));
-            s.push_str(&format!("cause: {}\n", o.cause.as_deref().unwrap_or("(none)")));
+            s.push_str(&format!("error: {}\n", o.end.error.as_deref().unwrap_or("(none)")));
+            s.push_str(&format!("cause: {}\n", o.end.cause.as_deref().unwrap_or("(none)")));
         }
     }
     s

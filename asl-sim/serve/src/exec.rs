@@ -15,7 +15,7 @@
 use super::{persist, Machine, State};
 use asl_store::Op;
 use crate::clock::{wall_millis, RealClock};
-use asl_core::engine::{ChildStart, MapRunRecord, Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
+use asl_core::engine::{ChildStart, Ending, MapRunRecord, Execution, ExecutionConfig, ExecutionType, Outcome, ResumeError, Step, WaitKind};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -31,9 +31,7 @@ pub struct Record {
     pub express: bool,
     pub status: String,
     pub input: Value,
-    pub output: Option<Value>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
+    pub end: Ending,
     pub start_ms: i64,
     pub stop_ms: Option<i64>,
     pub history: Vec<Value>,
@@ -49,8 +47,8 @@ impl Record {
     pub fn to_json(&self) -> Value {
         json!({
             "arn": self.arn, "machineArn": self.machine_arn, "name": self.name, "express": self.express,
-            "status": self.status, "input": self.input, "output": self.output, "error": self.error,
-            "cause": self.cause, "start": self.start_ms, "stop": self.stop_ms, "history": self.history,
+            "status": self.status, "input": self.input, "output": self.end.output, "error": self.end.error,
+            "cause": self.end.cause, "start": self.start_ms, "stop": self.stop_ms, "history": self.history,
         })
     }
     pub fn from_json(v: &Value) -> Option<Record> {
@@ -62,9 +60,7 @@ impl Record {
             express: v["express"].as_bool().unwrap_or(false),
             status: s("status")?,
             input: v["input"].clone(),
-            output: (!v["output"].is_null()).then(|| v["output"].clone()),
-            error: s("error"),
-            cause: s("cause"),
+            end: Ending { output: (!v["output"].is_null()).then(|| v["output"].clone()), error: s("error"), cause: s("cause") },
             start_ms: v["start"].as_i64().unwrap_or(0),
             stop_ms: v["stop"].as_i64(),
             history: v["history"].as_array().cloned().unwrap_or_default(),
@@ -276,9 +272,7 @@ fn record(m: &Machine, arn: &str, name: &str, input: &Value, now: i64) -> Record
         express: m.express,
         status: "RUNNING".into(),
         input: input.clone(),
-        output: None,
-        error: None,
-        cause: None,
+        end: Ending::default(),
         start_ms: now,
         stop_ms: None,
         history: Vec::new(),
@@ -514,9 +508,7 @@ fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
         let mut recs = lock(&state.executions.records);
         let Some(r) = recs.get_mut(arn) else { return };
         r.status = out.status.as_str().to_string();
-        r.output = out.output.clone();
-        r.error = out.error.clone();
-        r.cause = out.cause.clone();
+        r.end = out.end.clone();
         r.start_ms = out.start_millis;
         r.stop_ms = Some(out.stop_millis);
         r.history = out.history.events().to_vec();
@@ -529,7 +521,7 @@ fn finish(state: &Arc<State>, m: &Machine, arn: &str, out: &Outcome) {
     }
     state.executions.changed.notify_all();
     let path = out.path.join(" → ");
-    let err = match (&out.error, &out.cause) {
+    let err = match (&out.end.error, &out.end.cause) {
         (Some(e), Some(c)) => format!("  {e}: {}", c.chars().take(200).collect::<String>()),
         (Some(e), None) => format!("  {e}"),
         _ => String::new(),
@@ -728,9 +720,7 @@ pub fn redrive(state: &Arc<State>, arn: &str) -> Result<i64, Refusal> {
         if let Some(r) = recs.get_mut(arn) {
             r.status = "RUNNING".into();
             r.stop_ms = None;
-            r.output = None;
-            r.error = None;
-            r.cause = None;
+            r.end = Ending::default();
             r.history = parked.exec.history().events().to_vec();
         }
     }
@@ -850,13 +840,13 @@ pub fn describe_json(r: &Record) -> Value {
         v["stopDate"] = json!(s as f64 / 1000.0);
     }
     if r.status == "SUCCEEDED" {
-        v["output"] = json!(r.output.clone().unwrap_or(Value::Null).to_string());
+        v["output"] = json!(r.end.output.clone().unwrap_or(Value::Null).to_string());
         v["outputDetails"] = json!({"included": true});
     }
-    if let Some(e) = &r.error {
+    if let Some(e) = &r.end.error {
         v["error"] = json!(e);
     }
-    if let Some(c) = &r.cause {
+    if let Some(c) = &r.end.cause {
         v["cause"] = json!(c);
     }
     v
@@ -1008,9 +998,7 @@ mod tests {
             express: false,
             status: "RUNNING".into(),
             input: json!({}),
-            output: None,
-            error: None,
-            cause: None,
+            end: Ending::default(),
             start_ms,
             stop_ms: None,
             history: Vec::new(),

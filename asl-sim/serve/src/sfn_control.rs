@@ -1019,17 +1019,24 @@ fn publish(state: &Arc<State>, b: &Body) -> R {
 }
 
 fn list_versions(state: &Arc<State>, b: &Body) -> R {
+    // Newest first (recorded).
+    let versions = |e: &Entry| e.versions.iter().rev().map(|(n, v)| (n.to_string(), v.created_ms)).collect();
+    list_qualifiers(state, b, "versions", ("stateMachineVersions", "stateMachineVersionArn"), versions)
+}
+
+/// ListStateMachineVersions and ListStateMachineAliases: a page of one machine's versions
+/// or aliases, each `(qualifier, creation time)` in the order `of` gives them; `keys` are
+/// the list's key and its entries' ARN key.
+fn list_qualifiers(state: &Arc<State>, b: &Body, kind: &str, keys: (&str, &str), of: impl Fn(&Entry) -> Vec<(String, i64)>) -> R {
     let arn = b.str("stateMachineArn")?;
     let max = b.max_results(100)?;
-    let start = b.token("versions", 1024)?;
+    let start = b.token(kind, 1024)?;
     let (name, _) = parse_machine_arn(arn)?;
     let inner = state.machines.read();
     let e = inner.machines.get(&name).ok_or_else(|| not_exist(arn))?;
-    // Newest first (recorded).
-    let all: Vec<(u64, i64)> = e.versions.iter().rev().map(|(n, v)| (*n, v.created_ms)).collect();
-    let (items, next) = page(all, |(n, _)| n.to_string(), start.as_deref(), max, "versions")?;
-    let list: Vec<Value> = items.iter().map(|(n, c)| json!({"stateMachineVersionArn": format!("{}:{n}", e.current.arn), "creationDate": epoch(*c)})).collect();
-    listed("stateMachineVersions", list, next)
+    let (items, next) = page(of(e), |(n, _)| n.clone(), start.as_deref(), max, kind)?;
+    let list: Vec<Value> = items.iter().map(|(n, c)| json!({keys.1: format!("{}:{n}", e.current.arn), "creationDate": epoch(*c)})).collect();
+    listed(keys.0, list, next)
 }
 
 fn delete_version(state: &Arc<State>, b: &Body) -> R {
@@ -1180,16 +1187,8 @@ fn describe_alias(state: &Arc<State>, b: &Body) -> R {
 }
 
 fn list_aliases(state: &Arc<State>, b: &Body) -> R {
-    let arn = b.str("stateMachineArn")?;
-    let max = b.max_results(100)?;
-    let start = b.token("aliases", 1024)?;
-    let (name, _) = parse_machine_arn(arn)?;
-    let inner = state.machines.read();
-    let e = inner.machines.get(&name).ok_or_else(|| not_exist(arn))?;
-    let all: Vec<(&String, &Alias)> = e.aliases.iter().collect();
-    let (items, next) = page(all, |(n, _)| n.to_string(), start.as_deref(), max, "aliases")?;
-    let list: Vec<Value> = items.iter().map(|(n, a)| json!({"stateMachineAliasArn": format!("{}:{n}", e.current.arn), "creationDate": epoch(a.created_ms)})).collect();
-    listed("stateMachineAliases", list, next)
+    let aliases = |e: &Entry| e.aliases.iter().map(|(n, a)| (n.clone(), a.created_ms)).collect();
+    list_qualifiers(state, b, "aliases", ("stateMachineAliases", "stateMachineAliasArn"), aliases)
 }
 
 fn delete_alias(state: &Arc<State>, b: &Body) -> R {

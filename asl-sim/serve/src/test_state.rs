@@ -197,13 +197,13 @@ const PAYLOAD_FIELDS: [&str; 12] = [
 fn response(r: &TestReport, level: Level) -> Value {
     let mut v = Map::new();
     v.insert("status".into(), json!(r.status.as_str()));
-    if let Some(o) = &r.output {
+    if let Some(o) = &r.end.output {
         v.insert("output".into(), o.clone());
     }
-    if let Some(e) = &r.error {
+    if let Some(e) = &r.end.error {
         v.insert("error".into(), json!(e));
     }
-    if let Some(c) = &r.cause {
+    if let Some(c) = &r.end.cause {
         v.insert("cause".into(), json!(c));
     }
     if let Some(n) = &r.next_state {
@@ -226,14 +226,14 @@ fn response(r: &TestReport, level: Level) -> Value {
                 d.insert(k.into(), x.clone());
             }
         }
-        let mut details = Map::new();
-        if let Some(x) = i.retry_index {
+        let (e, mut details) = (&i.error_details, Map::new());
+        if let Some(x) = e.retry_index {
             details.insert("retryIndex".into(), json!(x));
         }
-        if let Some(x) = i.retry_backoff_interval_seconds {
+        if let Some(x) = e.retry_backoff_interval_seconds {
             details.insert("retryBackoffIntervalSeconds".into(), json!(x));
         }
-        if let Some(x) = i.catch_index {
+        if let Some(x) = e.catch_index {
             details.insert("catchIndex".into(), json!(x));
         }
         if !details.is_empty() {

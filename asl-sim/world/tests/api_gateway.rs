@@ -65,18 +65,18 @@ fn a_local_http_api_is_invoked_without_the_lock() {
         json!({"ApiEndpoint": "local.execute-api.us-east-1.amazonaws.com", "Method": "POST", "Stage": "prod", "Path": "/orders",
                "QueryParameters": {"dry": ["true"]}, "RequestBody": {"n": 1}}),
     );
-    assert_eq!(out.error, None, "{:?}", out.cause);
-    let result = out.output.unwrap();
+    assert_eq!(out.end.error, None, "{:?}", out.end.cause);
+    let result = out.end.output.unwrap();
     assert_eq!(result["StatusCode"], json!(200));
     assert_eq!(result["ResponseBody"], json!({"free": true}));
     assert_eq!(seen.lock().unwrap()[0], r#"POST /orders?dry=true HTTP/1.1 {"n":1}"#);
 
     let out = run(&world, "arn:aws:states:::apigateway:invoke", json!({"ApiEndpoint": "local.execute-api.us-east-1.amazonaws.com", "Method": "GET", "Path": "missing"}));
-    assert_eq!(out.error.as_deref(), Some("ApiGateway.404"));
-    assert_eq!(out.cause.as_deref(), Some(r#"{"message":"Not Found"}"#));
+    assert_eq!(out.end.error.as_deref(), Some("ApiGateway.404"));
+    assert_eq!(out.end.cause.as_deref(), Some(r#"{"message":"Not Found"}"#));
 
     let out = run(&world, "arn:aws:states:::apigateway:invoke", json!({"Method": "GET"}));
-    assert_eq!(out.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(out.end.error.as_deref(), Some("States.Runtime"));
 }
 
 struct Nothing;
@@ -96,15 +96,15 @@ fn lambda_sdk_list_and_get_functions() {
     }
     let out = run(&world, "arn:aws:states:::aws-sdk:lambda:listFunctions", json!({}));
     assert_eq!(
-        out.output,
+        out.end.output,
         Some(json!({"Functions": [
             {"FunctionName": "a", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:a"},
             {"FunctionName": "b", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:b"}]}))
     );
     let out = run(&world, "arn:aws:states:::aws-sdk:lambda:getFunction", json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:b"}));
-    assert_eq!(out.output.unwrap()["Configuration"]["FunctionName"], json!("b"));
+    assert_eq!(out.end.output.unwrap()["Configuration"]["FunctionName"], json!("b"));
     let out = run(&world, "arn:aws:states:::aws-sdk:lambda:getFunction", json!({"FunctionName": "zz"}));
-    assert_eq!(out.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
+    assert_eq!(out.end.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
     let out = run(&world, "arn:aws:states:::aws-sdk:lambda:deleteFunction", json!({"FunctionName": "a"}));
-    assert!(out.cause.unwrap().contains("is not supported by asl-sim"));
+    assert!(out.end.cause.unwrap().contains("is not supported by asl-sim"));
 }

@@ -32,8 +32,8 @@ fn map_over(world: &mut World, reader: Value) -> engine::Outcome {
 fn listing_items_have_the_documented_shape() {
     let mut w = world_with(&[("in/a.txt", "hello"), ("in/b.txt", "x"), ("other", "")]);
     let out = map_over(&mut w, json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "data", "Prefix": "in/"}}));
-    assert_eq!(out.error, None, "{:?}", out.cause);
-    let items = out.output.unwrap();
+    assert_eq!(out.end.error, None, "{:?}", out.end.cause);
+    let items = out.end.output.unwrap();
     // {"Etag": "\"...\"", "Key": ..., "LastModified": epoch seconds, "Size": ..., "StorageClass": "STANDARD"}
     assert_eq!(items[0]["Key"], json!("in/a.txt"));
     assert_eq!(items[0]["Size"], json!(5));
@@ -49,9 +49,9 @@ fn jsonl_and_manifest_inputs() {
                           "fileSchema": "Bucket, Key, Size", "files": [{"key": "inv/data.csv"}]});
     let mut w = world_with(&[("rows.jsonl", "{\"n\":1}\n\n{\"n\":2}\n"), ("inv/manifest.json", &manifest.to_string()), ("inv/data.csv", "data,k1,3\ndata,k2,4\n")]);
     let out = map_over(&mut w, json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "data", "Key": "rows.jsonl"}}));
-    assert_eq!(out.output, Some(json!([{"n": 1}, {"n": 2}])), "{:?}", out.cause);
+    assert_eq!(out.end.output, Some(json!([{"n": 1}, {"n": 2}])), "{:?}", out.end.cause);
     let out = map_over(&mut w, json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"}, "Parameters": {"Bucket": "data", "Key": "inv/manifest.json"}}));
-    assert_eq!(out.output, Some(json!([{"Bucket": "data", "Key": "k1", "Size": "3"}, {"Bucket": "data", "Key": "k2", "Size": "4"}])), "{:?}", out.cause);
+    assert_eq!(out.end.output, Some(json!([{"Bucket": "data", "Key": "k1", "Size": "3"}, {"Bucket": "data", "Key": "k2", "Size": "4"}])), "{:?}", out.end.cause);
     let out = map_over(&mut w, json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "data", "Key": "missing"}}));
-    assert_eq!(out.error.as_deref(), Some("States.ItemReaderFailed"), "{:?}", out.cause);
+    assert_eq!(out.end.error.as_deref(), Some("States.ItemReaderFailed"), "{:?}", out.end.cause);
 }

@@ -49,8 +49,8 @@ fn run(world: &SharedWorld, resource: &str, parameters: Value, input: Value) -> 
 fn a_task_invokes_the_worlds_function_without_holding_the_lock() {
     let world = world_with_function();
     let out = run(&world, "arn:aws:states:::lambda:invoke", json!({"FunctionName": "writer", "Payload": {"a.$": "$.a"}}), json!({"a": 1}));
-    assert_eq!(out.error, None, "{:?}", out.cause);
-    let output = out.output.expect("output");
+    assert_eq!(out.end.error, None, "{:?}", out.end.cause);
+    let output = out.end.output.expect("output");
     assert_eq!(output["Payload"], json!({"seen": {"a": 1}}));
     assert_eq!(output["StatusCode"], json!(200));
     let stored = world.lock().s3.get_object("files", "event.json", None).expect("the function wrote");
@@ -62,9 +62,9 @@ fn function_errors_and_missing_functions_are_lambdas() {
     let world = world_with_function();
     let arn = "arn:aws:lambda:us-east-1:123456789012:function:writer";
     let out = run(&world, arn, json!({"fail": true}), json!({}));
-    assert_eq!(out.error.as_deref(), Some("Boom"));
+    assert_eq!(out.end.error.as_deref(), Some("Boom"));
     let missing = run(&world, "arn:aws:states:::lambda:invoke", json!({"FunctionName": "nope"}), json!({}));
-    assert_eq!(missing.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
+    assert_eq!(missing.end.error.as_deref(), Some("Lambda.ResourceNotFoundException"));
 }
 
 /// SNS → Lambda from a workflow's `sns:publish` in a shared world: the function runs on its
@@ -81,7 +81,7 @@ fn an_sns_delivery_to_a_function_runs_without_the_lock() {
         arn
     };
     let out = run(&world, "arn:aws:states:::sns:publish", json!({"TopicArn": topic, "Message": "hello"}), json!({}));
-    assert_eq!(out.error, None, "{:?}", out.cause);
+    assert_eq!(out.end.error, None, "{:?}", out.end.cause);
     // SNS invokes the function asynchronously, after Publish answered.
     let t = std::time::Instant::now();
     while world.lock().s3.get_object("files", "event.json", None).is_err() && t.elapsed() < std::time::Duration::from_secs(30) {
@@ -93,7 +93,7 @@ fn an_sns_delivery_to_a_function_runs_without_the_lock() {
     assert_eq!(record["EventSource"], json!("aws:sns"));
     assert_eq!(record["Sns"]["Message"], json!("hello"));
     assert_eq!(record["Sns"]["TopicArn"], json!(topic));
-    assert_eq!(record["Sns"]["MessageId"], out.output.unwrap()["MessageId"]);
+    assert_eq!(record["Sns"]["MessageId"], out.end.output.unwrap()["MessageId"]);
 }
 
 /// What serve persists (`World::to_json`) includes the queues with their messages and the

@@ -17,7 +17,7 @@ fn oversized_cause(resource: &str) -> Option<Value> {
     );
     let (def, _) = crate::load_definition(&text, &Default::default());
     let out = run(&def.expect("definition"), json!({}), &ExecutionConfig::default(), &mut Oversized, &mut VirtualClock { now: 0 }, false);
-    out.output.and_then(|o| o.get("Cause").cloned())
+    out.end.output.and_then(|o| o.get("Cause").cloned())
 }
 
 // Recorded by AWS (LocalStack test_states_errors): an oversized result is

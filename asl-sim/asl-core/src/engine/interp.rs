@@ -623,9 +623,7 @@ pub fn test_state(
     };
     Ok(TestReport {
         status,
-        output,
-        error: error.as_ref().map(|e| e.error.clone()),
-        cause: error.and_then(|e| e.cause),
+        end: Ending { output, error: error.as_ref().map(|e| e.error.clone()), cause: error.and_then(|e| e.cause) },
         next_state,
         inspection: probe.inspection,
     })
@@ -674,9 +672,7 @@ fn finish(c: &mut Core, result: Result<Value, Failure>, now: i64) -> Outcome {
     c.waits.clear();
     Outcome {
         status,
-        output,
-        error,
-        cause,
+        end: Ending { output, error, cause },
         history: c.history.clone(),
         path: c.path.clone(),
         start_millis: c.start_ms,
@@ -1068,7 +1064,7 @@ impl Engine<'_> {
                     }
                     let effective = std::mem::take(effective);
                     run.phase = Phase::Attempt;
-                    self.finish(st, &run.raw, effective, None, &sc, None, st.assign.as_ref(), id).map(|out| next_flow(st, out))
+                    self.finish(st, &run.raw, effective, None, &sc, None, st.flow.assign.as_ref(), id).map(|out| next_flow(st, out))
                 }
                 Phase::Task(t) => match self.poll_task(t.wait) {
                     None => return Progress::Blocked,
@@ -1180,18 +1176,18 @@ impl Engine<'_> {
                     wait = wait.min(max);
                 }
                 self.note(|x| {
-                    x.retry_index = Some(i);
-                    x.retry_backoff_interval_seconds = Some(wait.round() as i64);
+                    x.error_details.retry_index = Some(i);
+                    x.error_details.retry_backoff_interval_seconds = Some(wait.round() as i64);
                 });
                 if let Some(p) = self.c.probe.as_mut() {
                     p.retriable = true;
                 }
                 return Err(f);
             }
-            self.note(|x| x.retry_index = Some(i));
+            self.note(|x| x.error_details.retry_index = Some(i));
         }
         if let Some(ci) = st.catch.iter().position(|c| error_matches(&c.errors, &f.error)) {
-            self.note(|x| x.catch_index = Some(ci));
+            self.note(|x| x.error_details.catch_index = Some(ci));
             let caught = TaskError { error: f.error.clone(), cause: f.cause.clone() };
             let raw = std::mem::take(&mut run.raw);
             let r = self.caught(st, &st.catch[ci], raw, f, sc, id);
@@ -1286,7 +1282,7 @@ impl Engine<'_> {
 
     /// What the state's fields read: JSONPath applies InputPath; JSONata sees the raw input.
     fn effective_cow<'v>(&self, st: &State, raw: &'v Value, sc: &StateCtx<'_>, id: u64) -> Result<Cow<'v, Value>, Failure> {
-        match (st.ql, &st.input_path) {
+        match (st.ql, &st.flow.input_path) {
             (QueryLanguage::Jsonata, _) | (QueryLanguage::JsonPath, IoPath::Whole) => Ok(Cow::Borrowed(raw)),
             (QueryLanguage::JsonPath, io) => self.io_path(io, raw, sc, &st.name, id).map(Cow::Owned),
         }
@@ -1312,8 +1308,8 @@ impl Engine<'_> {
     /// Parameters (JSONPath) or Arguments (JSONata); without one, the effective input.
     fn arguments(&mut self, st: &State, effective: &Value, sc: &StateCtx<'_>, id: u64) -> Result<Value, Failure> {
         let (t, field) = match st.ql {
-            QueryLanguage::Jsonata => (&st.arguments, "Arguments"),
-            QueryLanguage::JsonPath => (&st.parameters, "Parameters"),
+            QueryLanguage::Jsonata => (&st.flow.arguments, "Arguments"),
+            QueryLanguage::JsonPath => (&st.flow.parameters, "Parameters"),
         };
         let args = match t {
             Some(t) => {
@@ -1334,11 +1330,11 @@ impl Engine<'_> {
     /// `finish`; JSONata `finish` with `$states.result`.
     fn after_result(&mut self, st: &State, raw: &Value, result: Value, sc: &StateCtx<'_>, id: u64) -> Result<Flow, Failure> {
         self.note(|i| i.result = Some(result.clone()));
-        let result = match (&st.result_selector, st.ql) {
+        let result = match (&st.flow.result_selector, st.ql) {
             (Some(s), QueryLanguage::JsonPath) => self.eval_template(s, &result, sc, "ResultSelector", &st.name, id)?,
             _ => result,
         };
-        let out = self.finish(st, raw, Value::Null, Some(result), sc, None, st.assign.as_ref(), id)?;
+        let out = self.finish(st, raw, Value::Null, Some(result), sc, None, st.flow.assign.as_ref(), id)?;
         Ok(next_flow(st, out))
     }
 
@@ -1361,7 +1357,7 @@ impl Engine<'_> {
         match st.ql {
             QueryLanguage::Jsonata => {
                 let states = self.jsonata_states(sc, raw, result.as_ref(), None);
-                let out = match output.or(st.output.as_ref()) {
+                let out = match output.or(st.flow.output.as_ref()) {
                     Some(t) => self.eval_jsonata_template(t, &states, sc.scope, "Output", &st.name, id)?,
                     None => result.unwrap_or_else(|| raw.clone()),
                 };
@@ -1387,12 +1383,12 @@ impl Engine<'_> {
                             None => None,
                         };
                         self.note(|i| i.after_result_selector = Some(result.clone()));
-                        let combined = self.apply_result_path(&st.result_path, raw, result, &st.name, id)?;
+                        let combined = self.apply_result_path(&st.flow.result_path, raw, result, &st.name, id)?;
                         self.note(|i| i.after_result_path = Some(combined.clone()));
                         (new_vars, combined)
                     }
                 };
-                let out = self.output_path(&st.output_path, combined, sc, &st.name, id)?;
+                let out = self.output_path(&st.flow.output_path, combined, sc, &st.name, id)?;
                 if let Some(a) = new_vars {
                     self.apply_assign(a, sc.scope);
                     self.note_variables(sc.scope);
@@ -1443,14 +1439,14 @@ impl Engine<'_> {
                     }
                 }
                 let next = match (chosen, default) {
-                    (Some(c), _) => c.next,
+                    (Some(c), _) => c.transition.next,
                     (None, Some(d)) => *d,
                     (None, None) => {
                         return Err(Failure::runtime(self.runtime_cause(name, id, "No Choice Rule matched and no Default was specified.")))
                     }
                 };
-                let output = chosen.and_then(|c| c.output.as_ref());
-                let assign = chosen.and_then(|c| c.assign.as_ref()).or(st.assign.as_ref());
+                let output = chosen.and_then(|c| c.transition.output.as_ref());
+                let assign = chosen.and_then(|c| c.transition.assign.as_ref()).or(st.flow.assign.as_ref());
                 let out = self.finish(st, raw, effective.into_owned(), None, sc, output, assign, id)?;
                 Ok(Began::Flow(Flow::Next(next, out)))
             }
@@ -1460,7 +1456,7 @@ impl Engine<'_> {
                     self.wait_until(st, w, &doc, sc, id)?
                 };
                 if until <= self.now() {
-                    let out = self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?;
+                    let out = self.finish(st, raw, effective.into_owned(), None, sc, None, st.flow.assign.as_ref(), id)?;
                     return Ok(Began::Flow(next_flow(st, out)));
                 }
                 Ok(Began::Phase(Phase::Timer { wait: self.add_timer(until), effective: effective.into_owned() }))
@@ -1477,8 +1473,8 @@ impl Engine<'_> {
                     }),
                 };
                 let out = match result {
-                    Some(r) => self.finish(st, raw, Value::Null, Some(r), sc, None, st.assign.as_ref(), id)?,
-                    None => self.finish(st, raw, effective.into_owned(), None, sc, None, st.assign.as_ref(), id)?,
+                    Some(r) => self.finish(st, raw, Value::Null, Some(r), sc, None, st.flow.assign.as_ref(), id)?,
+                    None => self.finish(st, raw, effective.into_owned(), None, sc, None, st.flow.assign.as_ref(), id)?,
                 };
                 Ok(Began::Flow(next_flow(st, out)))
             }
@@ -2348,20 +2344,20 @@ impl Engine<'_> {
         let out = match st.ql {
             QueryLanguage::Jsonata => {
                 let states = self.jsonata_states(&sc, &raw, None, Some(&err_out));
-                let out = match &c.output {
+                let out = match &c.transition.output {
                     Some(t) => self.eval_jsonata_template(t, &states, sc.scope, "Output", &st.name, id)?,
                     // Without Output, a JSONata catcher hands on the error output
                     // ($states.errorOutput), not the state's input.
                     None => err_out.clone(),
                 };
-                if let Some(a) = &c.assign {
+                if let Some(a) = &c.transition.assign {
                     let assigned = self.eval_jsonata_template(a, &states, sc.scope, "Assign", &st.name, id)?;
                     self.apply_assign(assigned, sc.scope);
                 }
                 out
             }
             QueryLanguage::JsonPath => {
-                let new_vars = match &c.assign {
+                let new_vars = match &c.transition.assign {
                     Some(a) => Some(self.eval_template(a, &err_out, &sc, "Assign", &st.name, id)?),
                     None => None,
                 };
@@ -2375,7 +2371,7 @@ impl Engine<'_> {
         let now = self.now();
         self.c.history.push_state(now, st.kind.type_name(), "Exited", &st.name, Some(&out));
         self.services.state_exited(&st.name);
-        Ok(Flow::Caught(c.next, out))
+        Ok(Flow::Caught(c.transition.next, out))
     }
 
     // ---------------------------------------------------------------

@@ -422,7 +422,7 @@ pub fn child_answer(child: &ChildStart, out: &Outcome) -> Answer {
     r.insert("InputDetails".into(), serde_json::json!({"Included": true}));
     r.insert("Name".into(), Value::String(child.config.execution_name.clone()));
     if out.status == Status::Succeeded {
-        r.insert("Output".into(), text_or_value(out.output.as_ref().unwrap_or(&Value::Null)));
+        r.insert("Output".into(), text_or_value(out.end.output.as_ref().unwrap_or(&Value::Null)));
         r.insert("OutputDetails".into(), serde_json::json!({"Included": true}));
     }
     r.insert("StartDate".into(), Value::String(crate::time::format_iso8601_millis(out.start_millis)));
@@ -432,10 +432,10 @@ pub fn child_answer(child: &ChildStart, out: &Outcome) -> Answer {
     if out.status == Status::Succeeded {
         return Answer::Success(Value::Object(r));
     }
-    if let Some(e) = &out.error {
+    if let Some(e) = &out.end.error {
         r.insert("Error".into(), Value::String(e.clone()));
     }
-    if let Some(c) = &out.cause {
+    if let Some(c) = &out.end.cause {
         r.insert("Cause".into(), Value::String(c.clone()));
     }
     Answer::Failure { error: "States.TaskFailed".into(), cause: Some(Value::Object(r).to_string()) }
@@ -523,12 +523,24 @@ impl Status {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Outcome {
-    pub status: Status,
+/// How an execution ended, as DescribeExecution shows it: its output when it succeeded,
+/// otherwise its error and cause (either may be absent: StopExecution can give neither).
+/// The engine's [`Outcome`], serve's execution records, `simulate`'s records and the
+/// TestState report each keep it beside a status of their own (serve's and simulate's
+/// can also be RUNNING, TestState's CAUGHT_ERROR or RETRIABLE).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ending {
     pub output: Option<Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// Flattened: a checkpoint keeps `output`, `error` and `cause` beside `status`.
+    #[serde(flatten)]
+    pub end: Ending,
     pub history: History,
     /// State names in the order they were entered (top level and nested).
     pub path: Vec<String>,

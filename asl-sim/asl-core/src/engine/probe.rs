@@ -8,7 +8,7 @@
 //! waited for; a Map or Parallel state takes its mocked result instead of running its
 //! branches.
 
-use super::TaskError;
+use super::{Ending, TaskError};
 use serde_json::{Map, Value};
 
 /// What TestState is asked to do beyond the state and its input.
@@ -61,21 +61,25 @@ pub struct Inspection {
     pub after_result_path: Option<Value>,
     /// All variables in scope after the state's Assign (only when it has one).
     pub variables: Option<Value>,
-    pub retry_index: Option<usize>,
-    pub retry_backoff_interval_seconds: Option<i64>,
-    pub catch_index: Option<usize>,
+    pub error_details: ErrorDetails,
     pub max_concurrency: Option<f64>,
     pub tolerated_failure_count: Option<f64>,
     pub tolerated_failure_percentage: Option<f64>,
+}
+
+/// How the state's Retry and Catch handled its error (AWS's `inspectionData.errorDetails`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ErrorDetails {
+    pub retry_index: Option<usize>,
+    pub retry_backoff_interval_seconds: Option<i64>,
+    pub catch_index: Option<usize>,
 }
 
 /// What the state did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestReport {
     pub status: TestStatus,
-    pub output: Option<Value>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
+    pub end: Ending,
     /// The state the execution would go to next (`Next`, the chosen branch, the catcher's `Next`).
     pub next_state: Option<String>,
     pub inspection: Inspection,

@@ -38,9 +38,7 @@ pub fn overview(state: &Arc<State>) -> Resp {
             if bk.eventbridge { "on" } else { "off" }
         );
     }
-    if w.s3.buckets.is_empty() {
-        b.push_str("<tr><td colspan=\"4\" class=\"empty\">No bucket.</td></tr>");
-    }
+    none_row(&mut b, w.s3.buckets.is_empty(), 4, "bucket");
     b.push_str("</tbody></table></section>");
     // DynamoDB
     b.push_str("<section class=\"card\"><h2>DynamoDB tables</h2><table class=\"list\" id=\"tables\"><thead><tr><th>Table</th><th>Items</th><th>Key</th></tr></thead><tbody>");
@@ -51,9 +49,7 @@ pub fn overview(state: &Arc<State>) -> Resp {
         let keys: Vec<String> = d["Table"]["KeySchema"].as_array().map(|k| k.iter().map(|k| format!("{} ({})", k["AttributeName"].as_str().unwrap_or(""), k["KeyType"].as_str().unwrap_or(""))).collect()).unwrap_or_default();
         let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", link("table", &[("table", n)], n), d["Table"]["ItemCount"], esc(&keys.join(", ")));
     }
-    if names.is_empty() {
-        b.push_str("<tr><td colspan=\"3\" class=\"empty\">No table.</td></tr>");
-    }
+    none_row(&mut b, names.is_empty(), 3, "table");
     b.push_str("</tbody></table></section>");
     // SQS
     let now = crate::wall_millis();
@@ -72,9 +68,7 @@ pub fn overview(state: &Arc<State>) -> Resp {
             esc(at["ApproximateNumberOfMessagesDelayed"].as_str().unwrap_or("0"))
         );
     }
-    if queues.is_empty() {
-        b.push_str("<tr><td colspan=\"4\" class=\"empty\">No queue.</td></tr>");
-    }
+    none_row(&mut b, queues.is_empty(), 4, "queue");
     b.push_str("</tbody></table></section>");
     // SNS
     b.push_str("<section class=\"card\"><h2>SNS topics</h2><table class=\"list\" id=\"topics\"><thead><tr><th>Topic</th><th>ARN</th></tr></thead><tbody>");
@@ -83,9 +77,7 @@ pub fn overview(state: &Arc<State>) -> Resp {
         let name = w.sns.topic_name(t).unwrap_or(t).to_string();
         let _ = write!(b, "<tr><td>{}</td><td><code>{}</code></td></tr>", link("topic", &[("arn", t)], &name), esc(t));
     }
-    if topics.is_empty() {
-        b.push_str("<tr><td colspan=\"2\" class=\"empty\">No topic.</td></tr>");
-    }
+    none_row(&mut b, topics.is_empty(), 2, "topic");
     b.push_str("</tbody></table></section>");
     // EventBridge
     b.push_str("<section class=\"card\"><h2>EventBridge buses and rules</h2><table class=\"list\" id=\"rules\"><thead><tr><th>Bus</th><th>Rule</th><th>State</th><th>Pattern / schedule</th><th>Targets</th></tr></thead><tbody>");
@@ -318,9 +310,7 @@ pub fn queue(state: &Arc<State>, p: &Params) -> Resp {
     for (id, body) in &msgs {
         let _ = write!(b, "<tr><td class=\"mono\">{}</td><td>{}</td></tr>", esc(id), json_pre(&Value::String(body.clone())));
     }
-    if msgs.is_empty() {
-        b.push_str("<tr><td colspan=\"2\" class=\"empty\">No message.</td></tr>");
-    }
+    none_row(&mut b, msgs.is_empty(), 2, "message");
     b.push_str("</tbody></table>");
     page(Tab::Data, &format!("Queue {name}"), &b)
 }
@@ -342,9 +332,14 @@ pub fn topic(state: &Arc<State>, p: &Params) -> Resp {
             esc(s["SubscriptionArn"].as_str().unwrap_or(""))
         );
     }
-    if subs.is_empty() {
-        b.push_str("<tr><td colspan=\"3\" class=\"empty\">No subscription.</td></tr>");
-    }
+    none_row(&mut b, subs.is_empty(), 3, "subscription");
     b.push_str("</tbody></table>");
     page(Tab::Data, &format!("Topic {}", arn.rsplit(':').next().unwrap_or(arn)), &b)
+}
+
+/// The row a table shows when it lists nothing: "No WHAT." across its `cols` columns.
+fn none_row(b: &mut String, none: bool, cols: usize, what: &str) {
+    if none {
+        let _ = write!(b, "<tr><td colspan=\"{cols}\" class=\"empty\">No {what}.</td></tr>");
+    }
 }

@@ -379,10 +379,10 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
         r.stop_ms.map(time).unwrap_or_else(|| "—".into()),
         duration(r.stop_ms.unwrap_or(now) - r.start_ms),
     );
-    if let Some(e) = &r.error {
+    if let Some(e) = &r.end.error {
         let _ = write!(b, "<tr><th>Error</th><td class=\"error\" id=\"error\">{}</td></tr>", esc(e));
     }
-    if let Some(c) = &r.cause {
+    if let Some(c) = &r.end.cause {
         let _ = write!(b, "<tr><th>Cause</th><td class=\"error\"><pre id=\"cause\">{}</pre></td></tr>", esc(c));
     }
     b.push_str("</table>");
@@ -467,7 +467,7 @@ pub fn execution(state: &Arc<State>, p: &Params) -> Resp {
     b.push_str("</tbody></table></section>");
 
     let _ = write!(b, "<section class=\"card io\"><div><h2>Input</h2>{}</div>", json_pre(&r.input));
-    if let Some(o) = &r.output {
+    if let Some(o) = &r.end.output {
         let _ = write!(b, "<div><h2>Output</h2><div id=\"output\">{}</div></div>", json_pre(o));
     }
     b.push_str("</section>");

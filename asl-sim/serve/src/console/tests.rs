@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::exec::Record;
+use asl_core::engine::Ending;
 use clap::Parser;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -176,9 +177,7 @@ fn record(i: usize, machine: &str) -> Record {
         express: false,
         status: status.into(),
         input: json!({"i": i, "payload": "x".repeat(200)}),
-        output: Some(json!({"i": i})),
-        error: None,
-        cause: None,
+        end: Ending { output: Some(json!({"i": i})), ..Ending::default() },
         start_ms: 1_700_000_000_000 + i as i64 * 1000,
         stop_ms: Some(1_700_000_000_500 + i as i64 * 1000),
         history: vec![json!({"id": 1, "type": "ExecutionStarted", "timestamp": "2023-11-14T22:13:20.000Z"})],

@@ -79,7 +79,7 @@ pub fn state_document(world: &mut World, executions: &[ExecRecord]) -> Value {
     }
     let execs: Vec<Value> = executions
         .iter()
-        .map(|e| json!({"id": e.label, "machine": e.machine, "status": e.status, "error": e.error, "output": e.output}))
+        .map(|e| json!({"id": e.label, "machine": e.machine, "status": e.status, "error": e.end.error, "output": e.end.output}))
         .collect();
     json!({"tables": tables, "buckets": buckets, "executions": execs})
 }

@@ -167,7 +167,7 @@ pub fn shrink(sc: &scenario::Scenario, pool: &mut Pool, failing: &Checked, max_t
 }
 
 fn print_history(e: &sched::ExecRecord) {
-    println!("  {} = execution {} of {}: {}{}", e.label, e.name, e.machine, e.status, e.error.as_ref().map(|x| format!(" {x}")).unwrap_or_default());
+    println!("  {} = execution {} of {}: {}{}", e.label, e.name, e.machine, e.status, e.end.error.as_ref().map(|x| format!(" {x}")).unwrap_or_default());
     println!("    input: {}", e.input);
     for h in &e.history {
         let ty = h["type"].as_str().unwrap_or("");

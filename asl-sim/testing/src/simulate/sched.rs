@@ -67,9 +67,7 @@ pub struct ExecRecord {
     pub name: String,
     pub input: Value,
     pub status: String,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    pub output: Option<Value>,
+    pub end: engine::Ending,
     pub history: Vec<Value>,
 }
 
@@ -250,9 +248,7 @@ fn run_job(job: Job) {
             let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
             engine::Outcome {
                 status: engine::Status::Failed,
-                output: None,
-                error: Some("Simulator.Panic".into()),
-                cause: Some(msg),
+                end: engine::Ending { output: None, error: Some("Simulator.Panic".into()), cause: Some(msg) },
                 history: asl_core::history::History::new(false),
                 path: Vec::new(),
                 start_millis: job.start_ms,
@@ -263,8 +259,8 @@ fn run_job(job: Job) {
     };
     if services.hung {
         out.status = engine::Status::Aborted;
-        out.error = Some("Hung".into());
-        out.cause = Some("a service call never answered and the Task has no TimeoutSeconds: the execution would stay RUNNING".into());
+        out.end.error = Some("Hung".into());
+        out.end.cause = Some("a service call never answered and the Task has no TimeoutSeconds: the execution would stay RUNNING".into());
     }
     let _ = reports.send(Report::Done(Box::new(out)));
 }
@@ -722,9 +718,7 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                         name,
                         input: f.delivery.input.clone(),
                         status: "RUNNING".into(),
-                        error: None,
-                        cause: None,
-                        output: None,
+                        end: engine::Ending::default(),
                         history: Vec::new(),
                     });
                     running.push(Running {
@@ -782,10 +776,8 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                     let r = running.remove(idx);
                     pool.idle.push(r.worker.clone());
                     let rec = &mut records[r.record_index];
-                    rec.status = if out.error.as_deref() == Some("Hung") { "RUNNING".into() } else { out.status.as_str().to_string() };
-                    rec.error = out.error.clone();
-                    rec.cause = out.cause.clone();
-                    rec.output = out.output.clone();
+                    rec.status = if out.end.error.as_deref() == Some("Hung") { "RUNNING".into() } else { out.status.as_str().to_string() };
+                    rec.end = out.end.clone();
                     rec.history = out.history.events().to_vec();
                     if rec.status == "RUNNING" {
                         // The history ends where the call hung: drop what the simulated failure added.
@@ -795,9 +787,9 @@ pub fn run(sc: &Scenario, pool: &mut Pool, seed: u64, mode: Mode<'_>, opts: &Run
                     }
                     now = now.max(out.stop_millis);
                     if opts.trace {
-                        let detail = match (&out.output, &out.error) {
+                        let detail = match (&out.end.output, &out.end.error) {
                             (Some(o), _) => o.to_string(),
-                            (None, Some(e)) => format!("{e}: {}", out.cause.clone().unwrap_or_default()),
+                            (None, Some(e)) => format!("{e}: {}", out.end.cause.clone().unwrap_or_default()),
                             _ => String::new(),
                         };
                         let detail: String = if detail.chars().count() > 160 { detail.chars().take(160).chain("…".chars()).collect() } else { detail };

@@ -270,13 +270,13 @@ pub fn check(c: &Case, o: &Observed) -> Vec<Failure> {
     let status = out.status.as_str();
     if status != e.status() {
         let mut body = String::new();
-        if let Some(err) = &out.error {
+        if let Some(err) = &out.end.error {
             body.push_str(&format!("  error: {err}\n"));
         }
-        if let Some(cause) = &out.cause {
+        if let Some(cause) = &out.end.cause {
             body.push_str(&format!("  cause: {cause}\n"));
         }
-        if let Some(v) = &out.output {
+        if let Some(v) = &out.end.output {
             body.push_str(&format!("  output: {}\n", matching::short(v)));
         }
         if let Some(last) = out.path.last() {
@@ -285,7 +285,7 @@ pub fn check(c: &Case, o: &Observed) -> Vec<Failure> {
         f.push(Failure { title: format!("status: expected {}, found {status}", e.status()), body });
     }
     if let Some((want, mode)) = &e.output {
-        match &out.output {
+        match &out.end.output {
             None => f.push(Failure { title: format!("output: expected {}, but the execution ended {status} without output", matching::short(want)), body: String::new() }),
             Some(got) => {
                 let ms = matching::mismatches(want, got, *mode);
@@ -306,19 +306,19 @@ pub fn check(c: &Case, o: &Observed) -> Vec<Failure> {
         }
     }
     if let Some(want) = &e.error {
-        if out.error.as_deref() != Some(want.as_str()) {
-            f.push(Failure { title: format!("error: expected {want:?}, found {}", out.error.as_ref().map(|x| format!("{x:?}")).unwrap_or("none".into())), body: String::new() });
+        if out.end.error.as_deref() != Some(want.as_str()) {
+            f.push(Failure { title: format!("error: expected {want:?}, found {}", out.end.error.as_ref().map(|x| format!("{x:?}")).unwrap_or("none".into())), body: String::new() });
         }
     }
     if let Some((want, mode)) = &e.cause {
-        let got = out.cause.as_deref().unwrap_or("");
+        let got = out.end.cause.as_deref().unwrap_or("");
         let ok = match mode {
-            Mode::Exact => out.cause.as_deref() == Some(want.as_str()),
+            Mode::Exact => out.end.cause.as_deref() == Some(want.as_str()),
             Mode::Partial => got.contains(want.as_str()),
         };
         if !ok {
             let how = if *mode == Mode::Exact { "expected" } else { "expected a cause containing" };
-            f.push(Failure { title: "cause differs".into(), body: format!("  {how}: {want:?}\n  found: {:?}\n", out.cause) });
+            f.push(Failure { title: "cause differs".into(), body: format!("  {how}: {want:?}\n  found: {:?}\n", out.end.cause) });
         }
     }
     if let Some((want, mode)) = &e.path {
@@ -433,7 +433,7 @@ pub fn snapshot(c: &Case, node: Option<&asl_core::tree::Node>, o: &Observed) -> 
     let out = &o.outcome;
     let mut keys: Vec<(String, Option<Value>)> = Vec::new();
     let succeeded = out.status == Status::Succeeded;
-    let writes_error = !succeeded && (out.error.is_some() || out.cause.is_some());
+    let writes_error = !succeeded && (out.end.error.is_some() || out.end.cause.is_some());
     let inferred = if writes_error || has("error") || has("cause_includes") { "FAILED" } else { "SUCCEEDED" };
     if has("status") {
         if e.status.as_deref() != Some(out.status.as_str()) {
@@ -444,9 +444,9 @@ pub fn snapshot(c: &Case, node: Option<&asl_core::tree::Node>, o: &Observed) -> 
     }
     if succeeded {
         if !has("output_includes") {
-            let same = matches!((&e.output, &out.output), (Some((w, Mode::Exact)), Some(g)) if matching::mismatches(w, g, Mode::Exact).is_empty());
+            let same = matches!((&e.output, &out.end.output), (Some((w, Mode::Exact)), Some(g)) if matching::mismatches(w, g, Mode::Exact).is_empty());
             if !same {
-                keys.push(("output".into(), Some(out.output.clone().unwrap_or(Value::Null))));
+                keys.push(("output".into(), Some(out.end.output.clone().unwrap_or(Value::Null))));
             }
         }
         for k in ["error", "cause"] {
@@ -458,13 +458,13 @@ pub fn snapshot(c: &Case, node: Option<&asl_core::tree::Node>, o: &Observed) -> 
         if has("output") {
             keys.push(("output".into(), None));
         }
-        match &out.error {
+        match &out.end.error {
             Some(err) if e.error.as_deref() != Some(err.as_str()) => keys.push(("error".into(), Some(json!(err)))),
             None if has("error") => keys.push(("error".into(), None)),
             _ => {}
         }
         if !has("cause_includes") {
-            match &out.cause {
+            match &out.end.cause {
                 Some(cause) if !matches!(&e.cause, Some((w, Mode::Exact)) if w == cause) => keys.push(("cause".into(), Some(json!(cause)))),
                 None if has("cause") => keys.push(("cause".into(), None)),
                 _ => {}

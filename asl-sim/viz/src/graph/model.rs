@@ -118,7 +118,7 @@ fn block(m: &Machine, counter: &mut usize) -> Block {
     for (i, s) in m.states.iter().enumerate() {
         if let Kind::Choice { choices, default } = &s.kind {
             for c in choices {
-                b.edges.push(Edge { from: i, to: c.next, label: rule_text(&c.rule), kind: EdgeKind::Choice });
+                b.edges.push(Edge { from: i, to: c.transition.next, label: rule_text(&c.rule), kind: EdgeKind::Choice });
             }
             if let Some(d) = default {
                 b.edges.push(Edge { from: i, to: *d, label: "Default".into(), kind: EdgeKind::Default });
@@ -129,7 +129,7 @@ fn block(m: &Machine, counter: &mut usize) -> Block {
         }
         for c in &s.catch {
             let errs = if c.errors.len() <= 2 { c.errors.join(", ") } else { format!("{}, +{}", c.errors[0], c.errors.len() - 1) };
-            b.edges.push(Edge { from: i, to: c.next, label: format!("Catch {errs}"), kind: EdgeKind::Catch });
+            b.edges.push(Edge { from: i, to: c.transition.next, label: format!("Catch {errs}"), kind: EdgeKind::Catch });
         }
     }
     b

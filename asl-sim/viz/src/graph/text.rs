@@ -31,6 +31,20 @@ pub fn mermaid(b: &Block, title: Option<&str>) -> String {
     s
 }
 
+/// A container state's children, in either format: one block (a Map's) inline, several
+/// (a Parallel's branches) each between the opening and closing text `branch` gives.
+fn children(n: &GNode, depth: usize, s: &mut String, block: fn(&Block, usize, &mut String), branch: impl Fn(usize) -> (String, String)) {
+    if n.children.len() == 1 {
+        return block(&n.children[0], depth + 1, s);
+    }
+    for (i, c) in n.children.iter().enumerate() {
+        let (open, close) = branch(i);
+        s.push_str(&open);
+        block(c, depth + 2, s);
+        s.push_str(&close);
+    }
+}
+
 fn mm_block(b: &Block, depth: usize, s: &mut String) {
     let pad = "  ".repeat(depth);
     for n in &b.nodes {
@@ -40,15 +54,8 @@ fn mm_block(b: &Block, depth: usize, s: &mut String) {
             NodeKind::State if !n.children.is_empty() => {
                 s.push_str(&format!("{pad}subgraph {}[\"{}: {}\"]\n", n.id, n.ty, mm_text(&n.name)));
                 s.push_str(&format!("{pad}  direction TB\n"));
-                if n.children.len() == 1 {
-                    mm_block(&n.children[0], depth + 1, s);
-                } else {
-                    for (i, c) in n.children.iter().enumerate() {
-                        s.push_str(&format!("{pad}  subgraph {}_b{i}[\"Branch {}\"]\n", n.id, i + 1));
-                        mm_block(c, depth + 2, s);
-                        s.push_str(&format!("{pad}  end\n"));
-                    }
-                }
+                let branch = |i: usize| (format!("{pad}  subgraph {}_b{i}[\"Branch {}\"]\n", n.id, i + 1), format!("{pad}  end\n"));
+                children(n, depth, s, mm_block, branch);
                 s.push_str(&format!("{pad}end\n"));
             }
             NodeKind::State => {
@@ -115,15 +122,10 @@ fn dot_block(b: &Block, depth: usize, s: &mut String) {
             }
             NodeKind::State if !n.children.is_empty() => {
                 s.push_str(&format!("{pad}subgraph cluster_{} {{\n{pad}  label=\"{}: {}\";\n{pad}  style=\"rounded\";\n{pad}  color=\"#7b61ff\";\n", n.id, n.ty, dot_text(&n.name)));
-                if n.children.len() == 1 {
-                    dot_block(&n.children[0], depth + 1, s);
-                } else {
-                    for (i, c) in n.children.iter().enumerate() {
-                        s.push_str(&format!("{pad}  subgraph cluster_{}_b{i} {{\n{pad}    label=\"Branch {}\";\n{pad}    style=dashed;\n", n.id, i + 1));
-                        dot_block(c, depth + 2, s);
-                        s.push_str(&format!("{pad}  }}\n"));
-                    }
-                }
+                let branch = |i: usize| {
+                    (format!("{pad}  subgraph cluster_{}_b{i} {{\n{pad}    label=\"Branch {}\";\n{pad}    style=dashed;\n", n.id, i + 1), format!("{pad}  }}\n"))
+                };
+                children(n, depth, s, dot_block, branch);
                 s.push_str(&format!("{pad}}}\n"));
             }
             NodeKind::State => {

@@ -159,10 +159,10 @@ pub fn render(def: &Definition, outcome: &Outcome, page: &Page<'_>) -> String {
     let data = json!({
         "title": page.title,
         "status": outcome.status.as_str(),
-        "error": outcome.error,
-        "cause": outcome.cause,
+        "error": outcome.end.error,
+        "cause": outcome.end.cause,
         "input": exec_input,
-        "output": outcome.output.as_ref().map(|v| v.to_string()),
+        "output": outcome.end.output.as_ref().map(|v| v.to_string()),
         "start": outcome.start_millis,
         "stop": outcome.stop_millis,
         "path": outcome.path,
