@@ -52,7 +52,7 @@ fn count_loop() {
     let run_once = || {
         let mut clock = VirtualClock { now: 0 };
         let out = engine::run(&def, serde_json::json!({"count": 0}), &config, &mut NoServices, &mut clock, false);
-        assert_eq!(out.output, Some(serde_json::json!({"count": 1000})));
+        assert_eq!(out.end.output, Some(serde_json::json!({"count": 1000})));
         out.path.len() - 1
     };
     let transitions = run_once();
@@ -80,7 +80,7 @@ fn time_map(def: &asl_core::definition::Definition, input: &serde_json::Value, r
         let t = Timer::start();
         let out = engine::run(def, input.clone(), &config, &mut NoServices, &mut VirtualClock { now: 0 }, false);
         times.push(t.secs() * 1000.0);
-        assert_eq!(out.status, Status::Succeeded, "{:?} {:?}", out.error, out.cause);
+        assert_eq!(out.status, Status::Succeeded, "{:?} {:?}", out.end.error, out.end.cause);
     }
     times.sort_by(|a, b| a.total_cmp(b));
     times[times.len() / 2]

@@ -41,7 +41,7 @@ fn main() {
         let t = Instant::now();
         let out = engine::run(&def, json!({}), &config, &mut world, &mut clock, false);
         times.push(t.elapsed().as_secs_f64());
-        assert_eq!(out.status, engine::Status::Succeeded, "{:?} {:?}", out.error, out.cause);
+        assert_eq!(out.status, engine::Status::Succeeded, "{:?} {:?}", out.end.error, out.end.cause);
         let count = world.dynamodb.call("Scan", &json!({"TableName": "bench", "Select": "COUNT"})).expect("scan")["Count"].clone();
         assert_eq!(count, json!(10_000));
     }
