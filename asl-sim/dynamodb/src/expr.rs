@@ -1564,12 +1564,9 @@ fn project_value(v: &AttrValue, t: &ProjTree) -> Option<AttrValue> {
     }
     match v {
         AttrValue::M(m) if !t.attrs.is_empty() => {
-            let mut out = BTreeMap::new();
-            for (k, sub) in &t.attrs {
-                if let Some(x) = m.get(k).and_then(|x| project_value(x, sub)) {
-                    out.insert(k.clone(), x);
-                }
-            }
+            // t.attrs iterates in name order, so the result is built already sorted.
+            let out: crate::value::AttrMap =
+                t.attrs.iter().filter_map(|(k, sub)| m.get(k).and_then(|x| project_value(x, sub)).map(|x| (k, x))).collect();
             (!out.is_empty()).then_some(AttrValue::M(out))
         }
         AttrValue::L(l) if !t.idx.is_empty() => {

@@ -31,6 +31,7 @@
 
 #![allow(clippy::result_large_err)] // DynamoError is the public error type; its size is part of the API
 
+mod attrmap;
 pub mod decimal;
 pub mod expr;
 mod index;

@@ -13,10 +13,9 @@
 
 use crate::decimal::Decimal;
 use crate::ops::{FullKey, KeyDef};
-use crate::value::{base64_decode, item_size, AttrValue, Item, KeyVal};
+use crate::value::{base64_decode, item_size, AttrMap, AttrValue, Item, KeyVal};
 use crate::{Database, KeyType};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// DynamoDB's own limit on nesting (`parse_attr` checks the same for requests).
@@ -84,24 +83,24 @@ struct MapVisitor {
 }
 
 impl<'de> Visitor<'de> for MapVisitor {
-    type Value = BTreeMap<String, AttrValue>;
+    type Value = AttrMap;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map of attribute names to attribute values")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some(name) = map.next_key::<String>()? {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        while let Some(name) = map.next_key::<crate::attrmap::Name>()? {
             let v = map.next_value_seed(AttrSeed { depth: self.depth })?;
-            out.insert(name, v);
+            out.push((name, v));
         }
-        Ok(out)
+        Ok(out.into_iter().collect())
     }
 }
 
 impl<'de> DeserializeSeed<'de> for MapVisitor {
-    type Value = BTreeMap<String, AttrValue>;
+    type Value = AttrMap;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }

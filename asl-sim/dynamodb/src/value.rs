@@ -3,9 +3,9 @@
 
 use crate::decimal::Decimal;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+pub use crate::attrmap::AttrMap;
 
-pub type Item = BTreeMap<String, AttrValue>;
+pub type Item = AttrMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttrValue {
@@ -15,7 +15,7 @@ pub enum AttrValue {
     SS(Vec<String>),
     NS(Vec<Decimal>),
     BS(Vec<Vec<u8>>),
-    M(BTreeMap<String, AttrValue>),
+    M(AttrMap),
     L(Vec<AttrValue>),
     Null,
     Bool(bool),
@@ -62,7 +62,7 @@ impl AttrValue {
             AttrValue::SS(v) => ("SS", Value::Array(v.iter().map(|s| Value::String(s.clone())).collect())),
             AttrValue::NS(v) => ("NS", Value::Array(v.iter().map(|s| Value::String(s.to_canonical())).collect())),
             AttrValue::BS(v) => ("BS", Value::Array(v.iter().map(|s| Value::String(base64_encode(s))).collect())),
-            AttrValue::M(m2) => ("M", Value::Object(m2.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())),
+            AttrValue::M(m2) => ("M", Value::Object(m2.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect())),
             AttrValue::L(l) => ("L", Value::Array(l.iter().map(|v| v.to_json()).collect())),
             AttrValue::Null => ("NULL", Value::Bool(true)),
             AttrValue::Bool(b) => ("BOOL", Value::Bool(*b)),
@@ -126,7 +126,7 @@ pub fn item_size(item: &Item) -> usize {
 pub fn item_to_json(item: &Item) -> Value {
     let mut m = Map::with_capacity(item.len());
     for (k, v) in item {
-        m.insert(k.clone(), v.to_json());
+        m.insert(k.to_string(), v.to_json());
     }
     Value::Object(m)
 }
@@ -199,11 +199,11 @@ pub fn parse_attr(v: &Value, depth: usize) -> Result<AttrValue, String> {
         "BS" => AttrValue::BS(set_members(val, "Binary sets should not be empty", "of type BS", parse_b64)?),
         "M" => match val {
             Value::Object(o) => {
-                let mut m = BTreeMap::new();
+                let mut m = Vec::with_capacity(o.len());
                 for (k, v) in o {
-                    m.insert(k.clone(), parse_attr(v, depth + 1)?);
+                    m.push((k.as_str(), parse_attr(v, depth + 1)?));
                 }
-                AttrValue::M(m)
+                AttrValue::M(m.into_iter().collect())
             }
             Value::Array(_) => return Err(ser("Start of list found where not expected")),
             _ => return Err(ser("Expected map or null")),
