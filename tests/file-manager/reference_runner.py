@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """A small, deliberately partial ASL interpreter used to cross-check the scenarios in this folder
 against the workflows until asl-sim can run them. It knows only what these workflows use: JSONPath
-states (Pass, Choice, Task, Map, Fail, Succeed), simple paths, the intrinsics used here, and mock
+states (Pass, Choice, Task, Map, Fail, Succeed), simple paths, the intrinsics used here, JSONata
+states (Condition, Arguments, Output, Assign and variables; the expressions are evaluated by
+jsonata-python, a pure-Python JSONata 2.0), and mock
 DynamoDB (getItem, query, transactWriteItems, optimized putItem/updateItem/deleteItem) and S3
 (deleteObject, listObjectsV2) with AWS's error names. It is not the product: asl-sim is.
 
 Usage: python tests/file-manager/reference_runner.py [scenario.json ...]   (default: all scenarios)
+Needs PyYAML and jsonata-python (pip install pyyaml "jsonata-python==0.7.*").
 """
 import base64, copy, fnmatch, glob, hashlib, json, os, re, sys
 
@@ -165,6 +168,59 @@ def render(template, data, ctx):
     if isinstance(template, list):
         return [render(v, data, ctx) for v in template]
     return template
+
+
+# ------------------------------------------------------------------ JSONata states
+_JSONATA = re.compile(r"^\s*\{%(.*)%\}\s*$", re.S)
+_compiled = {}
+
+
+def jeval(template, states, variables):
+    """A JSONata-mode field: "{% expr %}" strings are evaluated with $states and the variables
+    in scope; objects and arrays are evaluated field by field; anything else is itself."""
+    if isinstance(template, str):
+        m = _JSONATA.match(template)
+        if not m:
+            return template
+        try:
+            import jsonata
+        except ImportError:
+            raise SystemExit('reference_runner.py: JSONata states need jsonata-python (pip install "jsonata-python==0.7.*")')
+        expr = _compiled.get(m.group(1))
+        if expr is None:
+            expr = _compiled[m.group(1)] = jsonata.Jsonata(m.group(1))
+        try:
+            return normalize(expr.evaluate(None, {**variables, "states": states}))
+        except Exception as e:  # jsonata-python's evaluation errors
+            raise StatesError("States.QueryEvaluationError", str(e))
+    if isinstance(template, dict):
+        out = {k: jeval(v, states, variables) for k, v in template.items()}
+        return {k: v for k, v in out.items() if v is not None or template[k] is None}
+    if isinstance(template, list):
+        return [jeval(v, states, variables) for v in template]
+    return template
+
+
+def normalize(v):
+    """JSONata numbers are doubles: whole ones become ints, as they print in JSON."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    if isinstance(v, dict):
+        return {k: normalize(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [normalize(x) for x in v]
+    return v
+
+
+def assign(spec, states, variables, jsonata_mode, data=None, ctx=None):
+    """Assign: every value is evaluated against the state before any variable changes."""
+    if not spec:
+        return
+    if jsonata_mode:
+        new = jeval(spec, states, variables)
+    else:
+        new = render(spec, data, ctx)
+    variables.update(new)
 
 
 # ------------------------------------------------------------------ choice
@@ -349,13 +405,16 @@ class World:
             return {}
         if svc == "dynamodb:query":
             t = self.table(p["TableName"], prefix)
-            pk = p["ExpressionAttributeValues"][":pk"]["S"]
+            m = re.match(r"\s*PK\s*=\s*(:\w+)\s*(?:AND\s+(.*))?$", p["KeyConditionExpression"], re.S)
+            if not m:
+                raise StatesError("States.Runtime", f"mock query: unsupported key condition {p['KeyConditionExpression']}")
+            pk = p["ExpressionAttributeValues"][m.group(1)]["S"]
             keys = sorted((k for k in t if k[0] == pk), key=lambda k: k[1].encode())
-            kc = p["KeyConditionExpression"]
-            keys = [k for k in keys if self.cond(kc.replace("PK = :pk AND ", ""), t[k], p)]
+            sk_cond = m.group(2)
+            keys = [k for k in keys if sk_cond is None or self.cond(sk_cond, t[k], p)]
             if "ExclusiveStartKey" in p:
                 esk = p["ExclusiveStartKey"]
-                if esk["PK"]["S"] != pk or not self.cond(kc.replace("PK = :pk AND ", ""), esk, p):
+                if esk["PK"]["S"] != pk or (sk_cond is not None and not self.cond(sk_cond, esk, p)):
                     raise ValueError("The provided starting key is outside query boundaries based on provided conditions")
                 keys = [k for k in keys if k[1].encode() > esk["SK"]["S"].encode()]
             limit = p.get("Limit", len(keys) + 1)
@@ -424,14 +483,22 @@ def matches(errors, name):
                or (e == "States.TaskFailed" and name not in ("States.Runtime", "States.Timeout")) for e in errors)
 
 
-def run_states(machine, data, world, ctx):
+def run_states(machine, data, world, ctx, variables=None, ql="JSONPath"):
+    variables = {} if variables is None else variables
+    ql = machine.get("QueryLanguage", ql)
     name = machine["StartAt"]
     while True:
         st = machine["States"][name]
         typ = st["Type"]
         nxt = st.get("Next")
+        jm = st.get("QueryLanguage", ql) == "JSONata"
+        state_input = data
         try:
-            if typ == "Pass":
+            if jm:
+                data, nxt, done = yield from jsonata_state(st, data, world, ctx, variables, ql)
+                if done:
+                    return data
+            elif typ == "Pass":
                 res = render(st["Parameters"], data, ctx) if "Parameters" in st else st.get("Result", data)
                 data = set_result(data, st.get("ResultPath", "$"), res)
             elif typ == "Choice":
@@ -448,7 +515,7 @@ def run_states(machine, data, world, ctx):
                 for i, item in enumerate(items):
                     mctx = dict(ctx, Map={"Item": {"Index": i, "Value": item}})
                     inp = render(st["ItemSelector"], data, mctx) if "ItemSelector" in st else item
-                    gen = run_states(st["ItemProcessor"], inp, world, ctx)
+                    gen = run_states(st["ItemProcessor"], inp, world, ctx, dict(variables), ql)
                     try:
                         while True:
                             next(gen)
@@ -467,7 +534,14 @@ def run_states(machine, data, world, ctx):
             catch = next((c for c in st.get("Catch", []) if matches(c["ErrorEquals"], e.error)), None)
             if catch is None:
                 raise
-            data = set_result(data, catch.get("ResultPath", "$"), {"Error": e.error, "Cause": e.cause})
+            error_output = {"Error": e.error, "Cause": e.cause}
+            if jm:
+                states = {"input": state_input, "context": ctx, "errorOutput": error_output}
+                out = jeval(catch["Output"], states, variables) if "Output" in catch else error_output
+                assign(catch.get("Assign"), states, variables, True)
+                data = out
+            else:
+                data = set_result(data, catch.get("ResultPath", "$"), error_output)
             nxt = catch["Next"]
         yield name
         if st.get("End"):
@@ -475,9 +549,56 @@ def run_states(machine, data, world, ctx):
         name = nxt
 
 
+def jsonata_state(st, data, world, ctx, variables, ql):
+    """One JSONata-mode state: (output, next state, ended). A generator only so that a Map's
+    iterations run through run_states; it yields nothing itself."""
+    typ = st["Type"]
+    states = {"input": data, "context": ctx}
+    nxt = st.get("Next")
+    if typ == "Fail":
+        raise StatesError(jeval(st.get("Error", ""), states, variables), jeval(st.get("Cause", ""), states, variables))
+    if typ == "Choice":
+        rule = next((r for r in st["Choices"] if jeval(r["Condition"], states, variables) is True), None)
+        if rule is None and "Default" not in st:
+            raise StatesError("States.NoChoiceMatched", "no Choice rule matched")
+        out = jeval(st["Output"], states, variables) if "Output" in st else data
+        assign(st.get("Assign"), states, variables, True)
+        if rule is not None:
+            assign(rule.get("Assign"), states, variables, True)
+        return out, (rule["Next"] if rule else st["Default"]), False
+    if typ == "Task":
+        states["result"] = world.call(st["Resource"], jeval(st.get("Arguments", {}), states, variables))
+    elif typ == "Map":
+        items = jeval(st["Items"], states, variables) if "Items" in st else data
+        results = []
+        for i, item in enumerate(items):
+            mstates = dict(states, context=dict(ctx, Map={"Item": {"Index": i, "Value": item}}))
+            inp = jeval(st["ItemSelector"], mstates, variables) if "ItemSelector" in st else item
+            gen = run_states(st["ItemProcessor"], inp, world, ctx, dict(variables), ql)
+            try:
+                while True:
+                    next(gen)
+            except StopIteration as stop:
+                results.append(stop.value)
+        states["result"] = results
+    elif typ not in ("Pass", "Wait", "Succeed"):
+        raise StatesError("States.Runtime", f"{typ} states in JSONata are not modelled here")
+    default = states.get("result", data)
+    out = jeval(st["Output"], states, variables) if "Output" in st else default
+    assign(st.get("Assign"), states, variables, True)
+    return out, nxt, typ == "Succeed"
+    yield  # a generator (see the docstring)
+
+
+# DefinitionSubstitutions the workflows gained after the scenarios were written, as .ci/run's
+# `asl-sim validate` gives them; a scenario's own substitutions win.
+SECOND_ROUND = {"Committed", "Reserved", "ExpiresAt"}
+DEFAULT_SUBS = {"DeadLetterQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"}
+
+
 def load_machine(path, subs):
     text = open(os.path.join(ROOT, path)).read()
-    for k, v in subs.items():
+    for k, v in {**DEFAULT_SUBS, **subs}.items():
         text = text.replace("${%s}" % k, str(v))
     left = re.findall(r"\$\{\w+\}", text)
     if left:
@@ -565,7 +686,12 @@ def run_scenario(path):
                 check_result(e, exs[e["id"]].result, fail)
         snap = world.snapshot()
         for t, items in scn["expect"].get("tables", {}).items():
-            if snap["tables"][t] != items:
+            # As tests/it/file_manager.rs does: these first-round scenarios predate the second
+            # round's bookkeeping (the Quota item's Committed and Reserved, the tombstones' TTL
+            # attribute ExpiresAt), which tests/workflows/reservations.test.yaml and the
+            # simulation check; here they are left out of the comparison.
+            got = [{k: v for k, v in i.items() if k not in SECOND_ROUND} for i in snap["tables"][t]]
+            if got != items:
                 fail(f"table {t}:\n  got  {json.dumps(snap['tables'][t])}\n  want {json.dumps(items)}")
         for b, keys in scn["expect"].get("buckets", {}).items():
             if snap["buckets"][b] != keys:
@@ -589,7 +715,10 @@ if __name__ == "__main__":
     files = sys.argv[1:] or sorted(glob.glob(os.path.join(HERE, "scenarios", "**", "*.json"), recursive=True))
     bad = 0
     for f in files:
-        problems = run_scenario(f)
+        try:
+            problems = run_scenario(f)
+        except Exception as e:  # a workflow feature this partial interpreter lacks: say which
+            problems = [f"the runner cannot run it: {type(e).__name__}: {e}"]
         print(("FAIL " if problems else "ok   ") + os.path.relpath(f, ROOT))
         for p in problems:
             print("     " + p)

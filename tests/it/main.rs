@@ -7,6 +7,7 @@ mod exec;
 mod file_manager;
 mod file_manager_round2;
 mod integrations;
+mod listing_retry;
 mod robustness;
 mod validate;
 
