@@ -105,6 +105,24 @@ impl Step<'_> {
     pub fn action(&self, member: &str) -> Result<&str, String> {
         self.step[member].as_str().ok_or(format!("{}: step without {member}", self.ctx))
     }
+
+    /// Answers the step with `service`: a Step Functions task (`sfn`: optimized or not,
+    /// the `action`; its `(error, cause)` as `{"error", "cause"}`) or an API call (`api`:
+    /// the `call`, its error already as JSON).
+    pub fn answer<S, T>(
+        &self,
+        service: &mut S,
+        sfn: impl FnOnce(&mut S, bool, &str) -> Result<T, (String, String)>,
+        api: impl FnOnce(&mut S, &str) -> Result<T, Value>,
+    ) -> Result<T, Value> {
+        match self.sfn_optimized() {
+            Some(optimized) => {
+                let action = self.action("action").map_err(Value::String)?;
+                sfn(service, optimized, action).map_err(|(error, cause)| serde_json::json!({"error": error, "cause": cause}))
+            }
+            None => api(service, self.action("call").map_err(Value::String)?),
+        }
+    }
 }
 
 /// Runs a scenario's steps against one service: `call` answers a step (the response and

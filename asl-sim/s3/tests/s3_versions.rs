@@ -18,6 +18,13 @@ fn setup() -> (S3, CallContext) {
     (s3, c)
 }
 
+/// `setup`'s bucket with versioning enabled.
+fn versioned() -> (S3, CallContext) {
+    let (mut s3, c) = setup();
+    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    (s3, c)
+}
+
 fn put(s3: &mut S3, c: &CallContext, key: &str, body: &[u8]) -> PutObjectOutput {
     s3.put_object(PutObjectInput { bucket: "bucket".into(), key: key.into(), body: body.to_vec(), ..Default::default() }, c).unwrap()
 }
@@ -75,8 +82,7 @@ fn every_write_of_an_enabled_bucket_is_a_new_version() {
 
 #[test]
 fn a_delete_without_a_version_id_leaves_a_delete_marker() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     s3.drain_events();
     let d = s3.delete_object_version("bucket", "a", None, None, &c).unwrap();
@@ -110,8 +116,7 @@ fn a_delete_without_a_version_id_leaves_a_delete_marker() {
 
 #[test]
 fn deleting_the_current_version_promotes_the_previous_one() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     let v2 = put(&mut s3, &c, "a", b"two").version_id.unwrap();
     let d = s3.delete_object_version("bucket", "a", Some(&v2), None, &c).unwrap();
@@ -132,8 +137,7 @@ fn deleting_the_current_version_promotes_the_previous_one() {
 
 #[test]
 fn a_suspended_bucket_writes_and_deletes_the_null_version() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     s3.put_bucket_versioning("bucket", "Suspended").unwrap();
     assert_eq!(put(&mut s3, &c, "a", b"n1").version_id.as_deref(), Some("null"));
@@ -153,8 +157,7 @@ fn a_suspended_bucket_writes_and_deletes_the_null_version() {
 
 #[test]
 fn a_bucket_with_versions_left_cannot_be_deleted() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     put(&mut s3, &c, "a", b"one");
     s3.delete_object("bucket", "a", &c).unwrap();
     let e = s3.delete_bucket("bucket").unwrap_err();
@@ -166,8 +169,7 @@ fn a_bucket_with_versions_left_cannot_be_deleted() {
 
 #[test]
 fn events_carry_the_version_id() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     let ev = s3.drain_events();
     assert_eq!(ev[0].detail["object"]["version-id"], v.as_str());
@@ -180,8 +182,7 @@ fn events_carry_the_version_id() {
 
 #[test]
 fn list_object_versions_pages_with_key_and_version_markers() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     for k in ["a", "b", "dir/x", "dir/y"] {
         put(&mut s3, &c, k, b"1");
         put(&mut s3, &c, k, b"2");
@@ -216,8 +217,7 @@ fn list_object_versions_pages_with_key_and_version_markers() {
 
 #[test]
 fn a_copy_reads_the_version_it_names() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     put(&mut s3, &c, "a", b"two");
     let copy = |s3: &mut S3, v: &str| {
@@ -251,8 +251,7 @@ fn versions_survive_to_json_and_back() {
 
 #[test]
 fn delete_objects_with_version_ids() {
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     put(&mut s3, &c, "b", b"b");
     let out = s3.delete_object_versions("bucket", &[("a".into(), Some(v1.clone())), ("b".into(), None), ("c".into(), Some("bad".into()))], &c).unwrap();
@@ -266,8 +265,7 @@ fn delete_objects_with_version_ids() {
 fn removing_an_older_delete_marker_leaves_the_current_object() {
     // put v1, delete (marker), put v3: the marker is now an older version. Deleting it by id
     // removes only it (DeletingObjectVersions.html); v3 stays current.
-    let (mut s3, c) = setup();
-    s3.put_bucket_versioning("bucket", "Enabled").unwrap();
+    let (mut s3, c) = versioned();
     let v1 = put(&mut s3, &c, "a", b"one").version_id.unwrap();
     let marker = s3.delete_object_version("bucket", "a", None, None, &c).unwrap().version_id.unwrap();
     let v3 = put(&mut s3, &c, "a", b"three").version_id.unwrap();

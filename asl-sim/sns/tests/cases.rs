@@ -52,15 +52,12 @@ fn run(sc: &Value) -> Result<(), String> {
         "api.json",
         sc,
         |s| {
-            if let Some(optimized) = s.sfn_optimized() {
-                let style = if optimized { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
-                let action = s.action("action").map_err(|m| json!(m))?;
-                step_functions_call(&mut sns, style, action, &s.params, s.now_ms)
-                    .map_err(|(error, cause)| json!({"error": error, "cause": cause}))
-            } else {
-                let action = s.action("call").map_err(|m| json!(m))?;
-                sns.call(action, &s.params, s.now_ms).map_err(|e| json!({"code": e.code, "message": e.message, "status": e.status}))
-            }
+            let style = |optimized| if optimized { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
+            s.answer(
+                &mut sns,
+                |svc, optimized, action| step_functions_call(svc, style(optimized), action, &s.params, s.now_ms),
+                |svc, action| svc.call(action, &s.params, s.now_ms).map_err(|e| json!({"code": e.code, "message": e.message, "status": e.status})),
+            )
         },
         |s, deliveries: Vec<Delivery>, vars| {
             let ctx = s.ctx.as_str();

@@ -24,16 +24,15 @@ fn run(file: &str, sc: &Value) -> Result<(), String> {
         file,
         sc,
         |s| {
-            let outcome = if let Some(optimized) = s.sfn_optimized() {
-                let style = if optimized { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
-                let action = s.action("action").map_err(|m| json!(m))?;
-                step_functions_call(&mut sqs, style, action, &s.params, s.now_ms)
-                    .map_err(|(error, cause)| json!({"error": error, "cause": cause}))
-            } else {
-                let action = s.action("call").map_err(|m| json!(m))?;
-                sqs.call(action, &s.params, s.now_ms)
-                    .map_err(|e| json!({"code": e.code, "shape": e.shape, "message": e.message, "status": e.status}))
-            };
+            let style = |optimized| if optimized { IntegrationStyle::Optimized } else { IntegrationStyle::AwsSdk };
+            let outcome = s.answer(
+                &mut sqs,
+                |svc, optimized, action| step_functions_call(svc, style(optimized), action, &s.params, s.now_ms),
+                |svc, action| {
+                    svc.call(action, &s.params, s.now_ms)
+                        .map_err(|e| json!({"code": e.code, "shape": e.shape, "message": e.message, "status": e.status}))
+                },
+            );
             outcome.map(|v| (v, ()))
         },
         |_, (), _| Ok(()),
