@@ -446,7 +446,7 @@ fn step_functions_with_the_sdk() {
     rt().block_on(async {
         let c = s.sfn().await;
         let machines = c.list_state_machines().send().await.unwrap();
-        assert_eq!(machines.state_machines().len(), 8);
+        assert_eq!(machines.state_machines().len(), 9); // the template's nine, redrive included
         let del = machines.state_machines().iter().find(|m| m.name() == "DeleteStateMachine").unwrap().state_machine_arn().to_string();
         let input = json!({"detail": {"body": {"path": "docs/", "name": "nope.txt"}, "user": "alice"}});
         let started = c.start_execution().state_machine_arn(&del).name("first").input(input.to_string()).send().await.unwrap();
